@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "execsnoop-full.h"
+
+#define ARGC_COUNT_LIMIT 128
+#define ARG_SKIP_CHUNKS 64
+#define ALL_UIDS ((__u32)-1)
+
+/// @description "Only trace this user ID (4294967295 = every user)"
+/// @cmdarg {"long": "uid"}
+const volatile __u32 targ_uid = ALL_UIDS;
+
+/// @description "Only trace children of this parent process ID (0 = every parent)"
+/// @cmdarg {"long": "ppid"}
+const volatile int targ_ppid = 0;
+
+/// @description "Also show exec calls that failed"
+/// @cmdarg {"default": false, "long": "failed"}
+const volatile bool targ_failed = false;
+
+/// @description "Only trace tasks in this cgroup v2 ID (0 = every cgroup)"
+/// @cmdarg {"long": "cgroup"}
+const volatile __u64 targ_cgroup_id = 0;
+
+/// @description "Number of arguments to capture, at most 16"
+/// @cmdarg {"long": "max-args"}
+const volatile int max_args = MAX_ARGS;
+
+/* an exec call in flight: the caller's pointers and the event being built */
+struct exec_call {
+	const char *filename;
+	const char *const *argv;
+	struct event event;
+};
+
+/* too big for the BPF stack: entries of `execs` start as a copy of this */
+static const struct exec_call empty_call = {};
+
+/* calls in flight, per thread, from syscall entry to exit */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, u32);
+	__type(value, struct exec_call);
+} execs SEC(".maps");
+
+/* events that did not fit in the ring buffer */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} rb SEC(".maps");
+
+static __always_inline int count_args(const char *const *argv)
+{
+	const char *arg;
+	int i;
+
+	for (i = 0; i < ARGC_COUNT_LIMIT; i++) {
+		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
+			break;
+	}
+	return i;
+}
+
+/*
+ * Failed call: the strings are still in the caller's memory. They may not be
+ * paged in, so this is best effort (the file name is: the kernel has copied
+ * it already). Strings are not read at syscall entry for the same reason.
+ */
+static __always_inline void read_args_from_caller(struct exec_call *call)
+{
+	struct event *e = &call->event;
+	const char *arg;
+	int i;
+
+	bpf_probe_read_user_str(e->filename, sizeof(e->filename), call->filename);
+	e->argc = count_args(call->argv);
+	for (i = 0; i < MAX_ARGS; i++) {
+		if (i >= max_args || i >= e->argc)
+			break;
+		if (bpf_probe_read_user(&arg, sizeof(arg), &call->argv[i]) || !arg)
+			break;
+		bpf_probe_read_user_str(e->argv[i], ARG_LEN, arg);
+	}
+}
+
+/*
+ * Successful call: the kernel has copied the arguments, NUL-separated, into
+ * the new image's stack between mm->arg_start and mm->arg_end, where they are
+ * certainly paged in.
+ */
+static __always_inline void read_args_from_new_image(struct event *e, struct task_struct *task)
+{
+	unsigned long p = task->mm->arg_start;
+	unsigned long end = task->mm->arg_end;
+	char skip[ARG_LEN];
+	long n;
+	int i, j;
+
+	for (i = 0; i < MAX_ARGS; i++) {
+		if (i >= max_args || p >= end)
+			break;
+		n = bpf_probe_read_user_str(e->argv[i], ARG_LEN, (const void *)p);
+		if (n <= 0)
+			break;
+		/* the argument was cut: find where the next one starts */
+		for (j = 0; j < ARG_SKIP_CHUNKS && n == ARG_LEN; j++) {
+			p += ARG_LEN - 1;
+			n = bpf_probe_read_user_str(skip, sizeof(skip), (const void *)p);
+			if (n <= 0)
+				return;
+		}
+		if (n == ARG_LEN)
+			return;
+		p += n;
+	}
+}
+
+static __always_inline void emit(struct event *e)
+{
+	__u64 *dropped;
+	u32 zero = 0;
+
+	dropped = bpf_map_lookup_elem(&drops, &zero);
+	if (!dropped)
+		return;
+	e->dropped_before = *dropped;
+	if (bpf_ringbuf_output(&rb, e, sizeof(*e), 0))
+		__sync_fetch_and_add(dropped, 1);
+}
+
+static __always_inline int enter_exec(enum exec_syscall syscall, const char *filename,
+				      const char *const *argv)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tid = (u32)id;
+	u32 uid = (u32)bpf_get_current_uid_gid();
+	struct task_struct *task;
+	struct exec_call *call;
+	int ppid;
+
+	if (targ_uid != ALL_UIDS && uid != targ_uid)
+		return 0;
+	if (targ_cgroup_id && bpf_get_current_cgroup_id() != targ_cgroup_id)
+		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+	ppid = BPF_CORE_READ(task, real_parent, tgid);
+	if (targ_ppid && ppid != targ_ppid)
+		return 0;
+
+	if (bpf_map_update_elem(&execs, &tid, &empty_call, BPF_ANY))
+		return 0;
+	call = bpf_map_lookup_elem(&execs, &tid);
+	if (!call)
+		return 0;
+	call->filename = filename;
+	call->argv = argv;
+	call->event.pid = id >> 32;
+	call->event.ppid = ppid;
+	call->event.uid = uid;
+	call->event.syscall = syscall;
+	return 0;
+}
+
+static __always_inline int exit_exec(long ret)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct exec_call *call;
+
+	call = bpf_map_lookup_elem(&execs, &tid);
+	if (!call)
+		return 0;
+	if (ret < 0 && !targ_failed)
+		goto cleanup;
+
+	/* a successful call had its strings read at sched_process_exec */
+	if (ret < 0)
+		read_args_from_caller(call);
+	call->event.retval = ret;
+	bpf_get_current_comm(&call->event.comm, sizeof(call->event.comm));
+	emit(&call->event);
+cleanup:
+	bpf_map_delete_elem(&execs, &tid);
+	return 0;
+}
+
+/* execve(const char *filename, const char *const argv[], const char *const envp[]) */
+SEC("tracepoint/syscalls/sys_enter_execve")
+int handle_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_exec(EXECVE, (const char *)ctx->args[0], (const char *const *)ctx->args[1]);
+}
+
+/* execveat(int dfd, const char *filename, const char *const argv[], const char *const envp[], int flags) */
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int handle_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter_exec(EXECVEAT, (const char *)ctx->args[1], (const char *const *)ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int handle_exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_exec(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int handle_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	return exit_exec(ctx->ret);
+}
+
+/*
+ * The new image is in place: take the file name and argument count from the
+ * kernel's binprm (a script's count includes its interpreter) and the
+ * arguments from the new stack. A thread other than the group leader that
+ * execs takes over the leader's PID, so the syscall returns under another
+ * TID: move the entry there.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	u32 old_tid = old_pid;
+	u32 new_tid = p->pid;
+	struct exec_call *call;
+
+	call = bpf_map_lookup_elem(&execs, &old_tid);
+	if (!call)
+		return 0;
+	bpf_probe_read_kernel_str(call->event.filename, sizeof(call->event.filename), bprm->filename);
+	call->event.argc = bprm->argc;
+	read_args_from_new_image(&call->event, p);
+
+	if (old_tid != new_tid) {
+		bpf_map_update_elem(&execs, &new_tid, call, BPF_ANY);
+		bpf_map_delete_elem(&execs, &old_tid);
+	}
+	return 0;
+}
+
+/// @brief Trace exec calls with their result, file name and arguments
+/// @version 1.0.0
+/// @details Pairs each execve()/execveat() entry with its exit, so failed calls (--enable-failed) show their errno; dropped_before counts events lost to a full ring buffer.
+char LICENSE[] SEC("license") = "GPL";

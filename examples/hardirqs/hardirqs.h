@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef __HARDIRQS_H
+#define __HARDIRQS_H
+
+#define IRQ_NAME_LEN 32
+#define MAX_SLOTS 20
+
+/* the `infos` map is keyed by the handler's name (irqaction::name) */
+struct irq_key {
+	char name[IRQ_NAME_LEN];
+};
+
+/* number of handler runs and a log2 histogram of their duration */
+struct info {
+	__u64 count;
+	__u32 slots[MAX_SLOTS];
+};
+
+#endif /* __HARDIRQS_H */

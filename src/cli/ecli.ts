@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+/**
+ * `ecli`: run, inspect and pack eunomia-style eBPF packages.
+ *   ecli run [-j] [--trace-pipe] [--sha256 H | --insecure] [-p json|tar] <package> [program options...]
+ *   ecli inspect [--json] <package>
+ *   ecli pack <package.json> [-o out.tar.gz] [--btf path]...
+ *   ecli <package> [program options...]        (same as `ecli run`)
+ * ecli's own flags come before the package; everything after it belongs to the program.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { EcliError } from '../errors.js';
+import { selectBtfPath } from '../distribute/btf-select.js';
+import { resolvePackageSource, type ProgType, type ResolveOptions } from '../distribute/source.js';
+import { runPackage } from '../runner/run.js';
+import { runInspect } from './commands/inspect.js';
+import { runPack } from './commands/pack.js';
+import { reportError } from './report.js';
+
+interface GlobalFlags {
+  verbose: boolean;
+  debug: boolean;
+}
+
+interface SourceFlags {
+  sha256?: string;
+  insecure?: boolean;
+  progType?: string;
+}
+
+interface RunFlags extends SourceFlags {
+  json?: boolean;
+  tracePipe?: boolean;
+}
+
+const COMMANDS = new Set(['run', 'inspect', 'pack', 'help']);
+const io = { stdout: process.stdout, stderr: process.stderr };
+
+function resolveOptions(flags: SourceFlags): ResolveOptions {
+  const options: ResolveOptions = {};
+  if (flags.sha256 !== undefined) options.sha256 = flags.sha256;
+  if (flags.insecure) options.insecure = true;
+  if (flags.progType !== undefined) options.progType = parseProgType(flags.progType);
+  return options;
+}
+
+function parseProgType(value: string): ProgType {
+  const lower = value.toLowerCase();
+  if (lower === 'json' || lower === 'jsoneunomia') return 'json';
+  if (lower === 'tar') return 'tar';
+  throw new EcliError('USAGE', `unknown program type ${value}: use json or tar`);
+}
+
+/** Resolves with the signal's name on SIGINT, SIGTERM or SIGHUP. */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => resolve(signal));
+  });
+}
+
+async function run(packageSpec: string, programArgs: string[], flags: RunFlags, global: GlobalFlags): Promise<number> {
+  const resolved = await resolvePackageSource(packageSpec, resolveOptions(flags));
+  try {
+    const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
+    return await runPackage(resolved, programArgs, {
+      format: flags.json ? 'json' : 'plain',
+      verbose: global.verbose,
+      tracePipe: flags.tracePipe === true,
+      btfCustomPath,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      stopRequested: stopSignal(),
+    });
+  } finally {
+    resolved.btfArchive?.cleanup();
+  }
+}
+
+function sourceOptions(command: Command): Command {
+  return command
+    .option('--sha256 <hex>', 'refuse the package unless its sha256 digest is this (required for URLs)')
+    .option('--insecure', 'allow a URL without a --sha256 pin')
+    .addOption(new Option('-p, --prog-type <type>', 'package type when it cannot be guessed').choices(['json', 'tar', 'JSON', 'TAR', 'jsoneunomia']));
+}
+
+function buildProgram(exit: (code: number) => void): Command {
+  let global: GlobalFlags = { verbose: false, debug: false };
+  const program = new Command('ecli')
+    .description('Run eunomia-bpf style eBPF packages (ecli-compatible)')
+    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .option('-v, --verbose', 'show libbpf messages and full verifier logs')
+    .option('--debug', 'show stack traces of errors')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .hook('preAction', (command) => {
+      const opts = command.opts<{ verbose?: boolean; debug?: boolean }>();
+      global = { verbose: opts.verbose === true, debug: opts.debug === true };
+    });
+
+  sourceOptions(
+    program
+      .command('run')
+      .description('load a package, attach its programs and print what it exports until Ctrl-C')
+      .option('-j, --json', 'print events as JSON lines')
+      .option('--trace-pipe', 'for bpf_printk programs: print the kernel trace pipe on stdout')
+      .argument('<package>', 'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, or - for stdin')
+      .argument('[options...]', "the program's own options (see `ecli run <package> --help`)")
+      .passThroughOptions()
+      .allowUnknownOption(),
+  ).action(async (spec: string, args: string[], flags: RunFlags) => exit(await run(spec, args, flags, global)));
+
+  sourceOptions(
+    program
+      .command('inspect')
+      .description("show a package's programs, maps, options and event layout (no root needed)")
+      .option('--json', 'print the report as JSON')
+      .argument('<package>'),
+  ).action(async (spec: string, flags: SourceFlags & { json?: boolean }) => {
+    await runInspect(spec, { ...resolveOptions(flags), json: flags.json === true }, io);
+    exit(0);
+  });
+
+  program
+    .command('pack')
+    .description('write a tarball of a package, with a manifest and optional BTF files')
+    .argument('<package.json>')
+    .option('-o, --output <path>', 'output file or directory (default: <name>.tar.gz)')
+    .option('--btf <path>', 'a BTF file (<id>/<version>/<arch>/<release>.btf) or btfhub-archive tree; repeatable', (value: string, prev: string[] = []) => [...prev, value])
+    .action(async (path: string, flags: { output?: string; btf?: string[] }) => {
+      await runPack(path, { ...(flags.output ? { output: flags.output } : {}), ...(flags.btf ? { btf: flags.btf } : {}) }, io);
+      exit(0);
+    });
+  return program;
+}
+
+/** `ecli <package> ...` is `ecli run <package> ...`: insert `run` after ecli's own leading flags. */
+function withImplicitRun(argv: string[]): string[] {
+  let i = 0;
+  while (i < argv.length && ['-v', '--verbose', '--debug'].includes(argv[i]!)) i++;
+  const first = argv[i];
+  if (first === undefined || first.startsWith('-') || COMMANDS.has(first)) return argv;
+  return [...argv.slice(0, i), 'run', ...argv.slice(i)];
+}
+
+async function main(): Promise<void> {
+  const argv = withImplicitRun(process.argv.slice(2));
+  const debug = argv.includes('--debug');
+  const verbose = argv.slice(0, Math.max(0, argv.indexOf('run'))).some((a) => a === '-v' || a === '--verbose');
+  const exit = (code: number): void => {
+    process.stdout.write('', () => process.exit(code));
+  };
+  if (argv.length === 0) {
+    process.stderr.write('ecli: error: no package given\nhint: ecli run <package.json> [options]; see ecli --help\n');
+    exit(2);
+    return;
+  }
+  try {
+    await buildProgram(exit).parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      exit(error.exitCode === 0 ? 0 : 2);
+      return;
+    }
+    exit(reportError(error, { tool: 'ecli', verbose, debug }));
+  }
+}
+
+void main();

@@ -1,0 +1,50 @@
+/** ecc's on-disk cache (generated vmlinux.h, precompiled headers): location and atomic writes. */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { EcliError } from '../errors.js';
+
+/** `$XDG_CACHE_HOME/ecli-ts`, else `~/.cache/ecli-ts`. */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache');
+  return path.join(base, 'ecli-ts');
+}
+
+export function shortHash(...parts: Array<string | Uint8Array>): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\0');
+  return hash.digest('hex').slice(0, 16);
+}
+
+export function ensureDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new EcliError('INPUT_NOT_FOUND', `cannot create directory ${dir}: ${(error as Error).message}`, {
+      hint: 'check the permissions, or point XDG_CACHE_HOME (cache) or -o (output) somewhere writable',
+      cause: error,
+    });
+  }
+}
+
+/** A sibling path that no concurrent writer uses, for write-then-rename. */
+export function temporarySibling(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** Writes through a temporary sibling and a rename, so readers never see a partial file. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  ensureDir(path.dirname(file));
+  const temporary = temporarySibling(file);
+  try {
+    writeFileSync(temporary, data);
+    renameSync(temporary, file);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw new EcliError('INPUT_NOT_FOUND', `cannot write ${file}: ${(error as Error).message}`, {
+      hint: 'check that the directory is writable',
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Doc-comment annotations (`/// @sample {...}`, `/// @cmdarg {...}`, `/// @brief ...`) turned into
+ * meta keys, with the reference's rules:
+ * - in each paragraph the key starts as `description`; an inline command `@word` switches it to
+ *   `word`; each non-blank text line, trimmed, is stored as JSON if it parses, else as a string;
+ *   later lines overwrite earlier ones;
+ * - block commands (`@brief`, `@details`, `@version`, ...) store their text lines joined by `\n`
+ *   and trimmed, as a string.
+ * Deliberate difference: `description` is always a string (the reference stores `/// 123` as a
+ * number, which its runner then rejects).
+ */
+import type { BpfSkeletonMeta } from '../package/types.js';
+import type { CommentNode, SourceDecl } from './ast-scan.js';
+
+export interface CommentKeys {
+  keys: Record<string, unknown>;
+  /** Lines of a key other than `description` that were not JSON and were kept as strings. */
+  notJson: Array<{ key: string; text: string }>;
+}
+
+const DEFAULT_KEY = 'description';
+
+export function commentKeys(full: CommentNode): CommentKeys {
+  const result: CommentKeys = { keys: {}, notJson: [] };
+  for (const child of full.inner ?? []) {
+    if (child.kind === 'ParagraphComment') readParagraph(child, result);
+    else if (child.kind === 'BlockCommandComment' && child.name) result.keys[child.name] = blockText(child);
+  }
+  return result;
+}
+
+function readParagraph(paragraph: CommentNode, result: CommentKeys): void {
+  let key = DEFAULT_KEY;
+  for (const node of paragraph.inner ?? []) {
+    if (node.kind === 'InlineCommandComment' && node.name) key = node.name;
+    else if (node.kind === 'TextComment') storeText(key, node.text ?? '', result);
+  }
+}
+
+function storeText(key: string, raw: string, result: CommentKeys): void {
+  const text = raw.trim();
+  if (!text) return;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    if (key !== DEFAULT_KEY) result.notJson.push({ key, text });
+    value = text;
+  }
+  result.keys[key] = key === DEFAULT_KEY && typeof value !== 'string' ? text : value;
+}
+
+function blockText(block: CommentNode): string {
+  const paragraph = block.inner?.find((n) => n.kind === 'ParagraphComment');
+  const lines = (paragraph?.inner ?? []).filter((n) => n.kind === 'TextComment').map((n) => `${n.text ?? ''}\n`);
+  return lines.join('').trim();
+}
+
+/** Keys a comment may not set, because they identify the entry. */
+const RESERVED = {
+  variable: ['name', 'type'],
+  map: ['name', 'ident', 'mmaped'],
+  program: ['name', 'attach', 'link'],
+} as const;
+
+/**
+ * Merges the doc comments of the main file's declarations into a skeleton:
+ * globals by VarDecl name, programs by FunctionDecl name, maps from the comment above
+ * `struct {` (the struct defined in the map's own declaration; otherwise the map variable's
+ * own comment), and `doc` from the comment on `LICENSE`.
+ */
+export function applyDocComments(skel: BpfSkeletonMeta, decls: readonly SourceDecl[]): { skel: BpfSkeletonMeta; warnings: string[] } {
+  const warnings: string[] = [];
+  const merge = (target: Record<string, unknown>, comment: CommentNode | undefined, what: string, reserved: readonly string[]): Record<string, unknown> => {
+    if (!comment) return target;
+    const { keys, notJson } = commentKeys(comment);
+    for (const { key, text } of notJson) warnings.push(`@${key} of ${what} is not JSON; kept as the string ${JSON.stringify(text)}`);
+    const merged = { ...target };
+    for (const [key, value] of Object.entries(keys)) {
+      if (reserved.includes(key)) warnings.push(`@${key} of ${what} is ignored: ecc sets "${key}" itself`);
+      else merged[key] = value;
+    }
+    return merged;
+  };
+  const named = (kind: string, name: string) => decls.filter((d) => d.kind === kind && d.name === name);
+
+  const data_sections = skel.data_sections.map((section) => ({
+    ...section,
+    variables: section.variables.map((v) =>
+      named('VarDecl', v.name).reduce((acc, d) => merge(acc, d.comment, `variable ${v.name}`, RESERVED.variable), v as Record<string, unknown>),
+    ),
+  }));
+  const maps = skel.maps.map((m) =>
+    mapComments(decls, m.name).reduce((acc, c) => merge(acc, c, `map ${m.name}`, RESERVED.map), m as Record<string, unknown>),
+  );
+  const progs = skel.progs.map((p) =>
+    named('FunctionDecl', p.name).reduce((acc, d) => merge(acc, d.comment, `program ${p.name}`, RESERVED.program), p as Record<string, unknown>),
+  );
+  const license = named('VarDecl', 'LICENSE').filter((d) => d.comment);
+  const doc = license.length > 0 ? merge({}, license[license.length - 1]!.comment, 'LICENSE', []) : undefined;
+  return {
+    skel: { ...skel, data_sections, maps, progs, ...(doc ? { doc } : {}) } as BpfSkeletonMeta,
+    warnings,
+  };
+}
+
+function mapComments(decls: readonly SourceDecl[], mapName: string): Array<CommentNode | undefined> {
+  return decls.flatMap((decl, i) => {
+    if (decl.kind !== 'VarDecl' || decl.name !== mapName) return [];
+    const previous = decls[i - 1];
+    const ownStruct = previous?.kind === 'RecordDecl' && previous.begin !== undefined && previous.begin === decl.begin;
+    return [ownStruct ? previous.comment : decl.comment];
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * The ecc pipeline: BPF C source (+ optional event header) → `<name>.bpf.o`, `<name>.skel.json`
+ * and `package.json`, compatible with the reference eunomia-bpf ecc.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Btf } from '../btf/btf.js';
+import { findSection, parseElf } from '../elf/elf.js';
+import { EcliError } from '../errors.js';
+import { encodeBpfObject, stableStringify } from '../package/decode.js';
+import type { BpfSkeletonMeta, ExportedTypesStructMeta } from '../package/types.js';
+import { writeFileAtomic } from './cache.js';
+import { compileFlags, compileObject } from './compile.js';
+import { applyDocComments } from './doc-comments.js';
+import { buildExportTypes, dummyPointerDeclarations, headerStructNames } from './export-types.js';
+import { objectBaseName, skeletonObjName } from './naming.js';
+import { buildSkeleton } from './skeleton.js';
+import { readSourceDecls, readSourceDeclsWithPch } from './source-decls.js';
+import { resolveToolchain, targetArch } from './toolchain.js';
+import { ensureVmlinuxHeader } from './vmlinux.js';
+
+/** Written as `eunomia_version`: the reference ecc release whose package format this matches. */
+export const ECC_COMPAT_VERSION = '0.3.4';
+
+export interface EccLogger {
+  /** Progress (`Compiling bpf object...`). */
+  info(line: string): void;
+  warn(line: string): void;
+  /** Each external command line; only wired up with -v. */
+  command?(line: string): void;
+}
+
+export interface EccOptions {
+  source: string;
+  /** Header whose structs become `export_types`. */
+  header?: string;
+  /** Compile the header given as `source` into a BTF-only object. */
+  headerOnly?: boolean;
+  /** Default: the source's directory. */
+  outputDir?: string;
+  additionalCflags?: readonly string[];
+  clang?: string;
+  llvmStrip?: string;
+  /** Default true; false is `-n`. */
+  generatePackage?: boolean;
+  env?: NodeJS.ProcessEnv;
+  logger?: EccLogger;
+}
+
+export interface EccMeta {
+  bpf_skel: BpfSkeletonMeta;
+  export_types?: ExportedTypesStructMeta[];
+  eunomia_version: string;
+}
+
+export interface EccResult {
+  objectPath: string;
+  skeletonPath: string;
+  packagePath?: string;
+  meta: EccMeta;
+}
+
+const silent: EccLogger = { info: () => {}, warn: () => {} };
+
+function readInput(file: string, what: string): string {
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    throw new EcliError('INPUT_NOT_FOUND', `${what} ${file} does not exist`, { hint: 'check the path' });
+  }
+  return readFileSync(file, 'utf8');
+}
+
+export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
+  const logger = options.logger ?? silent;
+  const env = options.env ?? process.env;
+  const log = logger.command?.bind(logger);
+  if (options.headerOnly && options.header) {
+    throw new EcliError('USAGE', '--header-only takes the header as the only input', {
+      hint: 'run: ecc --header-only <header.h>',
+    });
+  }
+  const source = options.source;
+  const header = options.headerOnly ? source : options.header;
+  const sourceText = readInput(source, options.headerOnly ? 'header' : 'source');
+  const headerText = header === undefined ? undefined : header === source ? sourceText : readInput(header, 'header');
+
+  const name = objectBaseName(source);
+  const outputDir = options.outputDir ?? path.dirname(source);
+  const objectFile = `${name}.bpf.o`;
+  const objName = skeletonObjName(objectFile);
+  const sourceDir = path.dirname(path.resolve(source));
+
+  const [toolchain, vmlinux] = await Promise.all([
+    resolveToolchain({ clang: options.clang ?? env.ECC_CLANG, llvmStrip: options.llvmStrip }, log),
+    ensureVmlinuxHeader({ env, log, progress: logger.info }),
+  ]);
+  const flags = compileFlags({
+    toolchain,
+    arch: targetArch(),
+    vmlinuxDir: vmlinux.dir,
+    additionalCflags: (options.additionalCflags ?? []).flatMap((f) => f.split(/\s+/).filter(Boolean)),
+    sourceDir,
+  });
+
+  const workDir = mkdtempSync(path.join(tmpdir(), 'ecc-'));
+  try {
+    const structNames = headerText === undefined ? [] : headerStructNames(headerText);
+    let input = source;
+    let inputFlags = [...flags.base, ...flags.source];
+    if (headerText !== undefined) {
+      // A private copy with a dummy global per header struct keeps those structs in the BTF;
+      // #line and -iquote make it compile and report errors as the original file would.
+      input = path.join(workDir, path.basename(source));
+      const body = sourceText.endsWith('\n') || sourceText === '' ? sourceText : `${sourceText}\n`;
+      writeFileSync(input, `#line 1 ${JSON.stringify(source)}\n${body}${dummyPointerDeclarations(structNames)}`);
+      // -x c: with --header-only the copy is still named like a header.
+      inputFlags = [...inputFlags, '-iquote', sourceDir, '-x', 'c'];
+    }
+    const objectTemp = path.join(workDir, objectFile);
+
+    logger.info('Compiling bpf object...');
+    const compiling = compileObject(toolchain, inputFlags, input, objectTemp, log);
+    const declOptions = { toolchain, vmlinuxHeader: vmlinux.path, baseFlags: flags.base, sourceFlags: flags.source, source, sourceText, env, log };
+    const readingDocs = options.headerOnly ? Promise.resolve([]) : readSourceDeclsWithPch(declOptions);
+    const [compiled, fastDocs] = await Promise.allSettled([compiling, readingDocs]);
+    if (compiled.status === 'rejected') throw compiled.reason;
+    if (compiled.value.trim()) logger.warn(compiled.value.trimEnd());
+    if (fastDocs.status === 'rejected') throw fastDocs.reason;
+    const docs = fastDocs.value ?? (await readSourceDecls(declOptions));
+
+    const object = readFileSync(objectTemp);
+    const elf = parseElf(object, objectFile);
+    const btfSection = findSection(elf, '.BTF');
+    if (!btfSection) {
+      throw new EcliError('COMPILE_FAILED', `${objectFile} has no .BTF section`, { hint: 'clang must run with -g; check -a flags that disable debug info' });
+    }
+    const btf = Btf.parse(btfSection.data);
+    const documented = applyDocComments(buildSkeleton(elf, btf, objName), docs);
+    for (const warning of documented.warnings) logger.warn(`${source}: ${warning}`);
+
+    const meta: EccMeta = { bpf_skel: documented.skel, eunomia_version: ECC_COMPAT_VERSION };
+    if (header !== undefined) {
+      logger.info('Generating export types...');
+      if (structNames.length === 0) logger.warn(`${header} defines no struct; export_types is empty`);
+      const exported = buildExportTypes(btf, structNames, { header, source });
+      for (const s of exported.undefinedStructs) logger.warn(`struct ${s} of ${header} is not defined in the compiled object; not exported`);
+      meta.export_types = exported.types;
+    }
+
+    const objectPath = path.join(outputDir, objectFile);
+    const skeletonPath = path.join(outputDir, `${name}.skel.json`);
+    writeFileAtomic(objectPath, object);
+    writeFileAtomic(skeletonPath, stableStringify(meta));
+    const result: EccResult = { objectPath, skeletonPath, meta };
+    if (options.generatePackage !== false) {
+      logger.info('Generating package json...');
+      const packagePath = path.join(outputDir, 'package.json');
+      logger.info(`Packing ebpf object and config into ${packagePath}...`);
+      writeFileAtomic(packagePath, stableStringify({ ...encodeBpfObject(object), meta }));
+      result.packagePath = packagePath;
+    }
+    return result;
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}

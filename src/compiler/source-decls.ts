@@ -1,0 +1,94 @@
+/**
+ * The main file's declarations and their doc comments, from clang's own parse of the source.
+ *
+ * A full AST dump of a source that includes vmlinux.h is ~200 MB and takes ~1 s; clang's plain
+ * `-ast-dump` skips declarations deserialised from a precompiled header, so when the source
+ * includes vmlinux.h it is parsed against a cached PCH of vmlinux.h (~40 ms). The full dump
+ * remains the fallback (e.g. the source includes conflicting headers before vmlinux.h).
+ */
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { EcliError } from '../errors.js';
+import { AstDeclScanner, type SourceDecl } from './ast-scan.js';
+import { cacheRoot, ensureDir, shortHash, temporarySibling } from './cache.js';
+import { firstErrorLine } from './compile.js';
+import { runTool } from './process.js';
+import type { Toolchain } from './toolchain.js';
+
+export interface SourceDeclOptions {
+  toolchain: Toolchain;
+  vmlinuxHeader: string;
+  /** Compile flags shared with the PCH: everything except the source directory include. */
+  baseFlags: string[];
+  /** Flags that follow baseFlags for this source (`-I<source dir>`). */
+  sourceFlags: string[];
+  source: string;
+  sourceText: string;
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+const INCLUDES_VMLINUX = /^[ \t]*#[ \t]*include[ \t]*[<"]vmlinux\.h[>"]/m;
+const DUMP_FLAGS = ['-fsyntax-only', '-Xclang', '-ast-dump=json'];
+
+/** The fast path: parse against a cached PCH of vmlinux.h; undefined when it does not apply or fails. */
+export async function readSourceDeclsWithPch(options: SourceDeclOptions): Promise<SourceDecl[] | undefined> {
+  if (!INCLUDES_VMLINUX.test(options.sourceText)) return undefined;
+  const pch = await ensureVmlinuxPch(options);
+  if (!pch) return undefined;
+  const args = [...options.baseFlags, ...options.sourceFlags, '-include-pch', pch, ...DUMP_FLAGS, options.source];
+  const fast = await dumpDecls(options.toolchain.clang, args, options.source, options.log);
+  if (fast.code === 0) return fast.decls;
+  options.log?.('# parsing against the vmlinux.h PCH failed; the full AST will be read instead');
+  return undefined;
+}
+
+/** The general path: the full AST dump, streamed. */
+export async function readSourceDecls(options: SourceDeclOptions): Promise<SourceDecl[]> {
+  const { source } = options;
+  const args = [...options.baseFlags, ...options.sourceFlags, ...DUMP_FLAGS, source];
+  const full = await dumpDecls(options.toolchain.clang, args, source, options.log);
+  if (full.code !== 0) {
+    throw new EcliError('COMPILE_FAILED', `clang could not parse ${source} for doc comments: ${firstErrorLine(full.stderr)}`, {
+      detail: full.stderr,
+    });
+  }
+  return full.decls;
+}
+
+async function dumpDecls(clang: string, args: string[], source: string, log?: (line: string) => void) {
+  const scanner = new AstDeclScanner(source);
+  let scanError: unknown;
+  const run = await runTool(clang, args, {
+    log,
+    onStdout: (text) => {
+      if (scanError !== undefined) return;
+      try {
+        scanner.push(text);
+      } catch (error) {
+        scanError = error;
+      }
+    },
+  });
+  if (scanError !== undefined && run.code === 0) throw scanError;
+  return { code: run.code, stderr: run.stderr, decls: scanner.decls };
+}
+
+/** A PCH of vmlinux.h built with the same flags, cached by clang, flags and header identity. */
+async function ensureVmlinuxPch(options: SourceDeclOptions): Promise<string | undefined> {
+  const header = options.vmlinuxHeader;
+  const stat = statSync(header);
+  const key = shortHash(options.toolchain.clangIdentity, ...options.baseFlags, `${header}:${stat.size}:${stat.mtimeMs}`);
+  const pch = path.join(cacheRoot(options.env), 'pch', `vmlinux-${key}.pch`);
+  if (existsSync(pch)) return pch;
+  ensureDir(path.dirname(pch));
+  const temporary = temporarySibling(pch);
+  const build = await runTool(options.toolchain.clang, [...options.baseFlags, '-x', 'c-header', header, '-o', temporary], { log: options.log });
+  if (build.code !== 0) {
+    rmSync(temporary, { force: true });
+    options.log?.(`# cannot precompile ${header}: ${firstErrorLine(build.stderr)}`);
+    return undefined;
+  }
+  renameSync(temporary, pch);
+  return pch;
+}

@@ -1,0 +1,166 @@
+/**
+ * Resolves what the user named on the command line (a .json file, a tarball, `-` for stdin, or
+ * an http(s) URL) to a validated package, its BPF object and, for tarballs, the manifest and
+ * the extracted BTF archive.
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { EcliError } from '../errors.js';
+import { decodeBpfObject, parsePackageText } from '../package/decode.js';
+import type { ComposedPackage } from '../package/types.js';
+import { validatePackage } from '../package/validate.js';
+import { parseSha256Pin, verifySha256 } from './digest.js';
+import { fetchBounded } from './fetch.js';
+import { parseManifest, verifyManifest, type PackManifest } from './manifest.js';
+import { readInputFile } from './read-file.js';
+import { extractTarball, isGzip, isTar, locatePackageTree } from './tarball.js';
+
+export type ProgType = 'json' | 'tar';
+
+export interface ResolveOptions {
+  /** Expected sha256 of the file/URL body, hex. */
+  sha256?: string;
+  /** Allow an unpinned URL. */
+  insecure?: boolean;
+  /** Overrides the type guessed from the extension or content. */
+  progType?: ProgType;
+  /** Read for the spec `-`; defaults to process.stdin. */
+  stdin?: NodeJS.ReadableStream;
+  maxBytes?: number;
+  timeoutMs?: number;
+}
+
+export interface ResolvedPackage {
+  /** How to name the input in messages: a path, a URL or `<stdin>`. */
+  source: string;
+  pkg: ComposedPackage;
+  elf: Uint8Array;
+  /** The extracted btfhub-archive tree of a tarball; call cleanup() when done with it. */
+  btfArchive?: { dir: string; cleanup(): void };
+  manifest?: PackManifest;
+}
+
+export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_REDIRECTS = 5;
+const STDIN_SOURCE = '<stdin>';
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+interface RawInput {
+  source: string;
+  bytes: Uint8Array;
+  /** The path or URL path whose extension hints at the type. */
+  name?: string;
+}
+
+export async function resolvePackageSource(spec: string, opts: ResolveOptions = {}): Promise<ResolvedPackage> {
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const pin = opts.sha256 === undefined ? undefined : parseSha256Pin(opts.sha256);
+  const input = await readInput(spec, opts, pin, maxBytes);
+  if (pin !== undefined) verifySha256(input.bytes, pin, input.source);
+  const type = opts.progType ?? guessType(input);
+  return type === 'json' ? resolveJson(input) : resolveTarball(input);
+}
+
+async function readInput(spec: string, opts: ResolveOptions, pin: string | undefined, maxBytes: number): Promise<RawInput> {
+  if (spec === '-') {
+    return { source: STDIN_SOURCE, bytes: await readStream(opts.stdin ?? process.stdin, maxBytes) };
+  }
+  if (/^https?:\/\//i.test(spec)) {
+    if (pin === undefined && opts.insecure !== true) {
+      throw new EcliError('USAGE', 'refusing to run an unpinned URL: pass --sha256 <digest> (sha256 of the file) or --insecure', {
+        hint: `download it once, check it, then pin it: curl -sL ${spec} | sha256sum`,
+      });
+    }
+    const { bytes, finalUrl } = await fetchBounded(spec, {
+      maxBytes,
+      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      maxRedirects: MAX_REDIRECTS,
+    });
+    return { source: spec, bytes, name: new URL(finalUrl).pathname };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
+    throw new EcliError('USAGE', `cannot fetch ${spec}: only http:// and https:// URLs are supported`, {
+      hint: 'download the package and pass its path',
+    });
+  }
+  const bytes = await readInputFile(spec, maxBytes, 'pass a package.json written by ecc, a package tarball, an http(s) URL, or - for stdin');
+  return { source: spec, bytes, name: spec };
+}
+
+async function readStream(stream: NodeJS.ReadableStream, maxBytes: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    const buffer = Buffer.from(chunk as string | Uint8Array);
+    total += buffer.length;
+    if (total > maxBytes) {
+      throw new EcliError('PACKAGE_INVALID', `${STDIN_SOURCE} holds more than the ${maxBytes} byte limit for a package`);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** By extension first (like the reference), else by content. */
+function guessType(input: RawInput): ProgType {
+  const name = (input.name ?? '').toLowerCase();
+  if (name.endsWith('.wasm') || startsWith(input.bytes, WASM_MAGIC)) throw wasmUnsupported(input.source);
+  if (name.endsWith('.json')) return 'json';
+  if (name.endsWith('.tar') || name.endsWith('.tar.gz') || name.endsWith('.tgz')) return 'tar';
+  if (isGzip(input.bytes) || isTar(input.bytes)) return 'tar';
+  const first = input.bytes.find((byte) => !isJsonSpace(byte));
+  if (first === 0x7b /* { */) return 'json';
+  const extension = extname(name);
+  throw new EcliError('PACKAGE_INVALID', `cannot tell what kind of package ${input.source} is${extension ? ` (extension ${extension})` : ''}: it is neither JSON nor a tarball`, {
+    hint: 'pass -p json or -p tar to say which it is',
+  });
+}
+
+function resolveJson(input: RawInput): ResolvedPackage {
+  const pkg = validatePackage(parsePackageText(utf8(input.bytes), input.source), input.source);
+  return { source: input.source, pkg, elf: decodeBpfObject(pkg, input.source) };
+}
+
+async function resolveTarball(input: RawInput): Promise<ResolvedPackage> {
+  const extracted = await extractTarball(input.bytes, input.source);
+  try {
+    const tree = locatePackageTree(extracted.dir, input.source);
+    const packageSource = `${input.source}:package.json`;
+    const packageBytes = await readFile(tree.packageJson);
+    const pkg = validatePackage(parsePackageText(utf8(packageBytes), packageSource), packageSource);
+    const elf = decodeBpfObject(pkg, packageSource);
+    let manifest: PackManifest | undefined;
+    if (tree.manifest !== undefined) {
+      manifest = parseManifest(await readFile(tree.manifest, 'utf8'), `${input.source}:manifest.json`);
+      verifyManifest(manifest, packageBytes, elf, input.source);
+    }
+    const resolved: ResolvedPackage = { source: input.source, pkg, elf, ...(manifest === undefined ? {} : { manifest }) };
+    if (tree.btfArchive === undefined) {
+      extracted.cleanup();
+      return resolved;
+    }
+    return { ...resolved, btfArchive: { dir: tree.btfArchive, cleanup: extracted.cleanup } };
+  } catch (error) {
+    extracted.cleanup();
+    throw error;
+  }
+}
+
+function wasmUnsupported(source: string): EcliError {
+  return new EcliError('USAGE', `${source} is a WebAssembly module; this runner does not run Wasm modules`, {
+    hint: 'run JSON packages (package.json from ecc) or package tarballs (ecli pack)',
+  });
+}
+
+function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+function startsWith(bytes: Uint8Array, prefix: number[]): boolean {
+  return prefix.every((byte, i) => bytes[i] === byte);
+}
+
+function isJsonSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+}

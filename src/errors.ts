@@ -1,0 +1,64 @@
+/**
+ * Typed errors. Every failure a user can meet is an EcliError with a stable code;
+ * the CLI maps codes to exit statuses in one place (`exitCodeFor`) and prints
+ * `error: <message>` plus an optional `hint: <hint>` line. This module imports nothing.
+ */
+
+export type ErrorCode =
+  | 'USAGE' // bad command line for ecli/ecc itself or for a package's options
+  | 'INPUT_NOT_FOUND' // a file or URL that cannot be read
+  | 'PACKAGE_INVALID' // JSON/schema/base64/zlib/size/ELF problems in a package
+  | 'BTF_INVALID' // malformed BTF, or meta that disagrees with the object's BTF
+  | 'OPTION_INVALID' // a program option value that does not fit its variable
+  | 'PERMISSION' // not root / missing capabilities
+  | 'KERNEL_UNSUPPORTED' // the running kernel lacks a feature the package needs
+  | 'LOAD_FAILED' // libbpf/verifier refused the object
+  | 'ATTACH_FAILED' // a program could not be attached
+  | 'RUNTIME' // failures while polling/sampling
+  | 'COMPILE_FAILED' // ecc: clang/bpftool failures
+  | 'TOOL_MISSING' // ecc/ecli: a required system tool or library is not installed
+  | 'NETWORK' // fetching a package over HTTP(S)
+  | 'INTEGRITY' // a digest that does not match its pin
+  | 'INTERNAL'; // a bug: should never happen
+
+export class EcliError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  /** Extra detail printed only with --verbose (e.g. the full verifier log). */
+  readonly detail: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; detail?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'EcliError';
+    this.code = code;
+    this.hint = options.hint;
+    this.detail = options.detail;
+  }
+}
+
+/** Exit statuses, documented in the README. 0 is success, 130/143/129 are signals. */
+const EXIT_CODES: Record<ErrorCode, number> = {
+  USAGE: 2,
+  INPUT_NOT_FOUND: 3,
+  PACKAGE_INVALID: 4,
+  BTF_INVALID: 4,
+  OPTION_INVALID: 2,
+  PERMISSION: 5,
+  KERNEL_UNSUPPORTED: 6,
+  LOAD_FAILED: 7,
+  ATTACH_FAILED: 8,
+  RUNTIME: 9,
+  COMPILE_FAILED: 10,
+  TOOL_MISSING: 11,
+  NETWORK: 12,
+  INTEGRITY: 13,
+  INTERNAL: 70,
+};
+
+export function exitCodeFor(error: unknown): number {
+  return error instanceof EcliError ? EXIT_CODES[error.code] : EXIT_CODES.INTERNAL;
+}
+
+export function isEcliError(error: unknown): error is EcliError {
+  return error instanceof EcliError;
+}

@@ -1,0 +1,207 @@
+/**
+ * Formatter for sampled maps (reference §3.5): one text per map entry per tick, in the
+ * `log2_hist`, `linear_hist` or `default_kv` plain layouts, or a JSON line for any type.
+ *
+ * Contract with the runner: every string `format` returns (and `header`) is written followed by
+ * exactly one `\n`, the equivalent of one `println!` in the reference. A `log2_hist` text
+ * already holds the reference's two `println!`s but the last newline: its key/member lines, a
+ * blank line, then the histogram rows (each ending in `\n`), so after the runner's `\n` the
+ * block ends in a blank line, and an all-zero histogram leaves two blank lines.
+ */
+import type { Buffer } from 'node:buffer';
+import { EcliError } from '../errors.js';
+import type { Btf } from '../btf/btf.js';
+import type { Column, Columns } from '../btf/export-check.js';
+import { BtfKind } from '../btf/types.js';
+import type { MapSampleMeta } from '../package/types.js';
+import type { OutputFormat } from './event.js';
+import { compileRecord, plainHeader, type CompiledRecord } from './record.js';
+import { createTimeOfDay } from './time.js';
+import { asBuffer, ValueCompiler } from './value.js';
+
+export interface SampleFormatOptions {
+  format: OutputFormat;
+  /** The map's `sample` meta: `type` (default `default_kv`), `unit` (default `(unit)`), and for
+   * `linear_hist` our optional `min` (default 0) and `step` (default 1). */
+  sample: MapSampleMeta;
+  /** For messages. */
+  mapName: string;
+  clock?: () => Date;
+}
+
+export interface SampleFormatter {
+  /** Plain `default_kv` only: the header line, printed once. */
+  header: string | undefined;
+  /** The text of one map entry; throws EcliError('RUNTIME') when a buffer is too short. */
+  format(key: Uint8Array, value: Uint8Array): string;
+}
+
+const DEFAULT_UNIT = '(unit)';
+
+export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumns: Columns, options: SampleFormatOptions): SampleFormatter {
+  const compiler = new ValueCompiler(btf);
+  const key = compileRecord(compiler, keyColumns);
+  const value = compileRecord(compiler, valueColumns);
+  const type = options.sample.type ?? 'default_kv';
+  const unit = options.sample.unit ?? DEFAULT_UNIT;
+  const read = (keyBytes: Uint8Array, valueBytes: Uint8Array): [Buffer, Buffer] => {
+    const k = asBuffer(keyBytes);
+    const v = asBuffer(valueBytes);
+    key.checkLength(k, `key of map ${options.mapName}`);
+    value.checkLength(v, `value of map ${options.mapName}`);
+    return [k, v];
+  };
+
+  if (options.format === 'json') {
+    return {
+      header: undefined,
+      format(keyBytes, valueBytes) {
+        const [k, v] = read(keyBytes, valueBytes);
+        return `{"key":${key.json(k, 0)},"value":${value.json(v, 0)}}`;
+      },
+    };
+  }
+
+  if (type === 'default_kv') {
+    const start = plainHeader('TIME     ', keyColumns.members);
+    const { header } = plainHeader(start.header, valueColumns.members);
+    const timeOfDay = createTimeOfDay(options.clock);
+    return {
+      header,
+      format(keyBytes, valueBytes) {
+        const [k, v] = read(keyBytes, valueBytes);
+        return `${timeOfDay()} ${key.json(k, 0)} ${value.json(v, 0)}`;
+      },
+    };
+  }
+
+  if (type !== 'log2_hist' && type !== 'linear_hist') {
+    throw new EcliError('PACKAGE_INVALID', `map ${options.mapName}: unknown sample type "${String(type)}"`, {
+      hint: 'use log2_hist, linear_hist or default_kv',
+    });
+  }
+  const slots = slotsReader(btf, value, options.mapName, type);
+  const render =
+    type === 'log2_hist' ? (counts: bigint[]) => log2Histogram(counts, unit) : linearRenderer(options.sample, options.mapName, unit);
+  const others = value.columns.members.map((c, i) => ({ c, plain: value.values[i]!.plain })).filter(({ c }) => c !== slots.column);
+  const keyPlain = key.values.map((v, i) => ({ plain: v.plain, offset: keyColumns.members[i]!.offset }));
+  return {
+    header: undefined,
+    format(keyBytes, valueBytes) {
+      const [k, v] = read(keyBytes, valueBytes);
+      // Each key column adds a space and its text: a single key reads `key =  4294967295`.
+      let text = 'key = ';
+      for (const { plain, offset } of keyPlain) text += ` ${plain(k, offset)}`;
+      text += '\n';
+      for (const { c, plain } of others) text += `${c.name} = ${plain(v, c.offset)}\n`;
+      return `${text}\n${render(slots.read(v))}`;
+    },
+  };
+}
+
+interface SlotsReader {
+  column: Column;
+  read(value: Buffer): bigint[];
+}
+
+/** The `slots` member's counters, read with their real element type (u8 to u64). */
+function slotsReader(btf: Btf, value: CompiledRecord, mapName: string, type: string): SlotsReader {
+  const column = value.columns.members.find((c) => c.name === 'slots');
+  if (!column) {
+    throw new EcliError('PACKAGE_INVALID', `${type} map ${mapName}: ${value.columns.describe} has no member named "slots"`, {
+      hint: 'a histogram map value needs an integer array member named slots',
+    });
+  }
+  const array = btf.resolve(column.typeId);
+  const element = array.kind === BtfKind.Array ? btf.resolve(array.type) : undefined;
+  if (array.kind !== BtfKind.Array || element?.kind !== BtfKind.Int || element.bool || ![1, 2, 4, 8].includes(element.size)) {
+    throw new EcliError('PACKAGE_INVALID', `${type} map ${mapName}: member "slots" is ${btf.typeName(column.typeId)}, not an array of integers`, {
+      hint: 'declare the histogram counters as an unsigned integer array, e.g. __u32 slots[26]',
+    });
+  }
+  const count = array.nelems;
+  const width = element.size;
+  return {
+    column,
+    read(data) {
+      const counts = new Array<bigint>(count);
+      for (let i = 0, at = column.offset; i < count; i++, at += width) {
+        counts[i] = width === 8 ? data.readBigUInt64LE(at) : BigInt(data.readUIntLE(at, width));
+      }
+      return counts;
+    },
+  };
+}
+
+function stars(count: bigint, max: bigint, width: number): string {
+  const n = Number((count * BigInt(width)) / max);
+  return '*'.repeat(n) + ' '.repeat(width - n);
+}
+
+/**
+ * bcc's print_log2_hist layout, as the reference prints it: empty when every slot is zero,
+ * otherwise a heading and one `\n`-terminated row per slot up to the last non-zero one.
+ */
+export function log2Histogram(counts: readonly bigint[], unit: string): string {
+  let last = -1;
+  let max = 0n;
+  counts.forEach((c, i) => {
+    if (c > 0n) last = i;
+    if (c > max) max = c;
+  });
+  if (last < 0) return '';
+  const wide = last > 32;
+  const width = wide ? 20 : 10;
+  const starWidth = wide ? 20 : 40;
+  let text = `${' '.repeat(wide ? 15 : 5)}${unit.padEnd(wide ? 29 : 19)} : count    distribution\n`;
+  for (let i = 0; i <= last; i++) {
+    const low = i === 0 ? 0n : 1n << BigInt(i);
+    const high = (1n << BigInt(i + 1)) - 1n;
+    const count = counts[i]!;
+    text += `${`${low}`.padStart(width)} -> ${`${high}`.padEnd(width)} : ${`${count}`.padEnd(8)} |${stars(count, max, starWidth)}|\n`;
+  }
+  return text;
+}
+
+function linearRenderer(sample: MapSampleMeta, mapName: string, unit: string): (counts: bigint[]) => string {
+  const min = sample['min'] ?? 0;
+  const step = sample['step'] ?? 1;
+  if (!Number.isSafeInteger(min) || !Number.isSafeInteger(step) || (step as number) < 1) {
+    throw new EcliError('PACKAGE_INVALID', `linear_hist map ${mapName}: sample min must be an integer and step a positive integer`, {
+      hint: 'set e.g. "sample": {"interval": 1000, "type": "linear_hist", "min": 0, "step": 10}',
+    });
+  }
+  return (counts) => linearHistogram(counts, unit, BigInt(min as number), BigInt(step as number));
+}
+
+/**
+ * A linear histogram in the log2 layout: slot `i` counts values in [min + i*step, min + (i+1)*step),
+ * shown as inclusive integer bounds. Rows run from the first to the last non-zero slot; columns
+ * widen past 10 characters when a bound needs it. Empty when every slot is zero.
+ */
+export function linearHistogram(counts: readonly bigint[], unit: string, min: bigint, step: bigint): string {
+  let first = -1;
+  let last = -1;
+  let max = 0n;
+  counts.forEach((c, i) => {
+    if (c > 0n) {
+      if (first < 0) first = i;
+      last = i;
+    }
+    if (c > max) max = c;
+  });
+  if (last < 0) return '';
+  const bounds = (i: number): [string, string] => {
+    const low = min + BigInt(i) * step;
+    return [`${low}`, `${low + step - 1n}`];
+  };
+  let width = 10;
+  for (const i of [first, last]) for (const b of bounds(i)) width = Math.max(width, b.length);
+  let text = `${' '.repeat(width - 5)}${unit.padEnd(width + 9)} : count    distribution\n`;
+  for (let i = first; i <= last; i++) {
+    const [low, high] = bounds(i);
+    const count = counts[i]!;
+    text += `${low.padStart(width)} -> ${high.padEnd(width)} : ${`${count}`.padEnd(8)} |${stars(count, max, 40)}|\n`;
+  }
+  return text;
+}

@@ -1,0 +1,57 @@
+/**
+ * What attaching a program leaves behind, and how to undo it. Every attacher returns
+ * Attachments; BpfObject keeps them and detaches them, newest first, when it closes.
+ */
+import type { ProgramInfo } from './diagnose.js';
+import { native, type Pointer } from './ffi/libbpf.js';
+import type { LibbpfLogCapture } from './log.js';
+import type { PerfEventMeta } from './perf-event.js';
+
+export interface Attachment {
+  /** For messages, e.g. `XDP on ifindex 1`. */
+  readonly description: string;
+  detach(): void;
+}
+
+/** A loaded program, as the attachers need it. */
+export interface AttachTarget {
+  handle: Pointer;
+  fd: number;
+  info: ProgramInfo;
+}
+
+export interface AttachContext {
+  log: LibbpfLogCapture;
+  warn(message: string): void;
+}
+
+/** Special-attacher settings from the program's meta (see the package format, progs[]). */
+export interface AttachMeta {
+  ifindex?: number;
+  flags?: number;
+  xdpopts?: { old_prog_fd?: number };
+  tchook?: { ifindex?: number; attach_point?: string };
+  tcopts?: { handle?: number; priority?: number };
+  perf_event?: PerfEventMeta;
+}
+
+/** A BPF link: destroying it detaches the program (and the kernel does so if we die). */
+export function linkAttachment(link: Pointer, description: string): Attachment {
+  let destroyed = false;
+  return {
+    description,
+    detach() {
+      if (destroyed) return;
+      destroyed = true;
+      native().libbpf.bpf_link__destroy(link);
+    },
+  };
+}
+
+/** libbpf's warnings since `mark`, oldest first. */
+export function warningsSince(log: LibbpfLogCapture, mark: number): string[] {
+  return log
+    .since(mark)
+    .filter((message) => message.level === 'warn')
+    .map((message) => message.text);
+}

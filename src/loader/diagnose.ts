@@ -1,0 +1,253 @@
+/**
+ * Turns a failed bpf_object__load or attach (its errno plus the libbpf messages it produced)
+ * into a typed error that names the program and says what to do. Pure: kernel facts come from
+ * the probes through the `facts` argument, asked only when a diagnosis needs them.
+ */
+import { EcliError } from '../errors.js';
+import { type AttachKind, tracepointOf, uprobeTargetOf, usesTrampoline } from './attach-kind.js';
+import { EACCES, EINVAL, ENOENT, EOPNOTSUPP, EPERM, describeErrno, errnoName } from './ffi/errno.js';
+import type { TrampolineProbe } from './probe.js';
+
+export interface ProgramInfo {
+  name: string;
+  sectionName: string;
+  kind: AttachKind;
+}
+
+export interface LoadFacts {
+  privileged(): boolean;
+  trampolines(): TrampolineProbe;
+  bpfLsm(): boolean | undefined;
+}
+
+export interface AttachFacts {
+  kprobes(): boolean;
+  tracefs(): string | undefined;
+  tracepointExists(tracefs: string, category: string, name: string): boolean;
+  fileExists(path: string): boolean;
+}
+
+export interface LoadFailure {
+  objectName: string;
+  /** bpf_object__load's result: a negative errno. */
+  error: number;
+  /** Warning-level libbpf messages produced during the load, oldest first. */
+  warnings: string[];
+  programs: ProgramInfo[];
+  maps: { name: string; typeName: string }[];
+}
+
+export interface AttachFailure {
+  program: ProgramInfo;
+  errno: number;
+  warnings: string[];
+}
+
+const RINGBUF_HINT = 'ring buffers need Linux 5.8+';
+const BTF_HINT = 'set BTF_FILE_PATH to a BTF file for this kernel (for example from btfhub-archive)';
+const TRAMPOLINE_ALTERNATIVE = 'use tracepoint (tp/...) or tp_btf/... programs instead';
+
+export function describeProgram(program: ProgramInfo): string {
+  return `program ${program.name} (${program.sectionName})`;
+}
+
+export function diagnoseLoadFailure(failure: LoadFailure, facts: LoadFacts): EcliError {
+  const { warnings } = failure;
+  const failedProgram = findFailedProgram(failure);
+  if (failedProgram) return diagnoseProgramLoad(failedProgram, failure, facts);
+
+  for (const warning of warnings) {
+    const mapFailure = /map '([^']+)': failed to create: (.*)$/.exec(clean(warning));
+    if (!mapFailure) continue;
+    const map = failure.maps.find((m) => m.name === mapFailure[1]);
+    if (map?.typeName === 'ringbuf' && Math.abs(failure.error) === EINVAL) {
+      return new EcliError('KERNEL_UNSUPPORTED', `cannot create map ${map.name}: this kernel has no BPF ring buffer`, {
+        hint: RINGBUF_HINT,
+      });
+    }
+    return new EcliError('LOAD_FAILED', `cannot create map ${mapFailure[1]}: ${mapFailure[2]}`, {
+      detail: warnings.join('\n'),
+    });
+  }
+  if (warnings.some((w) => /kernel BTF|vmlinux BTF/.test(w))) {
+    return new EcliError('KERNEL_UNSUPPORTED', `cannot load ${failure.objectName}: this kernel provides no usable BTF`, {
+      hint: BTF_HINT,
+      detail: warnings.join('\n'),
+    });
+  }
+  if (!facts.privileged() && isPermissionError(failure.error)) return permissionError();
+  return new EcliError(
+    'LOAD_FAILED',
+    `cannot load ${failure.objectName}: ${errnoName(failure.error)}: ${firstReason(warnings) ?? describeErrno(failure.error)}`,
+    { detail: warnings.join('\n') },
+  );
+}
+
+function diagnoseProgramLoad(program: ProgramInfo, failure: LoadFailure, facts: LoadFacts): EcliError {
+  const what = describeProgram(program);
+  const log = verifierLogOf(program.name, failure.warnings);
+  if (log !== undefined && log.trim() !== '') {
+    const { line, more } = summarizeVerifierLog(log);
+    const tail = more > 0 ? ` (${more} more line${more === 1 ? '' : 's'} with --verbose)` : '';
+    return new EcliError('LOAD_FAILED', `${what}: the verifier rejected it: ${line}${tail}`, { detail: log });
+  }
+  if (isPermissionError(failure.error)) {
+    if (!facts.privileged()) return permissionError();
+    if (usesTrampoline(program.kind)) {
+      if (program.kind === 'lsm' && facts.bpfLsm() === false) {
+        return new EcliError('KERNEL_UNSUPPORTED', `${what}: BPF LSM is not enabled in this kernel`, {
+          hint: 'boot with lsm=...,bpf (the current list plus bpf) on the kernel command line',
+        });
+      }
+      const probe = facts.trampolines();
+      if (probe !== 'allowed') {
+        return new EcliError(
+          'KERNEL_UNSUPPORTED',
+          `${what}: this kernel refuses BPF trampolines (fentry/fexit/LSM programs), even for root`,
+          {
+            hint: TRAMPOLINE_ALTERNATIVE,
+            detail:
+              probe === 'refused'
+                ? 'tracefs refuses to list available_filter_functions: function tracing, which trampolines need, is closed'
+                : 'the kernel answered EPERM with an empty verifier log',
+          },
+        );
+      }
+    }
+  }
+  const reason = firstReason(failure.warnings.filter((w) => !w.includes('failed to load object')));
+  return new EcliError(
+    'LOAD_FAILED',
+    `${what}: the kernel refused to load it: ${describeErrno(failure.error)}${reason ? `: ${reason}` : ''}`,
+    { detail: failure.warnings.join('\n') },
+  );
+}
+
+export function diagnoseAttachFailure(failure: AttachFailure, facts: AttachFacts): EcliError {
+  const { program, errno, warnings } = failure;
+  const what = describeProgram(program);
+  const reason = firstReason(warnings) ?? describeErrno(errno);
+  if (Math.abs(errno) === EOPNOTSUPP && warnings.length === 0) {
+    return new EcliError('ATTACH_FAILED', `cannot attach ${what}: libbpf cannot attach "${program.sectionName}" programs by itself`, {
+      hint: 'auto-attaching sections include tp/<category>/<event>, raw_tp/<event>, tp_btf/<event>, fentry/<function>, kprobe/<function> and uprobe/<binary>:<function>; besides those only the exact sections xdp, tc and perf_event are attached',
+    });
+  }
+  const generic = () =>
+    new EcliError('ATTACH_FAILED', `cannot attach ${what}: ${errnoName(errno)}: ${reason}`, { detail: warnings.join('\n') });
+
+  switch (program.kind) {
+    case 'kprobe':
+    case 'kretprobe':
+      if (!facts.kprobes()) return noKprobes(program);
+      return generic();
+    case 'tracepoint': {
+      const target = tracepointOf(program.sectionName);
+      if (!target || Math.abs(errno) !== ENOENT) return generic();
+      const tracefs = facts.tracefs();
+      if (tracefs === undefined) {
+        return new EcliError(
+          'KERNEL_UNSUPPORTED',
+          `${what}: tracefs is not mounted, so tracepoint ${target.category}/${target.name} cannot be found`,
+          { hint: 'mount -t tracefs tracefs /sys/kernel/tracing' },
+        );
+      }
+      if (!facts.tracepointExists(tracefs, target.category, target.name)) {
+        return new EcliError(
+          'ATTACH_FAILED',
+          `cannot attach ${what}: tracepoint ${target.category}/${target.name} does not exist on this kernel`,
+          { hint: `the available ones are listed under ${tracefs}/events/` },
+        );
+      }
+      return generic();
+    }
+    case 'uprobe':
+    case 'uretprobe': {
+      const target = uprobeTargetOf(program.sectionName);
+      if (!target) return generic();
+      if (target.binary.includes('/') && !facts.fileExists(target.binary)) {
+        return new EcliError('ATTACH_FAILED', `cannot attach ${what}: ${target.binary} does not exist`);
+      }
+      return new EcliError(
+        'ATTACH_FAILED',
+        `cannot attach ${what}: cannot probe ${target.func} in ${target.binary}: ${errnoName(errno)}: ${reason}`,
+        { detail: warnings.join('\n') },
+      );
+    }
+    default:
+      return generic();
+  }
+}
+
+/** libbpf's advice on EPERM as root, wrong on kernels that account BPF memory to cgroups: never shown. */
+export function isMemlockAdvice(message: string): boolean {
+  return /ulimit -l|RLIMIT_MEMLOCK/.test(message);
+}
+
+export function noKprobes(program: ProgramInfo): EcliError {
+  return new EcliError(
+    'KERNEL_UNSUPPORTED',
+    `${describeProgram(program)}: this kernel has no kprobe support (CONFIG_KPROBES is not set)`,
+    { hint: 'use tracepoint (tp/...) or tp_btf/... programs instead, or a kernel built with CONFIG_KPROBES=y' },
+  );
+}
+
+/**
+ * The line of a verifier log that says why it refused, and how many other non-empty lines
+ * there are. The statistics the verifier appends after the verdict are skipped.
+ */
+export function summarizeVerifierLog(log: string): { line: string; more: number } {
+  const lines = log.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
+  const isStatistics = (line: string) =>
+    /^(processed \d+ insns|verification time|stack depth|max_states_per_insn|Func#|-- END PROG LOAD LOG)/.test(line.trim());
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (!isStatistics(lines[i]!)) return { line: lines[i]!.trim(), more: lines.length - 1 };
+  }
+  return { line: lines.at(-1)?.trim() ?? '', more: Math.max(0, lines.length - 1) };
+}
+
+/** The verifier log libbpf printed for a program that failed to load, if any. */
+export function verifierLogOf(programName: string, warnings: string[]): string | undefined {
+  for (const warning of warnings) {
+    const start = warning.indexOf(`prog '${programName}': -- BEGIN PROG LOAD LOG --\n`);
+    if (start < 0) continue;
+    const body = warning.slice(warning.indexOf('\n', start) + 1);
+    const end = body.lastIndexOf('-- END PROG LOAD LOG --');
+    return end < 0 ? body : body.slice(0, end);
+  }
+  return undefined;
+}
+
+function findFailedProgram(failure: LoadFailure): ProgramInfo | undefined {
+  for (const warning of failure.warnings) {
+    const match = /prog '([^']+)': (?:failed to load|BPF program load failed)/.exec(warning);
+    if (match) {
+      const program = failure.programs.find((p) => p.name === match[1]);
+      if (program) return program;
+    }
+  }
+  return undefined;
+}
+
+/** libbpf's first warning with its `libbpf: ` and `prog 'x': ` prefixes removed. */
+function firstReason(warnings: string[]): string | undefined {
+  const first = warnings.find((w) => clean(w) !== '' && !isMemlockAdvice(w));
+  return first === undefined ? undefined : clean(first).split('\n')[0];
+}
+
+function clean(message: string): string {
+  return message
+    .replace(/^libbpf: /, '')
+    .replace(/^prog '[^']+': /, '')
+    .trim();
+}
+
+function isPermissionError(error: number): boolean {
+  const n = Math.abs(error);
+  return n === EPERM || n === EACCES;
+}
+
+export function permissionError(): EcliError {
+  return new EcliError('PERMISSION', 'loading BPF needs root or the CAP_BPF and CAP_PERFMON capabilities', {
+    hint: 'run it with sudo',
+  });
+}

@@ -1,0 +1,306 @@
+/**
+ * koffi bindings to the system libbpf (1.x) and the few libc calls the loader needs. The only
+ * module that imports koffi. Libraries load lazily on first use. C symbols keep their libbpf
+ * names; pointer-returning libbpf calls come back as a PointerResult carrying the errno read
+ * immediately after the call.
+ */
+import koffi, { type LibraryHandle } from 'koffi';
+import { EcliError } from '../../errors.js';
+
+/** A native address. Opaque to callers: only pass it back into this module. */
+export type Pointer = bigint;
+
+export type PointerResult = { ptr: Pointer; errno: 0 } | { ptr: null; errno: number };
+
+export interface OpenOpts {
+  object_name: string;
+  btf_custom_path: string | null;
+}
+export interface TcHook {
+  ifindex: number;
+  attach_point: number;
+}
+export interface TcOpts {
+  prog_fd: number;
+  flags: number;
+  prog_id: number;
+  handle: number;
+  priority: number;
+}
+
+export interface Libbpf {
+  libbpf_strerror(err: number, buf: Buffer, size: number): number;
+  libbpf_bpf_map_type_str(type: number): string | null;
+  libbpf_set_print(fn: Pointer | null): Pointer | null;
+  libbpf_num_possible_cpus(): number;
+
+  bpf_object__open_mem(buf: Pointer, size: number, opts: OpenOpts): PointerResult;
+  bpf_object__load(obj: Pointer): number;
+  bpf_object__close(obj: Pointer): void;
+  bpf_object__next_map(obj: Pointer, prev: Pointer | null): Pointer | null;
+  bpf_object__next_program(obj: Pointer, prev: Pointer | null): Pointer | null;
+
+  bpf_map__name(map: Pointer): string;
+  bpf_map__type(map: Pointer): number;
+  bpf_map__key_size(map: Pointer): number;
+  bpf_map__value_size(map: Pointer): number;
+  bpf_map__max_entries(map: Pointer): number;
+  bpf_map__btf_key_type_id(map: Pointer): number;
+  bpf_map__btf_value_type_id(map: Pointer): number;
+  bpf_map__fd(map: Pointer): number;
+  bpf_map__set_initial_value(map: Pointer, data: Uint8Array, size: number): number;
+
+  bpf_program__name(prog: Pointer): string;
+  bpf_program__section_name(prog: Pointer): string;
+  bpf_program__fd(prog: Pointer): number;
+  bpf_program__attach(prog: Pointer): PointerResult;
+  bpf_program__attach_xdp(prog: Pointer, ifindex: number): PointerResult;
+  bpf_program__attach_perf_event(prog: Pointer, perfFd: number): PointerResult;
+  bpf_link__destroy(link: Pointer): number;
+
+  bpf_xdp_attach(ifindex: number, progFd: number, flags: number, opts: { old_prog_fd: number }): number;
+  bpf_xdp_detach(ifindex: number, flags: number, opts: { old_prog_fd: number }): number;
+  bpf_tc_hook_create(hook: TcHook): number;
+  bpf_tc_hook_destroy(hook: TcHook): number;
+  bpf_tc_attach(hook: TcHook, opts: TcOpts): number;
+  bpf_tc_detach(hook: TcHook, opts: TcOpts): number;
+
+  bpf_map_lookup_elem(fd: number, key: Uint8Array, value: Uint8Array): number;
+  bpf_map_get_next_key(fd: number, key: Uint8Array | null, nextKey: Uint8Array): number;
+  bpf_map_delete_elem(fd: number, key: Uint8Array): number;
+  bpf_map_update_elem(fd: number, key: Uint8Array, value: Uint8Array, flags: number): number;
+
+  perf_buffer__new(mapFd: number, pages: number, sample: Pointer, lost: Pointer | null, ctx: null, opts: null): PointerResult;
+  perf_buffer__poll(pb: Pointer, timeoutMs: number): number;
+  perf_buffer__free(pb: Pointer): void;
+  ring_buffer__new(mapFd: number, sample: Pointer, ctx: null, opts: null): PointerResult;
+  ring_buffer__poll(rb: Pointer, timeoutMs: number): number;
+  ring_buffer__free(rb: Pointer): void;
+}
+
+export interface Native {
+  libbpf: Libbpf;
+  /** libbpf's text for a (negative or positive) libbpf error code. */
+  strerror(err: number): string;
+  /** The initial image libbpf holds for an internal map (.rodata/.bss), copied. */
+  mapInitialValue(map: Pointer): Uint8Array | undefined;
+  /** perf_event_open(2): an fd, or -errno. */
+  perfEventOpen(attr: Buffer, pid: number, cpu: number, groupFd: number, flags: number): number;
+  close(fd: number): number;
+  /** Formats a printf format + va_list pair (libbpf's print callback arguments). */
+  formatVaList(fmt: Pointer, ap: Pointer): string;
+  /** Copies `size` bytes at `ptr` into `target` (which must be at least that long). */
+  copyInto(target: Uint8Array, ptr: Pointer, size: number): void;
+  /** Copies bytes into stable native memory, which native code may keep pointing to. */
+  allocCopy(bytes: Uint8Array): Pointer;
+  free(ptr: Pointer): void;
+  registerPrintCallback(fn: (level: number, fmt: Pointer, ap: Pointer) => number): Pointer;
+  registerRingBufferCallback(fn: (ctx: Pointer | null, data: Pointer, size: number) => number): Pointer;
+  registerPerfSampleCallback(fn: (ctx: Pointer | null, cpu: number, data: Pointer, size: number) => void): Pointer;
+  registerPerfLostCallback(fn: (ctx: Pointer | null, cpu: number, count: number | bigint) => void): Pointer;
+  unregisterCallback(callback: Pointer): void;
+}
+
+const LIBBPF_SONAME = 'libbpf.so.1';
+const LIBC_SONAME = 'libc.so.6';
+const SYS_perf_event_open = 298; // x86-64
+
+/** Struct sizes of libbpf 1.1.2's headers, checked against koffi's layout when loading. */
+const EXPECTED_SIZES = { bpf_object_open_opts: 80, bpf_tc_hook: 24, bpf_tc_opts: 32, bpf_xdp_attach_opts: 16 };
+
+type NativeFunction = ReturnType<LibraryHandle['func']>;
+
+let cached: Native | undefined;
+
+/** The bindings, loading libbpf and libc on first use. */
+export function native(): Native {
+  cached ??= loadNative();
+  return cached;
+}
+
+function loadNative(): Native {
+  let lib: LibraryHandle;
+  try {
+    lib = koffi.load(LIBBPF_SONAME);
+  } catch (error) {
+    throw new EcliError('TOOL_MISSING', `${LIBBPF_SONAME} not found`, {
+      hint: 'apt-get install libbpf1 (or run make setup)',
+      cause: error,
+    });
+  }
+  const libc = koffi.load(LIBC_SONAME);
+  const types = declareTypes();
+
+  const withErrno =
+    (fn: NativeFunction) =>
+    (...args: unknown[]): PointerResult => {
+      const ptr = fn(...args) as Pointer | null;
+      if (ptr !== null) return { ptr, errno: 0 };
+      // libbpf 1.x sets errno on NULL; a 0 here would be a libbpf bug, reported as EINVAL.
+      return { ptr: null, errno: koffi.errno() || 22 };
+    };
+
+  const sized = <T extends object>(struct: keyof typeof EXPECTED_SIZES, fields: T) => ({ ...fields, sz: EXPECTED_SIZES[struct] });
+  const tcHook = (hook: TcHook) => sized('bpf_tc_hook', { parent: 0, ...hook });
+  const tcOpts = (opts: TcOpts) => sized('bpf_tc_opts', opts);
+  const xdpOpts = (opts: { old_prog_fd: number }) => sized('bpf_xdp_attach_opts', opts);
+  const openMem = withErrno(lib.func('bpf_object *bpf_object__open_mem(void *buf, size_t size, const bpf_object_open_opts *opts)'));
+  const xdpAttach = lib.func('int bpf_xdp_attach(int ifindex, int prog_fd, uint32_t flags, const bpf_xdp_attach_opts *opts)');
+  const xdpDetach = lib.func('int bpf_xdp_detach(int ifindex, uint32_t flags, const bpf_xdp_attach_opts *opts)');
+  const tcHookCreate = lib.func('int bpf_tc_hook_create(bpf_tc_hook *hook)');
+  const tcHookDestroy = lib.func('int bpf_tc_hook_destroy(bpf_tc_hook *hook)');
+  const tcAttach = lib.func('int bpf_tc_attach(const bpf_tc_hook *hook, bpf_tc_opts *opts)');
+  const tcDetach = lib.func('int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)');
+
+  const libbpf: Libbpf = {
+    libbpf_strerror: lib.func('int libbpf_strerror(int err, _Out_ uint8_t *buf, size_t size)'),
+    libbpf_bpf_map_type_str: lib.func('const char *libbpf_bpf_map_type_str(int type)'),
+    libbpf_set_print: lib.func('void *libbpf_set_print(void *fn)'),
+    libbpf_num_possible_cpus: lib.func('int libbpf_num_possible_cpus(void)'),
+
+    bpf_object__open_mem: (buf: Pointer, size: number, opts: OpenOpts) => openMem(buf, size, sized('bpf_object_open_opts', opts)),
+    bpf_object__load: lib.func('int bpf_object__load(bpf_object *obj)'),
+    bpf_object__close: lib.func('void bpf_object__close(bpf_object *obj)'),
+    bpf_object__next_map: lib.func('bpf_map *bpf_object__next_map(bpf_object *obj, bpf_map *prev)'),
+    bpf_object__next_program: lib.func('bpf_program *bpf_object__next_program(bpf_object *obj, bpf_program *prev)'),
+
+    bpf_map__name: lib.func('const char *bpf_map__name(bpf_map *map)'),
+    bpf_map__type: lib.func('int bpf_map__type(bpf_map *map)'),
+    bpf_map__key_size: lib.func('uint32_t bpf_map__key_size(bpf_map *map)'),
+    bpf_map__value_size: lib.func('uint32_t bpf_map__value_size(bpf_map *map)'),
+    bpf_map__max_entries: lib.func('uint32_t bpf_map__max_entries(bpf_map *map)'),
+    bpf_map__btf_key_type_id: lib.func('uint32_t bpf_map__btf_key_type_id(bpf_map *map)'),
+    bpf_map__btf_value_type_id: lib.func('uint32_t bpf_map__btf_value_type_id(bpf_map *map)'),
+    bpf_map__fd: lib.func('int bpf_map__fd(bpf_map *map)'),
+    bpf_map__set_initial_value: lib.func('int bpf_map__set_initial_value(bpf_map *map, const uint8_t *data, size_t size)'),
+
+    bpf_program__name: lib.func('const char *bpf_program__name(bpf_program *prog)'),
+    bpf_program__section_name: lib.func('const char *bpf_program__section_name(bpf_program *prog)'),
+    bpf_program__fd: lib.func('int bpf_program__fd(bpf_program *prog)'),
+    bpf_program__attach: withErrno(lib.func('bpf_link *bpf_program__attach(bpf_program *prog)')),
+    bpf_program__attach_xdp: withErrno(lib.func('bpf_link *bpf_program__attach_xdp(bpf_program *prog, int ifindex)')),
+    bpf_program__attach_perf_event: withErrno(
+      lib.func('bpf_link *bpf_program__attach_perf_event(bpf_program *prog, int pfd)'),
+    ),
+    bpf_link__destroy: lib.func('int bpf_link__destroy(bpf_link *link)'),
+
+    bpf_xdp_attach: (ifindex: number, progFd: number, flags: number, opts: { old_prog_fd: number }) =>
+      xdpAttach(ifindex, progFd, flags, xdpOpts(opts)),
+    bpf_xdp_detach: (ifindex: number, flags: number, opts: { old_prog_fd: number }) => xdpDetach(ifindex, flags, xdpOpts(opts)),
+    bpf_tc_hook_create: (hook: TcHook) => tcHookCreate(tcHook(hook)),
+    bpf_tc_hook_destroy: (hook: TcHook) => tcHookDestroy(tcHook(hook)),
+    bpf_tc_attach: (hook: TcHook, opts: TcOpts) => tcAttach(tcHook(hook), tcOpts(opts)),
+    bpf_tc_detach: (hook: TcHook, opts: TcOpts) => tcDetach(tcHook(hook), tcOpts(opts)),
+
+    bpf_map_lookup_elem: lib.func('int bpf_map_lookup_elem(int fd, const uint8_t *key, _Out_ uint8_t *value)'),
+    bpf_map_get_next_key: lib.func('int bpf_map_get_next_key(int fd, const uint8_t *key, _Out_ uint8_t *next_key)'),
+    bpf_map_delete_elem: lib.func('int bpf_map_delete_elem(int fd, const uint8_t *key)'),
+    bpf_map_update_elem: lib.func('int bpf_map_update_elem(int fd, const uint8_t *key, const uint8_t *value, uint64_t flags)'),
+
+    perf_buffer__new: withErrno(
+      lib.func('perf_buffer *perf_buffer__new(int map_fd, size_t page_cnt, void *sample_cb, void *lost_cb, void *ctx, void *opts)'),
+    ),
+    perf_buffer__poll: lib.func('int perf_buffer__poll(perf_buffer *pb, int timeout_ms)'),
+    perf_buffer__free: lib.func('void perf_buffer__free(perf_buffer *pb)'),
+    ring_buffer__new: withErrno(lib.func('ring_buffer *ring_buffer__new(int map_fd, void *sample_cb, void *ctx, void *opts)')),
+    ring_buffer__poll: lib.func('int ring_buffer__poll(ring_buffer *rb, int timeout_ms)'),
+    ring_buffer__free: lib.func('void ring_buffer__free(ring_buffer *rb)'),
+  } as unknown as Libbpf;
+
+  const initialValue = lib.func('void *bpf_map__initial_value(bpf_map *map, _Out_ size_t *psize)');
+  const syscall = libc.func('long syscall(long number, ...)');
+  const closeFd = libc.func('int close(int fd)');
+  const vasprintf = libc.func('int vasprintf(_Out_ void **strp, void *fmt, void *ap)');
+  const memcpy = libc.func('void *memcpy(_Out_ uint8_t *dst, void *src, size_t n)');
+  const cfree = libc.func('void free(void *ptr)');
+
+  return {
+    libbpf,
+    strerror(err) {
+      const buf = Buffer.alloc(256);
+      libbpf.libbpf_strerror(err, buf, buf.length);
+      const end = buf.indexOf(0);
+      return buf.toString('utf8', 0, end < 0 ? buf.length : end);
+    },
+    mapInitialValue(map) {
+      const size = [0];
+      const ptr = initialValue(map, size) as Pointer | null;
+      if (ptr === null) return undefined;
+      const bytes = new Uint8Array(Number(size[0]));
+      if (bytes.length > 0) memcpy(bytes, ptr, bytes.length);
+      return bytes;
+    },
+    perfEventOpen(attr, pid, cpu, groupFd, flags) {
+      const fd = Number(syscall(SYS_perf_event_open, 'void *', attr, 'int', pid, 'int', cpu, 'int', groupFd, 'unsigned long', flags));
+      return fd >= 0 ? fd : -koffi.errno();
+    },
+    close: (fd) => closeFd(fd) as number,
+    formatVaList(fmt, ap) {
+      const out: (Pointer | null)[] = [null];
+      const n = vasprintf(out, fmt, ap) as number;
+      const ptr = out[0];
+      if (n < 0 || ptr === null || ptr === undefined) return '';
+      try {
+        return koffi.decode.string(ptr, n);
+      } finally {
+        cfree(ptr);
+      }
+    },
+    copyInto(target, ptr, size) {
+      memcpy(target, ptr, size);
+    },
+    allocCopy(bytes) {
+      const ptr = koffi.alloc('uint8_t', Math.max(1, bytes.length)) as Pointer;
+      new Uint8Array(koffi.view(ptr, bytes.length)).set(bytes);
+      return ptr;
+    },
+    free: (ptr) => koffi.free(ptr),
+    registerPrintCallback: (fn) => koffi.register(fn, koffi.pointer(types.printFn)),
+    registerRingBufferCallback: (fn) => koffi.register(fn, koffi.pointer(types.ringSampleFn)),
+    registerPerfSampleCallback: (fn) => koffi.register(fn, koffi.pointer(types.perfSampleFn)),
+    registerPerfLostCallback: (fn) => koffi.register(fn, koffi.pointer(types.perfLostFn)),
+    unregisterCallback: (callback) => koffi.unregister(callback),
+  };
+}
+
+function declareTypes() {
+  for (const name of ['bpf_object', 'bpf_map', 'bpf_program', 'bpf_link', 'perf_buffer', 'ring_buffer']) {
+    koffi.opaque(name);
+  }
+  const structs = {
+    bpf_object_open_opts: koffi.struct('bpf_object_open_opts', {
+      sz: 'size_t',
+      object_name: 'const char *',
+      relaxed_maps: 'bool',
+      pin_root_path: 'const char *',
+      reserved: 'uint64_t', // the removed attach_prog_fd slot
+      kconfig: 'const char *',
+      btf_custom_path: 'const char *',
+      kernel_log_buf: 'void *',
+      kernel_log_size: 'size_t',
+      kernel_log_level: 'uint32_t',
+    }),
+    bpf_tc_hook: koffi.struct('bpf_tc_hook', { sz: 'size_t', ifindex: 'int', attach_point: 'int', parent: 'uint32_t' }),
+    bpf_tc_opts: koffi.struct('bpf_tc_opts', {
+      sz: 'size_t',
+      prog_fd: 'int',
+      flags: 'uint32_t',
+      prog_id: 'uint32_t',
+      handle: 'uint32_t',
+      priority: 'uint32_t',
+    }),
+    bpf_xdp_attach_opts: koffi.struct('bpf_xdp_attach_opts', { sz: 'size_t', old_prog_fd: 'int' }),
+  };
+  for (const [name, expected] of Object.entries(EXPECTED_SIZES)) {
+    const actual = koffi.sizeof(structs[name as keyof typeof structs]);
+    if (actual !== expected) {
+      throw new EcliError('INTERNAL', `struct ${name} is ${actual} bytes in the bindings but ${expected} in libbpf 1.1.2`);
+    }
+  }
+  return {
+    printFn: koffi.proto('int libbpf_print_fn(int level, void *fmt, void *ap)'),
+    ringSampleFn: koffi.proto('int ring_buffer_sample_fn(void *ctx, void *data, size_t size)'),
+    perfSampleFn: koffi.proto('void perf_buffer_sample_fn(void *ctx, int cpu, void *data, uint32_t size)'),
+    perfLostFn: koffi.proto('void perf_buffer_lost_fn(void *ctx, int cpu, uint64_t count)'),
+  };
+}

@@ -1,0 +1,21 @@
+/**
+ * Whether a BPF object needs the running kernel's BTF: it has CO-RE relocations (recorded in
+ * .BTF.ext), or programs whose attach target is a BTF id. Pure.
+ */
+import { findSection, parseElf } from '../elf/elf.js';
+import { attachKindOf } from './attach-kind.js';
+
+const BTF_EXT_MAGIC = 0xeb9f;
+/** .BTF.ext headers of at least this size carry core_relo_off/core_relo_len. */
+const HEADER_WITH_CORE_RELOS = 32;
+const KINDS_NEEDING_BTF = new Set(['tp_btf', 'fentry', 'fexit', 'fmod_ret', 'lsm', 'iter']);
+
+export function needsKernelBtf(object: Uint8Array, programSections: string[]): boolean {
+  if (programSections.some((section) => KINDS_NEEDING_BTF.has(attachKindOf(section)))) return true;
+  const ext = findSection(parseElf(object), '.BTF.ext')?.data;
+  if (!ext || ext.length < HEADER_WITH_CORE_RELOS) return false;
+  const view = new DataView(ext.buffer, ext.byteOffset, ext.byteLength);
+  if (view.getUint16(0, true) !== BTF_EXT_MAGIC) return false;
+  const headerLength = view.getUint32(4, true);
+  return headerLength >= HEADER_WITH_CORE_RELOS && view.getUint32(28, true) > 0;
+}

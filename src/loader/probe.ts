@@ -1,0 +1,123 @@
+/**
+ * Kernel capability probes: plain reads of /proc and /sys (plus mounting tracefs on request),
+ * so that error messages say what this kernel lacks instead of guessing from an errno.
+ */
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, existsSync, openSync, readFileSync, closeSync } from 'node:fs';
+import { EcliError } from '../errors.js';
+import { permissionError } from './diagnose.js';
+
+const TRACEFS_MOUNT_POINTS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
+const KPROBE_PMU = '/sys/bus/event_source/devices/kprobe';
+const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
+const LSM_LIST = '/sys/kernel/security/lsm';
+const CPU_ONLINE = '/sys/devices/system/cpu/online';
+
+const CAP_SYS_ADMIN = 21n;
+const CAP_PERFMON = 38n;
+const CAP_BPF = 39n;
+
+/** Where tracefs is mounted (the folder holding `events/`), or undefined. */
+export function findTracefs(): string | undefined {
+  return TRACEFS_MOUNT_POINTS.find((dir) => existsSync(`${dir}/events`));
+}
+
+/**
+ * findTracefs(), mounting tracefs at /sys/kernel/tracing first when it is missing and we are
+ * root. Undefined when it is still unavailable.
+ */
+export function ensureTracefs(): string | undefined {
+  const found = findTracefs();
+  if (found !== undefined || process.geteuid?.() !== 0) return found;
+  try {
+    execFileSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS_MOUNT_POINTS[0]!], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  return findTracefs();
+}
+
+/** kprobes work through the kprobe PMU or, on old kernels, tracefs' kprobe_events. */
+export function hasKprobes(): boolean {
+  if (existsSync(KPROBE_PMU)) return true;
+  const tracefs = findTracefs();
+  return tracefs !== undefined && existsSync(`${tracefs}/kprobe_events`);
+}
+
+export type TrampolineProbe = 'allowed' | 'refused' | 'unknown';
+
+/**
+ * Whether function tracing, which BPF trampolines (fentry/fexit/fmod_ret/LSM) are built on, is
+ * open to us: a kernel that refuses root a read of available_filter_functions also refuses
+ * to attach trampolines. 'unknown' without tracefs.
+ */
+export function probeTrampolines(): TrampolineProbe {
+  const tracefs = findTracefs();
+  if (tracefs === undefined) return 'unknown';
+  try {
+    closeSync(openSync(`${tracefs}/available_filter_functions`, 'r'));
+    return 'allowed';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'EPERM' || code === 'EACCES' ? 'refused' : 'unknown';
+  }
+}
+
+/** True/false from securityfs' LSM list; undefined when securityfs is not mounted. */
+export function isBpfLsmEnabled(): boolean | undefined {
+  try {
+    return readFileSync(LSM_LIST, 'utf8').trim().split(',').includes('bpf');
+  } catch {
+    return undefined;
+  }
+}
+
+export function hasVmlinuxBtf(): boolean {
+  try {
+    accessSync(VMLINUX_BTF, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function tracepointExists(tracefs: string, category: string, name: string): boolean {
+  return existsSync(`${tracefs}/events/${category}/${name}`);
+}
+
+/** CPUs that are online now (perf events can only be opened on those). */
+export function onlineCpus(): number[] {
+  return parseCpuList(readFileSync(CPU_ONLINE, 'utf8'));
+}
+
+/** `0-3,6,8-9` → [0,1,2,3,6,8,9]. */
+export function parseCpuList(text: string): number[] {
+  const cpus: number[] = [];
+  for (const part of text.trim().split(',')) {
+    if (part === '') continue;
+    const match = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!match) throw new EcliError('INTERNAL', `cannot parse the CPU list "${text.trim()}"`);
+    const first = Number(match[1]);
+    const last = match[2] === undefined ? first : Number(match[2]);
+    for (let cpu = first; cpu <= last; cpu++) cpus.push(cpu);
+  }
+  return cpus;
+}
+
+/** Root, or CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN, which implies both), from /proc/self/status. */
+export function hasBpfPrivileges(euid: number, procStatus: string): boolean {
+  if (euid === 0) return true;
+  const match = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(procStatus);
+  if (!match) return false;
+  const caps = BigInt(`0x${match[1]}`);
+  const has = (cap: bigint) => ((caps >> cap) & 1n) === 1n;
+  return has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
+}
+
+export function isPrivileged(): boolean {
+  return hasBpfPrivileges(process.geteuid?.() ?? 0, readFileSync('/proc/self/status', 'utf8'));
+}
+
+export function checkPrivileges(): void {
+  if (!isPrivileged()) throw permissionError();
+}

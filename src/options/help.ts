@@ -1,0 +1,52 @@
+/** The `--help` and `--version` texts of a package, laid out like the reference's (clap's). */
+import type { EunomiaObjectMeta } from '../package/types.js';
+import type { OptionSpec } from './spec.js';
+
+export interface ProgramInfo {
+  /** `bpf_skel.obj_name`. */
+  name: string;
+  version: string;
+  /** Printed before the usage line. */
+  beforeHelp: string;
+  /** Printed after the options. */
+  afterHelp: string;
+}
+
+const DEFAULT_VERSION = '0.1.0';
+const DEFAULT_BEFORE_HELP = 'A simple eBPF program';
+const DEFAULT_AFTER_HELP = 'Built with eunomia-bpf framework.\nSee https://github.com/eunomia-bpf/eunomia-bpf for more information.';
+const VERBOSE_HELP = 'Whether to show libbpf debug information';
+
+/** The help and version texts from `bpf_skel.doc`, with the reference's defaults. */
+export function programInfo(meta: EunomiaObjectMeta): ProgramInfo {
+  const doc = meta.bpf_skel.doc;
+  return {
+    name: meta.bpf_skel.obj_name,
+    version: doc?.version ?? DEFAULT_VERSION,
+    beforeHelp: doc?.brief ?? doc?.description ?? DEFAULT_BEFORE_HELP,
+    afterHelp: doc?.details ?? DEFAULT_AFTER_HELP,
+  };
+}
+
+/** `<name> <version>` plus a newline. */
+export function formatVersion(info: ProgramInfo): string {
+  return `${info.name} ${info.version}\n`;
+}
+
+/** The full help text, ending with a newline. */
+export function formatHelp(specs: OptionSpec[], info: ProgramInfo): string {
+  const rows: [string, string][] = [['      --verbose', VERBOSE_HELP]];
+  for (const spec of specs) {
+    if (spec.kind === 'flag') {
+      rows.push([`      --${spec.long}`, spec.help]);
+    } else {
+      const short = spec.short === undefined ? '    ' : `-${spec.short}, `;
+      const help = spec.defaultText === undefined ? spec.help : `${spec.help} [default: ${spec.defaultText}]`;
+      rows.push([`  ${short}--${spec.long} <${spec.variable}>`, help]);
+    }
+  }
+  rows.push(['  -h, --help', 'Print help'], ['  -V, --version', 'Print version']);
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  const options = rows.map(([left, help]) => left.padEnd(width) + help.split('\n').join(`\n${' '.repeat(width)}`));
+  return [info.beforeHelp, '', `Usage: ${info.name} [OPTIONS]`, '', 'Options:', ...options, '', info.afterHelp].join('\n') + '\n';
+}

@@ -1,0 +1,179 @@
+/**
+ * Wire types of an eunomia-bpf package, mirroring schemas/package.schema.json. Field names are
+ * the wire names (`bpf_skel`, the misspelt `intepreter`). These describe a package *after*
+ * validation and normalisation: `maps`, `progs` and `export_types` are always arrays, and
+ * `sample`/`doc` are absent rather than null. Other optional fields keep their wire absence;
+ * their defaults are in PACKAGE_DEFAULTS.
+ */
+
+/** `{bpf_object, bpf_object_size, meta}` as written by ecc to package.json. */
+export interface ComposedPackage {
+  /** base64(zlib(ELF)). */
+  bpf_object: string;
+  /** Length of the uncompressed ELF. */
+  bpf_object_size: number;
+  meta: EunomiaObjectMeta;
+  [key: string]: unknown;
+}
+
+export interface EunomiaObjectMeta {
+  bpf_skel: BpfSkeletonMeta;
+  export_types: ExportedTypesStructMeta[];
+  perf_buffer_pages?: number;
+  perf_buffer_time_ms?: number;
+  poll_timeout_ms?: number;
+  debug_verbose?: boolean;
+  print_header?: boolean;
+  enable_multiple_export_types?: boolean;
+  [key: string]: unknown;
+}
+
+export interface BpfSkeletonMeta {
+  obj_name: string;
+  data_sections: DataSectionMeta[];
+  maps: MapMeta[];
+  progs: ProgMeta[];
+  doc?: BpfSkeletonDoc;
+  [key: string]: unknown;
+}
+
+export interface BpfSkeletonDoc {
+  version?: string;
+  brief?: string;
+  details?: string;
+  description?: string;
+  [key: string]: unknown;
+}
+
+export interface DataSectionMeta {
+  /** `.rodata`, `.bss`, ... */
+  name: string;
+  variables: DataSectionVariableMeta[];
+  [key: string]: unknown;
+}
+
+export interface DataSectionVariableMeta {
+  name: string;
+  /** C type string with qualifiers stripped, e.g. `unsigned long long`, `char[16]`. */
+  type: string;
+  /** Initial value to write into the section image. */
+  value?: unknown;
+  description?: string;
+  cmdarg?: CmdArg;
+  [key: string]: unknown;
+}
+
+export interface CmdArg {
+  default?: unknown;
+  long?: string;
+  short?: string;
+  help?: string;
+  [key: string]: unknown;
+}
+
+export interface MapMeta {
+  name: string;
+  ident: string;
+  mmaped?: boolean;
+  /** Present: the map is sampled (polled) rather than streamed. */
+  sample?: MapSampleMeta;
+  export_config?: ExportConfig;
+  intepreter?: Interpreter;
+  [key: string]: unknown;
+}
+
+export type SampleMapType = 'log2_hist' | 'linear_hist' | 'default_kv';
+
+export interface MapSampleMeta {
+  /** Milliseconds between polls. */
+  interval: number;
+  type?: SampleMapType;
+  unit?: string;
+  clear_map?: boolean;
+  [key: string]: unknown;
+}
+
+export interface ExportCustomMember {
+  name: string;
+  offset: number;
+  btf_type_id: number;
+  [key: string]: unknown;
+}
+
+export type ExportConfig =
+  | 'no_export'
+  | 'default'
+  | { btf_type_id: number }
+  | { custom_members: ExportCustomMember[] };
+
+export interface StackTraceFieldMap {
+  pid?: string;
+  cpu_id?: string;
+  comm?: string;
+  kstack_sz?: string;
+  ustack_sz?: string;
+  kstack?: string;
+  ustack?: string;
+  [key: string]: unknown;
+}
+
+export type Interpreter =
+  | 'default_struct'
+  | { stack_trace: { field_map?: StackTraceFieldMap; with_symbols?: boolean; [key: string]: unknown } };
+
+export type TcAttachPoint = 'BPF_TC_INGRESS' | 'BPF_TC_EGRESS' | 'BPF_TC_CUSTOM';
+
+export interface ProgMeta {
+  /** libbpf program name (the C function). */
+  name: string;
+  /** The full SEC() string. */
+  attach: string;
+  link: boolean;
+  /** XDP only. */
+  ifindex?: number;
+  /** XDP only. */
+  flags?: number;
+  xdpopts?: { old_prog_fd?: number; [key: string]: unknown };
+  tchook?: { ifindex?: number; attach_point?: TcAttachPoint; [key: string]: unknown };
+  tcopts?: { handle?: number; priority?: number; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+export interface ExportedTypesStructMeta {
+  name: string;
+  members: ExportedTypesStructMemberMeta[];
+  size: number;
+  /** BTF type id of the struct in the package's own ELF. */
+  type_id: number;
+  [key: string]: unknown;
+}
+
+export interface ExportedTypesStructMemberMeta {
+  name: string;
+  /** Informational C type string. */
+  type: string;
+  /** Our ecc's additions (the reference writes only name and type). */
+  offset?: number;
+  size?: number;
+  kind?: string;
+  [key: string]: unknown;
+}
+
+/** Values the reference runner uses when an optional field is absent. */
+export const PACKAGE_DEFAULTS = {
+  perf_buffer_pages: 64,
+  perf_buffer_time_ms: 10,
+  poll_timeout_ms: 100,
+  sample_type: 'default_kv',
+  sample_unit: '(unit)',
+  export_config: 'no_export',
+  intepreter: 'default_struct',
+  stack_trace_with_symbols: true,
+  xdp_ifindex: 1,
+  xdp_flags: 0,
+  xdp_old_prog_fd: 0,
+  tc_ifindex: 1,
+  tc_attach_point: 'BPF_TC_INGRESS',
+  tc_handle: 1,
+  tc_priority: 1,
+} as const satisfies Record<string, string | number | boolean>;

@@ -1,0 +1,174 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { EcliError } from '../../src/errors.js';
+import { sha256Hex } from '../../src/distribute/digest.js';
+import { resolvePackageSource } from '../../src/distribute/source.js';
+import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { buildTar } from '../helpers/tar-build.js';
+import { syntheticPackageText } from '../helpers/synthetic-package.js';
+
+const PACKAGE = Buffer.from(syntheticPackageText('served_bpf'));
+const TARBALL = gzipSync(buildTar([{ path: 'package.json', data: PACKAGE }]));
+
+let server: Server;
+let base = '';
+const requests: string[] = [];
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  const url = req.url ?? '/';
+  requests.push(url);
+  const redirect = /^\/hop\/(\d+)$/.exec(url);
+  if (redirect) {
+    const n = Number(redirect[1]);
+    res.writeHead(302, { location: n <= 1 ? '/package.json' : `/hop/${n - 1}` }).end();
+    return;
+  }
+  switch (url) {
+    case '/package.json':
+      res.writeHead(200, { 'content-type': 'application/json' }).end(PACKAGE);
+      return;
+    case '/bootstrap.json':
+      res.writeHead(200).end(readFileSync(join(fixturesDir, 'bootstrap.json')));
+      return;
+    case '/pkg.tar.gz':
+      res.writeHead(200).end(TARBALL);
+      return;
+    case '/download?id=7':
+      res.writeHead(200).end(TARBALL);
+      return;
+    case '/hop-to-missing':
+      res.writeHead(301, { location: '/missing.json' }).end();
+      return;
+    case '/big-declared.json':
+      res.writeHead(200, { 'content-length': String(10_000) }).end(Buffer.alloc(10_000, 0x20));
+      return;
+    case '/big-chunked.json':
+      // No content-length: the limit must be enforced while reading.
+      res.writeHead(200);
+      for (let i = 0; i < 10; i++) res.write(Buffer.alloc(1000, 0x20));
+      res.end();
+      return;
+    case '/slow.json':
+      res.writeHead(200);
+      res.write('{');
+      setTimeout(() => res.end('}'), 2000).unref();
+      return;
+    default:
+      res.writeHead(404).end('not here');
+  }
+}
+
+before(async () => {
+  server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+function errorWith(code: string, pattern: RegExp): (error: unknown) => boolean {
+  return (error) => {
+    assert.ok(error instanceof EcliError, `expected EcliError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+test('a pinned URL resolves', async () => {
+  const url = `${base}/package.json`;
+  const resolved = await resolvePackageSource(url, { sha256: sha256Hex(PACKAGE) });
+  assert.equal(resolved.source, url);
+  assert.equal(resolved.pkg.meta.bpf_skel.obj_name, 'served_bpf');
+});
+
+test('the reference bootstrap.json can be served and pinned', async (t) => {
+  if (!haveFixtures(t)) return;
+  const digest = sha256Hex(readFileSync(join(fixturesDir, 'bootstrap.json')));
+  const resolved = await resolvePackageSource(`${base}/bootstrap.json`, { sha256: digest });
+  assert.equal(resolved.pkg.meta.bpf_skel.obj_name, 'client_bpf');
+});
+
+test('an unpinned URL is refused before any request; --insecure accepts it', async () => {
+  const url = `${base}/package.json?unpinned`;
+  await assert.rejects(
+    resolvePackageSource(url),
+    errorWith('USAGE', /^refusing to run an unpinned URL: pass --sha256 <digest> \(sha256 of the file\) or --insecure$/),
+  );
+  assert.equal(requests.includes('/package.json?unpinned'), false);
+  const resolved = await resolvePackageSource(`${base}/package.json`, { insecure: true });
+  assert.equal(resolved.pkg.meta.bpf_skel.obj_name, 'served_bpf');
+});
+
+test('a wrong pin names both digests', async () => {
+  const url = `${base}/package.json`;
+  const wrong = 'ab'.repeat(32);
+  await assert.rejects(
+    resolvePackageSource(url, { sha256: wrong }),
+    errorWith('INTEGRITY', new RegExp(`^sha256 mismatch for ${url}: expected ${wrong}, got ${sha256Hex(PACKAGE)}$`)),
+  );
+});
+
+test('a tarball URL resolves, typed by extension or by content', async () => {
+  const digest = sha256Hex(TARBALL);
+  assert.equal((await resolvePackageSource(`${base}/pkg.tar.gz`, { sha256: digest })).pkg.meta.bpf_skel.obj_name, 'served_bpf');
+  assert.equal((await resolvePackageSource(`${base}/download?id=7`, { sha256: digest })).pkg.meta.bpf_skel.obj_name, 'served_bpf');
+});
+
+test('HTTP errors are NETWORK errors with the status', async () => {
+  await assert.rejects(
+    resolvePackageSource(`${base}/missing.json`, { insecure: true }),
+    errorWith('NETWORK', new RegExp(`^GET ${base}/missing\\.json: HTTP 404 Not Found$`)),
+  );
+  await assert.rejects(
+    resolvePackageSource(`${base}/hop-to-missing`, { insecure: true }),
+    errorWith('NETWORK', new RegExp(`^GET ${base}/missing\\.json \\(redirected from ${base}/hop-to-missing\\): HTTP 404 Not Found$`)),
+  );
+});
+
+test('redirects are followed up to 5, and the final URL is reported beyond that', async () => {
+  const resolved = await resolvePackageSource(`${base}/hop/5`, { insecure: true });
+  assert.equal(resolved.pkg.meta.bpf_skel.obj_name, 'served_bpf');
+  assert.equal(resolved.source, `${base}/hop/5`);
+  await assert.rejects(
+    resolvePackageSource(`${base}/hop/6`, { insecure: true }),
+    errorWith('NETWORK', new RegExp(`^GET ${base}/hop/1 \\(redirected from ${base}/hop/6\\): more than 5 redirects$`)),
+  );
+});
+
+test('bodies over maxBytes are refused, with or without content-length', async () => {
+  for (const path of ['/big-declared.json', '/big-chunked.json']) {
+    await assert.rejects(
+      resolvePackageSource(`${base}${path}`, { insecure: true, maxBytes: 5000 }),
+      errorWith('NETWORK', /the response is larger than the 5000 byte limit/),
+    );
+  }
+});
+
+test('a slow response times out', async () => {
+  const started = Date.now();
+  await assert.rejects(
+    resolvePackageSource(`${base}/slow.json`, { insecure: true, timeoutMs: 200 }),
+    errorWith('NETWORK', new RegExp(`^GET ${base}/slow\\.json: no complete response within 200 ms$`)),
+  );
+  assert.ok(Date.now() - started < 1500, 'gave up well before the server finished');
+});
+
+test('a refused connection is a NETWORK error', async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  await assert.rejects(
+    resolvePackageSource(`http://127.0.0.1:${port}/p.json`, { insecure: true }),
+    errorWith('NETWORK', /ECONNREFUSED/),
+  );
+});

@@ -1,0 +1,156 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { EcliError } from '../../src/errors.js';
+import { sha256Hex } from '../../src/distribute/digest.js';
+import { resolvePackageSource } from '../../src/distribute/source.js';
+import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { buildTar } from '../helpers/tar-build.js';
+import { minimalBpfElf, syntheticPackageText } from '../helpers/synthetic-package.js';
+
+function tempDir(): { dir: string; [Symbol.dispose](): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'ecli-source-test-'));
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+function errorWith(code: string, pattern: RegExp): (error: unknown) => boolean {
+  return (error) => {
+    assert.ok(error instanceof EcliError, `expected EcliError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+const PACKAGE = syntheticPackageText('demo_bpf');
+const TAR = buildTar([{ path: 'package.json', data: PACKAGE }]);
+
+test('a .json file resolves to the validated package and its ELF', async () => {
+  using tmp = tempDir();
+  const path = join(tmp.dir, 'package.json');
+  writeFileSync(path, PACKAGE);
+  const resolved = await resolvePackageSource(path);
+  assert.equal(resolved.source, path);
+  assert.equal(resolved.pkg.meta.bpf_skel.obj_name, 'demo_bpf');
+  assert.deepEqual(resolved.elf, minimalBpfElf());
+  assert.equal(resolved.btfArchive, undefined);
+  assert.equal(resolved.manifest, undefined);
+});
+
+test('the reference bootstrap.json resolves with its object', async (t) => {
+  if (!haveFixtures(t)) return;
+  const resolved = await resolvePackageSource(join(fixturesDir, 'bootstrap.json'));
+  assert.equal(resolved.pkg.meta.bpf_skel.obj_name, 'client_bpf');
+  assert.equal(resolved.elf.length, resolved.pkg.bpf_object_size);
+});
+
+test('.tar, .tar.gz and .tgz files resolve', async () => {
+  using tmp = tempDir();
+  for (const [name, bytes] of [
+    ['p.tar', TAR],
+    ['p.tar.gz', gzipSync(TAR)],
+    ['p.tgz', gzipSync(TAR)],
+  ] as const) {
+    const path = join(tmp.dir, name);
+    writeFileSync(path, bytes);
+    const resolved = await resolvePackageSource(path);
+    assert.equal(resolved.pkg.meta.bpf_skel.obj_name, 'demo_bpf', name);
+    assert.equal(resolved.btfArchive, undefined, `${name}: no archive, so nothing left to clean up`);
+  }
+});
+
+test('a file without a known extension is typed by its content', async () => {
+  using tmp = tempDir();
+  for (const [name, bytes] of [
+    ['as-json', Buffer.from(`  \n${PACKAGE}`)],
+    ['as-tar', TAR],
+    ['as-gzip', gzipSync(TAR)],
+  ] as const) {
+    const path = join(tmp.dir, name);
+    writeFileSync(path, bytes);
+    assert.equal((await resolvePackageSource(path)).pkg.meta.bpf_skel.obj_name, 'demo_bpf', name);
+  }
+  const odd = join(tmp.dir, 'odd.bin');
+  writeFileSync(odd, 'hello');
+  await assert.rejects(resolvePackageSource(odd), errorWith('PACKAGE_INVALID', /cannot tell what kind of package .*odd\.bin/));
+  await assert.rejects(resolvePackageSource(odd, { progType: 'json' }), errorWith('PACKAGE_INVALID', /not valid JSON/));
+});
+
+test('progType overrides the extension', async () => {
+  using tmp = tempDir();
+  const path = join(tmp.dir, 'actually-a-tar.json');
+  writeFileSync(path, TAR);
+  await assert.rejects(resolvePackageSource(path), errorWith('PACKAGE_INVALID', /not valid JSON/));
+  assert.equal((await resolvePackageSource(path, { progType: 'tar' })).pkg.meta.bpf_skel.obj_name, 'demo_bpf');
+});
+
+test('- reads JSON or a tarball from stdin', async () => {
+  const json = await resolvePackageSource('-', { stdin: Readable.from([Buffer.from(PACKAGE.slice(0, 10)), Buffer.from(PACKAGE.slice(10))]) });
+  assert.equal(json.source, '<stdin>');
+  assert.equal(json.pkg.meta.bpf_skel.obj_name, 'demo_bpf');
+  const tar = await resolvePackageSource('-', { stdin: Readable.from([TAR]) });
+  assert.equal(tar.pkg.meta.bpf_skel.obj_name, 'demo_bpf');
+  const gz = await resolvePackageSource('-', { stdin: Readable.from([gzipSync(TAR)]) });
+  assert.equal(gz.pkg.meta.bpf_skel.obj_name, 'demo_bpf');
+});
+
+test('stdin larger than maxBytes is refused', async () => {
+  await assert.rejects(
+    resolvePackageSource('-', { stdin: Readable.from([Buffer.from(PACKAGE)]), maxBytes: 100 }),
+    errorWith('PACKAGE_INVALID', /<stdin> holds more than the 100 byte limit/),
+  );
+});
+
+test('a sha256 pin is verified for local files', async () => {
+  using tmp = tempDir();
+  const path = join(tmp.dir, 'package.json');
+  writeFileSync(path, PACKAGE);
+  const good = sha256Hex(readFileSync(path));
+  assert.equal((await resolvePackageSource(path, { sha256: good.toUpperCase() })).pkg.meta.bpf_skel.obj_name, 'demo_bpf');
+  const wrong = '0'.repeat(64);
+  await assert.rejects(
+    resolvePackageSource(path, { sha256: wrong }),
+    errorWith('INTEGRITY', new RegExp(`^sha256 mismatch for ${path}: expected ${wrong}, got ${good}$`)),
+  );
+  await assert.rejects(resolvePackageSource(path, { sha256: 'abc' }), errorWith('USAGE', /64 hexadecimal digits/));
+});
+
+test('missing files, directories and Wasm modules are reported clearly', async () => {
+  using tmp = tempDir();
+  const missing = join(tmp.dir, 'nope.json');
+  await assert.rejects(resolvePackageSource(missing), errorWith('INPUT_NOT_FOUND', new RegExp(`cannot read ${missing}: no such file`)));
+  await assert.rejects(resolvePackageSource(tmp.dir), errorWith('INPUT_NOT_FOUND', /it is a directory/));
+  const wasm = join(tmp.dir, 'app.wasm');
+  writeFileSync(wasm, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+  await assert.rejects(resolvePackageSource(wasm), errorWith('USAGE', /WebAssembly module; this runner does not run Wasm/));
+  const sniffed = join(tmp.dir, 'app');
+  writeFileSync(sniffed, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+  await assert.rejects(resolvePackageSource(sniffed), errorWith('USAGE', /WebAssembly/));
+  await assert.rejects(resolvePackageSource('ftp://example.com/p.json'), errorWith('USAGE', /only http:\/\/ and https:\/\//));
+});
+
+test('a file over maxBytes is refused before it is read', async () => {
+  using tmp = tempDir();
+  const path = join(tmp.dir, 'package.json');
+  writeFileSync(path, PACKAGE);
+  await assert.rejects(resolvePackageSource(path, { maxBytes: 10 }), errorWith('PACKAGE_INVALID', /more than the 10 byte limit/));
+});
+
+test('a tarball with a btfhub-archive keeps it extracted until cleanup', async () => {
+  const btf = Buffer.from([0x9f, 0xeb, 1, 0]);
+  const tar = buildTar([
+    { path: './package.json', data: PACKAGE },
+    { path: './btfhub-archive/', type: '5' },
+    { path: './btfhub-archive/ubuntu/22.04/x86_64/5.15.0-1.btf', data: btf },
+  ]);
+  const resolved = await resolvePackageSource('-', { stdin: Readable.from([tar]) });
+  assert.ok(resolved.btfArchive);
+  const file = join(resolved.btfArchive.dir, 'ubuntu/22.04/x86_64/5.15.0-1.btf');
+  assert.deepEqual(readFileSync(file), btf);
+  resolved.btfArchive.cleanup();
+  assert.equal(existsSync(resolved.btfArchive.dir), false);
+});

@@ -1,0 +1,192 @@
+process.env.TZ = 'UTC';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Btf } from '../../src/btf/btf.js';
+import { checkSampleColumns } from '../../src/btf/export-check.js';
+import { EcliError } from '../../src/errors.js';
+import { createSampleFormatter, linearHistogram, log2Histogram } from '../../src/format/sample.js';
+import type { MapSampleMeta } from '../../src/package/types.js';
+import { BtfBuilder } from './helpers/btf-builder.js';
+import { HAVE_FIXTURES, NO_FIXTURES, loadFixture, mapTypeIds } from './helpers/fixtures.js';
+
+const clock = () => new Date('2024-05-06T12:00:00Z');
+
+function runqlat(sample: MapSampleMeta, format: 'plain' | 'json' = 'plain') {
+  const { btf, meta } = loadFixture('runqlat.json');
+  const ids = mapTypeIds(btf, 'hists');
+  const key = checkSampleColumns(btf, ids.key).columns;
+  const value = checkSampleColumns(btf, ids.value, meta.export_types[0]).columns;
+  const formatter = createSampleFormatter(btf, key, value, { format, sample, mapName: 'hists', clock });
+  const keyBytes = Buffer.alloc(4);
+  keyBytes.writeUInt32LE(0x12345678);
+  const valueBytes = Buffer.alloc(120);
+  for (let i = 0; i < 26; i++) valueBytes.writeUInt32LE(1000 + i, i * 4);
+  valueBytes.write('COMM-STR\0', 104);
+  return { formatter, keyBytes, valueBytes };
+}
+
+const STARS_39 = `${'*'.repeat(39)} `;
+const RUNQLAT_ROWS = [
+  `         0 -> 1          : 1000     |${STARS_39}|`,
+  `         2 -> 3          : 1001     |${STARS_39}|`,
+  `         4 -> 7          : 1002     |${STARS_39}|`,
+  `         8 -> 15         : 1003     |${STARS_39}|`,
+  `        16 -> 31         : 1004     |${STARS_39}|`,
+  `        32 -> 63         : 1005     |${STARS_39}|`,
+  `        64 -> 127        : 1006     |${STARS_39}|`,
+  `       128 -> 255        : 1007     |${STARS_39}|`,
+  `       256 -> 511        : 1008     |${STARS_39}|`,
+  `       512 -> 1023       : 1009     |${STARS_39}|`,
+  `      1024 -> 2047       : 1010     |${STARS_39}|`,
+  `      2048 -> 4095       : 1011     |${STARS_39}|`,
+  `      4096 -> 8191       : 1012     |${STARS_39}|`,
+  `      8192 -> 16383      : 1013     |${STARS_39}|`,
+  `     16384 -> 32767      : 1014     |${STARS_39}|`,
+  `     32768 -> 65535      : 1015     |${STARS_39}|`,
+  `     65536 -> 131071     : 1016     |${STARS_39}|`,
+  `    131072 -> 262143     : 1017     |${STARS_39}|`,
+  `    262144 -> 524287     : 1018     |${STARS_39}|`,
+  `    524288 -> 1048575    : 1019     |${STARS_39}|`,
+  `   1048576 -> 2097151    : 1020     |${STARS_39}|`,
+  `   2097152 -> 4194303    : 1021     |${STARS_39}|`,
+  `   4194304 -> 8388607    : 1022     |${STARS_39}|`,
+  `   8388608 -> 16777215   : 1023     |${STARS_39}|`,
+  `  16777216 -> 33554431   : 1024     |${STARS_39}|`,
+  `  33554432 -> 67108863   : 1025     |${'*'.repeat(40)}|`,
+];
+
+test('runqlat fixture, log2_hist: the key line, member lines, blank line, then the histogram', (t) => {
+  if (!HAVE_FIXTURES) return t.skip(NO_FIXTURES);
+  const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000, type: 'log2_hist' });
+  assert.equal(formatter.header, undefined);
+  const text = formatter.format(keyBytes, valueBytes);
+  const heading = '     (unit)              : count    distribution';
+  assert.equal(text, `key =  305419896\ncomm = COMM-STR\n\n${[heading, ...RUNQLAT_ROWS].join('\n')}\n`);
+  // What reaches stdout once the runner adds its newline: 29 non-empty lines, blank line last.
+  const written = `${text}\n`;
+  assert.equal(written.split('\n').filter((l) => l !== '').length, 29);
+  assert.ok(written.endsWith('|\n\n'));
+});
+
+test('runqlat fixture, default_kv: header once, then time and two compact JSON objects', (t) => {
+  if (!HAVE_FIXTURES) return t.skip(NO_FIXTURES);
+  const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000 });
+  assert.equal(formatter.header, 'TIME     U32    SLOTS  COMM   ');
+  const slots = Array.from({ length: 26 }, (_, i) => 1000 + i).join(',');
+  assert.equal(formatter.format(keyBytes, valueBytes), `12:00:00 {"u32":305419896} {"comm":"COMM-STR","slots":[${slots}]}`);
+});
+
+test('runqlat fixture, JSON: one key/value line whatever the sample type', (t) => {
+  if (!HAVE_FIXTURES) return t.skip(NO_FIXTURES);
+  const slots = Array.from({ length: 26 }, (_, i) => 1000 + i).join(',');
+  for (const type of ['log2_hist', 'linear_hist', 'default_kv'] as const) {
+    const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000, type }, 'json');
+    assert.equal(formatter.header, undefined);
+    assert.equal(formatter.format(keyBytes, valueBytes), `{"key":{"u32":305419896},"value":{"comm":"COMM-STR","slots":[${slots}]}}`);
+  }
+});
+
+test('log2 histogram: the library unit test values with unit qaq', () => {
+  assert.equal(
+    log2Histogram([1n, 8n, 138n, 512n, 1029n, 16n], 'qaq'),
+    '     qaq                 : count    distribution\n' +
+      '         0 -> 1          : 1        |                                        |\n' +
+      '         2 -> 3          : 8        |                                        |\n' +
+      '         4 -> 7          : 138      |*****                                   |\n' +
+      '         8 -> 15         : 512      |*******************                     |\n' +
+      '        16 -> 31         : 1029     |****************************************|\n' +
+      '        32 -> 63         : 16       |                                        |\n',
+  );
+  assert.equal(log2Histogram([0n, 0n], 'us'), '');
+});
+
+test('log2 histogram past slot 32 widens to 20 and draws 20 stars', () => {
+  const counts = new Array<bigint>(36).fill(0n);
+  counts[33] = 4n;
+  counts[34] = 2n;
+  const lines = log2Histogram(counts, 'ns').split('\n');
+  assert.equal(lines[0], `${' '.repeat(15)}${'ns'.padEnd(29)} : count    distribution`);
+  assert.equal(lines[1], `${'0'.padStart(20)} -> ${'1'.padEnd(20)} : 0        |${' '.repeat(20)}|`);
+  assert.equal(lines[34], `${'8589934592'.padStart(20)} -> ${'17179869183'.padEnd(20)} : 4        |${'*'.repeat(20)}|`);
+  assert.equal(lines[35], `${'17179869184'.padStart(20)} -> ${'34359738367'.padEnd(20)} : 2        |${'*'.repeat(10)}${' '.repeat(10)}|`);
+  assert.equal(lines.length, 37);
+});
+
+function histBtf(slotType: 'u32' | 'u64', slotCount: number) {
+  const b = new BtfBuilder();
+  const u32 = b.typedef('u32', b.int('unsigned int', 4));
+  const u64 = b.typedef('u64', b.int('unsigned long long', 8));
+  const char = b.int('char', 1, { signed: true });
+  const hist = b.struct('hist', [
+    { name: 'slots', type: b.array(slotType === 'u32' ? u32 : u64, slotCount) },
+    { name: 'comm', type: b.array(char, 8) },
+  ]);
+  const btf = Btf.parse(b.build());
+  return { btf, key: checkSampleColumns(btf, u32).columns, value: checkSampleColumns(btf, hist).columns };
+}
+
+test('log2_hist reads u64 slots with their real width and does not wrap the star count', () => {
+  const { btf, key, value } = histBtf('u64', 3);
+  assert.deepEqual(value.members.map((c) => c.name), ['', '']);
+  const named = { ...value, members: value.members.map((c, i) => ({ ...c, name: i === 0 ? 'slots' : 'comm' })) };
+  const formatter = createSampleFormatter(btf, key, named, { format: 'plain', sample: { interval: 1, type: 'log2_hist', unit: 'ms' }, mapName: 'h' });
+  const v = Buffer.alloc(value.size);
+  v.writeBigUInt64LE(2n ** 40n, 8);
+  v.writeBigUInt64LE(2n ** 39n + 1n, 16);
+  v.write('x', 24);
+  assert.equal(
+    formatter.format(Buffer.from([7, 0, 0, 0]), v),
+    'key =  7\ncomm = x\n\n' +
+      '     ms                  : count    distribution\n' +
+      `         0 -> 1          : 0        |${' '.repeat(40)}|\n` +
+      `         2 -> 3          : 1099511627776 |${'*'.repeat(40)}|\n` +
+      `         4 -> 7          : 549755813889 |${'*'.repeat(20)}${' '.repeat(20)}|\n`,
+  );
+  assert.equal(formatter.format(Buffer.from([7, 0, 0, 0]), Buffer.alloc(value.size)), 'key =  7\ncomm = \n\n');
+});
+
+test('log2_hist and linear_hist need a slots member; buffers must be long enough', () => {
+  const { btf, key, value } = histBtf('u32', 4);
+  for (const type of ['log2_hist', 'linear_hist'] as const) {
+    assert.throws(
+      () => createSampleFormatter(btf, key, value, { format: 'plain', sample: { interval: 1, type }, mapName: 'h' }),
+      (e: unknown) => e instanceof EcliError && e.code === 'PACKAGE_INVALID' && e.message.includes('struct hist has no member named "slots"'),
+    );
+  }
+  const formatter = createSampleFormatter(btf, key, value, { format: 'json', sample: { interval: 1 }, mapName: 'h' });
+  assert.throws(
+    () => formatter.format(Buffer.alloc(4), Buffer.alloc(10)),
+    (e: unknown) => e instanceof EcliError && e.code === 'RUNTIME' && e.message.startsWith('value of map h of 10 bytes is too short'),
+  );
+});
+
+test('linear_hist in plain text: buckets of step width from min, first to last non-zero slot', () => {
+  const { btf, key, value } = histBtf('u32', 5);
+  const named = { ...value, members: value.members.map((c, i) => ({ ...c, name: i === 0 ? 'slots' : 'comm' })) };
+  const sample: MapSampleMeta = { interval: 1, type: 'linear_hist', unit: 'ms', min: 100, step: 10 };
+  const formatter = createSampleFormatter(btf, key, named, { format: 'plain', sample, mapName: 'h' });
+  const v = Buffer.alloc(value.size);
+  v.writeUInt32LE(3, 4);
+  v.writeUInt32LE(6, 12);
+  assert.equal(
+    formatter.format(Buffer.alloc(4), v),
+    'key =  0\ncomm = \n\n' +
+      '     ms                  : count    distribution\n' +
+      `       110 -> 119        : 3        |${'*'.repeat(20)}${' '.repeat(20)}|\n` +
+      `       120 -> 129        : 0        |${' '.repeat(40)}|\n` +
+      `       130 -> 139        : 6        |${'*'.repeat(40)}|\n`,
+  );
+  assert.throws(
+    () => createSampleFormatter(btf, key, named, { format: 'plain', sample: { ...sample, step: 0 }, mapName: 'h' }),
+    (e: unknown) => e instanceof EcliError && e.code === 'PACKAGE_INVALID',
+  );
+});
+
+test('linear histogram widens for long bounds and handles negative minimums', () => {
+  const text = linearHistogram([1n, 0n, 2n], 'v', -12345678901n, 1n);
+  const lines = text.split('\n');
+  assert.equal(lines[0], `${' '.repeat(7)}${'v'.padEnd(21)} : count    distribution`);
+  assert.equal(lines[1], `-12345678901 -> -12345678901 : 1        |${'*'.repeat(20)}${' '.repeat(20)}|`);
+  assert.equal(lines[3], `-12345678899 -> -12345678899 : 2        |${'*'.repeat(40)}|`);
+  assert.equal(linearHistogram([0n], 'v', 0n, 1n), '');
+});

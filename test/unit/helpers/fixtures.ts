@@ -1,0 +1,52 @@
+/** Access to the real ecc packages in ../shared/fixtures/ecc, decoded without the package module. */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inflateSync } from 'node:zlib';
+import { Btf } from '../../../src/btf/btf.js';
+import { BtfKind } from '../../../src/btf/types.js';
+import { findSection, parseElf } from '../../../src/elf/elf.js';
+import type { EunomiaObjectMeta } from '../../../src/package/types.js';
+
+/** The project root: the first directory up with tsconfig.json (dist/ may hold its own package.json). */
+function findRepoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'tsconfig.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('tsconfig.json not found above the test file');
+    dir = parent;
+  }
+  return dir;
+}
+
+export const FIXTURES = path.resolve(findRepoRoot(), '../shared/fixtures/ecc');
+export const HAVE_FIXTURES = existsSync(FIXTURES);
+export const NO_FIXTURES = `${FIXTURES} is absent`;
+
+export interface Fixture {
+  meta: EunomiaObjectMeta;
+  btf: Btf;
+}
+
+export function loadFixture(name: string): Fixture {
+  const pkg = JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8')) as { bpf_object: string; meta: EunomiaObjectMeta };
+  const elf = parseElf(inflateSync(Buffer.from(pkg.bpf_object, 'base64')));
+  const section = findSection(elf, '.BTF');
+  if (!section) throw new Error(`${name}: no .BTF section`);
+  return { meta: pkg.meta, btf: Btf.parse(section.data) };
+}
+
+/** The key and value type ids of a BTF-defined map, as the kernel reports them (`__type` pointees). */
+export function mapTypeIds(btf: Btf, mapName: string): { key: number; value: number } {
+  const variable = btf.types.find((t) => t.kind === BtfKind.Var && t.name === mapName);
+  if (!variable || variable.kind !== BtfKind.Var) throw new Error(`no map ${mapName}`);
+  const def = btf.resolve(variable.type);
+  if (def.kind !== BtfKind.Struct) throw new Error(`map ${mapName} is not a struct`);
+  const pointee = (member: string): number => {
+    const m = def.members.find((x) => x.name === member);
+    const p = m && btf.type(m.type);
+    if (!p || p.kind !== BtfKind.Ptr) throw new Error(`map ${mapName} has no ${member} type`);
+    return p.type;
+  };
+  return { key: pointee('key'), value: pointee('value') };
+}

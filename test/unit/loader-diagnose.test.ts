@@ -1,0 +1,206 @@
+/** Failure diagnosis from recorded libbpf messages (captured on Linux 6.18 with libbpf 1.1.2). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  type AttachFacts,
+  type LoadFacts,
+  type LoadFailure,
+  type ProgramInfo,
+  diagnoseAttachFailure,
+  diagnoseLoadFailure,
+  summarizeVerifierLog,
+  verifierLogOf,
+} from '../../src/loader/diagnose.js';
+
+const VERIFIER_LOG = [
+  '0: R1=ctx() R10=fp0',
+  '; int bad_read(struct trace_event_raw_sys_enter *ctx) { int *p = (int *)(long)ctx->args[0]; return *p; } @ bad.bpf.c:4',
+  '0: (79) r1 = *(u64 *)(r1 +16)         ; R1=scalar()',
+  '1: (61) r0 = *(u32 *)(r1 +0)',
+  "R1 invalid mem access 'scalar'",
+  'processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0',
+  '',
+].join('\n');
+
+const BAD_READ_WARNINGS = [
+  "libbpf: prog 'bad_read': BPF program load failed: Permission denied",
+  `libbpf: prog 'bad_read': -- BEGIN PROG LOAD LOG --\n${VERIFIER_LOG}-- END PROG LOAD LOG --`,
+  "libbpf: prog 'bad_read': failed to load: -13",
+  "libbpf: failed to load object 'bad'",
+];
+
+const FENTRY_WARNINGS = [
+  "libbpf: prog 'do_unlinkat': BPF program load failed: Operation not permitted",
+  "libbpf: permission error while running as root; try raising 'ulimit -l'? current value: 8.0 MiB",
+  "libbpf: prog 'do_unlinkat': failed to load: -1",
+  "libbpf: failed to load object 'fentry'",
+];
+
+const program = (name: string, sectionName: string, kind: ProgramInfo['kind']): ProgramInfo => ({ name, sectionName, kind });
+
+const rootFacts = (over: Partial<LoadFacts> = {}): LoadFacts => ({
+  privileged: () => true,
+  trampolines: () => 'refused',
+  bpfLsm: () => undefined,
+  ...over,
+});
+
+const failure = (over: Partial<LoadFailure>): LoadFailure => ({
+  objectName: 'obj',
+  error: -1,
+  warnings: [],
+  programs: [],
+  maps: [],
+  ...over,
+});
+
+test('the verifier summary is the last line before the statistics', () => {
+  assert.deepEqual(summarizeVerifierLog(VERIFIER_LOG), { line: "R1 invalid mem access 'scalar'", more: 5 });
+  assert.deepEqual(summarizeVerifierLog('only line\n'), { line: 'only line', more: 0 });
+  assert.equal(verifierLogOf('bad_read', BAD_READ_WARNINGS), VERIFIER_LOG);
+  assert.equal(verifierLogOf('other', BAD_READ_WARNINGS), undefined);
+});
+
+test('a verifier rejection names the program and keeps the whole log as detail', () => {
+  const error = diagnoseLoadFailure(
+    failure({
+      error: -13,
+      warnings: BAD_READ_WARNINGS,
+      programs: [program('bad_read', 'tp/syscalls/sys_enter_getppid', 'tracepoint')],
+    }),
+    rootFacts(),
+  );
+  assert.equal(error.code, 'LOAD_FAILED');
+  assert.equal(
+    error.message,
+    "program bad_read (tp/syscalls/sys_enter_getppid): the verifier rejected it: R1 invalid mem access 'scalar' (5 more lines with --verbose)",
+  );
+  assert.equal(error.detail, VERIFIER_LOG);
+});
+
+test('EPERM with an empty log for an fentry program is diagnosed from the trampoline probe', () => {
+  const fentry = failure({ error: -1, warnings: FENTRY_WARNINGS, programs: [program('do_unlinkat', 'fentry/do_unlinkat', 'fentry')] });
+  const refused = diagnoseLoadFailure(fentry, rootFacts());
+  assert.equal(refused.code, 'KERNEL_UNSUPPORTED');
+  assert.equal(
+    refused.message,
+    'program do_unlinkat (fentry/do_unlinkat): this kernel refuses BPF trampolines (fentry/fexit/LSM programs), even for root',
+  );
+  assert.doesNotMatch(`${refused.message} ${refused.hint} ${refused.detail}`, /ulimit/);
+
+  const allowed = diagnoseLoadFailure(fentry, rootFacts({ trampolines: () => 'allowed' }));
+  assert.equal(allowed.code, 'LOAD_FAILED');
+  assert.match(allowed.message, /^program do_unlinkat \(fentry\/do_unlinkat\): the kernel refused to load it: EPERM/);
+  assert.doesNotMatch(allowed.message, /ulimit/);
+
+  const unprivileged = diagnoseLoadFailure(fentry, rootFacts({ privileged: () => false }));
+  assert.equal(unprivileged.code, 'PERMISSION');
+  assert.equal(unprivileged.hint, 'run it with sudo');
+});
+
+test('an lsm program on a kernel without BPF LSM says how to enable it', () => {
+  const warnings = FENTRY_WARNINGS.map((w) => w.replaceAll('do_unlinkat', 'restrict_connect'));
+  const lsm = failure({ error: -1, warnings, programs: [program('restrict_connect', 'lsm/socket_connect', 'lsm')] });
+  const disabled = diagnoseLoadFailure(lsm, rootFacts({ bpfLsm: () => false }));
+  assert.equal(disabled.code, 'KERNEL_UNSUPPORTED');
+  assert.match(disabled.message, /^program restrict_connect \(lsm\/socket_connect\): BPF LSM is not enabled/);
+  assert.match(disabled.hint ?? '', /lsm=.*bpf/);
+  assert.match(diagnoseLoadFailure(lsm, rootFacts({ bpfLsm: () => true })).message, /refuses BPF trampolines/);
+});
+
+test('map creation failures: ring buffers on old kernels, others as load failures', () => {
+  const ringbuf = diagnoseLoadFailure(
+    failure({
+      error: -22,
+      warnings: ["libbpf: map 'rb': failed to create: Invalid argument(-22)", "libbpf: failed to load object 'client_bpf'"],
+      maps: [{ name: 'rb', typeName: 'ringbuf' }],
+    }),
+    rootFacts(),
+  );
+  assert.equal(ringbuf.code, 'KERNEL_UNSUPPORTED');
+  assert.equal(ringbuf.hint, 'ring buffers need Linux 5.8+');
+  const hash = diagnoseLoadFailure(
+    failure({
+      error: -7,
+      warnings: ["libbpf: map 'big': failed to create: Argument list too long(-7)"],
+      maps: [{ name: 'big', typeName: 'hash' }],
+    }),
+    rootFacts(),
+  );
+  assert.equal(hash.code, 'LOAD_FAILED');
+  assert.equal(hash.message, 'cannot create map big: Argument list too long(-7)');
+});
+
+test('a missing kernel BTF points at BTF_FILE_PATH', () => {
+  const error = diagnoseLoadFailure(
+    failure({ error: -3, warnings: ['libbpf: failed to find valid kernel BTF', "libbpf: failed to load object 'x'"] }),
+    rootFacts(),
+  );
+  assert.equal(error.code, 'KERNEL_UNSUPPORTED');
+  assert.match(error.hint ?? '', /BTF_FILE_PATH/);
+});
+
+const attachFacts = (over: Partial<AttachFacts> = {}): AttachFacts => ({
+  kprobes: () => true,
+  tracefs: () => '/sys/kernel/tracing',
+  tracepointExists: () => true,
+  fileExists: () => true,
+  ...over,
+});
+
+test('kprobe attach failures on a kernel without kprobes', () => {
+  const kprobe = program('do_unlinkat', 'kprobe/do_unlinkat', 'kprobe');
+  const warnings = [
+    "libbpf: failed to add legacy kprobe event for 'do_unlinkat+0x0': No such file or directory",
+    "libbpf: prog 'do_unlinkat': failed to create kprobe 'do_unlinkat+0x0' perf event: No such file or directory",
+  ];
+  const none = diagnoseAttachFailure({ program: kprobe, errno: 2, warnings }, attachFacts({ kprobes: () => false }));
+  assert.equal(none.code, 'KERNEL_UNSUPPORTED');
+  assert.equal(
+    none.message,
+    'program do_unlinkat (kprobe/do_unlinkat): this kernel has no kprobe support (CONFIG_KPROBES is not set)',
+  );
+  const other = diagnoseAttachFailure({ program: kprobe, errno: 2, warnings }, attachFacts());
+  assert.equal(other.code, 'ATTACH_FAILED');
+  assert.equal(
+    other.message,
+    "cannot attach program do_unlinkat (kprobe/do_unlinkat): ENOENT: failed to add legacy kprobe event for 'do_unlinkat+0x0': No such file or directory",
+  );
+});
+
+test('tracepoint attach failures: no tracefs, or no such tracepoint', () => {
+  const tp = program('handle_exec', 'tp/sched/sched_process_nope', 'tracepoint');
+  const warnings = ["libbpf: failed to determine tracepoint 'sched/sched_process_nope' perf event ID: No such file or directory"];
+  const noTracefs = diagnoseAttachFailure({ program: tp, errno: 2, warnings }, attachFacts({ tracefs: () => undefined }));
+  assert.equal(noTracefs.code, 'KERNEL_UNSUPPORTED');
+  assert.equal(noTracefs.hint, 'mount -t tracefs tracefs /sys/kernel/tracing');
+  const missing = diagnoseAttachFailure({ program: tp, errno: 2, warnings }, attachFacts({ tracepointExists: () => false }));
+  assert.equal(missing.code, 'ATTACH_FAILED');
+  assert.equal(
+    missing.message,
+    'cannot attach program handle_exec (tp/sched/sched_process_nope): tracepoint sched/sched_process_nope does not exist on this kernel',
+  );
+});
+
+test('uprobe attach failures name the binary and the function', () => {
+  const up = program('missing_func', 'uretprobe//bin/bash:no_such_function', 'uretprobe');
+  const noSymbol = diagnoseAttachFailure(
+    { program: up, errno: 2, warnings: ["libbpf: elf: failed to find symbol 'no_such_function' in '/bin/bash'"] },
+    attachFacts(),
+  );
+  assert.equal(
+    noSymbol.message,
+    "cannot attach program missing_func (uretprobe//bin/bash:no_such_function): cannot probe no_such_function in /bin/bash: ENOENT: elf: failed to find symbol 'no_such_function' in '/bin/bash'",
+  );
+  const noBinary = diagnoseAttachFailure({ program: up, errno: 2, warnings: [] }, attachFacts({ fileExists: () => false }));
+  assert.equal(noBinary.message, 'cannot attach program missing_func (uretprobe//bin/bash:no_such_function): /bin/bash does not exist');
+});
+
+test('sections libbpf cannot auto-attach are named', () => {
+  const error = diagnoseAttachFailure(
+    { program: program('on_packet', 'socket', 'other'), errno: 95, warnings: [] },
+    attachFacts(),
+  );
+  assert.equal(error.code, 'ATTACH_FAILED');
+  assert.equal(error.message, 'cannot attach program on_packet (socket): libbpf cannot attach "socket" programs by itself');
+});
