@@ -33,6 +33,7 @@ function buildCommand(): Command {
     .option('-v, --verbose', 'print each command ecc runs and full diagnostics')
     .option('-n, --no-generate-package-json', 'write only <name>.bpf.o and <name>.skel.json')
     .option('--header-only', 'compile the header alone into a BTF-only object (for its export types)')
+    .option('--debug', 'show stack traces of errors')
     .version(packageJson.version, '-V, --version')
     .helpOption('-h, --help', 'print help')
     .showHelpAfterError(false)
@@ -44,8 +45,9 @@ function stderrLogger(verbose: boolean): EccLogger {
   const write = (line: string) => process.stderr.write(`${line}\n`);
   return {
     info: (line) => write(`INFO ${line}`),
-    warn: (line) => write(line.split('\n').map((l) => (l.startsWith('ecc: ') ? l : `ecc: warning: ${l}`)).join('\n')),
-    ...(verbose ? { command: (line: string) => write(`$ ${line}`) } : {}),
+    warn: (line) => write(`ecc: warning: ${line}`),
+    diagnostics: (text) => write(text.trimEnd()),
+    ...(verbose ? { verbose: write } : {}),
   };
 }
 
@@ -83,7 +85,7 @@ export async function runEcc(argv: readonly string[]): Promise<number> {
     if (error instanceof EcliError && error.code === 'COMPILE_FAILED' && error.detail && !verbose) {
       process.stderr.write(`${error.detail.trimEnd()}\n`);
     }
-    return reportError(error, { tool: 'ecc', verbose, debug: process.env.ECLI_DEBUG === '1' });
+    return reportError(error, { tool: 'ecc', verbose, debug: argv.includes('--debug') });
   }
 }
 

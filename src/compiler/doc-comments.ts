@@ -6,8 +6,9 @@
  *   later lines overwrite earlier ones;
  * - block commands (`@brief`, `@details`, `@version`, ...) store their text lines joined by `\n`
  *   and trimmed, as a string.
- * Deliberate difference: `description` is always a string (the reference stores `/// 123` as a
- * number, which its runner then rejects).
+ * Deliberate differences: `description` is always a string (the reference stores `/// 123` as a
+ * number, which its runner then rejects), and keys may contain `_` (`@perf_event`,
+ * `@export_config`), which clang's comment lexer splits after the reference's `@perf`.
  */
 import type { BpfSkeletonMeta } from '../package/types.js';
 import type { CommentNode, SourceDecl } from './ast-scan.js';
@@ -31,9 +32,24 @@ export function commentKeys(full: CommentNode): CommentKeys {
 
 function readParagraph(paragraph: CommentNode, result: CommentKeys): void {
   let key = DEFAULT_KEY;
+  let afterCommand = false;
   for (const node of paragraph.inner ?? []) {
-    if (node.kind === 'InlineCommandComment' && node.name) key = node.name;
-    else if (node.kind === 'TextComment') storeText(key, node.text ?? '', result);
+    if (node.kind === 'InlineCommandComment' && node.name) {
+      key = node.name;
+      afterCommand = true;
+      continue;
+    }
+    if (node.kind !== 'TextComment') continue;
+    let text = node.text ?? '';
+    // clang ends a command name at the first non-alphanumeric character, so `@perf_event {...}`
+    // arrives as command `perf` then text `_event {...}`: rejoin the name.
+    const rest = afterCommand ? /^_\w*/.exec(text)?.[0] : undefined;
+    if (rest) {
+      key += rest;
+      text = text.slice(rest.length);
+    }
+    afterCommand = false;
+    storeText(key, text, result);
   }
 }
 

@@ -27,8 +27,10 @@ export interface EccLogger {
   /** Progress (`Compiling bpf object...`). */
   info(line: string): void;
   warn(line: string): void;
-  /** Each external command line; only wired up with -v. */
-  command?(line: string): void;
+  /** clang's warnings, verbatim. */
+  diagnostics(text: string): void;
+  /** Verbose detail (`$ <command line>` of each tool run, fallbacks taken); only wired up with -v. */
+  verbose?(line: string): void;
 }
 
 export interface EccOptions {
@@ -61,7 +63,7 @@ export interface EccResult {
   meta: EccMeta;
 }
 
-const silent: EccLogger = { info: () => {}, warn: () => {} };
+const silent: EccLogger = { info: () => {}, warn: () => {}, diagnostics: () => {} };
 
 function readInput(file: string, what: string): string {
   if (!existsSync(file) || !statSync(file).isFile()) {
@@ -73,7 +75,7 @@ function readInput(file: string, what: string): string {
 export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
   const logger = options.logger ?? silent;
   const env = options.env ?? process.env;
-  const log = logger.command?.bind(logger);
+  const log = logger.verbose?.bind(logger);
   if (options.headerOnly && options.header) {
     throw new EcliError('USAGE', '--header-only takes the header as the only input', {
       hint: 'run: ecc --header-only <header.h>',
@@ -102,29 +104,21 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
     sourceDir,
   });
 
+  const structNames = headerText === undefined ? [] : headerStructNames(headerText);
   const workDir = mkdtempSync(path.join(tmpdir(), 'ecc-'));
   try {
-    const structNames = headerText === undefined ? [] : headerStructNames(headerText);
-    let input = source;
-    let inputFlags = [...flags.base, ...flags.source];
-    if (headerText !== undefined) {
-      // A private copy with a dummy global per header struct keeps those structs in the BTF;
-      // #line and -iquote make it compile and report errors as the original file would.
-      input = path.join(workDir, path.basename(source));
-      const body = sourceText.endsWith('\n') || sourceText === '' ? sourceText : `${sourceText}\n`;
-      writeFileSync(input, `#line 1 ${JSON.stringify(source)}\n${body}${dummyPointerDeclarations(structNames)}`);
-      // -x c: with --header-only the copy is still named like a header.
-      inputFlags = [...inputFlags, '-iquote', sourceDir, '-x', 'c'];
-    }
+    const { input, inputFlags } = headerText === undefined
+      ? { input: source, inputFlags: [...flags.base, ...flags.source] }
+      : writeSourceCopy(workDir, source, sourceText, structNames, [...flags.base, ...flags.source]);
     const objectTemp = path.join(workDir, objectFile);
 
     logger.info('Compiling bpf object...');
     const compiling = compileObject(toolchain, inputFlags, input, objectTemp, log);
-    const declOptions = { toolchain, vmlinuxHeader: vmlinux.path, baseFlags: flags.base, sourceFlags: flags.source, source, sourceText, env, log };
+    const declOptions = { toolchain, vmlinuxHeader: vmlinux.path, baseFlags: flags.base, sourceFlags: flags.source, source, env, log };
     const readingDocs = options.headerOnly ? Promise.resolve([]) : readSourceDeclsWithPch(declOptions);
     const [compiled, fastDocs] = await Promise.allSettled([compiling, readingDocs]);
     if (compiled.status === 'rejected') throw compiled.reason;
-    if (compiled.value.trim()) logger.warn(compiled.value.trimEnd());
+    if (compiled.value.trim()) logger.diagnostics(compiled.value);
     if (fastDocs.status === 'rejected') throw fastDocs.reason;
     const docs = fastDocs.value ?? (await readSourceDecls(declOptions));
 
@@ -147,20 +141,33 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
       meta.export_types = exported.types;
     }
 
-    const objectPath = path.join(outputDir, objectFile);
-    const skeletonPath = path.join(outputDir, `${name}.skel.json`);
-    writeFileAtomic(objectPath, object);
-    writeFileAtomic(skeletonPath, stableStringify(meta));
-    const result: EccResult = { objectPath, skeletonPath, meta };
-    if (options.generatePackage !== false) {
-      logger.info('Generating package json...');
-      const packagePath = path.join(outputDir, 'package.json');
-      logger.info(`Packing ebpf object and config into ${packagePath}...`);
-      writeFileAtomic(packagePath, stableStringify({ ...encodeBpfObject(object), meta }));
-      result.packagePath = packagePath;
-    }
-    return result;
+    return writeArtifacts({ outputDir, name, object, meta, generatePackage: options.generatePackage !== false, logger });
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A private copy of the source with a dummy global per header struct, which keeps those structs
+ * in the BTF. `#line` and `-iquote` make it compile, and report errors, as the original would.
+ */
+function writeSourceCopy(workDir: string, source: string, sourceText: string, structNames: readonly string[], flags: string[]) {
+  const input = path.join(workDir, path.basename(source));
+  const body = sourceText.endsWith('\n') || sourceText === '' ? sourceText : `${sourceText}\n`;
+  writeFileSync(input, `#line 1 ${JSON.stringify(source)}\n${body}${dummyPointerDeclarations(structNames)}`);
+  // -x c: with --header-only the copy is still named like a header.
+  return { input, inputFlags: [...flags, '-iquote', path.dirname(path.resolve(source)), '-x', 'c'] };
+}
+
+function writeArtifacts(out: { outputDir: string; name: string; object: Uint8Array; meta: EccMeta; generatePackage: boolean; logger: EccLogger }): EccResult {
+  const objectPath = path.join(out.outputDir, `${out.name}.bpf.o`);
+  const skeletonPath = path.join(out.outputDir, `${out.name}.skel.json`);
+  writeFileAtomic(objectPath, out.object);
+  writeFileAtomic(skeletonPath, stableStringify(out.meta));
+  if (!out.generatePackage) return { objectPath, skeletonPath, meta: out.meta };
+  out.logger.info('Generating package json...');
+  const packagePath = path.join(out.outputDir, 'package.json');
+  out.logger.info(`Packing ebpf object and config into ${packagePath}...`);
+  writeFileAtomic(packagePath, stableStringify({ ...encodeBpfObject(out.object), meta: out.meta }));
+  return { objectPath, skeletonPath, packagePath, meta: out.meta };
 }

@@ -13,7 +13,7 @@ export interface ToolRun {
 export interface RunOptions {
   /** Called with each chunk of stdout instead of collecting it. */
   onStdout?: (text: string) => void;
-  /** Prints the command line before running it. */
+  /** Receives `$ <command line>` before the tool runs. */
   log?: (line: string) => void;
   stdin?: string;
 }
@@ -48,7 +48,7 @@ function shellQuote(word: string): string {
 
 /** Runs a tool to completion. A non-zero exit is returned, not thrown; failing to start is thrown. */
 export function runTool(file: string, args: readonly string[], options: RunOptions = {}): Promise<ToolRun> {
-  options.log?.(commandLine(file, args));
+  options.log?.(`$ ${commandLine(file, args)}`);
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const stdout: string[] = [];

@@ -2,15 +2,15 @@
  * The main file's declarations and their doc comments, from clang's own parse of the source.
  *
  * A full AST dump of a source that includes vmlinux.h is ~200 MB and takes ~1 s; clang's plain
- * `-ast-dump` skips declarations deserialised from a precompiled header, so when the source
- * includes vmlinux.h it is parsed against a cached PCH of vmlinux.h (~40 ms). The full dump
- * remains the fallback (e.g. the source includes conflicting headers before vmlinux.h).
+ * `-ast-dump` skips declarations deserialised from a precompiled header, so the source is first
+ * parsed against a cached PCH of vmlinux.h (~40 ms). The full dump remains the fallback (e.g. for
+ * a source that includes headers conflicting with vmlinux.h).
  */
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { EcliError } from '../errors.js';
 import { AstDeclScanner, type SourceDecl } from './ast-scan.js';
-import { cacheRoot, ensureDir, shortHash, temporarySibling } from './cache.js';
+import { cacheRoot, shortHash, temporarySibling } from './cache.js';
 import { firstErrorLine } from './compile.js';
 import { runTool } from './process.js';
 import type { Toolchain } from './toolchain.js';
@@ -23,23 +23,24 @@ export interface SourceDeclOptions {
   /** Flags that follow baseFlags for this source (`-I<source dir>`). */
   sourceFlags: string[];
   source: string;
-  sourceText: string;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
 
-const INCLUDES_VMLINUX = /^[ \t]*#[ \t]*include[ \t]*[<"]vmlinux\.h[>"]/m;
 const DUMP_FLAGS = ['-fsyntax-only', '-Xclang', '-ast-dump=json'];
 
-/** The fast path: parse against a cached PCH of vmlinux.h; undefined when it does not apply or fails. */
+/**
+ * The fast path: parse against a cached PCH of vmlinux.h; undefined when that fails. Sources that
+ * include vmlinux.h (directly or not) skip their own copy thanks to its include guard; sources that
+ * do not are unaffected unless they clash with it, and then the full dump is small anyway.
+ */
 export async function readSourceDeclsWithPch(options: SourceDeclOptions): Promise<SourceDecl[] | undefined> {
-  if (!INCLUDES_VMLINUX.test(options.sourceText)) return undefined;
   const pch = await ensureVmlinuxPch(options);
   if (!pch) return undefined;
   const args = [...options.baseFlags, ...options.sourceFlags, '-include-pch', pch, ...DUMP_FLAGS, options.source];
   const fast = await dumpDecls(options.toolchain.clang, args, options.source, options.log);
   if (fast.code === 0) return fast.decls;
-  options.log?.('# parsing against the vmlinux.h PCH failed; the full AST will be read instead');
+  options.log?.('parsing against the vmlinux.h PCH failed; the full AST will be read instead');
   return undefined;
 }
 
@@ -81,14 +82,21 @@ async function ensureVmlinuxPch(options: SourceDeclOptions): Promise<string | un
   const key = shortHash(options.toolchain.clangIdentity, ...options.baseFlags, `${header}:${stat.size}:${stat.mtimeMs}`);
   const pch = path.join(cacheRoot(options.env), 'pch', `vmlinux-${key}.pch`);
   if (existsSync(pch)) return pch;
-  ensureDir(path.dirname(pch));
   const temporary = temporarySibling(pch);
-  const build = await runTool(options.toolchain.clang, [...options.baseFlags, '-x', 'c-header', header, '-o', temporary], { log: options.log });
-  if (build.code !== 0) {
-    rmSync(temporary, { force: true });
-    options.log?.(`# cannot precompile ${header}: ${firstErrorLine(build.stderr)}`);
+  try {
+    mkdirSync(path.dirname(pch), { recursive: true });
+    const build = await runTool(options.toolchain.clang, [...options.baseFlags, '-x', 'c-header', header, '-o', temporary], { log: options.log });
+    if (build.code !== 0) {
+      options.log?.(`cannot precompile ${header}: ${firstErrorLine(build.stderr)}`);
+      return undefined;
+    }
+    renameSync(temporary, pch);
+    return pch;
+  } catch (error) {
+    // The PCH only saves time: an unwritable cache must not fail the compile.
+    options.log?.(`cannot cache a PCH of ${header}: ${(error as Error).message}`);
     return undefined;
+  } finally {
+    rmSync(temporary, { force: true });
   }
-  renameSync(temporary, pch);
-  return pch;
 }

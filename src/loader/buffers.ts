@@ -113,6 +113,10 @@ abstract class EventReader {
 export class PerfBufferReader extends EventReader {
   constructor(map: EventMap, options: PerfBufferOptions) {
     super(map, 'perf event array');
+    const pages = options.pages ?? DEFAULT_PAGES;
+    if (!Number.isInteger(pages) || pages <= 0 || (pages & (pages - 1)) !== 0) {
+      throw new EcliError('INTERNAL', `perf buffer for map ${map.name}: ${pages} pages per CPU is not a power of two`);
+    }
     const ffi = native();
     const sample = ffi.registerPerfSampleCallback((_ctx, cpu, data, size) => {
       if (this.failure) return; // the rest of this poll's records are dropped with the error
@@ -135,7 +139,7 @@ export class PerfBufferReader extends EventReader {
         })
       : null;
     this.start(lost === null ? [sample] : [sample, lost], () =>
-      ffi.libbpf.perf_buffer__new(map.fd, options.pages ?? DEFAULT_PAGES, sample, lost, null, null),
+      ffi.libbpf.perf_buffer__new(map.fd, pages, sample, lost, null, null),
     );
   }
 

@@ -53,6 +53,7 @@ export function describeProgram(program: ProgramInfo): string {
 
 export function diagnoseLoadFailure(failure: LoadFailure, facts: LoadFacts): EcliError {
   const { warnings } = failure;
+  if (isPermissionError(failure.error) && !facts.privileged()) return permissionError();
   const failedProgram = findFailedProgram(failure);
   if (failedProgram) return diagnoseProgramLoad(failedProgram, failure, facts);
 
@@ -75,7 +76,6 @@ export function diagnoseLoadFailure(failure: LoadFailure, facts: LoadFacts): Ecl
       detail: warnings.join('\n'),
     });
   }
-  if (!facts.privileged() && isPermissionError(failure.error)) return permissionError();
   return new EcliError(
     'LOAD_FAILED',
     `cannot load ${failure.objectName}: ${errnoName(failure.error)}: ${firstReason(warnings) ?? describeErrno(failure.error)}`,
@@ -92,7 +92,6 @@ function diagnoseProgramLoad(program: ProgramInfo, failure: LoadFailure, facts: 
     return new EcliError('LOAD_FAILED', `${what}: the verifier rejected it: ${line}${tail}`, { detail: log });
   }
   if (isPermissionError(failure.error)) {
-    if (!facts.privileged()) return permissionError();
     if (usesTrampoline(program.kind)) {
       if (program.kind === 'lsm' && facts.bpfLsm() === false) {
         return new EcliError('KERNEL_UNSUPPORTED', `${what}: BPF LSM is not enabled in this kernel`, {
@@ -183,7 +182,7 @@ export function isMemlockAdvice(message: string): boolean {
   return /ulimit -l|RLIMIT_MEMLOCK/.test(message);
 }
 
-export function noKprobes(program: ProgramInfo): EcliError {
+function noKprobes(program: ProgramInfo): EcliError {
   return new EcliError(
     'KERNEL_UNSUPPORTED',
     `${describeProgram(program)}: this kernel has no kprobe support (CONFIG_KPROBES is not set)`,

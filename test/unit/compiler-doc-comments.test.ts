@@ -36,6 +36,7 @@ const skeleton: BpfSkeletonMeta = {
   progs: [
     { name: 'xdp_pass', attach: 'xdp', link: true },
     { name: 'tc_ingress', attach: 'tc', link: true },
+    { name: 'on_sample', attach: 'perf_event', link: true },
   ],
 };
 
@@ -46,7 +47,7 @@ test('the scanner keeps only main-file declarations, whatever the chunking', () 
     [
       'VarDecl target_pid', 'VarDecl min_ns', 'VarDecl numeric_description', 'VarDecl hidden',
       'RecordDecl (anonymous)', 'VarDecl hists', 'RecordDecl counter_map', 'VarDecl counts',
-      'FunctionDecl xdp_pass', 'FunctionDecl tc_ingress', 'VarDecl LICENSE',
+      'FunctionDecl xdp_pass', 'FunctionDecl tc_ingress', 'FunctionDecl on_sample', 'VarDecl LICENSE',
     ],
   );
   assert.deepEqual(scan(7), decls);
@@ -72,6 +73,8 @@ test('doc comments land on variables, maps, programs and the package doc', () =>
       name: 'tc_ingress', attach: 'tc', link: true,
       tchook: { ifindex: 1, attach_point: 'BPF_TC_INGRESS' }, tcopts: { handle: 1, priority: 1 }, flag: 'called for each packet',
     },
+    // clang splits `@perf_event` into `@perf` + `_event ...`; the key is rejoined.
+    { name: 'on_sample', attach: 'perf_event', link: true, perf_event: { type: 'software', sample_freq: 49 } },
   ]);
   assert.deepEqual(skel.doc, { description: 'Trace things.', brief: 'A short brief', details: 'Some details\n over two lines', version: '0.1' });
   assert.deepEqual(warnings, ['@flag of program tc_ingress is not JSON; kept as the string "called for each packet"']);
@@ -96,6 +99,12 @@ test('JSON-looking description strings are unquoted; other keys keep JSON types'
     keys: { description: 'quoted', ifindex: 3, enabled: true, name_like: 'plain words' },
     notJson: [{ key: 'name_like', text: 'plain words' }],
   });
+});
+
+test('command names with underscores are rejoined after clang splits them', () => {
+  // clang lexes `@perf_event {"type": "software"}` as command `perf` + text `_event {...}`.
+  const comment = full(paragraph(text(' '), inline('perf'), text('_event {"type": "software"}'), text(' '), inline('export'), text('_config "default"'), inline('p'), text(' _x')));
+  assert.deepEqual(commentKeys(comment).keys, { perf_event: { type: 'software' }, export_config: 'default', p: '_x' });
 });
 
 test('block commands keep their raw lines joined by newlines, trimmed, never JSON-parsed', () => {

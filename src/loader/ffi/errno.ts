@@ -56,4 +56,3 @@ export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;
 export const EOPNOTSUPP = 95;
-export const ENOTSUPP = 524;

@@ -1,11 +1,15 @@
 /**
  * koffi bindings to the system libbpf (1.x) and the few libc calls the loader needs. The only
- * module that imports koffi. Libraries load lazily on first use. C symbols keep their libbpf
+ * module that imports koffi. koffi and the libraries load on first use (koffi alone costs
+ * ~10 ms), so commands that never touch the kernel do not pay for them. C symbols keep their libbpf
  * names; pointer-returning libbpf calls come back as a PointerResult carrying the errno read
  * immediately after the call.
  */
-import koffi, { type LibraryHandle } from 'koffi';
+import { createRequire } from 'node:module';
+import type { LibraryHandle } from 'koffi';
 import { EcliError } from '../../errors.js';
+
+type Koffi = typeof import('koffi');
 
 /** A native address. Opaque to callers: only pass it back into this module. */
 export type Pointer = bigint;
@@ -29,7 +33,6 @@ export interface TcOpts {
 }
 
 export interface Libbpf {
-  libbpf_strerror(err: number, buf: Buffer, size: number): number;
   libbpf_bpf_map_type_str(type: number): string | null;
   libbpf_set_print(fn: Pointer | null): Pointer | null;
   libbpf_num_possible_cpus(): number;
@@ -80,8 +83,6 @@ export interface Libbpf {
 
 export interface Native {
   libbpf: Libbpf;
-  /** libbpf's text for a (negative or positive) libbpf error code. */
-  strerror(err: number): string;
   /** The initial image libbpf holds for an internal map (.rodata/.bss), copied. */
   mapInitialValue(map: Pointer): Uint8Array | undefined;
   /** perf_event_open(2): an fd, or -errno. */
@@ -118,7 +119,19 @@ export function native(): Native {
   return cached;
 }
 
+function loadKoffi(): Koffi {
+  try {
+    return createRequire(import.meta.url)('koffi') as Koffi;
+  } catch (error) {
+    throw new EcliError('TOOL_MISSING', `koffi cannot be loaded: ${(error as Error).message.split('\n')[0]}`, {
+      hint: 'reinstall the dependencies with npm install (its native part is an optional dependency: do not use --omit=optional)',
+      cause: error,
+    });
+  }
+}
+
 function loadNative(): Native {
+  const koffi = loadKoffi();
   let lib: LibraryHandle;
   try {
     lib = koffi.load(LIBBPF_SONAME);
@@ -129,7 +142,7 @@ function loadNative(): Native {
     });
   }
   const libc = koffi.load(LIBC_SONAME);
-  const types = declareTypes();
+  const types = declareTypes(koffi);
 
   const withErrno =
     (fn: NativeFunction) =>
@@ -153,7 +166,6 @@ function loadNative(): Native {
   const tcDetach = lib.func('int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)');
 
   const libbpf: Libbpf = {
-    libbpf_strerror: lib.func('int libbpf_strerror(int err, _Out_ uint8_t *buf, size_t size)'),
     libbpf_bpf_map_type_str: lib.func('const char *libbpf_bpf_map_type_str(int type)'),
     libbpf_set_print: lib.func('void *libbpf_set_print(void *fn)'),
     libbpf_num_possible_cpus: lib.func('int libbpf_num_possible_cpus(void)'),
@@ -216,12 +228,6 @@ function loadNative(): Native {
 
   return {
     libbpf,
-    strerror(err) {
-      const buf = Buffer.alloc(256);
-      libbpf.libbpf_strerror(err, buf, buf.length);
-      const end = buf.indexOf(0);
-      return buf.toString('utf8', 0, end < 0 ? buf.length : end);
-    },
     mapInitialValue(map) {
       const size = [0];
       const ptr = initialValue(map, size) as Pointer | null;
@@ -263,7 +269,7 @@ function loadNative(): Native {
   };
 }
 
-function declareTypes() {
+function declareTypes(koffi: Koffi) {
   for (const name of ['bpf_object', 'bpf_map', 'bpf_program', 'bpf_link', 'perf_buffer', 'ring_buffer']) {
     koffi.opaque(name);
   }

@@ -1,0 +1,129 @@
+/**
+ * Drives the real `./ecli` and `./ecc` in integration tests: start, wait until the programs
+ * are attached, trigger events, wait for matching output, stop with a signal.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './env.js';
+
+export const ecliPath = join(repoRoot, 'ecli');
+export const eccPath = join(repoRoot, 'ecc');
+
+/** The stderr line ecli prints once every program is attached. */
+const ATTACHED = /programs? attached/;
+
+export interface RunningEcli {
+  child: ChildProcess;
+  /** Complete stdout lines so far. */
+  lines: string[];
+  stderr(): string;
+  /** Resolves when a stdout line satisfies `match`; rejects after `timeoutMs`. */
+  waitForLine(match: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  /** Sends `signal` (default SIGINT) and resolves with the exit status (or signal name). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
+  /** Resolves with the exit status when the process ends by itself. */
+  exited(timeoutMs?: number): Promise<number | string>;
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms ${what()}`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Spawns `ecli <args>` and resolves once its programs are attached (or it exited). */
+export async function startEcli(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunningEcli> {
+  const child = spawn(ecliPath, args, {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let partial = '';
+  let stderr = '';
+  const lineWaiters = new Set<() => void>();
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts);
+    for (const wake of lineWaiters) wake();
+  });
+  const exit = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  let attached!: () => void;
+  const attachedOrExited = new Promise<void>((resolve) => {
+    attached = resolve;
+    void exit.then(() => resolve());
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    if (ATTACHED.test(stderr)) attached();
+  });
+  const describe = (): string => `(ecli ${args.join(' ')})\nstdout:\n${lines.slice(-20).join('\n')}\nstderr:\n${stderr}`;
+  await withTimeout(attachedOrExited, options.timeoutMs ?? 20_000, () => `waiting for ecli to attach ${describe()}`);
+
+  const running: RunningEcli = {
+    child,
+    lines,
+    stderr: () => stderr,
+    waitForLine(match, timeoutMs = 10_000) {
+      return withTimeout(
+        new Promise<string>((resolve) => {
+          let seen = 0;
+          const check = (): void => {
+            for (; seen < lines.length; seen++) {
+              if (match(lines[seen]!)) {
+                lineWaiters.delete(check);
+                resolve(lines[seen]!);
+                return;
+              }
+            }
+          };
+          lineWaiters.add(check);
+          check();
+        }),
+        timeoutMs,
+        () => `waiting for a matching line ${describe()}`,
+      );
+    },
+    stop(signal = 'SIGINT', timeoutMs = 10_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return withTimeout(exit, timeoutMs, () => `waiting for ecli to exit after ${signal} ${describe()}`);
+    },
+    exited(timeoutMs = 10_000) {
+      return withTimeout(exit, timeoutMs, () => `waiting for ecli to exit ${describe()}`);
+    },
+  };
+  return running;
+}
+
+export interface Completed {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion (for ecc, and for ecli commands that exit by themselves). */
+export function runTool(path: string, args: string[], options: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Completed {
+  const result = spawnSync(path, args, {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, ...options.env },
+    encoding: 'utf8',
+    timeout: 120_000,
+    ...(options.input === undefined ? {} : { input: options.input }),
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Names of the BPF programs currently loaded in the kernel (bpftool prog list). The kernel keeps
+ * at most 15 characters of a name: compare with `name.slice(0, 15)`.
+ */
+export function loadedProgramNames(): string[] {
+  const result = spawnSync('bpftool', ['prog', 'list', '--json'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`bpftool prog list failed: ${result.stderr}`);
+  return (JSON.parse(result.stdout) as { name?: string }[]).map((p) => p.name ?? '');
+}
