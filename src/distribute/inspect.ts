@@ -3,12 +3,13 @@
  * meta and its object's BTF without touching the kernel; rendered as tables or JSON.
  */
 import Table from 'cli-table3';
+import { buildOptionSpecs } from '../options/spec.js';
 import { Btf } from '../btf/btf.js';
 import { structLayout } from '../btf/layout.js';
 import { findSection, parseElf } from '../elf/elf.js';
 import type { MapMeta } from '../package/types.js';
 import { selectExports } from '../runner/select-exports.js';
-import { parseAttachSection } from './attach-section.js';
+import { attachKindOf, attachTargetOf } from '../loader/attach-kind.js';
 import { mapDefinitions, type MapDefinition } from './map-defs.js';
 import type { ResolvedPackage } from './source.js';
 
@@ -61,7 +62,6 @@ export interface ExportStructInfo {
   members: { member: string; offset: number; size: number; type: string }[];
 }
 
-const DUMMY_PREFIX = '__eunomia_dummy';
 
 export function inspectPackage(resolved: ResolvedPackage): InspectReport {
   const { pkg, manifest } = resolved;
@@ -81,26 +81,21 @@ export function inspectPackage(resolved: ResolvedPackage): InspectReport {
     ...(manifest === undefined ? {} : { packedBy: manifest.created_by }),
     btfFiles: manifest?.btf ?? [],
     programs: meta.bpf_skel.progs.map((prog) => {
-      const attach = parseAttachSection(prog.attach);
-      return { name: prog.name, section: prog.attach, attachKind: attach.kind, target: attach.target };
+      return { name: prog.name, section: prog.attach, attachKind: attachKindOf(prog.attach), target: attachTargetOf(prog.attach) };
     }),
     maps: describeMaps(meta.bpf_skel.maps, definitions, resolved),
-    options: meta.bpf_skel.data_sections.flatMap((section) =>
-      section.variables
-        .filter((variable) => !variable.name.startsWith(DUMMY_PREFIX))
-        .map((variable) => {
-          const value = variable.cmdarg?.default ?? variable.value;
-          const help = variable.cmdarg?.help ?? variable.description;
-          return {
-            name: variable.cmdarg?.long ?? variable.name,
-            variable: variable.name,
-            section: section.name,
-            type: variable.type,
-            ...(value === undefined || value === null ? {} : { default: value }),
-            ...(help === undefined ? {} : { help }),
-          };
-        }),
-    ),
+    options: buildOptionSpecs(meta, btf).map((spec) => {
+      const flag = spec.kind === 'flag';
+      const fallback = spec.kind === 'value' ? spec.defaultText : undefined;
+      return {
+        name: spec.kind === 'value' && spec.short ? `${spec.long}, -${spec.short}` : spec.long,
+        variable: spec.variable,
+        section: spec.section,
+        type: spec.typeName,
+        ...(flag ? { default: spec.default ?? '(initial value)' } : fallback === undefined ? {} : { default: fallback }),
+        help: spec.help,
+      };
+    }),
     exportStructs:
       btf === undefined
         ? []

@@ -90,3 +90,9 @@ export function uprobeTargetOf(section: string): { binary: string; func: string 
   const match = /^u(?:ret)?probe(?:\.s)?\/(.+):([^:]+)$/.exec(section);
   return match ? { binary: match[1]!, func: match[2]! } : undefined;
 }
+
+/** What follows the section's first `/`: `sched/sched_process_exec` for `tp/sched/sched_process_exec`; empty for `xdp`. */
+export function attachTargetOf(section: string): string {
+  const slash = section.indexOf('/');
+  return slash < 0 ? '' : section.slice(slash + 1);
+}

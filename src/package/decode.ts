@@ -3,6 +3,7 @@
  * reference's JSON serialisation (compact, keys sorted at every level).
  */
 import { deflateSync, inflateSync } from 'node:zlib';
+import { EM_BPF, isElf } from '../elf/elf.js';
 import { EcliError } from '../errors.js';
 import { oneLine } from './one-line.js';
 import type { ComposedPackage } from './types.js';
@@ -12,7 +13,6 @@ export const MAX_BPF_OBJECT_SIZE = 64 * 1024 * 1024;
 
 /** The reference (flate2's default) compresses with zlib level 6. */
 const ZLIB_LEVEL = 6;
-const EM_BPF = 247;
 const ELF64_HEADER_SIZE = 64;
 const REBUILD_HINT = 'the package is damaged or was not written by ecc; rebuild it with ./ecc';
 
@@ -125,7 +125,7 @@ function decodeBase64Strict(text: string, fail: (what: string) => never): Buffer
 }
 
 function checkBpfElf(elf: Buffer, fail: (what: string) => never): void {
-  if (elf.length < 4 || elf[0] !== 0x7f || elf[1] !== 0x45 || elf[2] !== 0x4c || elf[3] !== 0x46) {
+  if (!isElf(elf)) {
     fail('bpf_object is not an ELF object (no \\x7fELF magic)');
   }
   if (elf.length < ELF64_HEADER_SIZE) fail(`bpf_object is an ELF object truncated to ${elf.length} bytes`);

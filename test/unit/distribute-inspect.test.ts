@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { runInspect } from '../../src/cli/commands/inspect.js';
-import { parseAttachSection } from '../../src/distribute/attach-section.js';
 import { inspectPackage, renderInspect, type InspectReport } from '../../src/distribute/inspect.js';
 import { mapTypeName } from '../../src/distribute/map-defs.js';
 import { resolvePackageSource } from '../../src/distribute/source.js';
@@ -25,19 +24,6 @@ function row(text: string, title: string, first: string): string[] {
   }
   assert.fail(`no row "${first}" in table "${title}":\n${lines.slice(start, end).join('\n')}`);
 }
-
-test('SEC() strings give the attach kind and target', () => {
-  assert.deepEqual(parseAttachSection('tp/sched/sched_process_exec'), { kind: 'tracepoint', target: 'sched/sched_process_exec' });
-  assert.deepEqual(parseAttachSection('tracepoint/syscalls/sys_enter_open'), { kind: 'tracepoint', target: 'syscalls/sys_enter_open' });
-  assert.deepEqual(parseAttachSection('raw_tp/sched_switch'), { kind: 'raw_tracepoint', target: 'sched_switch' });
-  assert.deepEqual(parseAttachSection('tp_btf/sched_wakeup'), { kind: 'tp_btf', target: 'sched_wakeup' });
-  assert.deepEqual(parseAttachSection('fentry/do_unlinkat'), { kind: 'fentry', target: 'do_unlinkat' });
-  assert.deepEqual(parseAttachSection('uprobe//bin/bash:readline'), { kind: 'uprobe', target: '/bin/bash:readline' });
-  assert.deepEqual(parseAttachSection('xdp'), { kind: 'xdp', target: '' });
-  assert.deepEqual(parseAttachSection('tc'), { kind: 'tc', target: '' });
-  assert.deepEqual(parseAttachSection('classifier'), { kind: 'tc', target: '' });
-  assert.deepEqual(parseAttachSection('perf_event'), { kind: 'perf_event', target: '' });
-});
 
 test('map type numbers have bpftool-style names', () => {
   assert.equal(mapTypeName(1), 'hash');
@@ -69,7 +55,9 @@ test('inspect of bootstrap.json: programs, maps, options and the export layout',
     r.maps.find((m) => m.ident === 'rodata'),
     { name: 'client_b.rodata', ident: 'rodata', kind: 'array', key: 'int', value: '.rodata', maxEntries: 1 },
   );
-  assert.deepEqual(r.options, [{ name: 'min_duration_ns', variable: 'min_duration_ns', section: '.rodata', type: 'unsigned long long' }]);
+  assert.deepEqual(r.options, [
+    { name: 'min_duration_ns', variable: 'min_duration_ns', section: '.rodata', type: 'unsigned long long', help: 'Set value of `unsigned long long` variable min_duration_ns' },
+  ]);
   assert.equal(r.exportStructs.length, 1);
   const event = r.exportStructs[0]!;
   assert.deepEqual([event.name, event.size, event.typeId], ['event', 176, 613]);

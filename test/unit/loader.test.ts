@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { test } from 'node:test';
-import { attachKindOf, tracepointOf, uprobeTargetOf, usesTrampoline } from '../../src/loader/attach-kind.js';
+import { attachKindOf, attachTargetOf, tracepointOf, uprobeTargetOf, usesTrampoline } from '../../src/loader/attach-kind.js';
 import { describeErrno, errnoName } from '../../src/loader/ffi/errno.js';
 import { needsKernelBtf } from '../../src/loader/kernel-btf.js';
 import { encodePerfEventAttr, resolvePerfEvent } from '../../src/loader/perf-event.js';
@@ -144,4 +144,10 @@ test('kernel BTF is needed for CO-RE relocations and BTF-attached programs', (t)
   assert.equal(needsKernelBtf(object('simple_prog_5_xdp.json'), ['xdp']), true); // it has CO-RE relocations
   assert.equal(needsKernelBtf(object('minimal_printk.json'), ['tp/syscalls/sys_enter_write']), false);
   assert.equal(needsKernelBtf(object('minimal_printk.json'), ['fentry/do_unlinkat']), true);
+});
+
+test('the attach target is what follows the first slash of the section', () => {
+  assert.equal(attachTargetOf('tp/sched/sched_process_exec'), 'sched/sched_process_exec');
+  assert.equal(attachTargetOf('uprobe//bin/bash:readline'), '/bin/bash:readline');
+  assert.equal(attachTargetOf('xdp'), '');
 });
