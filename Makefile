@@ -7,6 +7,7 @@ setup:
 	bash scripts/setup.sh
 
 dist/.built: $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.json package.json schemas/package.schema.json
+	node scripts/gen-validators.mjs
 	npx tsc -p tsconfig.json
 	@touch $@
 

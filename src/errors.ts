@@ -1,7 +1,7 @@
 /**
  * Typed errors. Every failure a user can meet is an EcliError with a stable code;
  * the CLI maps codes to exit statuses in one place (`exitCodeFor`) and prints
- * `error: <message>` plus an optional `hint: <hint>` line. This module imports nothing.
+ * `<tool>: error: <message>` plus an optional `hint: <hint>` line. This module imports nothing.
  */
 
 export type ErrorCode =
@@ -36,7 +36,7 @@ export class EcliError extends Error {
   }
 }
 
-/** Exit statuses, documented in the README. 0 is success, 130/143/129 are signals. */
+/** Exit statuses, documented in the README. 0 is success, including a run stopped by SIGINT, SIGTERM or SIGHUP. */
 const EXIT_CODES: Record<ErrorCode, number> = {
   USAGE: 2,
   INPUT_NOT_FOUND: 3,

@@ -4,8 +4,8 @@
 
 #define TASK_COMM_LEN 16
 #define FILENAME_LEN 256
-#define MAX_ARGS 16
-#define ARG_LEN 64
+#define MAX_ARGS 20
+#define ARG_LEN 128
 
 enum exec_syscall {
 	EXECVE = 0,
@@ -20,10 +20,13 @@ struct event {
 	int retval;                 /* 0, or a negative errno */
 	enum exec_syscall syscall;
 	int argc;                   /* argument count (of a failed call: counted up to 128) */
-	__u64 dropped_before;       /* events lost to a full ring buffer before this one */
+	__u64 dropped_before;       /* events lost (ring buffer or table full) before this one */
 	char comm[TASK_COMM_LEN];   /* task name after the call */
 	char filename[FILENAME_LEN];
-	char argv[MAX_ARGS][ARG_LEN]; /* the first max_args arguments */
+	/// The first max_args arguments, each cut to max_arg_len characters.
+	/// Plain text shows them as one shell-quoted command line.
+	/// @display "args"
+	char argv[MAX_ARGS][ARG_LEN];
 };
 
 #endif /* __EXECSNOOP_FULL_H */

@@ -7,6 +7,15 @@
 
 #define MAX_ENTRIES 256
 
+/*
+ * The `infos` map is keyed by the handler's name (irqaction::name). This struct stays out of
+ * hardirqs.h: the runner names a sampled map's value columns after the first exported struct,
+ * which must be `struct info`.
+ */
+struct irq_key {
+	char name[IRQ_NAME_LEN];
+};
+
 /// @description "Measure handler time in nanoseconds instead of microseconds"
 const volatile bool targ_ns = false;
 

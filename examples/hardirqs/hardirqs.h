@@ -5,11 +5,6 @@
 #define IRQ_NAME_LEN 32
 #define MAX_SLOTS 20
 
-/* the `infos` map is keyed by the handler's name (irqaction::name) */
-struct irq_key {
-	char name[IRQ_NAME_LEN];
-};
-
 /* number of handler runs and a log2 histogram of their duration */
 struct info {
 	__u64 count;

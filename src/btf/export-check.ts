@@ -3,7 +3,7 @@
  * the output formatters print (reference §3.1 and §2.4). Pure: warnings are returned, not logged.
  */
 import { EcliError } from '../errors.js';
-import type { ExportCustomMember, ExportedTypesStructMeta } from '../package/types.js';
+import type { DisplayHint, ExportCustomMember, ExportedTypesStructMeta } from '../package/types.js';
 import { Btf, kindName } from './btf.js';
 import { BtfKind, type BtfMember, type BtfType } from './types.js';
 
@@ -16,6 +16,8 @@ export interface Column {
   offset: number;
   /** Byte size of the value. */
   size: number;
+  /** Plain-text display hint from the package's export type (reference packages have none). */
+  display?: DisplayHint;
 }
 
 export interface Columns {
@@ -79,7 +81,7 @@ export function checkExportStruct(btf: Btf, exportType: ExportedTypesStructMeta)
     if (meta.size !== undefined && meta.size !== size) {
       throw mismatch(`${owner}: member "${m.name}" has size ${size} in BTF but the package says ${meta.size}`);
     }
-    return { name: m.name, typeId: m.type, offset, size };
+    return { name: m.name, typeId: m.type, offset, size, ...(meta.display === undefined ? {} : { display: meta.display }) };
   });
   return { describe: owner, members, size: t.size };
 }

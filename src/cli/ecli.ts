@@ -12,8 +12,6 @@ import { EcliError } from '../errors.js';
 import { selectBtfPath } from '../distribute/btf-select.js';
 import { resolvePackageSource, type ProgType, type ResolveOptions } from '../distribute/source.js';
 import { runPackage } from '../runner/run.js';
-import { runInspect } from './commands/inspect.js';
-import { runPack } from './commands/pack.js';
 import { reportError } from './report.js';
 
 interface GlobalFlags {
@@ -50,14 +48,25 @@ function parseProgType(value: string): ProgType {
   throw new EcliError('USAGE', `unknown program type ${value}: use json or tar`);
 }
 
-/** Resolves with the signal's name on SIGINT, SIGTERM or SIGHUP. */
+/**
+ * Resolves with the signal's name on SIGINT, SIGTERM or SIGHUP. An uncaught error rejects it
+ * instead, so the runner still detaches everything before the error is reported.
+ */
 function stopSignal(): Promise<string> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => resolve(signal));
+    process.on('uncaughtException', reject);
+    process.on('unhandledRejection', reject);
   });
 }
 
 async function run(packageSpec: string, programArgs: string[], flags: RunFlags, global: GlobalFlags): Promise<number> {
+  // `run` passes unknown options through to the program, so one before the package lands here.
+  if (packageSpec.startsWith('-') && packageSpec !== '-') {
+    throw new EcliError('USAGE', `unknown option ${packageSpec} for ecli run (the package must come before its own options)`, {
+      hint: 'see ecli run --help',
+    });
+  }
   const resolved = await resolvePackageSource(packageSpec, resolveOptions(flags));
   try {
     const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
@@ -91,7 +100,11 @@ function buildProgram(exit: (code: number) => void): Command {
     .option('--debug', 'show stack traces of errors')
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .configureOutput({
+      writeErr: (text) => process.stderr.write(text),
+      // Commander's `error: ...` becomes ours: `ecli: error: ...` plus a hint.
+      outputError: (text, write) => write(`ecli: ${text.trimEnd()}\nhint: see ecli --help, or ecli <command> --help\n`),
+    })
     .hook('preAction', (command) => {
       const opts = command.opts<{ verbose?: boolean; debug?: boolean }>();
       global = { verbose: opts.verbose === true, debug: opts.debug === true };
@@ -116,6 +129,8 @@ function buildProgram(exit: (code: number) => void): Command {
       .option('--json', 'print the report as JSON')
       .argument('<package>'),
   ).action(async (spec: string, flags: SourceFlags & { json?: boolean }) => {
+    // Command modules load on use: `ecli run` starts without their dependencies (cli-table3, tar).
+    const { runInspect } = await import('./commands/inspect.js');
     await runInspect(spec, { ...resolveOptions(flags), json: flags.json === true }, io);
     exit(0);
   });
@@ -127,6 +142,7 @@ function buildProgram(exit: (code: number) => void): Command {
     .option('-o, --output <path>', 'output file or directory (default: <name>.tar.gz)')
     .option('--btf <path>', 'a BTF file (<id>/<version>/<arch>/<release>.btf) or btfhub-archive tree; repeatable', (value: string, prev: string[] = []) => [...prev, value])
     .action(async (path: string, flags: { output?: string; btf?: string[] }) => {
+      const { runPack } = await import('./commands/pack.js');
       await runPack(path, { ...(flags.output ? { output: flags.output } : {}), ...(flags.btf ? { btf: flags.btf } : {}) }, io);
       exit(0);
     });

@@ -7,6 +7,7 @@
  * are exactly the objects that open with `    {` and close with `    }` (four spaces). clang prints
  * a location's `file` only when it differs from the previously printed one, so the current file
  * is tracked across the whole stream (an `includedFrom` file does not change it).
+ * Struct definitions of the event header are read too, for the doc comments of their members.
  */
 import { EcliError } from '../errors.js';
 
@@ -26,6 +27,12 @@ export interface SourceDecl {
   comment?: CommentNode;
 }
 
+/** A struct the header defines, with the doc comment of each member. */
+export interface HeaderRecord {
+  name: string;
+  fields: Array<{ name: string; comment?: CommentNode }>;
+}
+
 const DECLS_START = '\n  "inner": [\n';
 const DECL_END = '\n    }';
 const DECL_KINDS = new Set(['VarDecl', 'FunctionDecl', 'RecordDecl']);
@@ -36,12 +43,17 @@ const LOC_END = '\n      }';
 
 export class AstDeclScanner {
   readonly decls: SourceDecl[] = [];
+  readonly records: HeaderRecord[] = [];
   private buffer = '';
   private searchFrom = 0;
   private inDecls = false;
   private currentFile: string | undefined;
 
-  constructor(private readonly mainFile: string) {}
+  /** `isHeader` tells whether a file name, as clang prints it, is the event header. */
+  constructor(
+    private readonly mainFile: string,
+    private readonly isHeader: (file: string) => boolean = () => false,
+  ) {}
 
   push(text: string): void {
     this.buffer += text;
@@ -76,16 +88,22 @@ export class AstDeclScanner {
     if (locEnd < 0) return;
     declFile ??= this.currentFile;
     const kind = KIND_PATTERN.exec(text)?.[1];
-    if (declFile !== this.mainFile || kind === undefined || !DECL_KINDS.has(kind)) return;
-    this.decls.push(summarize(parseDecl(text)));
+    if (declFile === undefined || kind === undefined || !DECL_KINDS.has(kind)) return;
+    const inMain = declFile === this.mainFile;
+    const headerRecord = kind === 'RecordDecl' && this.isHeader(declFile);
+    if (!inMain && !headerRecord) return;
+    const decl = parseDecl(text);
+    if (inMain) this.decls.push(summarize(decl));
+    if (headerRecord && decl.name && decl.completeDefinition) this.records.push(summarizeRecord(decl));
   }
 }
 
 interface DeclJson {
   kind: string;
   name?: string;
+  completeDefinition?: boolean;
   range?: { begin?: LocJson };
-  inner?: Array<{ kind: string }>;
+  inner?: DeclJson[];
 }
 
 interface LocJson {
@@ -105,13 +123,29 @@ function parseDecl(text: string): DeclJson {
 
 function summarize(decl: DeclJson): SourceDecl {
   const begin = decl.range?.begin;
-  const comment = decl.inner?.find((node) => node.kind === 'FullComment') as CommentNode | undefined;
+  const comment = docComment(decl);
   return {
     kind: decl.kind,
     ...(decl.name === undefined ? {} : { name: decl.name }),
     ...(begin === undefined ? {} : { begin: begin.expansionLoc?.offset ?? begin.offset }),
-    ...(comment === undefined ? {} : { comment: stripLocations(comment) }),
+    ...(comment === undefined ? {} : { comment }),
   };
+}
+
+/** The struct's own members (fields of nested structs are not members of the exported type). */
+function summarizeRecord(decl: DeclJson): HeaderRecord {
+  const fields = (decl.inner ?? [])
+    .filter((node) => node.kind === 'FieldDecl')
+    .map((field) => {
+      const comment = docComment(field);
+      return { name: field.name ?? '', ...(comment === undefined ? {} : { comment }) };
+    });
+  return { name: decl.name!, fields };
+}
+
+function docComment(decl: DeclJson): CommentNode | undefined {
+  const comment = decl.inner?.find((node) => node.kind === 'FullComment') as CommentNode | undefined;
+  return comment === undefined ? undefined : stripLocations(comment);
 }
 
 /** Keeps only what the doc-comment reader uses. */

@@ -10,8 +10,8 @@
  * number, which its runner then rejects), and keys may contain `_` (`@perf_event`,
  * `@export_config`), which clang's comment lexer splits after the reference's `@perf`.
  */
-import type { BpfSkeletonMeta } from '../package/types.js';
-import type { CommentNode, SourceDecl } from './ast-scan.js';
+import { DISPLAY_HINTS, type BpfSkeletonMeta, type DisplayHint } from '../package/types.js';
+import type { CommentNode, HeaderRecord, SourceDecl } from './ast-scan.js';
 
 export interface CommentKeys {
   keys: Record<string, unknown>;
@@ -127,4 +127,36 @@ function mapComments(decls: readonly SourceDecl[], mapName: string): Array<Comme
     const ownStruct = previous?.kind === 'RecordDecl' && previous.begin !== undefined && previous.begin === decl.begin;
     return [ownStruct ? previous.comment : decl.comment];
   });
+}
+
+/** Display hints by struct name, then member name. */
+export type MemberDisplayHints = Map<string, Map<string, DisplayHint>>;
+
+/**
+ * The `/// @display "..."` comments of the header's struct members. Other keys of a member's
+ * comment are ignored (its plain text, the `description`, silently).
+ */
+export function memberDisplayHints(records: readonly HeaderRecord[]): { hints: MemberDisplayHints; warnings: string[] } {
+  const hints: MemberDisplayHints = new Map();
+  const warnings: string[] = [];
+  for (const record of records) {
+    const members = new Map<string, DisplayHint>();
+    for (const field of record.fields) {
+      if (!field.comment) continue;
+      const what = `member ${field.name} of struct ${record.name}`;
+      const { keys } = commentKeys(field.comment);
+      for (const [key, value] of Object.entries(keys)) {
+        if (key === DEFAULT_KEY) continue;
+        if (key !== 'display') warnings.push(`@${key} of ${what} is ignored: struct members take only @display`);
+        else if (isDisplayHint(value)) members.set(field.name, value);
+        else warnings.push(`@display ${JSON.stringify(value)} of ${what} is ignored: use one of ${DISPLAY_HINTS.map((h) => `"${h}"`).join(', ')}`);
+      }
+    }
+    hints.set(record.name, members);
+  }
+  return { hints, warnings };
+}
+
+function isDisplayHint(value: unknown): value is DisplayHint {
+  return (DISPLAY_HINTS as readonly unknown[]).includes(value);
 }

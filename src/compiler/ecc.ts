@@ -12,7 +12,7 @@ import { encodeBpfObject, stableStringify } from '../package/decode.js';
 import type { BpfSkeletonMeta, ExportedTypesStructMeta } from '../package/types.js';
 import { writeFileAtomic } from './cache.js';
 import { compileFlags, compileObject } from './compile.js';
-import { applyDocComments } from './doc-comments.js';
+import { applyDocComments, memberDisplayHints } from './doc-comments.js';
 import { buildExportTypes, dummyPointerDeclarations, headerStructNames } from './export-types.js';
 import { objectBaseName, skeletonObjName } from './naming.js';
 import { buildSkeleton } from './skeleton.js';
@@ -114,8 +114,8 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
 
     logger.info('Compiling bpf object...');
     const compiling = compileObject(toolchain, inputFlags, input, objectTemp, log);
-    const declOptions = { toolchain, vmlinuxHeader: vmlinux.path, baseFlags: flags.base, sourceFlags: flags.source, source, env, log };
-    const readingDocs = options.headerOnly ? Promise.resolve([]) : readSourceDeclsWithPch(declOptions);
+    const declOptions = { toolchain, vmlinuxHeader: vmlinux.path, baseFlags: flags.base, sourceFlags: flags.source, source, header, env, log };
+    const readingDocs = options.headerOnly ? Promise.resolve({ decls: [], records: [] }) : readSourceDeclsWithPch(declOptions);
     const [compiled, fastDocs] = await Promise.allSettled([compiling, readingDocs]);
     if (compiled.status === 'rejected') throw compiled.reason;
     if (compiled.value.trim()) logger.diagnostics(compiled.value);
@@ -129,15 +129,17 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
       throw new EcliError('COMPILE_FAILED', `${objectFile} has no .BTF section`, { hint: 'clang must run with -g; check -a flags that disable debug info' });
     }
     const btf = Btf.parse(btfSection.data);
-    const documented = applyDocComments(buildSkeleton(elf, btf, objName), docs);
+    const documented = applyDocComments(buildSkeleton(elf, btf, objName), docs.decls);
     for (const warning of documented.warnings) logger.warn(`${source}: ${warning}`);
 
     const meta: EccMeta = { bpf_skel: documented.skel, eunomia_version: ECC_COMPAT_VERSION };
     if (header !== undefined) {
       logger.info('Generating export types...');
       if (structNames.length === 0) logger.warn(`${header} defines no struct; export_types is empty`);
-      const exported = buildExportTypes(btf, structNames, { header, source });
+      const members = memberDisplayHints(docs.records);
+      const exported = buildExportTypes(btf, structNames, { header, source }, members.hints);
       for (const s of exported.undefinedStructs) logger.warn(`struct ${s} of ${header} is not defined in the compiled object; not exported`);
+      for (const warning of [...members.warnings, ...exported.warnings]) logger.warn(`${header}: ${warning}`);
       meta.export_types = exported.types;
     }
 

@@ -5,11 +5,14 @@
  * each gets a dummy global pointer so that its BTF survives compilation. Members carry, besides
  * the reference's `{name, type}`, our own `offset` and `size` (bytes) and a `kind`, one of
  * EXPORT_MEMBER_KINDS. Bitfields also carry `bit_offset` (within the byte at `offset`) and `bit_size`.
+ * A member with a `/// @display` comment carries its plain-text `display` hint.
  */
 import { Btf } from '../btf/btf.js';
 import { BtfKind, type BtfMember } from '../btf/types.js';
 import { EcliError } from '../errors.js';
+import { displayProblem } from '../format/display.js';
 import type { ExportedTypesStructMemberMeta, ExportedTypesStructMeta } from '../package/types.js';
+import type { MemberDisplayHints } from './doc-comments.js';
 import { stripQualifiers } from './skeleton.js';
 
 export const EXPORT_MEMBER_KINDS = ['int', 'bool', 'float', 'enum', 'ptr', 'struct', 'union', 'array', 'char_array', 'bitfield'] as const;
@@ -29,15 +32,34 @@ export interface ExportTypesResult {
   types: ExportedTypesStructMeta[];
   /** Header structs the object has no definition of (e.g. inside `#if 0` or a comment). */
   undefinedStructs: string[];
+  /** Display hints that do not fit their member's type, and were left out. */
+  warnings: string[];
 }
 
 /** Every BTF struct named in the header, in type-id order. */
-export function buildExportTypes(btf: Btf, structNames: readonly string[], where: { header: string; source: string }): ExportTypesResult {
+export function buildExportTypes(
+  btf: Btf,
+  structNames: readonly string[],
+  where: { header: string; source: string },
+  hints: MemberDisplayHints = new Map(),
+): ExportTypesResult {
   const wanted = new Set(structNames);
   const types: ExportedTypesStructMeta[] = [];
+  const warnings: string[] = [];
   for (const t of btf.types) {
     if (t.kind !== BtfKind.Struct || !wanted.has(t.name)) continue;
-    types.push({ name: t.name, size: t.size, type_id: t.id, members: t.members.map((m) => exportMember(btf, m)) });
+    const members = t.members.map((m) => {
+      const member = exportMember(btf, m);
+      const display = hints.get(t.name)?.get(m.name);
+      if (display === undefined) return member;
+      const problem = displayProblem(btf, m.type, display);
+      if (problem) {
+        warnings.push(`@display of member ${m.name} of struct ${t.name} is ignored: ${problem}`);
+        return member;
+      }
+      return { ...member, display };
+    });
+    types.push({ name: t.name, size: t.size, type_id: t.id, members });
   }
   const defined = new Set(types.map((t) => t.name));
   const undefinedStructs = structNames.filter((s) => !defined.has(s));
@@ -47,7 +69,7 @@ export function buildExportTypes(btf: Btf, structNames: readonly string[], where
       hint: `add #include "${header}" to ${where.source} so the event struct is compiled into the object`,
     });
   }
-  return { types, undefinedStructs };
+  return { types, undefinedStructs, warnings };
 }
 
 function exportMember(btf: Btf, member: BtfMember): ExportedTypesStructMemberMeta {

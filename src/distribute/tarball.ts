@@ -8,7 +8,7 @@ import { lstatSync, mkdtempSync, readdirSync, realpathSync, rmSync, chmodSync } 
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { Parser, extract, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { EcliError } from '../errors.js';
 
 export interface TarLimits {
@@ -31,6 +31,8 @@ export interface ExtractedTarball {
   cleanup(): void;
 }
 
+type Tar = typeof import('tar');
+
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 const TAR_BLOCK = 512;
 const LAYOUT_HINT = 'a package tarball holds package.json at its top level (ecli pack writes one)';
@@ -52,12 +54,14 @@ export async function extractTarball(
 ): Promise<ExtractedTarball> {
   const tarBytes = isGzip(bytes) ? gunzipBounded(bytes, source, limits) : Buffer.from(bytes);
   const checker = new EntryChecker(source, limits);
-  await listEntries(tarBytes, source, (entry) => checker.check(entry));
+  // Loaded here, not at start-up: most runs read a package.json (tar costs ~15 ms to load).
+  const tar = await import('tar');
+  await listEntries(tar, tarBytes, source, (entry) => checker.check(entry));
 
   const dir = mkdtempSync(join(tmpdir(), 'ecli-package-'));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   try {
-    await extractEntries(tarBytes, dir, source);
+    await extractEntries(tar, tarBytes, dir, source);
     verifyExtractedTree(dir, source, limits);
   } catch (error) {
     cleanup();
@@ -114,10 +118,10 @@ function checkEntryPath(path: string, where: string): void {
   if (path.split('/').includes('..')) throw invalid(`${where} has a ".." component`);
 }
 
-function listEntries(tarBytes: Buffer, source: string, onEntry: (entry: ReadEntry) => void): Promise<void> {
+function listEntries(tar: Tar, tarBytes: Buffer, source: string, onEntry: (entry: ReadEntry) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let failure: unknown;
-    const parser = new Parser({
+    const parser = new tar.Parser({
       strict: true,
       onReadEntry: (entry) => {
         if (failure === undefined) {
@@ -138,9 +142,9 @@ function listEntries(tarBytes: Buffer, source: string, onEntry: (entry: ReadEntr
   });
 }
 
-function extractEntries(tarBytes: Buffer, dir: string, source: string): Promise<void> {
+function extractEntries(tar: Tar, tarBytes: Buffer, dir: string, source: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const unpack = extract({
+    const unpack = tar.extract({
       cwd: dir,
       strict: true,
       preservePaths: false,

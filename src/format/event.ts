@@ -4,7 +4,10 @@
  */
 import type { Btf } from '../btf/btf.js';
 import type { Columns } from '../btf/export-check.js';
+import { ByteWriterCompiler, jsonLineWriter, plainRowWriter } from './bytes.js';
+import { plainCells } from './display.js';
 import { compileRecord, plainHeader, plainRow } from './record.js';
+import type { TextBuffer } from './text-buffer.js';
 import { createTimeOfDay } from './time.js';
 import { asBuffer, ValueCompiler } from './value.js';
 
@@ -24,14 +27,25 @@ export interface EventFormatter {
    * shorter than the columns; the caller counts it and goes on with the next record.
    */
   format(record: Uint8Array): string;
+  /**
+   * The same line, with its newline, written as UTF-8 into `out`: the record is the `length`
+   * bytes at `offset` in `data`. Throws like format(), before writing anything.
+   */
+  formatInto(data: Buffer, offset: number, length: number, out: TextBuffer): void;
 }
 
 const TIME_HEADER = 'TIME     ';
 
 export function createEventFormatter(btf: Btf, columns: Columns, options: EventFormatOptions): EventFormatter {
-  const record = compileRecord(new ValueCompiler(btf), columns);
+  const values = new ValueCompiler(btf);
+  const record = compileRecord(values, columns);
+  const writers = new ByteWriterCompiler(btf, values);
+  const checkLength = (data: Buffer, offset: number, length: number): void => {
+    if (length < record.needed) record.checkLength(data.subarray(offset, offset + length), 'event');
+  };
   if (options.format === 'json') {
     const json = record.json;
+    const line = jsonLineWriter(writers, columns);
     return {
       header: undefined,
       format(bytes) {
@@ -39,11 +53,19 @@ export function createEventFormatter(btf: Btf, columns: Columns, options: EventF
         record.checkLength(data, 'event');
         return json(data, 0);
       },
+      formatInto(data, offset, length, out) {
+        checkLength(data, offset, length);
+        line(data, offset, out);
+      },
     };
   }
-  const { header, offsets } = plainHeader(TIME_HEADER, columns.members);
-  const row = plainRow(record, offsets);
+  const cells = plainCells(btf, record);
+  const { header, offsets } = plainHeader(TIME_HEADER, cells.map((c) => c.column));
+  const row = plainRow(cells, offsets);
+  const rowInto = plainRowWriter(writers, cells, offsets);
   const timeOfDay = createTimeOfDay(options.clock);
+  let time = '';
+  let start: Uint8Array = new Uint8Array(0);
   return {
     header,
     format(bytes) {
@@ -51,6 +73,15 @@ export function createEventFormatter(btf: Btf, columns: Columns, options: EventF
       record.checkLength(data, 'event');
       const time = timeOfDay();
       return row(data, `${time} `, time.length + 1);
+    },
+    formatInto(data, offset, length, out) {
+      checkLength(data, offset, length);
+      const now = timeOfDay();
+      if (now !== time) {
+        time = now;
+        start = Buffer.from(`${now} `);
+      }
+      rowInto(data, offset, start, out);
     },
   };
 }

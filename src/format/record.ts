@@ -59,14 +59,22 @@ export function plainHeader(start: string, columns: readonly Column[]): { header
   return { header, offsets };
 }
 
-/** Appends the plain text of each column after `start`, aligned to `offsets` (UTF-8 byte positions). */
+/** How plain text shows one column. */
+export interface PlainCell {
+  column: Column;
+  plain: Decoder;
+  /** False when the text is always ASCII, so its UTF-16 length equals its UTF-8 length. */
+  mayBeNonAscii: boolean;
+}
+
+/** Appends the plain text of each cell after `start`, aligned to `offsets` (UTF-8 byte positions). */
 export type PlainRow = (data: Buffer, start: string, startBytes: number) => string;
 
-export function plainRow(record: CompiledRecord, offsets: readonly number[]): PlainRow {
-  const count = record.values.length;
-  const decoders = record.values.map((v) => v.plain);
-  const positions = record.columns.members.map((c) => c.offset);
-  const nonAscii = record.values.map((v) => v.mayBeNonAscii);
+export function plainRow(cells: readonly PlainCell[], offsets: readonly number[]): PlainRow {
+  const count = cells.length;
+  const decoders = cells.map((c) => c.plain);
+  const positions = cells.map((c) => c.column.offset);
+  const nonAscii = cells.map((c) => c.mayBeNonAscii);
   const widest = offsets.reduce((max, o) => Math.max(max, o), 0);
   const pads = Array.from({ length: widest + 1 }, (_, n) => ' '.repeat(n));
   return (data, start, startBytes) => {

@@ -37,17 +37,24 @@ export interface ObjectField {
   offset: number;
 }
 
+/** How an object's text is put together: `prefixes[i]` (keys, constant values) precedes decoded value i. */
+export interface ObjectPlan<F extends ObjectField> {
+  prefixes: string[];
+  /** The fields whose values are decoded, in output order. */
+  decoded: F[];
+  suffix: string;
+}
+
 /**
- * A decoder for a JSON object with the given fields, keys sorted by byte order like serde_json's
+ * The layout of a JSON object with the given fields, keys sorted by byte order like serde_json's
  * map. When two fields share a key, the later one wins, as inserting into that map does.
  */
-export function objectDecoder(fields: readonly ObjectField[]): Decoder {
-  const byKey = new Map<string, ObjectField>();
+export function objectPlan<F extends ObjectField>(fields: readonly F[]): ObjectPlan<F> {
+  const byKey = new Map<string, F>();
   for (const field of fields) byKey.set(field.key, field);
   const sorted = [...byKey.values()].sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
   const prefixes: string[] = [];
-  const decoders: Decoder[] = [];
-  const offsets: number[] = [];
+  const decoded: F[] = [];
   let pending = '{';
   for (const field of sorted) {
     pending += `${pending === '{' ? '' : ','}${jsonString(field.key)}:`;
@@ -55,13 +62,19 @@ export function objectDecoder(fields: readonly ObjectField[]): Decoder {
       pending += field.value;
     } else {
       prefixes.push(pending);
-      decoders.push(field.value);
-      offsets.push(field.offset);
+      decoded.push(field);
       pending = '';
     }
   }
-  const suffix = `${pending}}`;
-  if (decoders.length === 0) return () => suffix;
+  return { prefixes, decoded, suffix: `${pending}}` };
+}
+
+/** A decoder for the JSON object of `fields` (see objectPlan). */
+export function objectDecoder(fields: readonly ObjectField[]): Decoder {
+  const { prefixes, decoded, suffix } = objectPlan(fields);
+  if (decoded.length === 0) return () => suffix;
+  const decoders = decoded.map((f) => f.value as Decoder);
+  const offsets = decoded.map((f) => f.offset);
   const count = decoders.length;
   return (data, offset) => {
     let text = '';
@@ -115,7 +128,7 @@ function integerText(bits: number, signed: boolean): Decoder | undefined {
 }
 
 /** Bytes up to the first NUL (or the whole array), decoded as UTF-8 with U+FFFD for bad bytes. */
-function cString(length: number): Decoder {
+export function cString(length: number): Decoder {
   return (data, offset) => {
     const end = offset + length;
     let stop = offset;

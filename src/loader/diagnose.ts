@@ -87,9 +87,12 @@ function diagnoseProgramLoad(program: ProgramInfo, failure: LoadFailure, facts: 
   const what = describeProgram(program);
   const log = verifierLogOf(program.name, failure.warnings);
   if (log !== undefined && log.trim() !== '') {
-    const { line, more } = summarizeVerifierLog(log);
-    const tail = more > 0 ? ` (${more} more line${more === 1 ? '' : 's'} with --verbose)` : '';
-    return new EcliError('LOAD_FAILED', `${what}: the verifier rejected it: ${line}${tail}`, { detail: log });
+    const { line, source, lines } = summarizeVerifierLog(log);
+    const at = source === undefined ? '' : ` at ${source.location === undefined ? '' : `${source.location} `}\`${source.code}\``;
+    return new EcliError('LOAD_FAILED', `${what}: the verifier rejected it (${errnoName(failure.error)}): ${line}${at}`, {
+      hint: `fix the program and recompile it; rerun with --verbose for the verifier's full log (${lines} line${lines === 1 ? '' : 's'})`,
+      detail: log,
+    });
   }
   if (isPermissionError(failure.error)) {
     if (usesTrampoline(program.kind)) {
@@ -190,18 +193,28 @@ function noKprobes(program: ProgramInfo): EcliError {
   );
 }
 
-/**
- * The line of a verifier log that says why it refused, and how many other non-empty lines
- * there are. The statistics the verifier appends after the verdict are skipped.
- */
-export function summarizeVerifierLog(log: string): { line: string; more: number } {
+export interface VerifierSummary {
+  /** Why it refused: the last line before the statistics. */
+  line: string;
+  /** The C line being checked then (the last `; <code> @ <file>:<line>` annotation), with line info. */
+  source: { code: string; location: string | undefined } | undefined;
+  /** Non-empty lines in the whole log. */
+  lines: number;
+}
+
+/** The verdict of a verifier log and the source line it concerns; the statistics at the end are skipped. */
+export function summarizeVerifierLog(log: string): VerifierSummary {
   const lines = log.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
   const isStatistics = (line: string) =>
     /^(processed \d+ insns|verification time|stack depth|max_states_per_insn|Func#|-- END PROG LOAD LOG)/.test(line.trim());
-  for (let i = lines.length - 1; i >= 0; i--) {
-    if (!isStatistics(lines[i]!)) return { line: lines[i]!.trim(), more: lines.length - 1 };
+  let verdict = lines.length - 1;
+  while (verdict > 0 && isStatistics(lines[verdict]!)) verdict--;
+  let source: VerifierSummary['source'];
+  for (let i = verdict - 1; i >= 0 && source === undefined; i--) {
+    const annotation = /^; (.*?)(?: @ (\S+:\d+))?$/.exec(lines[i]!);
+    if (annotation && annotation[1]!.trim() !== '') source = { code: annotation[1]!.trim(), location: annotation[2] };
   }
-  return { line: lines.at(-1)?.trim() ?? '', more: Math.max(0, lines.length - 1) };
+  return { line: lines[verdict]?.trim() ?? '', source, lines: lines.length };
 }
 
 /** The verifier log libbpf printed for a program that failed to load, if any. */

@@ -156,8 +156,17 @@ export interface ExportedTypesStructMemberMeta {
   offset?: number;
   size?: number;
   kind?: string;
+  /** How plain text shows the member (from a `/// @display` comment); JSON output ignores it. */
+  display?: DisplayHint;
   [key: string]: unknown;
 }
+
+/**
+ * Plain-text display hints of exported struct members: `args` shows an array of strings as one
+ * shell-quoted command line; `hidden` leaves the member out of plain text.
+ */
+export const DISPLAY_HINTS = ['args', 'hidden'] as const;
+export type DisplayHint = (typeof DISPLAY_HINTS)[number];
 
 /** Values the reference runner uses when an optional field is absent. */
 export const PACKAGE_DEFAULTS = {

@@ -2,10 +2,10 @@
  * Schema validation of packages and metas against schemas/package.schema.json, with ajv errors
  * turned into one readable line, followed by normalisation of the nulls the format allows.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import packageSchema from '../../schemas/package.schema.json' with { type: 'json' };
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { EcliError } from '../errors.js';
 import { oneLine } from './one-line.js';
+import * as generated from './schema-validators.js';
 import type {
   BpfSkeletonDoc,
   BpfSkeletonMeta,
@@ -17,36 +17,23 @@ import type {
   ProgMeta,
 } from './types.js';
 
-const SCHEMA_ID = packageSchema.$id;
-const META_SCHEMA_REF = `${SCHEMA_ID}#/definitions/EunomiaObjectMeta`;
 const MAX_LISTED_ERRORS = 3;
 const REBUILD_HINT = 'was it written by ecc? rebuild it with ./ecc';
 
-interface Validators {
-  pkg: ValidateFunction;
-  meta: ValidateFunction;
-}
-
-let validators: Validators | undefined;
-
-/** Compiles the schema on first use only; later calls reuse the compiled functions. */
-function getValidators(): Validators {
-  if (validators === undefined) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-    ajv.addSchema(packageSchema);
-    const pkg = ajv.getSchema(SCHEMA_ID);
-    const meta = ajv.getSchema(META_SCHEMA_REF);
-    if (pkg === undefined || meta === undefined) {
-      throw new EcliError('INTERNAL', `package schema ${SCHEMA_ID} lacks its package or meta definition`);
-    }
-    validators = { pkg, meta };
-  }
-  return validators;
-}
+/**
+ * The schema's validators, compiled ahead of time by scripts/gen-validators.mjs (make build runs
+ * it), so no schema is compiled at run time.
+ */
+const validators = generated as unknown as { pkg: ValidateFunction; meta: ValidateFunction };
 
 /** Validates a parsed package.json; returns it with nulls normalised. */
 export function validatePackage(json: unknown, source: string): ComposedPackage {
-  const { pkg } = getValidators();
+  const { pkg } = validators;
+  if (isBareMeta(json)) {
+    throw new EcliError('PACKAGE_INVALID', `${source} is a package meta (a <name>.skel.json) without its BPF object`, {
+      hint: 'run the package.json that ecc wrote next to it',
+    });
+  }
   if (!pkg(json)) throw invalid(`invalid package ${source}`, pkg.errors);
   const raw = json as WirePackage;
   return { ...raw, meta: normaliseMeta(raw.meta) } as ComposedPackage;
@@ -54,9 +41,13 @@ export function validatePackage(json: unknown, source: string): ComposedPackage 
 
 /** Validates a bare meta object (what ecc writes to <name>.skel.json). */
 export function validateMeta(json: unknown, source: string): EunomiaObjectMeta {
-  const { meta } = getValidators();
+  const { meta } = validators;
   if (!meta(json)) throw invalid(`invalid package meta ${source}`, meta.errors);
   return normaliseMeta(json as WireMeta);
+}
+
+function isBareMeta(json: unknown): boolean {
+  return typeof json === 'object' && json !== null && 'bpf_skel' in json && !('bpf_object' in json);
 }
 
 // The parts of the wire format that normalisation changes; the schema has checked the rest.

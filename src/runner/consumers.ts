@@ -9,6 +9,7 @@ import { EcliError } from '../errors.js';
 import { createEventFormatter, type OutputFormat } from '../format/event.js';
 import { createSampleFormatter } from '../format/sample.js';
 import { createStackTraceFormatter } from '../format/stack.js';
+import type { TextBuffer } from '../format/text-buffer.js';
 import type { EunomiaObjectMeta, MapMeta, MapSampleMeta } from '../package/types.js';
 import type { ExportSelection } from './select-exports.js';
 
@@ -26,8 +27,12 @@ export interface EventConsumerSpec {
   map: MapMeta;
   transport: 'ringbuf' | 'perf_event_array';
   header: string | undefined;
-  /** One line of output, or undefined for records that print nothing (empty stack traces). */
-  format(record: Uint8Array): string | undefined;
+  /**
+   * Writes the output of the record (the `length` bytes at `offset` in `data`) into `out`, each
+   * line with its newline; records that print nothing (empty stack traces) write nothing.
+   * Throws EcliError('RUNTIME') for a record too short for its columns, before writing.
+   */
+  write(data: Buffer, offset: number, length: number, out: TextBuffer): void;
 }
 
 export interface SampleConsumerSpec {
@@ -62,31 +67,59 @@ export function buildConsumers(
           hint: 'sample a plain HASH or ARRAY map and aggregate in the BPF program',
         });
       }
+      const sample = map.sample;
       const keyColumns = checkSampleColumns(btf, info.btfKeyTypeId);
       let valueColumns: Columns;
+      let columnWarnings: string[] = [];
       if (multiple) {
         const config = map.export_config;
         const descriptor = config === 'default' || config === undefined || config === 'no_export' ? { btf_type_id: info.btfValueTypeId } : config;
         valueColumns = descriptorColumns(btf, descriptor, map.name, info.valueSize);
       } else {
         const checked = checkSampleColumns(btf, info.btfValueTypeId, meta.export_types[0]);
-        warnings.push(...keyColumns.warnings, ...checked.warnings);
+        columnWarnings = [...keyColumns.warnings, ...checked.warnings];
+        warnings.push(...columnWarnings);
         valueColumns = checked.columns;
       }
-      const formatter = createSampleFormatter(btf, keyColumns.columns, valueColumns, { format, sample: map.sample, mapName: map.name });
-      return { kind: 'sample', map, sample: map.sample, header: formatter.header, format: (k, v) => formatter.format(k, v) };
+      const formatter = explainedByWarnings(columnWarnings, () =>
+        createSampleFormatter(btf, keyColumns.columns, valueColumns, { format, sample, mapName: map.name }),
+      );
+      return { kind: 'sample', map, sample, header: formatter.header, format: (k, v) => formatter.format(k, v) };
     }
     if (transport === 'other') throw new EcliError('INTERNAL', `map ${map.name} was selected for export but is not a buffer`);
     const columns = eventColumns(btf, meta, map, multiple);
     const stackTrace = typeof map.intepreter === 'object' ? map.intepreter.stack_trace : undefined;
     if (stackTrace && format === 'plain') {
       const formatter = createStackTraceFormatter(btf, columns, stackTrace.field_map);
-      return { kind: 'events', map, transport, header: undefined, format: (record) => formatter.format(record) };
+      const write = (data: Buffer, offset: number, length: number, out: TextBuffer): void => {
+        const text = formatter.format(data.subarray(offset, offset + length));
+        if (text === undefined) return;
+        out.string(text);
+        out.byte(0x0a);
+      };
+      return { kind: 'events', map, transport, header: undefined, write };
     }
     const formatter = createEventFormatter(btf, columns, { format });
-    return { kind: 'events', map, transport, header: formatter.header, format: (record) => formatter.format(record) };
+    return { kind: 'events', map, transport, header: formatter.header, write: (data, offset, length, out) => formatter.formatInto(data, offset, length, out) };
   });
   return { consumers, warnings };
+}
+
+/**
+ * A formatter that refuses the columns (no `slots` for a histogram) usually does so because
+ * the package's names were dropped: say so in the error, since the warnings are only printed
+ * once building succeeds.
+ */
+function explainedByWarnings<T>(warnings: string[], build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (!(error instanceof EcliError) || warnings.length === 0) throw error;
+    throw new EcliError(error.code, `${error.message}, because ${warnings.join('; ')}`, {
+      hint: "declare only the map's value struct in the header given to ecc: export_types[0] names the value columns",
+      cause: error,
+    });
+  }
 }
 
 function eventColumns(btf: Btf, meta: EunomiaObjectMeta, map: MapMeta, multiple: boolean): Columns {

@@ -1,16 +1,23 @@
 /**
- * Line output with batching: lines are collected and written once per flush, so a burst of
- * events costs one write(2) instead of one per line. When the destination cannot keep up
+ * Line output with batching: lines are collected as UTF-8 in one buffer and written once per
+ * flush, so a burst of events costs one write(2) instead of one per line (event formatters write
+ * their bytes straight into that buffer, see lineBuffer()). When the destination cannot keep up
  * (a slow pipe), lines beyond a cap are dropped and counted rather than buffered without
  * bound, so the kernel side is never blocked silently.
  */
 import type { Writable } from 'node:stream';
+import { TextBuffer } from '../format/text-buffer.js';
 
 export interface LineSink {
   /** Queues one line (without its newline). */
   writeLine(line: string): void;
   /** Queues text exactly as given (used for multi-line histogram blocks). */
   writeText(text: string): void;
+  /**
+   * The buffer to write one more line into (with its newline), or undefined when that line has
+   * to be dropped (counted in `dropped`) or the destination is gone.
+   */
+  lineBuffer(): TextBuffer | undefined;
   /** Writes what is queued. */
   flush(): void;
   /** Lines dropped because the destination was too slow. */
@@ -19,41 +26,50 @@ export interface LineSink {
   drain(): Promise<void>;
 }
 
-/** Upper bound of text held while the destination is not draining (bytes). */
+/** Upper bound of output held while the destination is not draining (bytes). */
 const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
-export function createLineSink(stream: Writable & { writableLength?: number }): LineSink {
-  let parts: string[] = [];
-  let queuedBytes = 0;
+/** `onClosed` is called once when the destination fails (EPIPE: the reader went away, e.g. `| head`). */
+export function createLineSink(stream: Writable & { writableLength?: number }, onClosed: () => void = () => {}): LineSink {
+  const buffer = new TextBuffer();
+  // What may be queued before the next flush; the stream's own backlog is known after each write.
+  let budget = MAX_PENDING_BYTES;
   let dropped = 0;
   let broken = false;
   stream.on('error', () => {
-    // EPIPE (reader went away, e.g. `| head`): stop writing; the runner keeps shutting down normally.
+    if (broken) return;
     broken = true;
+    onClosed();
   });
-  const queue = (text: string): boolean => {
+  const room = (): boolean => {
     if (broken) return false;
-    if (queuedBytes + (stream.writableLength ?? 0) > MAX_PENDING_BYTES) {
+    if (buffer.length > budget) {
       dropped++;
       return false;
     }
-    parts.push(text);
-    queuedBytes += text.length;
     return true;
   };
   return {
     writeLine(line) {
-      queue(line + '\n');
+      if (!room()) return;
+      buffer.string(line);
+      buffer.byte(0x0a);
     },
     writeText(text) {
-      queue(text);
+      if (room()) buffer.string(text);
+    },
+    lineBuffer() {
+      return room() ? buffer : undefined;
     },
     flush() {
-      if (parts.length === 0 || broken) return;
-      const text = parts.length === 1 ? parts[0]! : parts.join('');
-      parts = [];
-      queuedBytes = 0;
-      stream.write(text);
+      if (buffer.length === 0 || broken) return;
+      stream.write(buffer.view());
+      const pending = stream.writableLength ?? 0;
+      // Written through (files, and pipes with room, are written synchronously): reuse the memory.
+      // Otherwise the stream holds on to those bytes until it can write them.
+      if (pending === 0) buffer.clear();
+      else buffer.detach();
+      budget = MAX_PENDING_BYTES - pending;
     },
     get dropped() {
       return dropped;

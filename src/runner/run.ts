@@ -1,13 +1,14 @@
 /**
- * Runs a package: prepare (pure) → open, set data sections, load, attach → consume exports
- * until a stop signal → detach everything. Whatever happens after the object is opened, it
- * is closed before this function returns or throws, so nothing stays attached.
+ * Runs a package: prepare (pure) → open, set data sections, check exports against the object →
+ * load, attach → consume exports until a stop signal → detach everything. Whatever happens
+ * after the object is opened, it is closed before this function returns or throws, so nothing
+ * stays attached.
  */
 import type { Writable } from 'node:stream';
 import { EcliError } from '../errors.js';
 import type { OutputFormat } from '../format/event.js';
 import { PerfBufferReader, RingBufferReader } from '../loader/buffers.js';
-import { BpfObject, type AttachMeta, type BpfMap } from '../loader/object.js';
+import { BpfObject, type AttachMeta, type BpfMap, type BpfProgram } from '../loader/object.js';
 import { checkPrivileges, ensureTracefs } from '../loader/probe.js';
 import { TracePipeReader } from '../loader/trace-pipe.js';
 import type { ComposedPackage } from '../package/types.js';
@@ -37,6 +38,10 @@ export interface RunnablePackage {
 
 /** How often buffers are drained when idle. A busy buffer is drained again at once. */
 const POLL_INTERVAL_MS = 10;
+/** Longest stretch of back-to-back polls before the event loop (signals, timers) gets a turn. */
+const POLL_BURST_MS = 50;
+/** At stop, what is still in the buffers is drained for at most this long. */
+const CLOSE_DRAIN_MS = 2000;
 /** Loss and malformed-event notices are rate-limited to one per this period. */
 const NOTICE_INTERVAL_MS = 1000;
 const DEFAULT_PERF_BUFFER_PAGES = 64;
@@ -49,8 +54,6 @@ export async function runPackage(input: RunnablePackage, programArgs: readonly s
   }
   const { meta } = input.pkg;
   const verbose = options.verbose || prepared.verbose;
-  checkPrivileges();
-  ensureTracefs();
 
   const notice = (message: string): void => {
     options.stderr.write(`ecli: ${message}\n`);
@@ -64,29 +67,27 @@ export async function runPackage(input: RunnablePackage, programArgs: readonly s
   const session = new Session(options.stdout, notice);
   try {
     for (const { mapName, image } of prepared.images) object.setInitialValue(requireMap(object, mapName, input.source), image);
-    object.load();
-    for (const prog of meta.bpf_skel.progs) {
-      const program = object.findProgram(prog.name);
-      if (!program) {
-        throw new EcliError('PACKAGE_INVALID', `${input.source}: program ${prog.name} is listed in the meta but not in the BPF object`, {
-          hint: 'the meta and the object come from different builds; recompile with ./ecc',
-        });
-      }
-      object.attach(program, prog as AttachMeta);
-    }
-
+    const programs = meta.bpf_skel.progs.map((prog) => ({ program: requireProgram(object, prog.name, input.source), meta: prog as AttachMeta }));
+    // Map types and BTF ids are known once the object is opened: a package whose meta disagrees
+    // with its object is refused here, before it needs privileges or touches the kernel.
     const selection = selectExports(meta, (name) => transportOf(object.findMap(name)));
-    selection.warnings.forEach(notice);
     const built = buildConsumers(prepared.btf, meta, selection.exports, (name) => requireMap(object, name, input.source), options.format);
+    checkPrivileges();
+    ensureTracefs();
+    selection.warnings.forEach(notice);
     built.warnings.forEach(notice);
 
+    object.load();
+    for (const { program, meta: attachMeta } of programs) object.attach(program, attachMeta);
+
+    // Readers first, so that every event after the notice below is seen.
+    for (const consumer of built.consumers) session.start(consumer, requireMap(object, consumer.map.name, input.source), meta.perf_buffer_pages);
+    if (built.consumers.length === 0 && options.tracePipe) session.relayTracePipe();
     const attached = meta.bpf_skel.progs.length;
     notice(`${meta.bpf_skel.obj_name}: ${attached} program${attached === 1 ? '' : 's'} attached; press Ctrl-C to stop`);
-    if (built.consumers.length === 0) {
-      if (options.tracePipe) session.relayTracePipe();
-      else notice('this package exports no map; bpf_printk output goes to the kernel trace pipe (use --trace-pipe to print it here)');
+    if (built.consumers.length === 0 && !options.tracePipe) {
+      notice('this package exports no map; bpf_printk output goes to the kernel trace pipe (use --trace-pipe to print it here)');
     }
-    for (const consumer of built.consumers) session.start(consumer, requireMap(object, consumer.map.name, input.source), meta.perf_buffer_pages);
     return await session.runUntil(options.stopRequested);
   } finally {
     session.close();
@@ -103,6 +104,16 @@ function requireMap(object: BpfObject, name: string, source: string): BpfMap {
     });
   }
   return map;
+}
+
+function requireProgram(object: BpfObject, name: string, source: string): BpfProgram {
+  const program = object.findProgram(name);
+  if (!program) {
+    throw new EcliError('PACKAGE_INVALID', `${source}: program ${name} is listed in the meta but not in the BPF object`, {
+      hint: 'the meta and the object come from different builds; recompile with ./ecc',
+    });
+  }
+  return program;
 }
 
 function transportOf(map: BpfMap | undefined): MapTransport | undefined {
@@ -124,24 +135,35 @@ class Session {
   private readonly timers: NodeJS.Timeout[] = [];
   private tracePipe: TracePipeReader | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private pollAgain: NodeJS.Immediate | undefined;
   private failure: unknown;
   private fail: ((error: unknown) => void) | undefined;
+  private outputClosed = false;
+  private stopEarly: (() => void) | undefined;
   private lost = 0;
   private malformed = 0;
   private reportedLost = 0;
   private reportedMalformed = 0;
   private lastMalformedMessage = '';
   private noticeTimer: NodeJS.Timeout | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
 
   constructor(
     stdout: Writable,
     private readonly notice: (message: string) => void,
   ) {
-    this.sink = createLineSink(stdout);
+    // Nobody reads our output any more (`ecli run pkg | head`): stop like a killed pipeline would.
+    this.sink = createLineSink(stdout, () => {
+      this.outputClosed = true;
+      this.stopEarly?.();
+    });
   }
 
   start(consumer: ConsumerSpec, map: BpfMap, perfBufferPages: number | undefined): void {
-    if (consumer.header !== undefined) this.sink.writeLine(consumer.header);
+    if (consumer.header !== undefined) {
+      this.sink.writeLine(consumer.header);
+      this.sink.flush();
+    }
     if (consumer.kind === 'events') this.startEvents(consumer, map, perfBufferPages);
     else this.startSampling(consumer, map);
   }
@@ -157,17 +179,14 @@ class Session {
   }
 
   private startEvents(consumer: EventConsumerSpec, map: BpfMap, perfBufferPages: number | undefined): void {
-    const onRecord = (record: Uint8Array): void => {
-      let line: string | undefined;
+    const onRecord = (data: Buffer, offset: number, length: number): void => {
+      const out = this.sink.lineBuffer();
+      if (out === undefined) return;
       try {
-        line = consumer.format(record);
+        consumer.write(data, offset, length, out);
       } catch (error) {
-        if (!(error instanceof EcliError) || error.code !== 'RUNTIME') throw error;
-        this.malformed++;
-        this.lastMalformedMessage = error.message;
-        return;
+        this.countMalformed(error);
       }
-      if (line !== undefined) this.sink.writeLine(line);
     };
     if (consumer.transport === 'ringbuf') {
       this.pollers.push(new RingBufferReader(map, { onRecord }));
@@ -189,6 +208,13 @@ class Session {
     if (this.pollers.length === 1) this.schedulePoll(POLL_INTERVAL_MS);
   }
 
+  /** A record the formatter refused (too short) is counted and reported; anything else is a failure. */
+  private countMalformed(error: unknown): void {
+    if (!(error instanceof EcliError) || error.code !== 'RUNTIME') throw error;
+    this.malformed++;
+    this.lastMalformedMessage = error.hint === undefined ? error.message : `${error.message}; ${error.hint}`;
+  }
+
   private startSampling(consumer: SampleConsumerSpec, map: BpfMap): void {
     const sampleOnce = (): void => {
       try {
@@ -196,9 +222,7 @@ class Session {
           try {
             this.sink.writeLine(consumer.format(key, value));
           } catch (error) {
-            if (!(error instanceof EcliError) || error.code !== 'RUNTIME') throw error;
-            this.malformed++;
-            this.lastMalformedMessage = error.message;
+            this.countMalformed(error);
           }
         }
         // The reference only clears at exit; clearing each interval gives per-interval
@@ -215,18 +239,30 @@ class Session {
   }
 
   private schedulePoll(delayMs: number): void {
-    this.pollTimer = setTimeout(() => {
-      let handled = 0;
-      try {
+    this.pollTimer = setTimeout(() => this.pollBurst(), delayMs);
+  }
+
+  /**
+   * Drains the buffers in rounds (each reader hands back a bounded batch per poll), writing each
+   * round's output, for up to POLL_BURST_MS; then lets the event loop run. A busy burst is
+   * followed at once by the next, an idle one after POLL_INTERVAL_MS.
+   */
+  private pollBurst(): void {
+    const deadline = Date.now() + POLL_BURST_MS;
+    let handled: number;
+    try {
+      do {
+        handled = 0;
         for (const poller of this.pollers) handled += poller.poll(0);
         this.sink.flush();
-        this.reportCounters();
-      } catch (error) {
-        this.abort(error);
-        return;
-      }
-      this.schedulePoll(handled > 0 ? 0 : POLL_INTERVAL_MS);
-    }, delayMs);
+      } while (handled > 0 && Date.now() < deadline);
+      this.reportCounters();
+    } catch (error) {
+      this.abort(error);
+      return;
+    }
+    if (handled > 0) this.pollAgain = setImmediate(() => this.pollBurst());
+    else this.schedulePoll(POLL_INTERVAL_MS);
   }
 
   /** Rate-limited stderr notices for lost and malformed events (never silent). */
@@ -257,27 +293,38 @@ class Session {
     this.fail?.(error);
   }
 
-  /** Resolves with exit status 0 on a stop signal; rejects when polling failed. */
+  /** Resolves with exit status 0 on a stop signal or when stdout is closed; rejects when polling failed. */
   runUntil(stopRequested: Promise<string>): Promise<number> {
+    // Signal handlers do not keep node running: without this timer a package with nothing to
+    // poll would let the process exit at once, skipping the detach (TC filters would stay).
+    this.keepAlive = setInterval(() => undefined, 1 << 30);
     return new Promise<number>((resolve, reject) => {
       if (this.failure !== undefined) {
         reject(this.failure);
         return;
       }
+      if (this.outputClosed) {
+        resolve(0);
+        return;
+      }
       this.fail = reject;
+      this.stopEarly = () => resolve(0);
       stopRequested.then(() => resolve(0), reject);
     });
   }
 
   /** Stops timers and readers; drains what is already in the buffers first. */
   close(): void {
+    clearInterval(this.keepAlive);
     clearTimeout(this.pollTimer);
+    clearImmediate(this.pollAgain);
     clearTimeout(this.noticeTimer);
     this.timers.forEach(clearInterval);
     this.tracePipe?.close();
+    const deadline = Date.now() + CLOSE_DRAIN_MS;
     for (const poller of this.pollers) {
       try {
-        if (this.failure === undefined) poller.poll(0);
+        if (this.failure === undefined) while (poller.poll(0) > 0 && Date.now() < deadline);
       } catch {
         // Already stopping; the buffer's remaining events are lost, which is reported below.
       }

@@ -3,6 +3,7 @@
  * are attached, trigger events, wait for matching output, stop with a signal.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './env.js';
 
@@ -33,9 +34,17 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: () => stri
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Spawns `ecli <args>` and resolves once its programs are attached (or it exited). */
-export async function startEcli(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunningEcli> {
-  const child = spawn(ecliPath, args, {
+/**
+ * Spawns `ecli <args>` and resolves once its programs are attached (or it exited). `prefix` runs
+ * it through a command that execs it, e.g. `['nsenter', '-t', pid, '-n']` for another network
+ * namespace, so that signals still reach ecli itself.
+ */
+export async function startEcli(
+  args: string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; prefix?: string[] } = {},
+): Promise<RunningEcli> {
+  const [command, ...commandArgs] = [...(options.prefix ?? []), ecliPath, ...args];
+  const child = spawn(command!, commandArgs, {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -119,11 +128,39 @@ export function runTool(path: string, args: string[], options: { input?: string 
 }
 
 /**
- * Names of the BPF programs currently loaded in the kernel (bpftool prog list). The kernel keeps
- * at most 15 characters of a name: compare with `name.slice(0, 15)`.
+ * Names of the BPF programs currently loaded in the kernel (bpftool prog list), cut to the 15
+ * characters the kernel keeps (bpftool prints longer ones from BTF): compare with
+ * `name.slice(0, 15)`.
  */
 export function loadedProgramNames(): string[] {
   const result = spawnSync('bpftool', ['prog', 'list', '--json'], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`bpftool prog list failed: ${result.stderr}`);
-  return (JSON.parse(result.stdout) as { name?: string }[]).map((p) => p.name ?? '');
+  return (JSON.parse(result.stdout) as { name?: string }[]).map((p) => (p.name ?? '').slice(0, 15));
+}
+
+/** Ids of the BPF programs currently loaded in the kernel. */
+export function loadedProgramIds(): number[] {
+  const result = spawnSync('bpftool', ['prog', 'list', '--json'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`bpftool prog list failed: ${result.stderr}`);
+  return (JSON.parse(result.stdout) as { id: number }[]).map((p) => p.id);
+}
+
+/**
+ * Ids of the BPF programs that process `pid` holds through its program and link fds: exactly
+ * the programs a running ecli loaded, even when other tests load programs of the same name.
+ */
+export function programIdsHeldBy(pid: number): number[] {
+  const dir = `/proc/${pid}/fdinfo`;
+  const ids = new Set<number>();
+  for (const fd of readdirSync(dir)) {
+    let info: string;
+    try {
+      info = readFileSync(join(dir, fd), 'utf8');
+    } catch {
+      continue; // closed since the listing
+    }
+    const match = /^prog_id:\s*(\d+)$/m.exec(info);
+    if (match) ids.add(Number(match[1]));
+  }
+  return [...ids].sort((a, b) => a - b);
 }

@@ -121,7 +121,7 @@ test('bootstrap (ecc fixture): exec events arrive through the ring buffer, and c
   const rb = object.findMap('rb')!;
   assert.equal(rb.typeName, 'ringbuf');
   const records: Uint8Array[] = [];
-  const reader = new RingBufferReader(rb, { onRecord: (data) => records.push(data.slice()) });
+  const reader = new RingBufferReader(rb, { onRecord: (data, offset, length) => records.push(Buffer.from(data.subarray(offset, offset + length))) });
   const pids = spawnTrue(3);
   pollUntil(reader, () => pids.every((pid) => records.some((r) => int32At(r, 0) === pid)));
   reader.close();
@@ -141,7 +141,10 @@ test('execsnoop (examples/): exec events arrive through the perf buffer', (t) =>
   const events = object.findMap('events')!;
   assert.equal(events.typeName, 'perf_event_array');
   const records: { data: Uint8Array; cpu: number }[] = [];
-  const reader = new PerfBufferReader(events, { pages: 64, onRecord: (data, cpu) => records.push({ data, cpu }) });
+  const reader = new PerfBufferReader(events, {
+    pages: 64,
+    onRecord: (data, offset, length, cpu) => records.push({ data: Buffer.from(data.subarray(offset, offset + length)), cpu }),
+  });
   t.after(() => reader.close());
   const pids = spawnTrue(3);
   pollUntil(reader, () => pids.every((pid) => records.some((r) => int32At(r.data, 0) === pid)));
@@ -349,7 +352,7 @@ ${LICENSE}`,
     (error: unknown) =>
       error instanceof EcliError &&
       error.code === 'LOAD_FAILED' &&
-      /^program read_user_pointer \(tp\/syscalls\/sys_enter_getppid\): the verifier rejected it: R1 invalid mem access 'scalar' \(\d+ more lines with --verbose\)$/.test(
+      /^program read_user_pointer \(tp\/syscalls\/sys_enter_getppid\): the verifier rejected it \(EACCES\): R1 invalid mem access 'scalar' at \S+:\d+ `[^`]+`$/.test(
         error.message,
       ) &&
       (error.detail ?? '').includes('processed'),

@@ -5,12 +5,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { EcliError } from '../../src/errors.js';
 import { sha256Hex } from '../../src/distribute/digest.js';
 import { resolvePackageSource } from '../../src/distribute/source.js';
 import { fixturesDir, haveFixtures } from '../helpers/env.js';
 import { buildTar } from '../helpers/tar-build.js';
 import { syntheticPackageText } from '../helpers/synthetic-package.js';
+import { errorWith } from '../helpers/assertions.js';
 
 const PACKAGE = Buffer.from(syntheticPackageText('served_bpf'));
 const TARBALL = gzipSync(buildTar([{ path: 'package.json', data: PACKAGE }]));
@@ -73,15 +73,6 @@ after(() => {
   server.closeAllConnections();
   server.close();
 });
-
-function errorWith(code: string, pattern: RegExp): (error: unknown) => boolean {
-  return (error) => {
-    assert.ok(error instanceof EcliError, `expected EcliError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 test('a pinned URL resolves', async () => {
   const url = `${base}/package.json`;

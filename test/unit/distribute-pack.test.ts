@@ -15,6 +15,7 @@ import { resolvePackageSource } from '../../src/distribute/source.js';
 import { fixturesDir, haveFixtures } from '../helpers/env.js';
 import { minimalBpfElf, syntheticPackageText } from '../helpers/synthetic-package.js';
 import { buildTar } from '../helpers/tar-build.js';
+import { errorWith } from '../helpers/assertions.js';
 
 const BTF = Buffer.from([0x9f, 0xeb, 1, 0, 24, 0, 0, 0]);
 
@@ -41,15 +42,6 @@ function listTarball(bytes: Uint8Array): { path: string; type: string; data: Buf
   });
   parser.end(gunzipSync(bytes));
   return entries;
-}
-
-function errorWith(code: string, pattern: RegExp): (error: unknown) => boolean {
-  return (error) => {
-    assert.ok(error instanceof EcliError, `expected EcliError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, pattern);
-    return true;
-  };
 }
 
 test('pack writes package.json as is, a manifest, and the BTF tree; run-resolve verifies it', async () => {

@@ -5,25 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { EcliError } from '../../src/errors.js';
 import { sha256Hex } from '../../src/distribute/digest.js';
 import { resolvePackageSource } from '../../src/distribute/source.js';
 import { fixturesDir, haveFixtures } from '../helpers/env.js';
 import { buildTar } from '../helpers/tar-build.js';
 import { minimalBpfElf, syntheticPackageText } from '../helpers/synthetic-package.js';
+import { errorWith } from '../helpers/assertions.js';
 
 function tempDir(): { dir: string; [Symbol.dispose](): void } {
   const dir = mkdtempSync(join(tmpdir(), 'ecli-source-test-'));
   return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-function errorWith(code: string, pattern: RegExp): (error: unknown) => boolean {
-  return (error) => {
-    assert.ok(error instanceof EcliError, `expected EcliError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, pattern);
-    return true;
-  };
 }
 
 const PACKAGE = syntheticPackageText('demo_bpf');

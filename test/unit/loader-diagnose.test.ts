@@ -54,9 +54,19 @@ const failure = (over: Partial<LoadFailure>): LoadFailure => ({
   ...over,
 });
 
-test('the verifier summary is the last line before the statistics', () => {
-  assert.deepEqual(summarizeVerifierLog(VERIFIER_LOG), { line: "R1 invalid mem access 'scalar'", more: 5 });
-  assert.deepEqual(summarizeVerifierLog('only line\n'), { line: 'only line', more: 0 });
+test('the verifier summary is the last line before the statistics, and the C line it concerns', () => {
+  assert.deepEqual(summarizeVerifierLog(VERIFIER_LOG), {
+    line: "R1 invalid mem access 'scalar'",
+    source: { code: 'int bad_read(struct trace_event_raw_sys_enter *ctx) { int *p = (int *)(long)ctx->args[0]; return *p; }', location: 'bad.bpf.c:4' },
+    lines: 6,
+  });
+  assert.deepEqual(summarizeVerifierLog('only line\n'), { line: 'only line', source: undefined, lines: 1 });
+  // Kernels before 6.x annotate without the location; an empty annotation is no source line.
+  assert.deepEqual(summarizeVerifierLog(';  @ x.c:0\n; *v += 1;\n3: (79) r1 = *(u64 *)(r0 +0)\nR0 invalid mem access\n'), {
+    line: 'R0 invalid mem access',
+    source: { code: '*v += 1;', location: undefined },
+    lines: 4,
+  });
   assert.equal(verifierLogOf('bad_read', BAD_READ_WARNINGS), VERIFIER_LOG);
   assert.equal(verifierLogOf('other', BAD_READ_WARNINGS), undefined);
 });
@@ -73,8 +83,9 @@ test('a verifier rejection names the program and keeps the whole log as detail',
   assert.equal(error.code, 'LOAD_FAILED');
   assert.equal(
     error.message,
-    "program bad_read (tp/syscalls/sys_enter_getppid): the verifier rejected it: R1 invalid mem access 'scalar' (5 more lines with --verbose)",
+    "program bad_read (tp/syscalls/sys_enter_getppid): the verifier rejected it (EACCES): R1 invalid mem access 'scalar' at bad.bpf.c:4 `int bad_read(struct trace_event_raw_sys_enter *ctx) { int *p = (int *)(long)ctx->args[0]; return *p; }`",
   );
+  assert.equal(error.hint, "fix the program and recompile it; rerun with --verbose for the verifier's full log (6 lines)");
   assert.equal(error.detail, VERIFIER_LOG);
 });
 

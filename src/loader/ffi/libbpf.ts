@@ -76,9 +76,6 @@ export interface Libbpf {
   perf_buffer__new(mapFd: number, pages: number, sample: Pointer, lost: Pointer | null, ctx: null, opts: null): PointerResult;
   perf_buffer__poll(pb: Pointer, timeoutMs: number): number;
   perf_buffer__free(pb: Pointer): void;
-  ring_buffer__new(mapFd: number, sample: Pointer, ctx: null, opts: null): PointerResult;
-  ring_buffer__poll(rb: Pointer, timeoutMs: number): number;
-  ring_buffer__free(rb: Pointer): void;
 }
 
 export interface Native {
@@ -95,8 +92,16 @@ export interface Native {
   /** Copies bytes into stable native memory, which native code may keep pointing to. */
   allocCopy(bytes: Uint8Array): Pointer;
   free(ptr: Pointer): void;
+  /** The system's page size in bytes. */
+  pageSize: number;
+  /** mmap(2) of `length` bytes of a map fd at `offset`, shared with the kernel. */
+  mapShared(fd: number, length: number, offset: number, writable: boolean): PointerResult;
+  unmap(ptr: Pointer, length: number): void;
+  /** poll(2) for input on one fd: 1 when readable, 0 on timeout, or -errno. */
+  waitReadable(fd: number, timeoutMs: number): number;
+  /** An ArrayBuffer over native memory, without copying; it must not be used after the memory goes. */
+  view(ptr: Pointer, length: number): ArrayBuffer;
   registerPrintCallback(fn: (level: number, fmt: Pointer, ap: Pointer) => number): Pointer;
-  registerRingBufferCallback(fn: (ctx: Pointer | null, data: Pointer, size: number) => number): Pointer;
   registerPerfSampleCallback(fn: (ctx: Pointer | null, cpu: number, data: Pointer, size: number) => void): Pointer;
   registerPerfLostCallback(fn: (ctx: Pointer | null, cpu: number, count: number | bigint) => void): Pointer;
   unregisterCallback(callback: Pointer): void;
@@ -105,6 +110,11 @@ export interface Native {
 const LIBBPF_SONAME = 'libbpf.so.1';
 const LIBC_SONAME = 'libc.so.6';
 const SYS_perf_event_open = 298; // x86-64
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+const POLLIN = 1;
+const MAP_FAILED = (1n << 64n) - 1n;
 
 /** Struct sizes of libbpf 1.1.2's headers, checked against koffi's layout when loading. */
 const EXPECTED_SIZES = { bpf_object_open_opts: 80, bpf_tc_hook: 24, bpf_tc_opts: 32, bpf_xdp_attach_opts: 16 };
@@ -214,9 +224,6 @@ function loadNative(): Native {
     ),
     perf_buffer__poll: lib.func('int perf_buffer__poll(perf_buffer *pb, int timeout_ms)'),
     perf_buffer__free: lib.func('void perf_buffer__free(perf_buffer *pb)'),
-    ring_buffer__new: withErrno(lib.func('ring_buffer *ring_buffer__new(int map_fd, void *sample_cb, void *ctx, void *opts)')),
-    ring_buffer__poll: lib.func('int ring_buffer__poll(ring_buffer *rb, int timeout_ms)'),
-    ring_buffer__free: lib.func('void ring_buffer__free(ring_buffer *rb)'),
   } as unknown as Libbpf;
 
   const initialValue = lib.func('void *bpf_map__initial_value(bpf_map *map, _Out_ size_t *psize)');
@@ -225,6 +232,10 @@ function loadNative(): Native {
   const vasprintf = libc.func('int vasprintf(_Out_ void **strp, void *fmt, void *ap)');
   const memcpy = libc.func('void *memcpy(_Out_ uint8_t *dst, void *src, size_t n)');
   const cfree = libc.func('void free(void *ptr)');
+  const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)');
+  const munmap = libc.func('int munmap(void *addr, size_t length)');
+  const getpagesize = libc.func('int getpagesize(void)');
+  const pollFds = libc.func('int poll(_Inout_ uint8_t *fds, unsigned long nfds, int timeout)');
 
   return {
     libbpf,
@@ -261,8 +272,23 @@ function loadNative(): Native {
       return ptr;
     },
     free: (ptr) => koffi.free(ptr),
+    pageSize: getpagesize() as number,
+    mapShared(fd, length, offset, writable) {
+      const ptr = mmap(null, length, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, offset) as Pointer;
+      return ptr === MAP_FAILED ? { ptr: null, errno: koffi.errno() || 22 } : { ptr, errno: 0 };
+    },
+    unmap(ptr, length) {
+      munmap(ptr, length);
+    },
+    waitReadable(fd, timeoutMs) {
+      const pollfd = Buffer.alloc(8); // struct pollfd { int fd; short events; short revents; }
+      pollfd.writeInt32LE(fd, 0);
+      pollfd.writeInt16LE(POLLIN, 4);
+      const result = pollFds(pollfd, 1, timeoutMs) as number;
+      return result < 0 ? -(koffi.errno() || 22) : result;
+    },
+    view: (ptr, length) => koffi.view(ptr, length),
     registerPrintCallback: (fn) => koffi.register(fn, koffi.pointer(types.printFn)),
-    registerRingBufferCallback: (fn) => koffi.register(fn, koffi.pointer(types.ringSampleFn)),
     registerPerfSampleCallback: (fn) => koffi.register(fn, koffi.pointer(types.perfSampleFn)),
     registerPerfLostCallback: (fn) => koffi.register(fn, koffi.pointer(types.perfLostFn)),
     unregisterCallback: (callback) => koffi.unregister(callback),
@@ -270,7 +296,7 @@ function loadNative(): Native {
 }
 
 function declareTypes(koffi: Koffi) {
-  for (const name of ['bpf_object', 'bpf_map', 'bpf_program', 'bpf_link', 'perf_buffer', 'ring_buffer']) {
+  for (const name of ['bpf_object', 'bpf_map', 'bpf_program', 'bpf_link', 'perf_buffer']) {
     koffi.opaque(name);
   }
   const structs = {
@@ -305,7 +331,6 @@ function declareTypes(koffi: Koffi) {
   }
   return {
     printFn: koffi.proto('int libbpf_print_fn(int level, void *fmt, void *ap)'),
-    ringSampleFn: koffi.proto('int ring_buffer_sample_fn(void *ctx, void *data, size_t size)'),
     perfSampleFn: koffi.proto('void perf_buffer_sample_fn(void *ctx, int cpu, void *data, uint32_t size)'),
     perfLostFn: koffi.proto('void perf_buffer_lost_fn(void *ctx, int cpu, uint64_t count)'),
   };

@@ -1,0 +1,214 @@
+/**
+ * Byte writers: the text of value.ts's decoders written straight into a TextBuffer, so an event
+ * costs no strings. Integers, bools, pointers, ASCII char arrays, small enums and arrays of these
+ * are written from the record's bytes; every other value (and any char array that is not plain
+ * ASCII) goes through its string decoder, so the output is the same bytes in every case.
+ */
+import { Buffer } from 'node:buffer';
+import type { Btf } from '../btf/btf.js';
+import type { Column, Columns } from '../btf/export-check.js';
+import { BtfKind } from '../btf/types.js';
+import type { PlainCell } from './record.js';
+import type { TextBuffer } from './text-buffer.js';
+import { objectPlan, type Decoder, type ValueCompiler } from './value.js';
+
+/** Writes the text of the value at `offset` in `data`. */
+export type ByteWriter = (data: Buffer, offset: number, out: TextBuffer) => void;
+
+type Flavour = 'json' | 'plain';
+
+const TWO_POW_32 = 4294967296;
+/** As in value.ts: 64-bit values whose high word is in [-2^21, 2^21) are exact doubles. */
+const SAFE_HIGH = 0x200000;
+/** Distinct enum values whose text is kept, per enum type. */
+const MAX_CACHED_TEXTS = 1024;
+const QUOTE = 0x22;
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+
+const stringWriter =
+  (decoder: Decoder): ByteWriter =>
+  (data, offset, out) =>
+    out.string(decoder(data, offset));
+
+const boolWriter: ByteWriter = (data, offset, out) => out.constant(data[offset] !== 0 ? TRUE : FALSE);
+
+const u32At = (d: Buffer, o: number): number => (d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16) | (d[o + 3]! << 24)) >>> 0;
+const i32At = (d: Buffer, o: number): number => d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16) | (d[o + 3]! << 24);
+
+/** The writer of an integer of `bits` bits; 64-bit values beyond 2^53 and 128-bit ones use `decoder`. */
+function integerWriter(bits: number, signed: boolean, decoder: Decoder): ByteWriter | undefined {
+  switch (bits) {
+    case 8:
+      return signed ? (d, o, out) => out.integer((d[o]! << 24) >> 24) : (d, o, out) => out.integer(d[o]!);
+    case 16:
+      return signed
+        ? (d, o, out) => out.integer(((d[o]! | (d[o + 1]! << 8)) << 16) >> 16)
+        : (d, o, out) => out.integer(d[o]! | (d[o + 1]! << 8));
+    case 32:
+      return signed ? (d, o, out) => out.integer(i32At(d, o)) : (d, o, out) => out.integer(u32At(d, o));
+    case 64:
+      return signed
+        ? (d, o, out) => {
+            const high = i32At(d, o + 4);
+            if (high >= -SAFE_HIGH && high < SAFE_HIGH) out.integer(high * TWO_POW_32 + u32At(d, o));
+            else out.string(decoder(d, o));
+          }
+        : (d, o, out) => {
+            const high = u32At(d, o + 4);
+            if (high < SAFE_HIGH) out.integer(high * TWO_POW_32 + u32At(d, o));
+            else out.string(decoder(d, o));
+          };
+    default:
+      return undefined;
+  }
+}
+
+/** A value of at most 4 bytes whose text depends only on those bytes: texts are kept per raw value. */
+function memoWriter(size: number, decoder: Decoder): ByteWriter {
+  const texts = new Map<number, Uint8Array>();
+  return (d, o, out) => {
+    const raw = size === 1 ? d[o]! : size === 2 ? d[o]! | (d[o + 1]! << 8) : u32At(d, o);
+    let text = texts.get(raw);
+    if (text === undefined) {
+      text = Buffer.from(decoder(d, o));
+      if (texts.size < MAX_CACHED_TEXTS) texts.set(raw, text);
+    }
+    out.constant(text);
+  };
+}
+
+/** JSON of `char[length]`: bytes up to the NUL, quoted, when none is non-ASCII or needs escaping. */
+function charArrayJson(length: number, decoder: Decoder): ByteWriter {
+  return (d, o, out) => {
+    const end = o + length;
+    let stop = o;
+    let plain = true;
+    for (; stop < end; stop++) {
+      const c = d[stop]!;
+      if (c === 0) break;
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7f) plain = false;
+    }
+    if (!plain) {
+      out.string(decoder(d, o));
+      return;
+    }
+    out.byte(QUOTE);
+    out.copy(d, o, stop - o);
+    out.byte(QUOTE);
+  };
+}
+
+/** Plain text of `char[length]`: bytes up to the NUL as they are, when all are ASCII. */
+function charArrayPlain(length: number, decoder: Decoder): ByteWriter {
+  return (d, o, out) => {
+    const end = o + length;
+    let stop = o;
+    let ascii = true;
+    for (; stop < end; stop++) {
+      const c = d[stop]!;
+      if (c === 0) break;
+      if (c > 0x7f) ascii = false;
+    }
+    if (ascii) out.copy(d, o, stop - o);
+    else out.string(decoder(d, o));
+  };
+}
+
+export class ByteWriterCompiler {
+  private readonly writers: Record<Flavour, Map<number, ByteWriter>> = { json: new Map(), plain: new Map() };
+
+  /** `values` must be the compiler whose decoders the output has to match. */
+  constructor(
+    private readonly btf: Btf,
+    readonly values: ValueCompiler,
+  ) {}
+
+  /** The writer of the JSON or plain text of a value of type `typeId` (cached). */
+  writer(typeId: number, flavour: Flavour): ByteWriter {
+    const cached = this.writers[flavour].get(typeId);
+    if (cached) return cached;
+    const built = this.build(typeId, flavour);
+    this.writers[flavour].set(typeId, built);
+    return built;
+  }
+
+  private build(typeId: number, flavour: Flavour): ByteWriter {
+    const compiled = this.values.compile(typeId);
+    const decoder = compiled[flavour];
+    const t = this.btf.resolve(typeId);
+    switch (t.kind) {
+      case BtfKind.Int:
+        if (t.bool) return boolWriter;
+        return integerWriter(t.bits, t.signed, decoder) ?? stringWriter(decoder);
+      case BtfKind.Ptr:
+        return integerWriter(64, false, decoder)!;
+      case BtfKind.Enum:
+      case BtfKind.Enum64:
+        return t.size <= 4 ? memoWriter(t.size, decoder) : stringWriter(decoder);
+      case BtfKind.Array: {
+        if (this.btf.type(t.type).name === 'char') {
+          return flavour === 'json' ? charArrayJson(t.nelems, decoder) : charArrayPlain(t.nelems, decoder);
+        }
+        // Arrays print the JSON of their elements in both flavours.
+        const count = t.nelems;
+        if (count === 0) return stringWriter(decoder);
+        const each = this.writer(t.type, 'json');
+        const step = this.values.compile(t.type).size;
+        return (d, o, out) => {
+          out.byte(0x5b);
+          each(d, o, out);
+          for (let i = 1; i < count; i++) {
+            out.byte(0x2c);
+            each(d, o + i * step, out);
+          }
+          out.byte(0x5d);
+        };
+      }
+      default:
+        return stringWriter(decoder);
+    }
+  }
+}
+
+/** One JSON line (with its newline) for a record of `columns`, as compileRecord's `json` prints it. */
+export function jsonLineWriter(compiler: ByteWriterCompiler, columns: Columns): ByteWriter {
+  const plan = objectPlan(columns.members.map((column) => ({ key: column.name, value: compiler.values.compile(column.typeId).json, offset: column.offset, column })));
+  const prefixes = plan.prefixes.map((p) => Buffer.from(p));
+  const writers = plan.decoded.map((f) => compiler.writer(f.column.typeId, 'json'));
+  const offsets = plan.decoded.map((f) => f.column.offset);
+  const end = Buffer.from(`${plan.suffix}\n`);
+  const count = writers.length;
+  return (data, offset, out) => {
+    for (let i = 0; i < count; i++) {
+      out.constant(prefixes[i]!);
+      writers[i]!(data, offset + offsets[i]!, out);
+    }
+    out.constant(end);
+  };
+}
+
+/** Writes one plain row (with its newline) after `start`, as record.ts's plainRow builds it. */
+export type PlainRowWriter = (data: Buffer, offset: number, start: Uint8Array, out: TextBuffer) => void;
+
+export function plainRowWriter(compiler: ByteWriterCompiler, cells: readonly PlainCell[], offsets: readonly number[]): PlainRowWriter {
+  // A cell shown as its type's plain text gets that type's writer; display hints keep their decoder.
+  const writerOf = (cell: PlainCell): ByteWriter =>
+    cell.plain === compiler.values.compile(cell.column.typeId).plain ? compiler.writer(cell.column.typeId, 'plain') : stringWriter(cell.plain);
+  const writers = cells.map(writerOf);
+  const positions = cells.map((c: { column: Column }) => c.column.offset);
+  const count = writers.length;
+  return (data, offset, start, out) => {
+    const lineStart = out.length;
+    out.constant(start);
+    for (let i = 0; i < count; i++) {
+      const pad = offsets[i]! - (out.length - lineStart);
+      if (pad > 0) for (let n = 0; n < pad; n++) out.byte(SPACE);
+      else out.byte(SPACE);
+      writers[i]!(data, offset + positions[i]!, out);
+    }
+    out.byte(NEWLINE);
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Plain-text display hints of exported struct members (`export_types[].members[].display`, which
+ * our ecc writes from a `/// @display "..."` comment on the member). They change only how plain
+ * text shows a column; JSON output is always the reference's.
+ * - `args`: an array of strings (`char[N][M]`) as one command line: the strings joined by spaces,
+ *   each quoted like a POSIX shell word when it needs quoting, trailing empty strings left out.
+ * - `hidden`: the column is not shown.
+ */
+import type { Btf } from '../btf/btf.js';
+import type { Column } from '../btf/export-check.js';
+import { BtfKind } from '../btf/types.js';
+import { EcliError } from '../errors.js';
+import type { DisplayHint } from '../package/types.js';
+import type { CompiledRecord, PlainCell } from './record.js';
+import { cString, type Decoder } from './value.js';
+
+/** `count` strings of `length` bytes when `typeId` is an array of char arrays, else undefined. */
+function stringArrayShape(btf: Btf, typeId: number): { count: number; length: number } | undefined {
+  const outer = btf.resolve(typeId);
+  if (outer.kind !== BtfKind.Array) return undefined;
+  const inner = btf.resolve(outer.type);
+  if (inner.kind !== BtfKind.Array || btf.type(inner.type).name !== 'char') return undefined;
+  return { count: outer.nelems, length: inner.nelems };
+}
+
+/** Why `hint` cannot apply to a value of type `typeId`; undefined when it can. */
+export function displayProblem(btf: Btf, typeId: number, hint: DisplayHint): string | undefined {
+  if (hint === 'args' && !stringArrayShape(btf, typeId)) {
+    return `display "args" needs an array of strings (char[N][M]), not ${btf.typeName(typeId)}`;
+  }
+  return undefined;
+}
+
+/** Characters a shell word may hold unquoted. */
+const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/**
+ * `text` as one POSIX shell word: unquoted when safe, else in single quotes; text with control
+ * characters uses `$'...'` with escapes, so a row never spans lines.
+ */
+export function shellQuote(text: string): string {
+  if (SAFE_WORD.test(text)) return text;
+  if (!CONTROL.test(text)) return `'${text.replace(/'/g, `'\\''`)}'`;
+  let quoted = "$'";
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    if (ch === '\\' || ch === "'") quoted += `\\${ch}`;
+    else if (ch === '\n') quoted += '\\n';
+    else if (ch === '\t') quoted += '\\t';
+    else if (ch === '\r') quoted += '\\r';
+    else if (code < 0x20 || code === 0x7f) quoted += `\\x${code.toString(16).padStart(2, '0')}`;
+    else quoted += ch;
+  }
+  return `${quoted}'`;
+}
+
+/** The `args` text of `count` NUL-terminated strings of `length` bytes each. */
+function argsDecoder(count: number, length: number): Decoder {
+  const read = cString(length);
+  return (data, offset) => {
+    const words: string[] = [];
+    for (let i = 0; i < count; i++) words.push(read(data, offset + i * length));
+    while (words.length > 0 && words[words.length - 1] === '') words.pop();
+    return words.map(shellQuote).join(' ');
+  };
+}
+
+/** The columns plain text shows and how, with the display hints of `record`'s columns applied. */
+export function plainCells(btf: Btf, record: CompiledRecord): PlainCell[] {
+  const cells: PlainCell[] = [];
+  for (const [i, column] of record.columns.members.entries()) {
+    const value = record.values[i]!;
+    switch (column.display) {
+      case undefined:
+        cells.push({ column, plain: value.plain, mayBeNonAscii: value.mayBeNonAscii });
+        break;
+      case 'hidden':
+        break;
+      case 'args': {
+        const shape = stringArrayShape(btf, column.typeId);
+        if (!shape) throw badHint(record, column, displayProblem(btf, column.typeId, 'args')!);
+        cells.push({ column, plain: argsDecoder(shape.count, shape.length), mayBeNonAscii: true });
+        break;
+      }
+    }
+  }
+  return cells;
+}
+
+function badHint(record: CompiledRecord, column: Column, problem: string): EcliError {
+  return new EcliError('PACKAGE_INVALID', `${record.columns.describe}: member "${column.name}": ${problem}`, {
+    hint: 'fix or remove the @display comment of the member and rebuild the package with ecc',
+  });
+}

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Btf } from '../../src/btf/btf.js';
+import { EcliError } from '../../src/errors.js';
+import type { EunomiaObjectMeta, ExportedTypesStructMeta } from '../../src/package/types.js';
+import { buildConsumers } from '../../src/runner/consumers.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
+
+/** The hardirqs shape: HASH map `infos`, key `struct irq_key {char name[32];}`, value `struct info {__u64 count; __u32 slots[20];}`. */
+function hardirqs() {
+  const b = new BtfBuilder();
+  const u32 = b.int('unsigned int', 4);
+  const u64 = b.typedef('__u64', b.int('unsigned long long', 8));
+  const char = b.int('char', 1, { signed: true, char: true });
+  const irqKey = b.struct('irq_key', 32, [{ name: 'name', type: b.array(char, u32, 32), bitOffset: 0 }]);
+  const info = b.struct('info', 88, [
+    { name: 'count', type: u64, bitOffset: 0 },
+    { name: 'slots', type: b.array(b.typedef('__u32', u32), u32, 20), bitOffset: 64 },
+  ]);
+  const exportTypes: Record<string, ExportedTypesStructMeta> = {
+    irq_key: { name: 'irq_key', members: [{ name: 'name', type: 'char[32]' }], size: 32, type_id: irqKey },
+    info: { name: 'info', members: [{ name: 'count', type: '__u64' }, { name: 'slots', type: '__u32[20]' }], size: 88, type_id: info },
+  };
+  const map = { name: 'infos', ident: 'infos', sample: { interval: 1000, type: 'log2_hist' as const, unit: 'usecs' } };
+  const build = (first: 'irq_key' | 'info') => {
+    const meta = { bpf_skel: { obj_name: 'hardirqs_bpf', maps: [map], progs: [], data_sections: [] }, export_types: [exportTypes[first]!] };
+    return buildConsumers(
+      Btf.parse(b.build()),
+      meta as unknown as EunomiaObjectMeta,
+      [{ map, transport: 'other' }],
+      () => ({ name: 'infos', valueSize: 88, btfKeyTypeId: irqKey, btfValueTypeId: info, perCpu: false }),
+      'plain',
+    );
+  };
+  return { build };
+}
+
+test('a histogram whose value struct is export_types[0] gets its member names', () => {
+  const { consumers, warnings } = hardirqs().build('info');
+  assert.deepEqual(warnings, []);
+  const consumer = consumers[0]!;
+  assert.equal(consumer.kind, 'sample');
+  const key = Buffer.alloc(32);
+  key.write('virtio1-req.0');
+  const value = Buffer.alloc(88);
+  value.writeBigUInt64LE(3n, 0);
+  value.writeUInt32LE(3, 8 + 4);
+  const text = consumer.kind === 'sample' ? consumer.format(key, value) : '';
+  assert.match(text, /^key =  virtio1-req\.0\ncount = 3\n\n +usecs +: count {4}distribution\n/);
+});
+
+test('a histogram refused for lack of slots says the export type was not its value struct', () => {
+  assert.throws(
+    () => hardirqs().build('irq_key'),
+    (error: unknown) =>
+      error instanceof EcliError &&
+      error.code === 'PACKAGE_INVALID' &&
+      /no member named "slots", because the map's BTF type is "info" but the package's export type is "irq_key"/.test(error.message) &&
+      /value struct in the header/.test(error.hint ?? ''),
+  );
+});
