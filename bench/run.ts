@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAll } from './lib/build.js';
-import { execTracers, runStorm } from './lib/exec-storm.js';
+import { BARE_NODE, execTracers, runStorm } from './lib/exec-storm.js';
 import { highestLosslessRate, runRate, type ConsumerKind, type RateRun, type RateSetup, type Variant } from './lib/high-rate.js';
 import { describeMachine } from './lib/machine.js';
 import { checkPerfPages } from './lib/perf-pages.js';
@@ -61,11 +61,13 @@ async function main(): Promise<void> {
 
   if (only.has('startup')) {
     log('start-up: each tracer alone, spawn to header line');
-    results.startup = await measureStartup(built.rusage, tracers, workDir, STARTUP_RUNS);
+    results.startup = await measureStartup(built.rusage, [...tracers, BARE_NODE], workDir, STARTUP_RUNS);
   }
   if (only.has('exec')) {
     log(`exec storm: ${STORM_EXECS} execs, ${tracers.length} tracers at once`);
     results.storm = await runStorm(built, tracers, workDir, STORM_EXECS, STORM_WORKERS);
+    log(`exec storm: ${STORM_EXECS} execs, ecli execsnoop-full alone (the other tracers slow the execs down)`);
+    results.stormAlone = await runStorm(built, tracers.slice(0, 1), workDir, STORM_EXECS, STORM_WORKERS);
   }
   const setup: RateSetup = { built, ecli, workDir, perfPages: 64 };
   if (only.has('ringbuf')) results.ringbuf = await variantResults(setup, 'ringbuf');

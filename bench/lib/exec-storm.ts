@@ -40,6 +40,14 @@ export function findExecsnoopBt(): string | undefined {
   return ['/usr/sbin/execsnoop.bt', '/usr/share/bpftrace/tools/execsnoop.bt'].find((p) => existsSync(p));
 }
 
+/** A floor for start-up: Node.js printing a line and nothing else. */
+export const BARE_NODE: Tracer = {
+  name: 'bare Node.js (`node -e`, prints one line)',
+  command: process.execPath,
+  args: ['-e', "console.log('TIME'); setInterval(() => {}, 1000)"],
+  ready: (l) => l === 'TIME',
+};
+
 export function execTracers(built: Built, ecli: string): Tracer[] {
   const tracers: Tracer[] = [
     { name: 'ecli execsnoop-full (ring buffer)', command: ecli, args: ['run', built.execsnoopFull.json], ready: (l) => l.startsWith('TIME ') },

@@ -42,7 +42,7 @@ class RecordCopier {
   }
 }
 
-/** What both readers share: callback registration, error relay, record counting, close. */
+/** Reading through libbpf (perf buffers): callback registration, error relay, record counting, close. */
 abstract class EventReader {
   protected readonly copier = new RecordCopier();
   protected handled = 0;
