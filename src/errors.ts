@@ -58,7 +58,3 @@ const EXIT_CODES: Record<ErrorCode, number> = {
 export function exitCodeFor(error: unknown): number {
   return error instanceof EcliError ? EXIT_CODES[error.code] : EXIT_CODES.INTERNAL;
 }
-
-export function isEcliError(error: unknown): error is EcliError {
-  return error instanceof EcliError;
-}

@@ -4,9 +4,7 @@ import { EcliError } from '../errors.js';
 export const EM_BPF = 247;
 export const SHT_SYMTAB = 2;
 export const SHT_NOBITS = 8;
-export const STT_OBJECT = 1;
 export const STT_FUNC = 2;
-export const STT_SECTION = 3;
 
 export interface ElfSection {
   index: number;

@@ -3,7 +3,7 @@
  * the wire names (`bpf_skel`, the misspelt `intepreter`). These describe a package *after*
  * validation and normalisation: `maps`, `progs` and `export_types` are always arrays, and
  * `sample`/`doc` are absent rather than null. Other optional fields keep their wire absence;
- * their defaults are in PACKAGE_DEFAULTS.
+ * the modules that read them apply the reference's defaults.
  */
 
 /** `{bpf_object, bpf_object_size, meta}` as written by ecc to package.json. */
@@ -167,22 +167,3 @@ export interface ExportedTypesStructMemberMeta {
  */
 export const DISPLAY_HINTS = ['args', 'hidden'] as const;
 export type DisplayHint = (typeof DISPLAY_HINTS)[number];
-
-/** Values the reference runner uses when an optional field is absent. */
-export const PACKAGE_DEFAULTS = {
-  perf_buffer_pages: 64,
-  perf_buffer_time_ms: 10,
-  poll_timeout_ms: 100,
-  sample_type: 'default_kv',
-  sample_unit: '(unit)',
-  export_config: 'no_export',
-  intepreter: 'default_struct',
-  stack_trace_with_symbols: true,
-  xdp_ifindex: 1,
-  xdp_flags: 0,
-  xdp_old_prog_fd: 0,
-  tc_ifindex: 1,
-  tc_attach_point: 'BPF_TC_INGRESS',
-  tc_handle: 1,
-  tc_priority: 1,
-} as const satisfies Record<string, string | number | boolean>;
