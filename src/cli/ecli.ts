@@ -160,8 +160,11 @@ function withImplicitRun(argv: string[]): string[] {
 
 async function main(): Promise<void> {
   const argv = withImplicitRun(process.argv.slice(2));
-  const debug = argv.includes('--debug');
-  const verbose = argv.slice(0, Math.max(0, argv.indexOf('run'))).some((a) => a === '-v' || a === '--verbose');
+  // ecli's own flags stand before the command; what follows the package is the program's.
+  const commandAt = argv.findIndex((arg) => COMMANDS.has(arg));
+  const ecliFlags = commandAt < 0 ? argv : argv.slice(0, commandAt);
+  const debug = ecliFlags.includes('--debug');
+  const verbose = ecliFlags.some((a) => a === '-v' || a === '--verbose');
   const exit = (code: number): void => {
     process.stdout.write('', () => process.exit(code));
   };

@@ -68,7 +68,7 @@ async function readInput(spec: string, opts: ResolveOptions, pin: string | undef
   }
   if (/^https?:\/\//i.test(spec)) {
     if (pin === undefined && opts.insecure !== true) {
-      throw new EcliError('USAGE', 'refusing to run an unpinned URL: pass --sha256 <digest> (sha256 of the file) or --insecure', {
+      throw new EcliError('USAGE', 'refusing to run an unpinned URL: pass --sha256 <digest> (sha256 of the file) or --insecure, before the URL', {
         hint: `download it once, check it, then pin it: curl -sL ${spec} | sha256sum`,
       });
     }

@@ -37,18 +37,23 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: () => stri
 /**
  * Spawns `ecli <args>` and resolves once its programs are attached (or it exited). `prefix` runs
  * it through a command that execs it, e.g. `['nsenter', '-t', pid, '-n']` for another network
- * namespace, so that signals still reach ecli itself.
+ * namespace, so that signals still reach ecli itself. `input` is written to its stdin, which is
+ * then closed (otherwise stdin is /dev/null).
  */
 export async function startEcli(
   args: string[],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; prefix?: string[] } = {},
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; prefix?: string[]; input?: Buffer } = {},
 ): Promise<RunningEcli> {
   const [command, ...commandArgs] = [...(options.prefix ?? []), ecliPath, ...args];
   const child = spawn(command!, commandArgs, {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (options.input !== undefined) {
+    child.stdin!.on('error', () => undefined); // EPIPE when ecli exits without reading: its status tells
+    child.stdin!.end(options.input);
+  }
   const lines: string[] = [];
   let partial = '';
   let stderr = '';

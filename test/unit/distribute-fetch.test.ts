@@ -92,7 +92,7 @@ test('an unpinned URL is refused before any request; --insecure accepts it', asy
   const url = `${base}/package.json?unpinned`;
   await assert.rejects(
     resolvePackageSource(url),
-    errorWith('USAGE', /^refusing to run an unpinned URL: pass --sha256 <digest> \(sha256 of the file\) or --insecure$/),
+    errorWith('USAGE', /^refusing to run an unpinned URL: pass --sha256 <digest> \(sha256 of the file\) or --insecure, before the URL$/),
   );
   assert.equal(requests.includes('/package.json?unpinned'), false);
   const resolved = await resolvePackageSource(`${base}/package.json`, { insecure: true });
