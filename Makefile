@@ -3,6 +3,7 @@
 
 EXAMPLE ?= execsnoop
 
+# Idempotent: installs only what is missing (apt packages, npm ci, tracefs).
 setup:
 	bash scripts/setup.sh
 
@@ -17,14 +18,15 @@ run: setup build
 	./ecc examples/$(EXAMPLE)/$(EXAMPLE).bpf.c $(wildcard examples/$(EXAMPLE)/$(EXAMPLE).h)
 	./ecli run examples/$(EXAMPLE)/package.json
 
-test: build
+test: setup build
 	node scripts/run-tests.mjs
 
-test-unit: build
+test-unit: setup build
 	node scripts/run-tests.mjs unit
 
-bench: build
+bench:
 	ECLI_SETUP_BENCH=1 bash scripts/setup.sh
+	$(MAKE) build
 	node dist/bench/run.js
 
 clean:
