@@ -25,7 +25,10 @@ export interface SectionImage {
 
 export type PreparedRun =
   | { kind: 'print'; text: string }
-  | { kind: 'run'; elf: ElfFile; btf: Btf; images: SectionImage[]; verbose: boolean };
+  | { kind: 'run'; elf: ElfFile; btf: Btf; images: SectionImage[]; verbose: boolean; perfBufferPages: number };
+
+/** libbpf's and the reference's default size of each CPU's perf buffer. */
+const DEFAULT_PERF_BUFFER_PAGES = 64;
 
 export function prepareRun(pkg: ComposedPackage, object: Uint8Array, source: string, programArgs: readonly string[]): PreparedRun {
   const elf = parseElf(object, source);
@@ -75,5 +78,11 @@ export function prepareRun(pkg: ComposedPackage, object: Uint8Array, source: str
       throw new EcliError('PACKAGE_INVALID', `${source}: variable ${name} has a value but is in no settable data section`);
     }
   }
-  return { kind: 'run', elf, btf, images, verbose: parsed.verbose };
+  const perfBufferPages = meta.perf_buffer_pages ?? DEFAULT_PERF_BUFFER_PAGES;
+  if ((perfBufferPages & (perfBufferPages - 1)) !== 0) {
+    throw new EcliError('PACKAGE_INVALID', `${source}: perf_buffer_pages must be a power of two, not ${perfBufferPages}`, {
+      hint: 'use 64 (the default), 128, 256...',
+    });
+  }
+  return { kind: 'run', elf, btf, images, verbose: parsed.verbose, perfBufferPages };
 }

@@ -44,7 +44,6 @@ const POLL_BURST_MS = 50;
 const CLOSE_DRAIN_MS = 2000;
 /** Loss and malformed-event notices are rate-limited to one per this period. */
 const NOTICE_INTERVAL_MS = 1000;
-const DEFAULT_PERF_BUFFER_PAGES = 64;
 
 export async function runPackage(input: RunnablePackage, programArgs: readonly string[], options: RunOptions): Promise<number> {
   const prepared = prepareRun(input.pkg, input.elf, input.source, programArgs);
@@ -81,11 +80,11 @@ export async function runPackage(input: RunnablePackage, programArgs: readonly s
     for (const { program, meta: attachMeta } of programs) object.attach(program, attachMeta);
 
     // Readers first, so that every event after the notice below is seen.
-    for (const consumer of built.consumers) session.start(consumer, requireMap(object, consumer.map.name, input.source), meta.perf_buffer_pages);
+    for (const consumer of built.consumers) session.start(consumer, requireMap(object, consumer.map.name, input.source), prepared.perfBufferPages);
     if (built.consumers.length === 0 && options.tracePipe) session.relayTracePipe();
     const attached = meta.bpf_skel.progs.length;
     notice(`${meta.bpf_skel.obj_name}: ${attached} program${attached === 1 ? '' : 's'} attached; press Ctrl-C to stop`);
-    if (built.consumers.length === 0 && !options.tracePipe) {
+    if (built.consumers.length === 0 && attached > 0 && !options.tracePipe) {
       notice('this package exports no map; bpf_printk output goes to the kernel trace pipe (use --trace-pipe to print it here)');
     }
     return await session.runUntil(options.stopRequested);
@@ -159,7 +158,7 @@ class Session {
     });
   }
 
-  start(consumer: ConsumerSpec, map: BpfMap, perfBufferPages: number | undefined): void {
+  start(consumer: ConsumerSpec, map: BpfMap, perfBufferPages: number): void {
     if (consumer.header !== undefined) {
       this.sink.writeLine(consumer.header);
       this.sink.flush();
@@ -178,7 +177,7 @@ class Session {
     });
   }
 
-  private startEvents(consumer: EventConsumerSpec, map: BpfMap, perfBufferPages: number | undefined): void {
+  private startEvents(consumer: EventConsumerSpec, map: BpfMap, perfBufferPages: number): void {
     const onRecord = (data: Buffer, offset: number, length: number): void => {
       const out = this.sink.lineBuffer();
       if (out === undefined) return;
@@ -191,13 +190,9 @@ class Session {
     if (consumer.transport === 'ringbuf') {
       this.pollers.push(new RingBufferReader(map, { onRecord }));
     } else {
-      const pages = perfBufferPages ?? DEFAULT_PERF_BUFFER_PAGES;
-      if ((pages & (pages - 1)) !== 0) {
-        throw new EcliError('PACKAGE_INVALID', `perf_buffer_pages must be a power of two, not ${pages}`, { hint: 'use 64 (the default), 128, 256...' });
-      }
       this.pollers.push(
         new PerfBufferReader(map, {
-          pages,
+          pages: perfBufferPages,
           onRecord,
           onLost: (_cpu, count) => {
             this.lost += count;

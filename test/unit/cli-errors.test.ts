@@ -130,6 +130,17 @@ test('a ring buffer map with no export type describing its events: exit 4', (t) 
   ]);
 });
 
+test('perf_buffer_pages that is not a power of two is refused before loading: exit 4', (t) => {
+  const pkg = bootstrap(t);
+  if (!pkg) return;
+  pkg.meta.perf_buffer_pages = 48;
+  const path = writePackage('perf-pages.json', pkg);
+  assertFails(ecli('run', path), 4, [
+    `ecli: error: ${path}: perf_buffer_pages must be a power of two, not 48`,
+    'hint: use 64 (the default), 128, 256...',
+  ]);
+});
+
 test("options the package does not have, and values that overflow the variable: exit 2", (t) => {
   if (!haveFixtures(t)) return;
   const path = join(fixturesDir, 'bootstrap.json');
