@@ -132,22 +132,17 @@ export function runTool(path: string, args: string[], options: { input?: string 
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/**
- * Names of the BPF programs currently loaded in the kernel (bpftool prog list), cut to the 15
- * characters the kernel keeps (bpftool prints longer ones from BTF): compare with
- * `name.slice(0, 15)`.
- */
-export function loadedProgramNames(): string[] {
-  const result = spawnSync('bpftool', ['prog', 'list', '--json'], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`bpftool prog list failed: ${result.stderr}`);
-  return (JSON.parse(result.stdout) as { name?: string }[]).map((p) => (p.name ?? '').slice(0, 15));
+export interface LoadedProgram {
+  id: number;
+  /** Cut to the 15 characters the kernel keeps (bpftool may print longer ones from BTF): compare with `name.slice(0, 15)`. */
+  name: string;
 }
 
-/** Ids of the BPF programs currently loaded in the kernel. */
-export function loadedProgramIds(): number[] {
+/** The BPF programs currently loaded in the kernel (bpftool prog list). */
+export function loadedPrograms(): LoadedProgram[] {
   const result = spawnSync('bpftool', ['prog', 'list', '--json'], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`bpftool prog list failed: ${result.stderr}`);
-  return (JSON.parse(result.stdout) as { id: number }[]).map((p) => p.id);
+  return (JSON.parse(result.stdout) as { id: number; name?: string }[]).map((p) => ({ id: p.id, name: (p.name ?? '').slice(0, 15) }));
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
  * For the integration tests of examples/: compile one with ./ecc into a temporary folder, start
- * helper processes that are cleaned up after the test, and check that a run loaded its programs
- * and left none of them in the kernel.
+ * helper processes that are cleaned up after the test, and read `-j` output. Starting ecli and
+ * checking its programs are in ecli-checks.ts.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -56,58 +56,6 @@ export function compileExample(t: TestContext, name: string): CompiledExample {
   const packagePath = path.join(out, 'package.json');
   const pkg = JSON.parse(readFileSync(packagePath, 'utf8')) as { meta: { bpf_skel: { progs: { name: string }[] } } };
   return { packagePath, programNames: pkg.meta.bpf_skel.progs.map((p) => p.name.slice(0, 15)) };
-}
-
-interface LoadedProgram {
-  id: number;
-  name: string;
-}
-
-function loadedPrograms(): LoadedProgram[] {
-  const result = spawnSync('bpftool', ['prog', 'list', '--json'], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`bpftool prog list failed: ${result.stderr}`);
-  // The kernel keeps 15 characters of a name; bpftool may print more, from the program's BTF.
-  return (JSON.parse(result.stdout) as { id: number; name?: string }[]).map((p) => ({ id: p.id, name: (p.name ?? '').slice(0, 15) }));
-}
-
-export interface ProgramWatch {
-  /** Fails unless every watched name has a program that was not loaded when the watch began. */
-  assertLoaded(): void;
-  /**
-   * Fails unless no watched name is loaded, except programs that were already loaded when the
-   * watch began (left by something else). The kernel frees a program shortly after its last
-   * reference goes, so this waits up to `timeoutMs`.
-   */
-  assertUnloaded(timeoutMs?: number): Promise<void>;
-}
-
-/** Watches the programs named `names` (15-character prefixes, as the kernel keeps them). */
-export function watchPrograms(names: string[]): ProgramWatch {
-  const watched = (): LoadedProgram[] => loadedPrograms().filter((p) => names.includes(p.name));
-  const before = new Set(watched().map((p) => p.id));
-  const fresh = (): LoadedProgram[] => watched().filter((p) => !before.has(p.id));
-  return {
-    assertLoaded() {
-      const loaded = new Set(fresh().map((p) => p.name));
-      assert.deepEqual(names.filter((n) => !loaded.has(n)), [], 'programs not loaded while ecli runs');
-    },
-    async assertUnloaded(timeoutMs = 3000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const left = fresh();
-        if (left.length === 0) return;
-        if (Date.now() > deadline) assert.fail(`still loaded after ecli exited: ${left.map((p) => `${p.name} (id ${p.id})`).join(', ')}`);
-        await sleep(100);
-      }
-    },
-  };
-}
-
-/** Stops ecli with SIGINT (never SIGKILL, which would leave TC filters behind) if the test did not. */
-export function stopAfterTest(t: TestContext, ecli: RunningEcli): void {
-  t.after(async () => {
-    await ecli.stop('SIGINT').catch(() => undefined);
-  });
 }
 
 export interface Helper {

@@ -7,8 +7,9 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readlinkSync } from 'node:fs';
 import { haveRoot } from '../helpers/env.js';
-import { runTool, startEcli, type Completed } from '../helpers/ecli-process.js';
-import { compileExample, haveCommands, haveToolchain, jsonLine, jsonRows, sleep, startHelper, stopAfterTest, watchPrograms } from '../helpers/examples.js';
+import { startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
+import { runTool, type Completed } from '../helpers/ecli-process.js';
+import { compileExample, haveCommands, haveToolchain, jsonLine, jsonRows, sleep, startHelper } from '../helpers/examples.js';
 
 const DATAGRAMS = 5;
 const PAYLOAD = 100;
@@ -61,11 +62,8 @@ test('xdp attaches to lo and counts packets and bytes per ethertype', async (t) 
   if (!haveRoot(t) || !haveToolchain(t) || !haveCommands(t, ['unshare', 'nsenter', 'ip'])) return;
   const example = compileExample(t, 'xdp');
   const netns = await privateNetns(t);
-  const programs = watchPrograms(example.programNames);
 
-  const ecli = await startEcli(['run', '-j', example.packagePath], { prefix: netns.prefix });
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath], { prefix: netns.prefix });
   const link = netns.run('ip', ['link', 'show', 'lo']);
   assert.match(link.stdout, /\bxdp(generic)?\b/);
   assert.match(link.stdout, /prog\/xdp id \d+ name xdp_count/);
@@ -79,20 +77,16 @@ test('xdp attaches to lo and counts packets and bytes per ethertype', async (t) 
     'only IPv4 went through this lo',
   );
 
-  assert.equal(await ecli.stop(), 0);
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
   assert.doesNotMatch(netns.run('ip', ['link', 'show', 'lo']).stdout, /xdp/, 'detached at exit');
-  await programs.assertUnloaded();
 });
 
 test('tc attaches to lo ingress and reports every packet through the ring buffer', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t) || !haveCommands(t, ['unshare', 'nsenter', 'tc'])) return;
   const example = compileExample(t, 'tc');
   const netns = await privateNetns(t);
-  const programs = watchPrograms(example.programNames);
 
-  const ecli = await startEcli(['run', '-j', example.packagePath], { prefix: netns.prefix });
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath], { prefix: netns.prefix });
   const filters = netns.run('tc', ['filter', 'show', 'dev', 'lo', 'ingress']);
   assert.match(filters.stdout, /\bbpf\b.*handle 0x1 tc_ingress.*direct-action/);
 
@@ -101,8 +95,7 @@ test('tc attaches to lo ingress and reports every packet through the ring buffer
   await sleep(300);
   assert.deepEqual(jsonRows(ecli), Array(DATAGRAMS).fill({ ifindex: 1, len: FRAME, protocol: ETH_P_IP }));
 
-  assert.equal(await ecli.stop(), 0);
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
   assert.equal(netns.run('tc', ['filter', 'show', 'dev', 'lo', 'ingress']).stdout, '', 'filter removed at exit');
   assert.doesNotMatch(netns.run('tc', ['qdisc', 'show', 'dev', 'lo']).stdout, /clsact/, 'the clsact hook ecli created is removed too');
-  await programs.assertUnloaded();
 });

@@ -10,13 +10,15 @@ import { unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureTracefs, hasKprobes, probeTrampolines } from '../../src/loader/probe.js';
 import { haveRoot, skipUnlessCi } from '../helpers/env.js';
-import { ecliPath, runTool, startEcli } from '../helpers/ecli-process.js';
-import { compileExample, haveToolchain, jsonLine, stopAfterTest, tempDir, uniqueToken, watchPrograms, type ProgramWatch } from '../helpers/examples.js';
+import { startEcliFor, stopAndCheckUnloaded, watchProgramNames } from '../helpers/ecli-checks.js';
+import { ecliPath, runTool } from '../helpers/ecli-process.js';
+import { compileExample, haveToolchain, jsonLine, tempDir, uniqueToken } from '../helpers/examples.js';
 
 const KERNEL_UNSUPPORTED_EXIT = 6;
 
 /** `ecli run <package>` fails with exactly one error line matching every pattern, and loads nothing. */
-async function assertRefused(packagePath: string, programs: ProgramWatch, patterns: RegExp[]): Promise<void> {
+async function assertRefused(packagePath: string, programNames: string[], patterns: RegExp[]): Promise<void> {
+  const programs = watchProgramNames(programNames);
   const run = runTool(ecliPath, ['run', packagePath]);
   assert.equal(run.status, KERNEL_UNSUPPORTED_EXIT, run.stderr);
   assert.equal(run.stdout, '');
@@ -26,7 +28,7 @@ async function assertRefused(packagePath: string, programs: ProgramWatch, patter
   assert.doesNotMatch(run.stderr, /ulimit|RLIMIT_MEMLOCK/i, 'no memlock advice');
   assert.doesNotMatch(run.stderr, /^\s+at /m, 'no stack trace');
   assert.doesNotMatch(run.stderr, /internal error/);
-  await programs.assertUnloaded();
+  await programs.assertNoneAdded();
 }
 
 /** A file in a fresh folder with a name short enough for the examples' 64-byte filename field. */
@@ -45,42 +47,34 @@ test('fentry is refused with one clear line where trampolines are closed, and tr
     return;
   }
   const example = compileExample(t, 'fentry');
-  const programs = watchPrograms(example.programNames);
   if (trampolines === 'refused') {
-    await assertRefused(example.packagePath, programs, [/program do_unlinkat /, /\(fentry\/do_unlinkat\)/, /trampolines/]);
+    await assertRefused(example.packagePath, example.programNames, [/program do_unlinkat /, /\(fentry\/do_unlinkat\)/, /trampolines/]);
     return;
   }
 
-  const ecli = await startEcli(['run', '-j', example.packagePath]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath]);
   const file = doomedFile(t);
   unlinkSync(file);
   const entry = JSON.parse(await ecli.waitForLine(jsonLine((r) => r.filename === file && r.is_exit === 0)));
   assert.equal(entry.pid, process.pid);
   const exit = JSON.parse(await ecli.waitForLine(jsonLine((r) => r.filename === file && r.is_exit === 1)));
   assert.deepEqual({ pid: exit.pid, ret: exit.ret }, { pid: process.pid, ret: 0 });
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 test('kprobe is refused with one clear line without CONFIG_KPROBES, and traces unlinks with it', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   ensureTracefs();
   const example = compileExample(t, 'kprobe');
-  const programs = watchPrograms(example.programNames);
   if (!hasKprobes()) {
-    await assertRefused(example.packagePath, programs, [/program do_unlinkat /, /\(kprobe\/do_unlinkat\)/, /no kprobe support/]);
+    await assertRefused(example.packagePath, example.programNames, [/program do_unlinkat /, /\(kprobe\/do_unlinkat\)/, /no kprobe support/]);
     return;
   }
 
-  const ecli = await startEcli(['run', '--trace-pipe', example.packagePath]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '--trace-pipe', example.packagePath]);
   const file = doomedFile(t);
   unlinkSync(file);
   await ecli.waitForLine((l) => l.includes(`KPROBE ENTRY pid = ${process.pid}, filename = ${file}`));
   await ecli.waitForLine((l) => l.includes(`KPROBE EXIT: pid = ${process.pid}, ret = 0`));
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });

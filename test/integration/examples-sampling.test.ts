@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { haveRoot } from '../helpers/env.js';
-import { startEcli } from '../helpers/ecli-process.js';
-import { compileExample, haveToolchain, jsonLine, jsonRows, startHelper, stopAfterTest, watchPrograms } from '../helpers/examples.js';
+import { startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
+import { compileExample, haveToolchain, jsonLine, jsonRows, startHelper } from '../helpers/examples.js';
 
 /** A log2 histogram heading and row as the runner prints them (unit `usecs`). */
 const HEADING = /^ +usecs +: count {4}distribution$/;
@@ -44,10 +44,7 @@ function sum(values: number[]): number {
 test('runqlat prints a log2 histogram of run-queue latency for all tasks', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'runqlat');
-  const programs = watchPrograms(example.programNames);
-  const ecli = await startEcli(['run', example.packagePath]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', example.packagePath]);
   const busy = startHelper(t, process.execPath, ['-e', wakeupScript(1200)], { stdio: 'ignore' });
   assert.equal(await busy.exited, 0);
   const keyLine = 'key =  4294967295';
@@ -60,17 +57,13 @@ test('runqlat prints a log2 histogram of run-queue latency for all tasks', async
   assert.ok(rows.length > 0 && rows.every((r) => HIST_ROW.test(r)), `histogram rows:\n${rows.join('\n')}`);
   assert.ok(rows.some((r) => /: [1-9]\d* +\|/.test(r)), 'some slot counted a wakeup');
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 test('runqlat -j --targ_per_process keys the histograms by process id', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'runqlat');
-  const programs = watchPrograms(example.programNames);
-  const ecli = await startEcli(['run', '-j', example.packagePath, '--targ_per_process']);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath, '--targ_per_process']);
   const busy = startHelper(t, process.execPath, ['-e', wakeupScript(1200)], { stdio: 'ignore' });
   assert.equal(await busy.exited, 0);
 
@@ -85,8 +78,7 @@ test('runqlat -j --targ_per_process keys the histograms by process id', async (t
     'no all-tasks key in per-process mode',
   );
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 /** Whole-disk block devices that can be read directly (reading them makes the disk interrupt). */
@@ -112,10 +104,7 @@ function readDisksDirectly(): void {
 test('hardirqs prints a histogram with a count per interrupt handler', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'hardirqs');
-  const programs = watchPrograms(example.programNames);
-  const ecli = await startEcli(['run', example.packagePath]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', example.packagePath]);
   readDisksDirectly();
 
   const keyLine = await ecli.waitForLine((l) => l.startsWith('key =  '), 5000);
@@ -128,17 +117,13 @@ test('hardirqs prints a histogram with a count per interrupt handler', async (t)
   const rows = block.slice(block.findIndex((l) => HEADING.test(l)) + 1);
   assert.ok(rows.length > 0 && rows.every((r) => HIST_ROW.test(r)), `histogram rows:\n${rows.join('\n')}`);
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 test('hardirqs -j names the struct key column "" and counts every histogram entry', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'hardirqs');
-  const programs = watchPrograms(example.programNames);
-  const ecli = await startEcli(['run', '-j', example.packagePath]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath]);
   readDisksDirectly();
 
   const row = JSON.parse(await ecli.waitForLine(jsonLine(() => true), 5000));
@@ -150,17 +135,13 @@ test('hardirqs -j names the struct key column "" and counts every histogram entr
   const counted = sum(row.value.slots);
   assert.ok(counted <= row.value.count && row.value.count - counted <= 64, `count ${row.value.count}, slots sum ${counted}`);
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 test('perf_event -j counts cpu-clock samples of a busy process', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'perf_event');
-  const programs = watchPrograms(example.programNames);
-  const ecli = await startEcli(['run', '-j', example.packagePath]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath]);
   const busy = startHelper(t, process.execPath, ['-e', busyScript(1500)], { stdio: 'ignore' });
   assert.equal(await busy.exited, 0);
 
@@ -175,17 +156,13 @@ test('perf_event -j counts cpu-clock samples of a busy process', async (t) => {
     'the idle task is left out without --include_idle',
   );
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 test('perf_event prints default_kv rows in plain mode', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'perf_event');
-  const programs = watchPrograms(example.programNames);
-  const ecli = await startEcli(['run', example.packagePath]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', example.packagePath]);
   assert.equal(ecli.lines[0] ?? (await ecli.waitForLine(() => true)), 'TIME     __U32  COUNT  COMM   ');
   const busy = startHelper(t, process.execPath, ['-e', busyScript(1000)], { stdio: 'ignore' });
   assert.equal(await busy.exited, 0);
@@ -193,6 +170,5 @@ test('perf_event prints default_kv rows in plain mode', async (t) => {
   const row = await ecli.waitForLine((l) => l.includes(` {"__u32":${busy.pid}} `), 5000);
   assert.match(row, new RegExp(`^\\d\\d:\\d\\d:\\d\\d \\{"__u32":${busy.pid}\\} \\{"comm":"node","count":[1-9]\\d*\\}$`));
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });

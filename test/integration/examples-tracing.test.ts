@@ -9,19 +9,18 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
-import { runTool, startEcli } from '../helpers/ecli-process.js';
+import { startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
+import { runTool } from '../helpers/ecli-process.js';
 import {
-    compileExample,
+  compileExample,
   haveCommands,
   haveToolchain,
   jsonLine,
   jsonRows,
   sleep,
   startHelper,
-  stopAfterTest,
   tempDir,
   uniqueToken,
-  watchPrograms,
 } from '../helpers/examples.js';
 
 /** How long to keep listening after the expected row, so that unexpected ones would show up too. */
@@ -32,15 +31,12 @@ const NO_SUCH_PID = 2 ** 31 - 1;
 test('exitsnoop reports the exit status of a process from the ring buffer', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'exitsnoop');
-  const programs = watchPrograms(example.programNames);
   const name = `exit3-${uniqueToken()}`.slice(0, 15);
   const program = path.join(tempDir(t), name);
   copyFileSync('/bin/sh', program);
   chmodSync(program, 0o755);
 
-  const ecli = await startEcli(['run', '-j', example.packagePath]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath]);
   const exiting = startHelper(t, program, ['-c', 'exit 3'], { stdio: 'ignore' });
   assert.equal(await exiting.exited, 3);
   const row = JSON.parse(await ecli.waitForLine(jsonLine((r) => r.pid === exiting.pid)));
@@ -49,44 +45,36 @@ test('exitsnoop reports the exit status of a process from the ring buffer', asyn
   assert.equal(row.ppid, process.pid);
   assert.ok(typeof row.duration_ns === 'number' && row.duration_ns > 0, `duration_ns ${row.duration_ns}`);
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 test('exitsnoop prints a header and aligned rows in plain mode', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'exitsnoop');
-  const programs = watchPrograms(example.programNames);
   const name = `exit7-${uniqueToken()}`.slice(0, 15);
   const program = path.join(tempDir(t), name);
   copyFileSync('/bin/sh', program);
   chmodSync(program, 0o755);
 
-  const ecli = await startEcli(['run', example.packagePath]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', example.packagePath]);
   assert.equal(ecli.lines[0] ?? (await ecli.waitForLine(() => true)), 'TIME     PID    PPID   EXIT_CODE DURATION_NS COMM   ');
   const exiting = startHelper(t, program, ['-c', 'exit 7'], { stdio: 'ignore' });
   assert.equal(await exiting.exited, 7);
   const line = await ecli.waitForLine((l) => l.endsWith(` ${name}`));
   assert.match(line, new RegExp(`^\\d\\d:\\d\\d:\\d\\d  ${exiting.pid} +${process.pid} +7 +\\d+ +${name}$`));
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 test('opensnoop --pid reports the opens of that process only', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'opensnoop');
-  const programs = watchPrograms(example.programNames);
   const file = path.join(tempDir(t), `opened-${uniqueToken()}`);
   writeFileSync(file, 'x\n');
   // The shell waits for a line, then becomes `cat` (same pid), which opens the file.
   const target = startHelper(t, 'sh', ['-c', 'read go; exec cat "$0"', file], { stdio: ['pipe', 'ignore', 'inherit'] });
 
-  const ecli = await startEcli(['run', '-j', example.packagePath, '--pid', String(target.pid)]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath, '--pid', String(target.pid)]);
   const other = runTool('cat', [file]);
   assert.equal(other.status, 0, other.stderr);
   target.child.stdin!.end('go\n');
@@ -102,22 +90,18 @@ test('opensnoop --pid reports the opens of that process only', async (t) => {
   assert.deepEqual(rows.filter((r) => r.fname === file).map((r) => r.pid), [target.pid], 'the other cat opened it too, unreported');
   assert.deepEqual(rows.filter((r) => r.pid !== target.pid), [], 'only the --pid process is reported');
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 test('opensnoop --enable-failed reports failed opens only', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'opensnoop');
-  const programs = watchPrograms(example.programNames);
   const dir = tempDir(t);
   const [missing, present] = [path.join(dir, 'missing'), path.join(dir, 'present')];
   writeFileSync(present, 'x\n');
   const target = startHelper(t, 'sh', ['-c', 'read go; exec cat "$0" "$1"', missing, present], { stdio: ['pipe', 'ignore', 'ignore'] });
 
-  const ecli = await startEcli(['run', '-j', example.packagePath, '--pid', String(target.pid), '--enable-failed']);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath, '--pid', String(target.pid), '--enable-failed']);
   target.child.stdin!.end('go\n');
   assert.equal(await target.exited, 1, 'cat fails on the missing file');
 
@@ -130,19 +114,15 @@ test('opensnoop --enable-failed reports failed opens only', async (t) => {
     `successful opens are left out (${present} among them)`,
   );
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 test('sigsnoop reports a delivered signal and a kill that failed with ESRCH', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'sigsnoop');
-  const programs = watchPrograms(example.programNames);
   const victim = startHelper(t, 'sleep', ['30'], { stdio: 'ignore' });
 
-  const ecli = await startEcli(['run', '-j', example.packagePath]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath]);
   const sender = startHelper(
     t,
     process.execPath,
@@ -157,19 +137,15 @@ test('sigsnoop reports a delivered signal and a kill that failed with ESRCH', as
   const failed = JSON.parse(await ecli.waitForLine(jsonLine((r) => r.pid === sender.pid && r.tpid === NO_SUCH_PID)));
   assert.deepEqual({ sig: failed.sig, ret: failed.ret }, { sig: 0, ret: -3 }, 'ESRCH');
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 test('printk --trace-pipe relays the bpf_printk lines of the --pid process only', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'printk');
-  const programs = watchPrograms(example.programNames);
   const writer = startHelper(t, 'sh', ['-c', 'read go; echo one; echo two'], { stdio: ['pipe', 'ignore', 'inherit'] });
 
-  const ecli = await startEcli(['run', '--trace-pipe', example.packagePath, '--pid', String(writer.pid)]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '--trace-pipe', example.packagePath, '--pid', String(writer.pid)]);
   const other = startHelper(t, 'sh', ['-c', 'echo three; echo four'], { stdio: ['ignore', 'ignore', 'inherit'] });
   assert.equal(await other.exited, 0);
   writer.child.stdin!.end('go\n');
@@ -180,8 +156,7 @@ test('printk --trace-pipe relays the bpf_printk lines of the --pid process only'
   await sleep(SETTLE_MS);
   assert.deepEqual(ecli.lines.filter((l) => l.includes(`BPF triggered from PID ${other.pid}.`)), [], 'filtered out by --pid');
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 /** Whether /bin/bash exports readline as a dynamic symbol, which the uretprobe needs. */
@@ -198,12 +173,9 @@ test('bashreadline reports a command typed into an interactive bash', async (t) 
     return;
   }
   const example = compileExample(t, 'bashreadline');
-  const programs = watchPrograms(example.programNames);
   const command = `echo typed-${uniqueToken()}`;
 
-  const ecli = await startEcli(['run', '-j', example.packagePath]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath]);
   // `script` gives bash a terminal, so it is interactive and reads lines with readline().
   const bash = startHelper(t, 'script', ['-qc', 'bash --norc --noprofile -i', '/dev/null'], {
     stdio: ['pipe', 'ignore', 'inherit'],
@@ -215,8 +187,7 @@ test('bashreadline reports a command typed into an interactive bash', async (t) 
   const row = JSON.parse(await ecli.waitForLine(jsonLine((r) => r.str === command)));
   assert.ok(Number.isInteger(row.pid) && row.pid > 0, `pid ${row.pid}`);
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
 /** Where the uprobe example's sections point (see examples/uprobe/README.md). */
@@ -225,16 +196,13 @@ const UPROBE_TARGET = '/tmp/ecli-uprobe-target';
 test('uprobe reports the arguments and result of each call in the target program', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t) || !haveCommands(t, ['cc'])) return;
   const example = compileExample(t, 'uprobe');
-  const programs = watchPrograms(example.programNames);
   // Built aside and renamed into place: a target another run is executing is replaced, not rewritten.
   const built = path.join(tempDir(t), 'target');
   const cc = runTool('cc', ['-O0', '-g', '-o', built, path.join(repoRoot, 'examples/uprobe/target.c')]);
   assert.equal(cc.status, 0, cc.stderr);
   renameSync(built, UPROBE_TARGET);
 
-  const ecli = await startEcli(['run', '-j', example.packagePath]);
-  stopAfterTest(t, ecli);
-  programs.assertLoaded();
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath]);
   const target = startHelper(t, UPROBE_TARGET, ['3', '20'], { stdio: ['ignore', 'pipe', 'inherit'] });
   assert.equal(await target.exited, 0);
   assert.equal(target.stdout(), '6\n');
@@ -250,6 +218,5 @@ test('uprobe reports the arguments and result of each call in the target program
     [2, 4, 6, 'ecli-uprobe-tar'],
   ]);
 
-  assert.equal(await ecli.stop(), 0);
-  await programs.assertUnloaded();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });

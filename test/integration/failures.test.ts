@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ecliPath, eccPath, loadedProgramNames, runTool, startEcli, type RunningEcli } from '../helpers/ecli-process.js';
+import { assertGoneWithin, startEcliFor } from '../helpers/ecli-checks.js';
+import { ecliPath, eccPath, loadedPrograms, runTool, type LoadedProgram } from '../helpers/ecli-process.js';
 import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
 
 const REJECTED_SOURCE = `#include <vmlinux.h>
@@ -129,17 +130,17 @@ function ready(t: TestContext): boolean {
   return true;
 }
 
+function programsNamed(name: string): LoadedProgram[] {
+  return loadedPrograms().filter((p) => p.name === name.slice(0, 15));
+}
+
 function loaded(name: string): boolean {
-  return loadedProgramNames().includes(name.slice(0, 15));
+  return programsNamed(name).length > 0;
 }
 
 /** The kernel frees a dead process's programs asynchronously: wait a little for it. */
 async function waitUntilUnloaded(name: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (loaded(name)) {
-    if (Date.now() > deadline) assert.fail(`program ${name} is still loaded ${timeoutMs} ms after ecli ended`);
-    await sleep(50);
-  }
+  await assertGoneWithin(() => programsNamed(name), timeoutMs, `program ${name} is still loaded ${timeoutMs} ms after ecli ended`);
 }
 
 async function waitForStderr(running: { stderr(): string }, pattern: RegExp, timeoutMs = 5000): Promise<RegExpExecArray> {
@@ -150,15 +151,6 @@ async function waitForStderr(running: { stderr(): string }, pattern: RegExp, tim
     if (Date.now() > deadline) assert.fail(`stderr never matched ${pattern}:\n${running.stderr()}`);
     await sleep(50);
   }
-}
-
-/** startEcli, with the process killed when the test ends, so a failed test leaves nothing running. */
-async function start(t: TestContext, args: string[]): Promise<RunningEcli> {
-  const running = await startEcli(args);
-  t.after(() => {
-    if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGKILL');
-  });
-  return running;
 }
 
 function runTrigger(): void {
@@ -204,7 +196,7 @@ test('without privileges: a PERMISSION error, exit 5, and nothing loaded', (t) =
 
 test('records shorter than the export struct are counted and reported while whole ones still print; SIGTERM detaches', async (t) => {
   if (!ready(t)) return;
-  const running = await start(t, ['run', '-j', recordsPackage!]);
+  const running = await startEcliFor(t, ['run', '-j', recordsPackage!]);
   try {
     assert.ok(loaded(PROGRAM), 'the program is loaded while ecli runs');
     const ours = (line: string) => (JSON.parse(line) as { comm: string }).comm === trigger!.comm;
@@ -229,7 +221,7 @@ test('records shorter than the export struct are counted and reported while whol
 
 test('SIGHUP detaches every program and exits 0', async (t) => {
   if (!ready(t)) return;
-  const running = await start(t, ['run', recordsPackage!]);
+  const running = await startEcliFor(t, ['run', recordsPackage!]);
   assert.ok(loaded(PROGRAM));
   assert.equal(await running.stop('SIGHUP'), 0, running.stderr());
   await waitUntilUnloaded(PROGRAM);
@@ -237,7 +229,7 @@ test('SIGHUP detaches every program and exits 0', async (t) => {
 
 test('after SIGKILL the programs are gone too (tracepoint links die with the process)', async (t) => {
   if (!ready(t)) return;
-  const running = await start(t, ['run', recordsPackage!]);
+  const running = await startEcliFor(t, ['run', recordsPackage!]);
   assert.ok(loaded(PROGRAM));
   assert.equal(await running.stop('SIGKILL'), 'SIGKILL');
   await waitUntilUnloaded(PROGRAM);
@@ -245,7 +237,7 @@ test('after SIGKILL the programs are gone too (tracepoint links die with the pro
 
 test('when stdout is closed under it, ecli stops quietly, exit 0, and detaches', async (t) => {
   if (!ready(t)) return;
-  const running = await start(t, ['run', recordsPackage!]);
+  const running = await startEcliFor(t, ['run', recordsPackage!]);
   await running.waitForLine((line) => line.startsWith('TIME '));
   running.child.stdout!.destroy();
   const exited = running.exited(15_000);
@@ -267,7 +259,7 @@ test('XDP attaches through a BPF link: after SIGKILL nothing is left on lo', asy
     skipUnlessCi(t, 'an XDP program is already attached to lo');
     return;
   }
-  const running = await start(t, ['run', xdpPackage!]);
+  const running = await startEcliFor(t, ['run', xdpPackage!]);
   assert.ok(xdpOnLo(), `lo shows no xdp while ecli runs:\n${running.stderr()}`);
   assert.equal(await running.stop('SIGKILL'), 'SIGKILL');
   const deadline = Date.now() + 5000;
