@@ -11,9 +11,11 @@ ldconfig -p 2>/dev/null | grep -q 'libbpf.so.1 ' || need_apt+=(libbpf1)
 command -v bpftool >/dev/null || need_apt+=(bpftool)
 command -v ip >/dev/null && command -v tc >/dev/null || need_apt+=(iproute2)
 command -v cc >/dev/null || need_apt+=(gcc)
+command -v nm >/dev/null || need_apt+=(binutils)
 command -v make >/dev/null || need_apt+=(make)
+# The execsnoop-full test runs libbpf-tools' execsnoop beside ours; the benchmark also uses it.
+[ -x /usr/sbin/execsnoop ] || need_apt+=(libbpf-tools)
 if [ "${ECLI_SETUP_BENCH:-0}" = 1 ]; then
-  [ -x /usr/sbin/execsnoop ] || need_apt+=(libbpf-tools)
   command -v bpftrace >/dev/null || need_apt+=(bpftrace)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
