@@ -2,6 +2,7 @@
  * Drives the real `./ecli` and `./ecc` in integration tests: start, wait until the programs
  * are attached, trigger events, wait for matching output, stop with a signal.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -130,6 +131,17 @@ export function runTool(path: string, args: string[], options: { input?: string 
     ...(options.input === undefined ? {} : { input: options.input }),
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * `./ecc <source> [<header>] -o <outDir>`; fails the calling test (an assertion) when ecc fails.
+ * Returns the path of the package.json it wrote.
+ */
+export function eccCompile(source: string, header: string | undefined, outDir: string): string {
+  const args = [source, ...(header === undefined ? [] : [header]), '-o', outDir];
+  const result = runTool(eccPath, args);
+  assert.equal(result.status, 0, `./ecc ${args.join(' ')} failed:\n${result.stderr}`);
+  return join(outDir, 'package.json');
 }
 
 export interface LoadedProgram {

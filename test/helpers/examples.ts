@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { findExecutable } from '../../src/compiler/process.js';
 import { KERNEL_BTF_PATH } from '../../src/compiler/vmlinux.js';
-import { eccPath, runTool, type RunningEcli } from './ecli-process.js';
+import { eccCompile, type RunningEcli } from './ecli-process.js';
 import { repoRoot, skipUnlessCi } from './env.js';
 
 export interface CompiledExample {
@@ -50,10 +50,7 @@ export function compileExample(t: TestContext, name: string): CompiledExample {
   const dir = path.join(repoRoot, 'examples', name);
   const header = path.join(dir, `${name}.h`);
   const out = tempDir(t, `ecli-${name}-`);
-  const args = [path.join(dir, `${name}.bpf.c`), ...(existsSync(header) ? [header] : []), '-o', out];
-  const result = runTool(eccPath, args);
-  assert.equal(result.status, 0, `ecc ${args.join(' ')} failed:\n${result.stderr}`);
-  const packagePath = path.join(out, 'package.json');
+  const packagePath = eccCompile(path.join(dir, `${name}.bpf.c`), existsSync(header) ? header : undefined, out);
   const pkg = JSON.parse(readFileSync(packagePath, 'utf8')) as { meta: { bpf_skel: { progs: { name: string }[] } } };
   return { packagePath, programNames: pkg.meta.bpf_skel.progs.map((p) => p.name.slice(0, 15)) };
 }

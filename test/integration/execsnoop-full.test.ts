@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
-import { eccPath, runTool, startEcli, type RunningEcli } from '../helpers/ecli-process.js';
+import { eccCompile, startEcli, type RunningEcli } from '../helpers/ecli-process.js';
 
 const example = path.join(repoRoot, 'examples/execsnoop-full');
 const LIBBPF_EXECSNOOP = '/usr/sbin/execsnoop';
@@ -110,8 +110,7 @@ function prepare(t: TestContext): Setup | undefined {
   }
   const dir = mkdtempSync('/tmp/execsnoop-full-');
   chmodSync(dir, 0o755);
-  const ecc = runTool(eccPath, [path.join(example, 'execsnoop-full.bpf.c'), path.join(example, 'execsnoop-full.h'), '-o', dir]);
-  assert.equal(ecc.status, 0, ecc.stderr);
+  eccCompile(path.join(example, 'execsnoop-full.bpf.c'), path.join(example, 'execsnoop-full.h'), dir);
   writeFileSync(path.join(dir, 'helper.c'), HELPER_SOURCE);
   const helper = path.join(dir, 'helper');
   const build = spawnSync('cc', ['-O2', '-pthread', '-o', helper, path.join(dir, 'helper.c')], { encoding: 'utf8' });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertGoneWithin, startEcliFor } from '../helpers/ecli-checks.js';
-import { ecliPath, eccPath, loadedPrograms, runTool, type LoadedProgram } from '../helpers/ecli-process.js';
+import { eccCompile, ecliPath, loadedPrograms, runTool, type LoadedProgram } from '../helpers/ecli-process.js';
 import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
 
 const REJECTED_SOURCE = `#include <vmlinux.h>
@@ -107,18 +107,15 @@ function compile(name: string, files: Record<string, string>): string {
   execFileSync('mkdir', ['-p', dir]);
   for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
   const [source, header] = Object.keys(files).map((file) => join(dir, file));
-  const result = runTool(eccPath, [source!, ...(header ? [header] : []), '-o', dir]);
-  assert.equal(result.status, 0, `ecc ${name} failed:\n${result.stderr}`);
-  chmodSync(join(dir, 'package.json'), 0o644);
-  return join(dir, 'package.json');
+  const packagePath = eccCompile(source!, header, dir);
+  chmodSync(packagePath, 0o644);
+  return packagePath;
 }
 
 function compileExample(name: string): string {
   const dir = join(workDir!, `example-${name}`);
   const base = join(repoRoot, 'examples', name, name);
-  const result = runTool(eccPath, [`${base}.bpf.c`, `${base}.h`, '-o', dir]);
-  assert.equal(result.status, 0, `ecc examples/${name} failed:\n${result.stderr}`);
-  return join(dir, 'package.json');
+  return eccCompile(`${base}.bpf.c`, `${base}.h`, dir);
 }
 
 function ready(t: TestContext): boolean {

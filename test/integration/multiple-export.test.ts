@@ -11,7 +11,7 @@ import { Btf } from '../../src/btf/btf.js';
 import { BtfKind } from '../../src/btf/types.js';
 import { findSection, parseElf } from '../../src/elf/elf.js';
 import { jsonOf, startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
-import { eccPath, ecliPath, runTool } from '../helpers/ecli-process.js';
+import { eccCompile, ecliPath, runTool } from '../helpers/ecli-process.js';
 import { haveRoot } from '../helpers/env.js';
 import { haveToolchain, tempDir, uniqueToken } from '../helpers/examples.js';
 
@@ -88,9 +88,7 @@ function compile(t: TestContext): Compiled {
   writeFileSync(path.join(dir, 'mx.h'), HEADER);
   writeFileSync(path.join(dir, 'mx.bpf.c'), SOURCE);
   const out = path.join(dir, 'out');
-  const result = runTool(eccPath, [path.join(dir, 'mx.bpf.c'), path.join(dir, 'mx.h'), '-o', out]);
-  assert.equal(result.status, 0, `ecc failed:\n${result.stderr}`);
-  const pkg = JSON.parse(readFileSync(path.join(out, 'package.json'), 'utf8')) as Compiled['pkg'];
+  const pkg = JSON.parse(readFileSync(eccCompile(path.join(dir, 'mx.bpf.c'), path.join(dir, 'mx.h'), out), 'utf8')) as Compiled['pkg'];
   const typeId = (name: string): number => {
     const t = pkg.meta.export_types.find((e) => e.name === name);
     assert.ok(t, `export_types lists ${name}`);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jsonOf, startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
-import { eccPath, runTool, type RunningEcli } from '../helpers/ecli-process.js';
+import { eccCompile, runTool, type RunningEcli } from '../helpers/ecli-process.js';
 import { haveRoot } from '../helpers/env.js';
 import { haveCommands, haveToolchain, sleep, startHelper, tempDir, type Helper } from '../helpers/examples.js';
 
@@ -91,12 +91,11 @@ function prepare(t: TestContext): Prepared {
   writeFileSync(path.join(dir, 'sm.bpf.c'), SOURCE);
   writeFileSync(path.join(dir, 'caller.c'), CALLER);
   const out = path.join(dir, 'out');
-  const ecc = runTool(eccPath, [path.join(dir, 'sm.bpf.c'), path.join(dir, 'sm.h'), '-o', out]);
-  assert.equal(ecc.status, 0, `ecc failed:\n${ecc.stderr}`);
+  const packagePath = eccCompile(path.join(dir, 'sm.bpf.c'), path.join(dir, 'sm.h'), out);
   const caller = path.join(dir, 'caller');
   const cc = runTool('cc', ['-O2', '-o', caller, path.join(dir, 'caller.c')]);
   assert.equal(cc.status, 0, `cc failed:\n${cc.stderr}`);
-  return { packagePath: path.join(out, 'package.json'), caller };
+  return { packagePath, caller };
 }
 
 /** Makes the caller do `n` getppid calls and waits until it says it did. */
