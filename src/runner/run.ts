@@ -96,23 +96,17 @@ export async function runPackage(input: RunnablePackage, programArgs: readonly s
 }
 
 function requireMap(object: BpfObject, name: string, source: string): BpfMap {
-  const map = object.findMap(name);
-  if (!map) {
-    throw new EcliError('PACKAGE_INVALID', `${source}: map ${name} is listed in the meta but not in the BPF object`, {
-      hint: 'the meta and the object come from different builds; recompile with ./ecc',
-    });
-  }
-  return map;
+  return object.findMap(name) ?? missingFromObject('map', name, source);
 }
 
 function requireProgram(object: BpfObject, name: string, source: string): BpfProgram {
-  const program = object.findProgram(name);
-  if (!program) {
-    throw new EcliError('PACKAGE_INVALID', `${source}: program ${name} is listed in the meta but not in the BPF object`, {
-      hint: 'the meta and the object come from different builds; recompile with ./ecc',
-    });
-  }
-  return program;
+  return object.findProgram(name) ?? missingFromObject('program', name, source);
+}
+
+function missingFromObject(what: 'map' | 'program', name: string, source: string): never {
+  throw new EcliError('PACKAGE_INVALID', `${source}: ${what} ${name} is listed in the meta but not in the BPF object`, {
+    hint: 'the meta and the object come from different builds; recompile with ./ecc',
+  });
 }
 
 function transportOf(map: BpfMap | undefined): MapTransport | undefined {
