@@ -4,7 +4,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { EcliError } from '../../src/errors.js';
-import { fixturesDir, repoRoot, skipUnlessCi } from '../helpers/env.js';
+import { fixturesDir, skipUnlessCi } from '../helpers/env.js';
 import {
   MAX_BPF_OBJECT_SIZE,
   decodeBpfObject,
@@ -13,9 +13,14 @@ import {
   serializePackage,
   stableStringify,
 } from '../../src/package/decode.js';
-import { decodePackage, readPackageFile } from '../../src/package/load.js';
+import { decodePackage, type DecodedPackage } from '../../src/package/load.js';
 import type { ComposedPackage } from '../../src/package/types.js';
 import { validateMeta, validatePackage } from '../../src/package/validate.js';
+
+/** A package file through the whole pipeline: parse → validate → decode. */
+function readFixture(file: string): DecodedPackage {
+  return decodePackage(readFileSync(file, 'utf8'), file);
+}
 
 
 const FIXTURES = fixturesDir;
@@ -89,7 +94,7 @@ test('fixture ELF objects survive a re-encode round trip', (t) => {
   assert.deepEqual(decodeBpfObject(reencoded, 'again.json'), elf);
 });
 
-test('every ecc fixture validates and decodes', async (t) => {
+test('every ecc fixture validates and decodes', (t) => {
   if (!HAVE_FIXTURES) return skipUnlessCi(t, `fixtures not found at ${FIXTURES}`);
   const names = fixtureNames();
   assert.ok(names.length >= 9, `expected the 9 fixtures, found ${names.join(', ')}`);
@@ -107,16 +112,16 @@ test('every ecc fixture validates and decodes', async (t) => {
       });
       continue;
     }
-    const { pkg, elf } = await readPackageFile(file);
+    const { pkg, elf } = readFixture(file);
     assert.equal(elf.length, pkg.bpf_object_size, name);
     assert.ok(Array.isArray(pkg.meta.bpf_skel.maps) && Array.isArray(pkg.meta.bpf_skel.progs), name);
     assert.ok(Array.isArray(pkg.meta.export_types), name);
   }
 });
 
-test('bootstrap.json has the documented meta and object', async (t) => {
+test('bootstrap.json has the documented meta and object', (t) => {
   if (!HAVE_FIXTURES) return skipUnlessCi(t, `fixtures not found at ${FIXTURES}`);
-  const { pkg, elf } = await readPackageFile(path.join(FIXTURES, 'bootstrap.json'));
+  const { pkg, elf } = readFixture(path.join(FIXTURES, 'bootstrap.json'));
   const { meta } = pkg;
   assert.equal(meta.bpf_skel.obj_name, 'client_bpf');
   assert.equal(elf.length, 47496);
@@ -157,12 +162,12 @@ test('bootstrap.json has the documented meta and object', async (t) => {
   );
 });
 
-test('fixture shapes: null progs, xdp and tc extras, sample maps, stray variable keys', async (t) => {
+test('fixture shapes: null progs, xdp and tc extras, sample maps, stray variable keys', (t) => {
   if (!HAVE_FIXTURES) return skipUnlessCi(t, `fixtures not found at ${FIXTURES}`);
-  const load = async (name: string) => (await readPackageFile(path.join(FIXTURES, name))).pkg.meta;
-  assert.deepEqual((await load('int128.json')).bpf_skel.progs, []);
-  assert.deepEqual((await load('minimal_printk.json')).export_types, []);
-  assert.deepEqual((await load('simple_prog_5_xdp.json')).bpf_skel.progs[0], {
+  const load = (name: string) => readFixture(path.join(FIXTURES, name)).pkg.meta;
+  assert.deepEqual(load('int128.json').bpf_skel.progs, []);
+  assert.deepEqual(load('minimal_printk.json').export_types, []);
+  assert.deepEqual(load('simple_prog_5_xdp.json').bpf_skel.progs[0], {
     attach: 'xdp',
     flags: 0,
     ifindex: 1,
@@ -170,11 +175,11 @@ test('fixture shapes: null progs, xdp and tc extras, sample maps, stray variable
     name: 'xdp_pass',
     xdpopts: { old_prog_fd: 0 },
   });
-  const tc = (await load('simple_prog_6_tc.json')).bpf_skel.progs[0]!;
+  const tc = load('simple_prog_6_tc.json').bpf_skel.progs[0]!;
   assert.deepEqual([tc.tchook, tc.tcopts], [{ attach_point: 'BPF_TC_INGRESS', ifindex: 1 }, { handle: 1, priority: 1 }]);
-  const hists = (await load('runqlat.json')).bpf_skel.maps.find((m) => m.name === 'hists');
+  const hists = load('runqlat.json').bpf_skel.maps.find((m) => m.name === 'hists');
   assert.deepEqual(hists?.sample, { interval: 1000, type: 'log2_hist' });
-  assert.equal((await load('simple_prog_3.json')).bpf_skel.data_sections[0]!.variables[1]!.size, 4);
+  assert.equal(load('simple_prog_3.json').bpf_skel.data_sections[0]!.variables[1]!.size, 4);
 });
 
 test('stableStringify reproduces the compact fixtures byte for byte', (t) => {
@@ -404,17 +409,6 @@ test('the object must be a 64-bit little-endian BPF ELF', () => {
   const bigEndian = elfBytes();
   bigEndian[5] = 2;
   assert.match(decode(bigEndian), /is a big-endian ELF object/);
-});
-
-test('readPackageFile reports a missing file as INPUT_NOT_FOUND', async () => {
-  const missing = path.join(repoRoot, 'no-such-dir', 'package.json');
-  await assert.rejects(readPackageFile(missing), (error: unknown) => {
-    assert.ok(error instanceof EcliError);
-    assert.equal(error.code, 'INPUT_NOT_FOUND');
-    assert.equal(error.message, `cannot read ${missing}: no such file`);
-    assert.ok(error.hint);
-    return true;
-  });
 });
 
 test('decodePackage runs the whole pipeline on text', () => {
