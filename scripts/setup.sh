@@ -15,6 +15,11 @@ command -v nm >/dev/null || need_apt+=(binutils)
 command -v make >/dev/null || need_apt+=(make)
 # The execsnoop-full test runs libbpf-tools' execsnoop beside ours; the benchmark also uses it.
 [ -x /usr/sbin/execsnoop ] || need_apt+=(libbpf-tools)
+# Real servers for the registry and metrics tests, and <sys/sdt.h> for the USDT test.
+command -v docker-registry >/dev/null || need_apt+=(docker-registry)
+command -v prometheus >/dev/null || need_apt+=(prometheus)
+command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
+[ -f /usr/include/x86_64-linux-gnu/sys/sdt.h ] || [ -f /usr/include/sys/sdt.h ] || need_apt+=(systemtap-sdt-dev)
 if [ "${ECLI_SETUP_BENCH:-0}" = 1 ]; then
   command -v bpftrace >/dev/null || need_apt+=(bpftrace)
 fi
