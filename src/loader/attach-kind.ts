@@ -18,6 +18,7 @@ export type AttachKind =
   | 'usdt'
   | 'xdp'
   | 'tc'
+  | 'tcx'
   | 'perf_event'
   | 'iter'
   | 'other';
@@ -59,7 +60,7 @@ const PREFIXES: Record<string, AttachKind> = {
   'xdp.frags': 'xdp',
   tc: 'tc',
   classifier: 'tc',
-  tcx: 'tc',
+  tcx: 'tcx',
   perf_event: 'perf_event',
   iter: 'iter',
   'iter.s': 'iter',

@@ -1,11 +1,11 @@
 /**
  * Attaching a loaded program: libbpf's auto-attach by section name first; when libbpf cannot
  * (EOPNOTSUPP), the special attachers for the exact sections `xdp`, `tc` and `perf_event`,
- * as the reference runner does. Failures become typed errors naming the program.
+ * as the reference runner does, and `tcx/ingress`, `tcx/egress`, which libbpf 1.1 does not know. Failures become typed errors naming the program.
  */
 import { existsSync } from 'node:fs';
 import { attachPerfEvent } from './attach-perf-event.js';
-import { attachTc } from './attach-tc.js';
+import { attachTcSection, attachTcxSection } from './attach-tcx.js';
 import { attachXdp } from './attach-xdp.js';
 import { type AttachContext, type AttachMeta, type AttachTarget, type Attachment, linkAttachment, warningsSince } from './attachment.js';
 import { type AttachFacts, diagnoseAttachFailure } from './diagnose.js';
@@ -17,7 +17,9 @@ type SpecialAttacher = (target: AttachTarget, meta: AttachMeta, context: AttachC
 
 const SPECIAL_ATTACHERS: Record<string, SpecialAttacher> = {
   xdp: attachXdp,
-  tc: attachTc,
+  tc: attachTcSection,
+  'tcx/ingress': attachTcxSection,
+  'tcx/egress': attachTcxSection,
   perf_event: attachPerfEvent,
 };
 

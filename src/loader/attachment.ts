@@ -6,6 +6,7 @@ import type { ProgramInfo } from './diagnose.js';
 import { native, type Pointer } from './ffi/libbpf.js';
 import type { LibbpfLogCapture } from './log.js';
 import type { PerfEventMeta } from './perf-event.js';
+import type { TcxMeta } from './tcx-attr.js';
 
 export interface Attachment {
   /** For messages, e.g. `XDP on ifindex 1`. */
@@ -32,6 +33,7 @@ export interface AttachMeta {
   xdpopts?: { old_prog_fd?: number };
   tchook?: { ifindex?: number; attach_point?: string };
   tcopts?: { handle?: number; priority?: number };
+  tcx?: TcxMeta;
   perf_event?: PerfEventMeta;
 }
 

@@ -13,6 +13,7 @@ import { type Pointer, native } from './ffi/libbpf.js';
 import { needsKernelBtf } from './kernel-btf.js';
 import { type LibbpfLogCapture, captureLibbpfLog } from './log.js';
 import { hasVmlinuxBtf, isBpfLsmEnabled, isPrivileged, probeTrampolines } from './probe.js';
+import { BPF_PROG_TYPE_SCHED_CLS, tcxAttachType, tcxDirectionOf } from './tcx-attr.js';
 
 export type { AttachMeta } from './attachment.js';
 
@@ -83,7 +84,9 @@ export class BpfObject {
         { hint: 'the package is damaged or was not written by ecc; rebuild it with ./ecc' },
       );
     }
-    return new BpfObject(options.objectName, opened.ptr, memory, elf, options, log);
+    const object = new BpfObject(options.objectName, opened.ptr, memory, elf, options, log);
+    object.programs.forEach(setTypeLibbpfDoesNotKnow);
+    return object;
   }
 
   findMap(name: string): BpfMap | undefined {
@@ -172,6 +175,15 @@ export class BpfObject {
   private assertOpen(): void {
     if (this.closed) throw new EcliError('INTERNAL', `BPF object ${this.name} used after close()`);
   }
+}
+
+/** libbpf 1.1 predates TCX: give `tcx/ingress` and `tcx/egress` programs their type before load. */
+function setTypeLibbpfDoesNotKnow(program: BpfProgram): void {
+  const direction = tcxDirectionOf(program.sectionName);
+  if (direction === undefined) return;
+  const { libbpf } = native();
+  libbpf.bpf_program__set_type(program.handle, BPF_PROG_TYPE_SCHED_CLS);
+  libbpf.bpf_program__set_expected_attach_type(program.handle, tcxAttachType(direction));
 }
 
 export class BpfProgram {

@@ -121,6 +121,9 @@ export type Interpreter =
   | 'default_struct'
   | { stack_trace: { field_map?: StackTraceFieldMap; with_symbols?: boolean; [key: string]: unknown } };
 
+/** `true`: first (before) or last (after) in the chain; a number: a program id; a string: a program name. */
+export type TcxAnchor = true | number | string;
+
 export type TcAttachPoint = 'BPF_TC_INGRESS' | 'BPF_TC_EGRESS' | 'BPF_TC_CUSTOM';
 
 export interface ProgMeta {
@@ -136,6 +139,8 @@ export interface ProgMeta {
   xdpopts?: { old_prog_fd?: number; [key: string]: unknown };
   tchook?: { ifindex?: number; attach_point?: TcAttachPoint; [key: string]: unknown };
   tcopts?: { handle?: number; priority?: number; [key: string]: unknown };
+  /** TCX only (`@tcx`): the interface and the place in the hook's chain. */
+  tcx?: { interface?: string; ifindex?: number; before?: TcxAnchor; after?: TcxAnchor; [key: string]: unknown };
   [key: string]: unknown;
 }
 

@@ -7,8 +7,8 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readlinkSync } from 'node:fs';
 import { haveRoot } from '../helpers/env.js';
-import { startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
-import { runTool, type Completed } from '../helpers/ecli-process.js';
+import { assertGoneWithin, startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
+import { loadedPrograms, programIdsHeldBy, runTool, type Completed, type RunningEcli } from '../helpers/ecli-process.js';
 import { compileExample, haveCommands, haveToolchain, jsonLine, jsonRows, sleep, startHelper } from '../helpers/examples.js';
 
 const DATAGRAMS = 5;
@@ -99,3 +99,44 @@ test('tc attaches to lo ingress and reports every packet through the ring buffer
   assert.equal(netns.run('tc', ['filter', 'show', 'dev', 'lo', 'ingress']).stdout, '', 'filter removed at exit');
   assert.doesNotMatch(netns.run('tc', ['qdisc', 'show', 'dev', 'lo']).stdout, /clsact/, 'the clsact hook ecli created is removed too');
 });
+
+/** BPF_LINK_TYPE_TCX, which bpftool 7.1 (Debian 12) prints as a number: it predates TCX. */
+const LINK_TYPE_TCX = 11;
+
+/** The TCX links (bpftool link list) of the programs ecli holds. */
+function tcxLinksOf(ecli: RunningEcli, programIds = programIdsHeldBy(ecli.child.pid!)): { id: number; prog_id: number }[] {
+  const listed = runTool('bpftool', ['link', 'list', '--json']);
+  assert.equal(listed.status, 0, listed.stderr);
+  const links = JSON.parse(listed.stdout) as { id: number; type: number | string; prog_id: number }[];
+  return links.filter((l) => (l.type === LINK_TYPE_TCX || l.type === 'tcx') && programIds.includes(l.prog_id));
+}
+
+for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+  test(`tcx attaches a TCX link to lo ingress, counts packets and bytes, and leaves nothing after ${signal}`, async (t) => {
+    if (!haveRoot(t) || !haveToolchain(t) || !haveCommands(t, ['unshare', 'nsenter', 'ip', 'tc', 'bpftool'])) return;
+    const example = compileExample(t, 'tcx');
+    const netns = await privateNetns(t);
+
+    const ecli = await startEcliFor(t, ['run', '-j', example.packagePath], { prefix: netns.prefix });
+    const programIds = programIdsHeldBy(ecli.child.pid!);
+    assert.equal(tcxLinksOf(ecli, programIds).length, 1, `one TCX link while ecli runs\n${ecli.stderr()}`);
+    assert.doesNotMatch(netns.run('bpftool', ['net', 'show']).stdout, /tcx_count/, 'not a netlink tc filter');
+    assert.equal(netns.run('tc', ['filter', 'show', 'dev', 'lo', 'ingress']).stdout, '', 'no netlink filter either');
+
+    sendUdp(netns);
+    const row = JSON.parse(await ecli.waitForLine(jsonLine((r) => (r.value as { packets: number }).packets === DATAGRAMS), 5000));
+    assert.deepEqual(row, { key: { __u32: ETH_P_IP }, value: { bytes: DATAGRAMS * FRAME, packets: DATAGRAMS } });
+
+    if (signal === 'SIGINT') {
+      await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
+    } else {
+      assert.equal(await ecli.stop('SIGKILL'), 'SIGKILL');
+      await assertGoneWithin(() => loadedPrograms().filter((p) => programIds.includes(p.id)), 3000, 'programs still loaded after SIGKILL');
+    }
+    const deadline = Date.now() + 3000;
+    while (tcxLinksOf(ecli, programIds).length > 0 && Date.now() < deadline) await sleep(50);
+    assert.deepEqual(tcxLinksOf(ecli, programIds), [], `the TCX link is gone after ${signal}`);
+    assert.equal(netns.run('tc', ['filter', 'show', 'dev', 'lo', 'ingress']).stdout, '');
+    assert.doesNotMatch(netns.run('tc', ['qdisc', 'show', 'dev', 'lo']).stdout, /clsact/);
+  });
+}

@@ -36,6 +36,7 @@ test('section names map to libbpf attach kinds', () => {
     ['xdp.frags', 'xdp'],
     ['tc', 'tc'],
     ['classifier', 'tc'],
+    ['tcx/ingress', 'tcx'],
     ['perf_event', 'perf_event'],
     ['iter/task', 'iter'],
     ['socket', 'other'],

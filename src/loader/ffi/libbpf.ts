@@ -59,6 +59,8 @@ export interface Libbpf {
   bpf_program__attach(prog: Pointer): PointerResult;
   bpf_program__attach_xdp(prog: Pointer, ifindex: number): PointerResult;
   bpf_program__attach_perf_event(prog: Pointer, perfFd: number): PointerResult;
+  bpf_program__set_type(prog: Pointer, type: number): number;
+  bpf_program__set_expected_attach_type(prog: Pointer, type: number): number;
   bpf_link__destroy(link: Pointer): number;
 
   bpf_xdp_attach(ifindex: number, progFd: number, flags: number, opts: { old_prog_fd: number }): number;
@@ -84,6 +86,13 @@ export interface Native {
   mapInitialValue(map: Pointer): Uint8Array | undefined;
   /** perf_event_open(2): an fd, or -errno. */
   perfEventOpen(attr: Buffer, pid: number, cpu: number, groupFd: number, flags: number): number;
+  /**
+   * bpf(2) itself, for commands libbpf 1.1 does not wrap (TCX links, queries): the result (an fd
+   * or 0), or -errno. `attr` is the union bpf_attr image; the kernel may write into it.
+   */
+  bpf(cmd: number, attr: Buffer): number;
+  /** if_nametoindex(3) in our network namespace: 0 when there is no such interface. */
+  interfaceIndex(name: string): number;
   close(fd: number): number;
   /** Formats a printf format + va_list pair (libbpf's print callback arguments). */
   formatVaList(fmt: Pointer, ap: Pointer): string;
@@ -110,6 +119,7 @@ export interface Native {
 const LIBBPF_SONAME = 'libbpf.so.1';
 const LIBC_SONAME = 'libc.so.6';
 const SYS_perf_event_open = 298; // x86-64
+const SYS_bpf = 321; // x86-64
 const PROT_READ = 1;
 const PROT_WRITE = 2;
 const MAP_SHARED = 1;
@@ -204,6 +214,8 @@ function loadNative(): Native {
     bpf_program__attach_perf_event: withErrno(
       lib.func('bpf_link *bpf_program__attach_perf_event(bpf_program *prog, int pfd)'),
     ),
+    bpf_program__set_type: lib.func('int bpf_program__set_type(bpf_program *prog, int type)'),
+    bpf_program__set_expected_attach_type: lib.func('int bpf_program__set_expected_attach_type(bpf_program *prog, int type)'),
     bpf_link__destroy: lib.func('int bpf_link__destroy(bpf_link *link)'),
 
     bpf_xdp_attach: (ifindex: number, progFd: number, flags: number, opts: { old_prog_fd: number }) =>
@@ -229,6 +241,7 @@ function loadNative(): Native {
   const initialValue = lib.func('void *bpf_map__initial_value(bpf_map *map, _Out_ size_t *psize)');
   const syscall = libc.func('long syscall(long number, ...)');
   const closeFd = libc.func('int close(int fd)');
+  const ifNameToIndex = libc.func('unsigned int if_nametoindex(const char *name)');
   const vasprintf = libc.func('int vasprintf(_Out_ void **strp, void *fmt, void *ap)');
   const memcpy = libc.func('void *memcpy(_Out_ uint8_t *dst, void *src, size_t n)');
   const cfree = libc.func('void free(void *ptr)');
@@ -251,6 +264,11 @@ function loadNative(): Native {
       const fd = Number(syscall(SYS_perf_event_open, 'void *', attr, 'int', pid, 'int', cpu, 'int', groupFd, 'unsigned long', flags));
       return fd >= 0 ? fd : -koffi.errno();
     },
+    bpf(cmd, attr) {
+      const result = Number(syscall(SYS_bpf, 'int', cmd, 'void *', attr, 'unsigned int', attr.length));
+      return result >= 0 ? result : -(koffi.errno() || 22);
+    },
+    interfaceIndex: (name) => ifNameToIndex(name) as number,
     close: (fd) => closeFd(fd) as number,
     formatVaList(fmt, ap) {
       const out: (Pointer | null)[] = [null];

@@ -1,0 +1,122 @@
+/**
+ * TCX (the kernel's link-based tc hook, Linux 6.6+) as bytes: the `union bpf_attr` images of
+ * BPF_LINK_CREATE and BPF_PROG_QUERY for a TCX hook, and where a program goes in the hook's
+ * chain. libbpf 1.1 predates TCX, so attach-tcx.ts makes these calls with bpf(2) itself. Pure.
+ */
+import { EcliError } from '../errors.js';
+
+export const BPF_PROG_TYPE_SCHED_CLS = 3;
+export const BPF_TCX_INGRESS = 46;
+export const BPF_TCX_EGRESS = 47;
+export const BPF_PROG_GET_FD_BY_ID = 13;
+export const BPF_OBJ_GET_INFO_BY_FD = 15;
+export const BPF_PROG_QUERY = 16;
+export const BPF_LINK_CREATE = 28;
+
+/** uapi bpf.h: place relative to another program (or the whole chain when none is given). */
+const BPF_F_BEFORE = 1 << 3;
+const BPF_F_AFTER = 1 << 4;
+/** The relative program is given by id, not by fd. */
+const BPF_F_ID = 1 << 5;
+
+export type TcxDirection = 'ingress' | 'egress';
+
+/** `true`: first (before) or last (after) of the chain; a number: a program id; a string: a program name. */
+export type TcxAnchor = true | number | string;
+
+export interface TcxOrder {
+  position: 'before' | 'after';
+  anchor: TcxAnchor;
+}
+
+/** What the `@tcx` doc comment (the prog meta's `tcx`) may say. */
+export interface TcxMeta {
+  interface?: string;
+  ifindex?: number;
+  before?: TcxAnchor;
+  after?: TcxAnchor;
+}
+
+export function tcxAttachType(direction: TcxDirection): number {
+  return direction === 'ingress' ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
+}
+
+/** `tcx/ingress` → 'ingress'; undefined for other sections. */
+export function tcxDirectionOf(section: string): TcxDirection | undefined {
+  const match = /^tcx\/(ingress|egress)$/.exec(section);
+  return match ? (match[1] as TcxDirection) : undefined;
+}
+
+/** The order the meta asks for; refuses both `before` and `after`, and anchors of the wrong type. */
+export function tcxOrderOf(meta: TcxMeta, what: string): TcxOrder | undefined {
+  if (meta.before !== undefined && meta.after !== undefined) {
+    throw new EcliError('PACKAGE_INVALID', `${what}: @tcx has both "before" and "after"`, { hint: 'keep one of them' });
+  }
+  const position = meta.before !== undefined ? 'before' : meta.after !== undefined ? 'after' : undefined;
+  if (position === undefined) return undefined;
+  const anchor = meta[position];
+  const valid = anchor === true || (typeof anchor === 'string' && anchor !== '') || (Number.isInteger(anchor) && (anchor as number) > 0);
+  if (!valid) {
+    throw new EcliError('PACKAGE_INVALID', `${what}: @tcx "${position}" is ${JSON.stringify(anchor)}`, {
+      hint: `use true (${position === 'before' ? 'first' : 'last'} in the chain), a program id, or the name of a program attached there`,
+    });
+  }
+  return { position, anchor: anchor as TcxAnchor };
+}
+
+/** BPF_LINK_CREATE for a TCX hook: prog_fd, target_ifindex, attach_type, flags, tcx.relative_id. */
+export function linkCreateAttr(progFd: number, ifindex: number, attachType: number, order?: { position: 'before' | 'after'; relativeId?: number }): Buffer {
+  const attr = Buffer.alloc(32);
+  attr.writeUInt32LE(progFd, 0);
+  attr.writeUInt32LE(ifindex, 4);
+  attr.writeUInt32LE(attachType, 8);
+  if (order) {
+    let flags = order.position === 'before' ? BPF_F_BEFORE : BPF_F_AFTER;
+    if (order.relativeId !== undefined) {
+      flags |= BPF_F_ID;
+      attr.writeUInt32LE(order.relativeId, 16);
+    }
+    attr.writeUInt32LE(flags, 12);
+  }
+  return attr;
+}
+
+/** BPF_PROG_QUERY of a TCX hook, with room for `capacity` program ids at native address `progIds`. */
+export function progQueryAttr(ifindex: number, attachType: number, progIds: bigint, capacity: number): Buffer {
+  const attr = Buffer.alloc(64);
+  attr.writeUInt32LE(ifindex, 0);
+  attr.writeUInt32LE(attachType, 4);
+  attr.writeBigUInt64LE(progIds, 16);
+  attr.writeUInt32LE(capacity, 24);
+  return attr;
+}
+
+/** After BPF_PROG_QUERY: how many programs the hook holds. */
+export function queriedCount(attr: Buffer): number {
+  return attr.readUInt32LE(24);
+}
+
+export function progFdByIdAttr(id: number): Buffer {
+  const attr = Buffer.alloc(16);
+  attr.writeUInt32LE(id, 0);
+  return attr;
+}
+
+/** The first bytes of struct bpf_prog_info, up to and including `name`. */
+export const PROG_INFO_SIZE = 80;
+const PROG_INFO_NAME_OFFSET = 64;
+
+export function objInfoAttr(fd: number, info: bigint, infoLength: number): Buffer {
+  const attr = Buffer.alloc(16);
+  attr.writeUInt32LE(fd, 0);
+  attr.writeUInt32LE(infoLength, 4);
+  attr.writeBigUInt64LE(info, 8);
+  return attr;
+}
+
+/** `name` of a struct bpf_prog_info image (the kernel keeps 15 characters). */
+export function progInfoName(info: Uint8Array): string {
+  const name = info.subarray(PROG_INFO_NAME_OFFSET, PROG_INFO_NAME_OFFSET + 16);
+  const end = name.indexOf(0);
+  return Buffer.from(end < 0 ? name : name.subarray(0, end)).toString('utf8');
+}
