@@ -3,30 +3,10 @@
  * the output formatters print (reference §3.1 and §2.4). Pure: warnings are returned, not logged.
  */
 import { EcliError } from '../errors.js';
-import type { DisplayHint, ExportCustomMember, ExportedTypesStructMeta } from '../package/types.js';
+import type { ExportCustomMember, ExportedTypesStructMeta } from '../package/types.js';
 import { Btf, kindName } from './btf.js';
+import type { Column, Columns } from './columns.js';
 import { BtfKind, type BtfMember, type BtfType } from './types.js';
-
-export interface Column {
-  /** Output name: the JSON key, and upper-cased the plain-text header. */
-  name: string;
-  /** BTF type id of the value (unresolved, so typedef names stay visible). */
-  typeId: number;
-  /** Byte offset in the record. */
-  offset: number;
-  /** Byte size of the value. */
-  size: number;
-  /** Plain-text display hint from the package's export type (reference packages have none). */
-  display?: DisplayHint;
-}
-
-export interface Columns {
-  /** What the record is, for messages: `struct event`, `u32`, `custom members`. */
-  describe: string;
-  members: Column[];
-  /** Bytes of a whole record (the struct or value size). */
-  size: number;
-}
 
 const REBUILD_HINT = 'the package meta does not match its BPF object; rebuild the package with ecc';
 

@@ -9,7 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { EcliError } from '../errors.js';
 import { runEccPipeline, type EccLogger } from '../compiler/ecc.js';
 import { reportError } from './report.js';
-import packageJson from '../../package.json' with { type: 'json' };
+import { TOOL_VERSION } from '../version.js';
 
 interface EccCliOptions {
   outputPath?: string;
@@ -34,7 +34,7 @@ function buildCommand(): Command {
     .option('-n, --no-generate-package-json', 'write only <name>.bpf.o and <name>.skel.json')
     .option('--header-only', 'compile the header alone into a BTF-only object (for its export types)')
     .option('--debug', 'show stack traces of errors')
-    .version(packageJson.version, '-V, --version')
+    .version(TOOL_VERSION, '-V, --version')
     .helpOption('-h, --help', 'print help')
     .showHelpAfterError(false)
     .exitOverride()

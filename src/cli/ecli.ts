@@ -9,9 +9,9 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { EcliError } from '../errors.js';
-import { selectBtfPath } from '../distribute/btf-select.js';
-import { resolvePackageSource, type ProgType, type ResolveOptions } from '../distribute/source.js';
-import { runPackage } from '../runner/run.js';
+import type { ProgType, ResolveOptions } from '../inputs/source.js';
+import { TOOL_VERSION } from '../version.js';
+import { runRun } from './commands/run.js';
 import { reportError } from './report.js';
 
 interface GlobalFlags {
@@ -67,21 +67,8 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
       hint: 'see ecli run --help',
     });
   }
-  const resolved = await resolvePackageSource(packageSpec, resolveOptions(flags));
-  try {
-    const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
-    return await runPackage(resolved, programArgs, {
-      format: flags.json ? 'json' : 'plain',
-      verbose: global.verbose,
-      tracePipe: flags.tracePipe === true,
-      btfCustomPath,
-      stdout: process.stdout,
-      stderr: process.stderr,
-      stopRequested: stopSignal(),
-    });
-  } finally {
-    resolved.btfArchive?.cleanup();
-  }
+  const options = { ...resolveOptions(flags), json: flags.json === true, tracePipe: flags.tracePipe === true, verbose: global.verbose };
+  return runRun(packageSpec, programArgs, { ...options, stopRequested: stopSignal() }, io);
 }
 
 function sourceOptions(command: Command): Command {
@@ -95,7 +82,7 @@ function buildProgram(exit: (code: number) => void): Command {
   let global: GlobalFlags = { verbose: false, debug: false };
   const program = new Command('ecli')
     .description('Run eunomia-bpf style eBPF packages (ecli-compatible)')
-    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .version(TOOL_VERSION, '-V, --version')
     .option('-v, --verbose', 'show libbpf messages and full verifier logs')
     .option('--debug', 'show stack traces of errors')
     .enablePositionalOptions()

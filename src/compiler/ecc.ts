@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Btf } from '../btf/btf.js';
 import { findSection, parseElf } from '../elf/elf.js';
 import { EcliError } from '../errors.js';
-import { encodeBpfObject, stableStringify } from '../package/decode.js';
+import { encodeBpfObject, stableStringify } from '../package/codec.js';
 import type { BpfSkeletonMeta, ExportedTypesStructMeta } from '../package/types.js';
 import { writeFileAtomic } from './cache.js';
 import { compileFlags, compileObject } from './compile.js';

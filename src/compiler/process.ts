@@ -10,7 +10,7 @@ export interface ToolRun {
   stderr: string;
 }
 
-export interface RunOptions {
+export interface ToolRunOptions {
   /** Called with each chunk of stdout instead of collecting it. */
   onStdout?: (text: string) => void;
   /** Receives `$ <command line>` before the tool runs. */
@@ -47,7 +47,7 @@ function shellQuote(word: string): string {
 }
 
 /** Runs a tool to completion. A non-zero exit is returned, not thrown; failing to start is thrown. */
-export function runTool(file: string, args: readonly string[], options: RunOptions = {}): Promise<ToolRun> {
+export function runTool(file: string, args: readonly string[], options: ToolRunOptions = {}): Promise<ToolRun> {
   options.log?.(`$ ${commandLine(file, args)}`);
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });

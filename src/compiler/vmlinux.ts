@@ -4,12 +4,11 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { KERNEL_BTF_PATH } from '../btf/kernel-btf-path.js';
 import { EcliError } from '../errors.js';
 import { cacheRoot, shortHash, writeFileAtomic } from './cache.js';
 import { runTool } from './process.js';
 import { findBpftool } from './toolchain.js';
-
-export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
 
 export interface VmlinuxHeader {
   /** The directory to pass as `-I`. */
@@ -57,7 +56,7 @@ export async function ensureVmlinuxHeader(options: VmlinuxOptions = {}): Promise
   const dump = await runTool(bpftool, ['btf', 'dump', 'file', btfPath, 'format', 'c'], { log: options.log });
   if (dump.code !== 0 || !dump.stdout.includes('#ifndef __VMLINUX_H__')) {
     throw new EcliError('TOOL_MISSING', `bpftool could not dump ${btfPath} as C (exit status ${dump.code})`, {
-      hint: 'check that bpftool works: bpftool btf dump file /sys/kernel/btf/vmlinux format c',
+      hint: `check that bpftool works: bpftool btf dump file ${btfPath} format c`,
       detail: dump.stderr,
     });
   }

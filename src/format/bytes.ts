@@ -6,7 +6,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Btf } from '../btf/btf.js';
-import type { Column, Columns } from '../btf/export-check.js';
+import type { Column, Columns } from '../btf/columns.js';
 import { BtfKind } from '../btf/types.js';
 import type { PlainCell } from './record.js';
 import type { TextBuffer } from './text-buffer.js';

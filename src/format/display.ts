@@ -7,7 +7,7 @@
  * - `hidden`: the column is not shown.
  */
 import type { Btf } from '../btf/btf.js';
-import type { Column } from '../btf/export-check.js';
+import type { Column } from '../btf/columns.js';
 import { BtfKind } from '../btf/types.js';
 import { EcliError } from '../errors.js';
 import type { DisplayHint } from '../package/types.js';

@@ -3,7 +3,7 @@
  * Everything is compiled once per layout; `format` only reads bytes and builds one line.
  */
 import type { Btf } from '../btf/btf.js';
-import type { Columns } from '../btf/export-check.js';
+import type { Columns } from '../btf/columns.js';
 import { ByteWriterCompiler, jsonLineWriter, plainRowWriter } from './bytes.js';
 import { plainCells } from './display.js';
 import { compileRecord, plainHeader, plainRow } from './record.js';

@@ -4,7 +4,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { EcliError } from '../errors.js';
-import type { Column, Columns } from '../btf/export-check.js';
+import type { Column, Columns } from '../btf/columns.js';
 import { objectDecoder, type CompiledValue, type Decoder, type ValueCompiler } from './value.js';
 
 export interface CompiledRecord {

@@ -6,7 +6,7 @@
 import type { Buffer } from 'node:buffer';
 import { EcliError } from '../errors.js';
 import type { Btf } from '../btf/btf.js';
-import type { Column, Columns } from '../btf/export-check.js';
+import type { Column, Columns } from '../btf/columns.js';
 import { BtfKind } from '../btf/types.js';
 import type { StackTraceFieldMap } from '../package/types.js';
 import { compileRecord } from './record.js';

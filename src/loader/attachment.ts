@@ -2,7 +2,7 @@
  * What attaching a program leaves behind, and how to undo it. Every attacher returns
  * Attachments; BpfObject keeps them and detaches them, newest first, when it closes.
  */
-import type { ProgramInfo } from './diagnose.js';
+import type { ProgramIdentity } from './diagnose.js';
 import { native, type Pointer } from './ffi/libbpf.js';
 import type { LibbpfLogCapture } from './log.js';
 import type { PerfEventMeta } from './perf-event.js';
@@ -18,7 +18,7 @@ export interface Attachment {
 export interface AttachTarget {
   handle: Pointer;
   fd: number;
-  info: ProgramInfo;
+  info: ProgramIdentity;
 }
 
 export interface AttachContext {

@@ -8,7 +8,7 @@ import { type AttachKind, tracepointOf, uprobeTargetOf, usesTrampoline } from '.
 import { EACCES, EINVAL, ENOENT, EOPNOTSUPP, EPERM, describeErrno, errnoName } from './ffi/errno.js';
 import type { TrampolineProbe } from './probe.js';
 
-export interface ProgramInfo {
+export interface ProgramIdentity {
   name: string;
   sectionName: string;
   kind: AttachKind;
@@ -33,12 +33,12 @@ export interface LoadFailure {
   error: number;
   /** Warning-level libbpf messages produced during the load, oldest first. */
   warnings: string[];
-  programs: ProgramInfo[];
+  programs: ProgramIdentity[];
   maps: { name: string; typeName: string }[];
 }
 
 export interface AttachFailure {
-  program: ProgramInfo;
+  program: ProgramIdentity;
   errno: number;
   warnings: string[];
 }
@@ -47,7 +47,7 @@ const RINGBUF_HINT = 'ring buffers need Linux 5.8+';
 const BTF_HINT = 'set BTF_FILE_PATH to a BTF file for this kernel (for example from btfhub-archive)';
 const TRAMPOLINE_ALTERNATIVE = 'use tracepoint (tp/...) or tp_btf/... programs instead';
 
-export function describeProgram(program: ProgramInfo): string {
+export function describeProgram(program: ProgramIdentity): string {
   return `program ${program.name} (${program.sectionName})`;
 }
 
@@ -83,7 +83,7 @@ export function diagnoseLoadFailure(failure: LoadFailure, facts: LoadFacts): Ecl
   );
 }
 
-function diagnoseProgramLoad(program: ProgramInfo, failure: LoadFailure, facts: LoadFacts): EcliError {
+function diagnoseProgramLoad(program: ProgramIdentity, failure: LoadFailure, facts: LoadFacts): EcliError {
   const what = describeProgram(program);
   const log = verifierLogOf(program.name, failure.warnings);
   if (log !== undefined && log.trim() !== '') {
@@ -185,7 +185,7 @@ export function isMemlockAdvice(message: string): boolean {
   return /ulimit -l|RLIMIT_MEMLOCK/.test(message);
 }
 
-function noKprobes(program: ProgramInfo): EcliError {
+function noKprobes(program: ProgramIdentity): EcliError {
   return new EcliError(
     'KERNEL_UNSUPPORTED',
     `${describeProgram(program)}: this kernel has no kprobe support (CONFIG_KPROBES is not set)`,
@@ -229,7 +229,7 @@ export function verifierLogOf(programName: string, warnings: string[]): string |
   return undefined;
 }
 
-function findFailedProgram(failure: LoadFailure): ProgramInfo | undefined {
+function findFailedProgram(failure: LoadFailure): ProgramIdentity | undefined {
   for (const warning of failure.warnings) {
     const match = /prog '([^']+)': (?:failed to load|BPF program load failed)/.exec(warning);
     if (match) {

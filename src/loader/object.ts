@@ -3,11 +3,12 @@
  * (create maps, CO-RE, verifier) → attach → close. BpfObject owns every native handle it
  * hands out (maps, programs, links) and releases them all in close().
  */
+import { KERNEL_BTF_PATH } from '../btf/kernel-btf-path.js';
 import { EcliError } from '../errors.js';
 import { attachProgram } from './attach.js';
 import { type AttachKind, attachKindOf } from './attach-kind.js';
 import type { AttachMeta, Attachment } from './attachment.js';
-import { type LoadFacts, type ProgramInfo, diagnoseLoadFailure } from './diagnose.js';
+import { type LoadFacts, type ProgramIdentity, diagnoseLoadFailure } from './diagnose.js';
 import { ENOENT, describeErrno, errnoName } from './ffi/errno.js';
 import { type Pointer, native } from './ffi/libbpf.js';
 import { needsKernelBtf } from './kernel-btf.js';
@@ -122,7 +123,7 @@ export class BpfObject {
       if (needsKernelBtf(this.elf, sections)) {
         throw new EcliError(
           'KERNEL_UNSUPPORTED',
-          `${this.name} needs the kernel's BTF (for CO-RE), but /sys/kernel/btf/vmlinux is missing`,
+          `${this.name} needs the kernel's BTF (for CO-RE), but ${KERNEL_BTF_PATH} is missing`,
           { hint: 'set BTF_FILE_PATH to a BTF file for this kernel (for example from btfhub-archive)' },
         );
       }
@@ -199,7 +200,7 @@ export class BpfProgram {
     this.kind = attachKindOf(this.sectionName);
   }
 
-  get info(): ProgramInfo {
+  get info(): ProgramIdentity {
     return { name: this.name, sectionName: this.sectionName, kind: this.kind };
   }
 }

@@ -4,12 +4,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, openSync, readFileSync, closeSync } from 'node:fs';
+import { KERNEL_BTF_PATH } from '../btf/kernel-btf-path.js';
 import { EcliError } from '../errors.js';
 import { permissionError } from './diagnose.js';
 
 const TRACEFS_MOUNT_POINTS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 const KPROBE_PMU = '/sys/bus/event_source/devices/kprobe';
-const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
 const LSM_LIST = '/sys/kernel/security/lsm';
 const CPU_ONLINE = '/sys/devices/system/cpu/online';
 
@@ -74,7 +74,7 @@ export function isBpfLsmEnabled(): boolean | undefined {
 
 export function hasVmlinuxBtf(): boolean {
   try {
-    accessSync(VMLINUX_BTF, constants.R_OK);
+    accessSync(KERNEL_BTF_PATH, constants.R_OK);
     return true;
   } catch {
     return false;

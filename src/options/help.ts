@@ -2,7 +2,7 @@
 import type { EunomiaObjectMeta } from '../package/types.js';
 import type { OptionSpec } from './spec.js';
 
-export interface ProgramInfo {
+export interface PackageHelpTexts {
   /** `bpf_skel.obj_name`. */
   name: string;
   version: string;
@@ -18,7 +18,7 @@ const DEFAULT_AFTER_HELP = 'Built with eunomia-bpf framework.\nSee https://githu
 const VERBOSE_HELP = 'Whether to show libbpf debug information';
 
 /** The help and version texts from `bpf_skel.doc`, with the reference's defaults. */
-export function programInfo(meta: EunomiaObjectMeta): ProgramInfo {
+export function packageHelpTexts(meta: EunomiaObjectMeta): PackageHelpTexts {
   const doc = meta.bpf_skel.doc;
   return {
     name: meta.bpf_skel.obj_name,
@@ -29,12 +29,12 @@ export function programInfo(meta: EunomiaObjectMeta): ProgramInfo {
 }
 
 /** `<name> <version>` plus a newline. */
-export function formatVersion(info: ProgramInfo): string {
+export function formatVersion(info: PackageHelpTexts): string {
   return `${info.name} ${info.version}\n`;
 }
 
 /** The full help text, ending with a newline. */
-export function formatHelp(specs: OptionSpec[], info: ProgramInfo): string {
+export function formatHelp(specs: OptionSpec[], info: PackageHelpTexts): string {
   const rows: [string, string][] = [['      --verbose', VERBOSE_HELP]];
   for (const spec of specs) {
     if (spec.kind === 'flag') {

@@ -4,7 +4,7 @@
  * A value option takes the next word even when it looks like a negative number.
  */
 import { EcliError } from '../errors.js';
-import { formatHelp, formatVersion, type ProgramInfo } from './help.js';
+import { formatHelp, formatVersion, type PackageHelpTexts } from './help.js';
 import type { FlagOptionSpec, OptionSpec } from './spec.js';
 import { parseValueText, type OptionValue } from './value.js';
 
@@ -18,7 +18,7 @@ type Target = OptionSpec | 'verbose' | 'help' | 'version';
 
 const NEGATIVE_NUMBER = /^-([0-9]|\.[0-9]|inf|nan)/i;
 
-export function parseProgramArgs(specs: OptionSpec[], argv: readonly string[], info: ProgramInfo): ProgramArgs {
+export function parseProgramArgs(specs: OptionSpec[], argv: readonly string[], info: PackageHelpTexts): ProgramArgs {
   const longs = new Map<string, Target>([['verbose', 'verbose'], ['help', 'help'], ['version', 'version']]);
   const shorts = new Map<string, Target>([['h', 'help'], ['V', 'version']]);
   for (const spec of specs) {
@@ -99,13 +99,13 @@ export function parseProgramArgs(specs: OptionSpec[], argv: readonly string[], i
   return { kind: 'run', values, verbose };
 }
 
-function strayArgument(word: string, info: ProgramInfo): EcliError {
+function strayArgument(word: string, info: PackageHelpTexts): EcliError {
   return new EcliError('USAGE', `unexpected argument '${word}' for package ${info.name}: it takes only options`, {
     hint: 'run with --help to list its options',
   });
 }
 
-function unknownOption(shown: string, info: ProgramInfo, hint: string | undefined): EcliError {
+function unknownOption(shown: string, info: PackageHelpTexts, hint: string | undefined): EcliError {
   return new EcliError('USAGE', `unknown option ${shown} for package ${info.name}; run with --help to list its options`, { hint });
 }
 

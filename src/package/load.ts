@@ -1,5 +1,5 @@
 /** From package.json text to a validated package and its BPF ELF bytes. */
-import { decodeBpfObject, parsePackageText } from './decode.js';
+import { decodeBpfObject, parsePackageText } from './codec.js';
 import type { ComposedPackage } from './types.js';
 import { validatePackage } from './validate.js';
 

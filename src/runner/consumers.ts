@@ -4,7 +4,8 @@
  * found here, before polling starts.
  */
 import type { Btf } from '../btf/btf.js';
-import { checkExportStruct, checkSampleColumns, descriptorColumns, type Columns } from '../btf/export-check.js';
+import { checkExportStruct, checkSampleColumns, descriptorColumns } from '../btf/export-check.js';
+import type { Columns } from '../btf/columns.js';
 import { EcliError } from '../errors.js';
 import { createEventFormatter, type OutputFormat } from '../format/event.js';
 import { createSampleFormatter } from '../format/sample.js';

@@ -8,7 +8,7 @@ import { dataSectionLayout } from '../btf/layout.js';
 import { findSection, parseElf, type ElfFile } from '../elf/elf.js';
 import { EcliError } from '../errors.js';
 import { writeOptionValues } from '../options/encode.js';
-import { programInfo } from '../options/help.js';
+import { packageHelpTexts } from '../options/help.js';
 import { parseProgramArgs } from '../options/parse.js';
 import { buildOptionSpecs } from '../options/spec.js';
 import type { ComposedPackage } from '../package/types.js';
@@ -41,7 +41,7 @@ export function prepareRun(pkg: ComposedPackage, object: Uint8Array, source: str
   const btf = Btf.parse(btfSection.data);
   const { meta } = pkg;
   const specs = buildOptionSpecs(meta, btf);
-  const info = programInfo(meta);
+  const info = packageHelpTexts(meta);
   const parsed = parseProgramArgs(specs, programArgs, info);
   if (parsed.kind === 'help') return { kind: 'print', text: parsed.text };
   if (parsed.kind === 'version') return { kind: 'print', text: parsed.text };

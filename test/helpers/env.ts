@@ -6,8 +6,22 @@ import type { TestContext } from 'node:test';
 
 /** dist/test/helpers/env.js → repository root. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const fixturesDir = resolve(repoRoot, '../shared/fixtures/ecc');
+export const fixturesDir = locateFixtures();
 export const inCi = process.env.CI === 'true' || process.env.CI === '1';
+
+/**
+ * The reference packages (written by eunomia-bpf's ecc): $ECLI_FIXTURES, else the first
+ * `shared/fixtures/ecc` beside the repository or one of its parents (a worktree in /work/wt/NAME
+ * finds /work/shared). When none exists, the path beside the repository, for messages.
+ */
+function locateFixtures(): string {
+  if (process.env.ECLI_FIXTURES) return resolve(process.env.ECLI_FIXTURES);
+  for (let dir = dirname(repoRoot); ; dir = dirname(dir)) {
+    const candidate = resolve(dir, 'shared/fixtures/ecc');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return resolve(repoRoot, '../shared/fixtures/ecc');
+  }
+}
 
 /**
  * Skips a test with a printed reason, except in CI where every integration test must run:

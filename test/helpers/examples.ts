@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { findExecutable } from '../../src/compiler/process.js';
-import { KERNEL_BTF_PATH } from '../../src/compiler/vmlinux.js';
+import { KERNEL_BTF_PATH } from '../../src/btf/kernel-btf-path.js';
 import { eccCompile, type RunningEcli } from './ecli-process.js';
 import { repoRoot, skipUnlessCi } from './env.js';
 

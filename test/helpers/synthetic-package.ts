@@ -1,5 +1,5 @@
 /** A minimal valid package (header-only BPF ELF, empty meta) for tests that need no real object. */
-import { encodeBpfObject } from '../../src/package/decode.js';
+import { encodeBpfObject } from '../../src/package/codec.js';
 
 const EM_BPF = 247;
 

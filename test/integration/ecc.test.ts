@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runEccPipeline } from '../../src/compiler/ecc.js';
 import { findExecutable } from '../../src/compiler/process.js';
-import { KERNEL_BTF_PATH } from '../../src/compiler/vmlinux.js';
-import { decodeBpfObject, stableStringify } from '../../src/package/decode.js';
+import { KERNEL_BTF_PATH } from '../../src/btf/kernel-btf-path.js';
+import { decodeBpfObject, stableStringify } from '../../src/package/codec.js';
 import { validatePackage } from '../../src/package/validate.js';
 import { repoRoot, skipUnlessCi } from '../helpers/env.js';
 

@@ -12,7 +12,7 @@ import { Btf } from '../../src/btf/btf.js';
 import { structLayout } from '../../src/btf/layout.js';
 import { BtfKind } from '../../src/btf/types.js';
 import { findExecutable } from '../../src/compiler/process.js';
-import { KERNEL_BTF_PATH } from '../../src/compiler/vmlinux.js';
+import { KERNEL_BTF_PATH } from '../../src/btf/kernel-btf-path.js';
 import { findSection, parseElf } from '../../src/elf/elf.js';
 import { jsonOf, parsePlainRow, startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
 import { eccPath, runTool, type RunningEcli } from '../helpers/ecli-process.js';

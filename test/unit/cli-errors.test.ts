@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeBpfObject } from '../../src/package/decode.js';
+import { encodeBpfObject } from '../../src/package/codec.js';
 import type { ComposedPackage } from '../../src/package/types.js';
-import { ecliPath, runTool, type Completed } from '../helpers/ecli-process.js';
-import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { eccPath, ecliPath, runTool, type Completed } from '../helpers/ecli-process.js';
+import { fixturesDir, haveFixtures, repoRoot } from '../helpers/env.js';
 import { syntheticPackageText } from '../helpers/synthetic-package.js';
 
 const REBUILD = 'hint: the package is damaged or was not written by ecc; rebuild it with ./ecc';
@@ -183,4 +183,13 @@ test('a stack trace only with --debug', () => {
   assert.ok(lines.includes(`EcliError: cannot read ${path}: no such file`), debug.stderr);
   assert.ok(lines.filter(isFrame).length > 0, debug.stderr);
   assert.equal(lines.filter((line) => line.startsWith('ecli: error:')).length, 1);
+});
+
+test("ecli -V and ecc -V print package.json's version", () => {
+  const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  for (const tool of [ecliPath, eccPath]) {
+    const result = runTool(tool, ['-V']);
+    assert.equal(result.status, 0);
+    assert.equal(result.stdout, `${version}\n`);
+  }
 });

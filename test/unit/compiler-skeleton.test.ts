@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Btf } from '../../src/btf/btf.js';
 import { findSection, parseElf } from '../../src/elf/elf.js';
 import { EcliError } from '../../src/errors.js';
-import { decodeBpfObject } from '../../src/package/decode.js';
+import { decodeBpfObject } from '../../src/package/codec.js';
 import type { ComposedPackage } from '../../src/package/types.js';
 import { buildSkeleton, internalMapIdent, internalMapName } from '../../src/compiler/skeleton.js';
 import { objectBaseName, sanitizeIdentifier, skeletonObjName } from '../../src/compiler/naming.js';

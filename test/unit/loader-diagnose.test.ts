@@ -5,7 +5,7 @@ import {
   type AttachFacts,
   type LoadFacts,
   type LoadFailure,
-  type ProgramInfo,
+  type ProgramIdentity,
   diagnoseAttachFailure,
   diagnoseLoadFailure,
   summarizeVerifierLog,
@@ -36,7 +36,7 @@ const FENTRY_WARNINGS = [
   "libbpf: failed to load object 'fentry'",
 ];
 
-const program = (name: string, sectionName: string, kind: ProgramInfo['kind']): ProgramInfo => ({ name, sectionName, kind });
+const program = (name: string, sectionName: string, kind: ProgramIdentity['kind']): ProgramIdentity => ({ name, sectionName, kind });
 
 const rootFacts = (over: Partial<LoadFacts> = {}): LoadFacts => ({
   privileged: () => true,

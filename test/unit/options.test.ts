@@ -7,7 +7,7 @@ import { dataSectionLayout, type DataSectionLayout } from '../../src/btf/layout.
 import { findSection, parseElf } from '../../src/elf/elf.js';
 import { EcliError } from '../../src/errors.js';
 import { writeOptionValues } from '../../src/options/encode.js';
-import { formatHelp, programInfo } from '../../src/options/help.js';
+import { formatHelp, packageHelpTexts } from '../../src/options/help.js';
 import { parseProgramArgs, type ProgramArgs } from '../../src/options/parse.js';
 import { buildOptionSpecs, type OptionSpec } from '../../src/options/spec.js';
 import type { OptionValue } from '../../src/options/value.js';
@@ -45,7 +45,7 @@ function argBuilderMeta(): EunomiaObjectMeta {
 }
 
 function run(specs: OptionSpec[], meta: EunomiaObjectMeta, argv: string[]): Map<string, OptionValue> {
-  const result = parseProgramArgs(specs, argv, programInfo(meta));
+  const result = parseProgramArgs(specs, argv, packageHelpTexts(meta));
   assert.equal(result.kind, 'run');
   return (result as Extract<ProgramArgs, { kind: 'run' }>).values;
 }
@@ -186,9 +186,9 @@ test('arg_builder: argument forms', (t: TestContext) => {
   assert.equal(catchEcli(() => run(specs, meta, ['--cv1', '1', '-1', '2'])).message, 'option -1 was given more than once');
   assert.equal(catchEcli(() => run(specs, meta, ['--boolflag', '--boolflag'])).message, 'option --boolflag was given more than once');
 
-  const parsed = parseProgramArgs(specs, ['--verbose'], programInfo(meta));
+  const parsed = parseProgramArgs(specs, ['--verbose'], packageHelpTexts(meta));
   assert.deepEqual(parsed.kind === 'run' && parsed.verbose, true);
-  const quiet = parseProgramArgs(specs, [], programInfo(meta));
+  const quiet = parseProgramArgs(specs, [], packageHelpTexts(meta));
   assert.deepEqual(quiet.kind === 'run' && quiet.verbose, false);
 });
 
@@ -219,18 +219,18 @@ test('arg_builder: help and version', (t: TestContext) => {
     '',
   ].join('\n');
   for (const flag of ['--help', '-h']) {
-    assert.deepEqual(parseProgramArgs(specs, ['--cv1', '3', flag, '--nonsense'], programInfo(meta)), { kind: 'help', text: expected });
+    assert.deepEqual(parseProgramArgs(specs, ['--cv1', '3', flag, '--nonsense'], packageHelpTexts(meta)), { kind: 'help', text: expected });
   }
   for (const flag of ['--version', '-V']) {
-    assert.deepEqual(parseProgramArgs(specs, [flag], programInfo(meta)), { kind: 'version', text: 'simple_prog_3_bpf 1.2.3.4\n' });
+    assert.deepEqual(parseProgramArgs(specs, [flag], packageHelpTexts(meta)), { kind: 'version', text: 'simple_prog_3_bpf 1.2.3.4\n' });
   }
-  assert.equal(catchEcli(() => parseProgramArgs(specs, ['--nonsense', '--help'], programInfo(meta))).code, 'USAGE', 'left to right, like clap');
+  assert.equal(catchEcli(() => parseProgramArgs(specs, ['--nonsense', '--help'], packageHelpTexts(meta))).code, 'USAGE', 'left to right, like clap');
 });
 
 test('help falls back to the reference texts without doc', () => {
   const meta = metaWith([{ name: 'n', type: 'int', description: 'line one\nline two' }]);
   assert.equal(
-    formatHelp(buildOptionSpecs(meta), programInfo(meta)),
+    formatHelp(buildOptionSpecs(meta), packageHelpTexts(meta)),
     [
       'A simple eBPF program',
       '',
@@ -248,7 +248,7 @@ test('help falls back to the reference texts without doc', () => {
       '',
     ].join('\n'),
   );
-  assert.equal(programInfo(meta).version, '0.1.0');
+  assert.equal(packageHelpTexts(meta).version, '0.1.0');
 });
 
 // --- packages compiled by the reference ecc (with BTF) ----------------------------------------

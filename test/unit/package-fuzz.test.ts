@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as fc from 'fast-check';
 import { EcliError } from '../../src/errors.js';
 import { fixturesDir } from '../helpers/env.js';
-import { MAX_BPF_OBJECT_SIZE, decodeBpfObject, encodeBpfObject, parsePackageText } from '../../src/package/decode.js';
+import { MAX_BPF_OBJECT_SIZE, decodeBpfObject, encodeBpfObject, parsePackageText } from '../../src/package/codec.js';
 import { validateMeta, validatePackage } from '../../src/package/validate.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

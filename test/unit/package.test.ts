@@ -12,7 +12,7 @@ import {
   parsePackageText,
   serializePackage,
   stableStringify,
-} from '../../src/package/decode.js';
+} from '../../src/package/codec.js';
 import { decodePackage, type DecodedPackage } from '../../src/package/load.js';
 import type { ComposedPackage } from '../../src/package/types.js';
 import { validateMeta, validatePackage } from '../../src/package/validate.js';

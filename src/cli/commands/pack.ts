@@ -1,12 +1,80 @@
-/** `ecli pack <package.json> [-o out] [--btf file|dir]...`: write a distributable tarball. */
-import { readFileSync } from 'node:fs';
-import { sha256Hex } from '../../distribute/digest.js';
-import { packPackage, type PackOptions } from '../../distribute/pack.js';
+/**
+ * `ecli pack <package.json> [-o out] [--btf file|dir]...`: a package.json (plus optional BTF
+ * files) to a `<name>.tar.gz` holding package.json as is, manifest.json and a btfhub-archive
+ * tree. The tarball is reproducible: same inputs, same bytes, so its sha256 can be published
+ * as a pin.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { create } from 'tar';
+import { btfRelativePath } from '../../inputs/btfhub.js';
+import { collectBtfInputs } from '../../inputs/btf-inputs.js';
+import { sha256Hex } from '../../inputs/digest.js';
+import { buildManifest, packageName } from '../../inputs/manifest.js';
+import { readInputFile } from '../../inputs/read-file.js';
+import { DEFAULT_MAX_BYTES } from '../../inputs/source.js';
+import { decodePackage } from '../../package/load.js';
 import type { CommandIo } from './io.js';
+
+export interface PackOptions {
+  /** Output file, or an existing directory to write `<name>.tar.gz` into. */
+  output?: string;
+  /** BTF files (`.../<id>/<version>/<arch>/<release>.btf`) or btfhub-archive-style directories. */
+  btf?: string[];
+  /** Where the default output goes; defaults to the current directory. */
+  cwd?: string;
+}
+
+const ARCHIVE_DIR = 'btfhub-archive';
+const FIXED_MTIME = new Date(0);
 
 export async function runPack(path: string, opts: PackOptions, io: CommandIo): Promise<void> {
   const output = await packPackage(path, opts);
   const digest = sha256Hex(readFileSync(output));
   // The digest is what users pin with `ecli run --sha256 <digest> <url>`.
   io.stdout.write(`wrote ${output}\nsha256 ${digest}\n`);
+}
+
+/** Writes the tarball and returns its path. */
+export async function packPackage(packagePath: string, opts: PackOptions = {}): Promise<string> {
+  const packageBytes = await readInputFile(packagePath, DEFAULT_MAX_BYTES, 'pass the package.json written by ecc');
+  const { pkg, elf } = decodePackage(Buffer.from(packageBytes).toString('utf8'), packagePath);
+  const btf = collectBtfInputs(opts.btf ?? []).map((input) => ({ ...input, entry: `${ARCHIVE_DIR}/${btfRelativePath(input.target)}` }));
+  const manifest = buildManifest(pkg, packageBytes, elf, btf.map((b) => b.entry));
+  const output = outputPath(opts, `${packageName(pkg)}.tar.gz`);
+
+  const staging = mkdtempSync(join(tmpdir(), 'ecli-pack-'));
+  try {
+    writeFileSync(join(staging, 'package.json'), packageBytes);
+    writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    for (const { path, entry } of btf) {
+      mkdirSync(dirname(join(staging, entry)), { recursive: true });
+      copyFileSync(path, join(staging, entry));
+    }
+    // Written in the staging directory first, so a failure leaves no half-written output.
+    const built = join(staging, 'out.tar.gz');
+    const entries = ['package.json', 'manifest.json', ...btf.map((b) => b.entry)];
+    await create({ gzip: true, file: built, cwd: staging, portable: true, mtime: FIXED_MTIME }, entries);
+    mkdirSync(dirname(output), { recursive: true });
+    copyFileSync(built, output);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return output;
+}
+
+function outputPath(opts: PackOptions, defaultName: string): string {
+  const cwd = opts.cwd ?? process.cwd();
+  if (opts.output === undefined) return resolve(cwd, defaultName);
+  const output = resolve(cwd, opts.output);
+  return isDirectory(output) ? join(output, defaultName) : output;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

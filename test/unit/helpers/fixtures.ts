@@ -1,25 +1,14 @@
 /** Access to the real ecc packages in ../shared/fixtures/ecc, decoded without the package module. */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { Btf } from '../../../src/btf/btf.js';
 import { BtfKind } from '../../../src/btf/types.js';
 import { findSection, parseElf } from '../../../src/elf/elf.js';
 import type { EunomiaObjectMeta } from '../../../src/package/types.js';
+import { fixturesDir } from '../../helpers/env.js';
 
-/** The project root: the first directory up with tsconfig.json (dist/ may hold its own package.json). */
-function findRepoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'tsconfig.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('tsconfig.json not found above the test file');
-    dir = parent;
-  }
-  return dir;
-}
-
-export const FIXTURES = path.resolve(findRepoRoot(), '../shared/fixtures/ecc');
+export const FIXTURES = fixturesDir;
 export const HAVE_FIXTURES = existsSync(FIXTURES);
 export const NO_FIXTURES = `${FIXTURES} is absent`;
 

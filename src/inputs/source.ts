@@ -6,9 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { EcliError } from '../errors.js';
-import { decodeBpfObject, parsePackageText } from '../package/decode.js';
+import { decodePackage } from '../package/load.js';
 import type { ComposedPackage } from '../package/types.js';
-import { validatePackage } from '../package/validate.js';
 import { parseSha256Pin, verifySha256 } from './digest.js';
 import { fetchBounded } from './fetch.js';
 import { parseManifest, verifyManifest, type PackManifest } from './manifest.js';
@@ -118,8 +117,7 @@ function guessType(input: RawInput): ProgType {
 }
 
 function resolveJson(input: RawInput): ResolvedPackage {
-  const pkg = validatePackage(parsePackageText(utf8(input.bytes), input.source), input.source);
-  return { source: input.source, pkg, elf: decodeBpfObject(pkg, input.source) };
+  return { source: input.source, ...decodePackage(utf8(input.bytes), input.source) };
 }
 
 async function resolveTarball(input: RawInput): Promise<ResolvedPackage> {
@@ -128,8 +126,7 @@ async function resolveTarball(input: RawInput): Promise<ResolvedPackage> {
     const tree = locatePackageTree(extracted.dir, input.source);
     const packageSource = `${input.source}:package.json`;
     const packageBytes = await readFile(tree.packageJson);
-    const pkg = validatePackage(parsePackageText(utf8(packageBytes), packageSource), packageSource);
-    const elf = decodeBpfObject(pkg, packageSource);
+    const { pkg, elf } = decodePackage(utf8(packageBytes), packageSource);
     let manifest: PackManifest | undefined;
     if (tree.manifest !== undefined) {
       manifest = parseManifest(await readFile(tree.manifest, 'utf8'), `${input.source}:manifest.json`);

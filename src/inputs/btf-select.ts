@@ -6,10 +6,10 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { KERNEL_BTF_PATH } from '../btf/kernel-btf-path.js';
 import { EcliError } from '../errors.js';
 import { btfRelativePath, describeTarget, isSafeComponent, type BtfTarget } from './btfhub.js';
 
-export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
 const OS_RELEASE_PATHS = ['/etc/os-release', '/usr/lib/os-release'];
 
 export interface BtfFileChecks {

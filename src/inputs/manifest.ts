@@ -1,8 +1,8 @@
 /** manifest.json of a packed package: what it is, who packed it, and digests to verify it by. */
-import { readFileSync } from 'node:fs';
 import { EcliError } from '../errors.js';
 import { sha256Hex } from './digest.js';
 import type { ComposedPackage } from '../package/types.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
 export interface PackManifest {
   name: string;
@@ -18,11 +18,7 @@ export interface PackManifest {
   btf: string[];
 }
 
-// Read at run time from the repository root (this file runs as dist/src/distribute/manifest.js);
-// a JSON import would make tsc copy package.json into dist/.
-const ourPackage = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
-
-export const CREATED_BY = `${ourPackage.name} ${ourPackage.version}`;
+export const CREATED_BY = `${TOOL_NAME} ${TOOL_VERSION}`;
 const DEFAULT_VERSION = '0.1.0';
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 

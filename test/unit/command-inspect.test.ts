@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { runInspect } from '../../src/cli/commands/inspect.js';
-import { inspectPackage, renderInspect, type InspectReport } from '../../src/distribute/inspect.js';
-import { mapTypeName } from '../../src/distribute/map-defs.js';
-import { resolvePackageSource } from '../../src/distribute/source.js';
+import { inspectPackage, renderInspect, type InspectReport } from '../../src/cli/commands/inspect.js';
+import { mapTypeName } from '../../src/btf/map-defs.js';
+import { resolvePackageSource } from '../../src/inputs/source.js';
 import { fixturesDir, haveFixtures } from '../helpers/env.js';
 
 async function report(name: string): Promise<InspectReport> {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { EcliError } from '../../src/errors.js';
-import { extractTarball, locatePackageTree, type TarLimits } from '../../src/distribute/tarball.js';
+import { extractTarball, locatePackageTree, type TarLimits } from '../../src/inputs/tarball.js';
 import { buildTar, type TarEntrySpec } from '../helpers/tar-build.js';
 
 const PACKAGE = '{"meta":{}}';

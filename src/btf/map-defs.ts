@@ -2,8 +2,8 @@
  * BTF-defined maps: the `.maps` DATASEC of a BPF object lists one VAR per map, whose struct
  * encodes `__uint(name, N)` as a member of type `int (*)[N]` and `__type(name, T)` as `T *`.
  */
-import type { Btf } from '../btf/btf.js';
-import { BtfKind } from '../btf/types.js';
+import type { Btf } from './btf.js';
+import { BtfKind } from './types.js';
 
 export interface MapDefinition {
   name: string;

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { EcliError } from '../../src/errors.js';
-import { KERNEL_BTF_PATH, parseOsRelease, selectBtfPath, type BtfFileChecks } from '../../src/distribute/btf-select.js';
+import { KERNEL_BTF_PATH } from '../../src/btf/kernel-btf-path.js';
+import { parseOsRelease, selectBtfPath, type BtfFileChecks } from '../../src/inputs/btf-select.js';
 
 const OS_RELEASE = 'NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="22.04"\nPRETTY_NAME="Ubuntu 22.04.3 LTS"\n';
 const UNAME = { machine: 'x86_64', release: '5.15.0-91-generic' };

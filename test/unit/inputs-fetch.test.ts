@@ -5,8 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { sha256Hex } from '../../src/distribute/digest.js';
-import { resolvePackageSource } from '../../src/distribute/source.js';
+import { sha256Hex } from '../../src/inputs/digest.js';
+import { resolvePackageSource } from '../../src/inputs/source.js';
 import { fixturesDir, haveFixtures } from '../helpers/env.js';
 import { buildTar } from '../helpers/tar-build.js';
 import { syntheticPackageText } from '../helpers/synthetic-package.js';

@@ -1,0 +1,32 @@
+/** `ecli run <package> [program options...]`: resolve the input, pick the BTF for CO-RE, run the package until stopped. */
+import { selectBtfPath } from '../../inputs/btf-select.js';
+import { resolvePackageSource, type ResolveOptions } from '../../inputs/source.js';
+import { runPackage } from '../../runner/run.js';
+import type { CommandIo } from './io.js';
+
+export interface RunCommandOptions extends ResolveOptions {
+  json: boolean;
+  tracePipe: boolean;
+  verbose: boolean;
+  /** Resolves (with the signal's name) when the run should stop. */
+  stopRequested: Promise<string>;
+}
+
+export async function runRun(spec: string, programArgs: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
+  const { json, tracePipe, verbose, stopRequested, ...resolveOptions } = opts;
+  const resolved = await resolvePackageSource(spec, resolveOptions);
+  try {
+    const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
+    return await runPackage(resolved, programArgs, {
+      format: json ? 'json' : 'plain',
+      verbose,
+      tracePipe,
+      btfCustomPath,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      stopRequested,
+    });
+  } finally {
+    resolved.btfArchive?.cleanup();
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The live part of a run: event readers, sampling timers and the trace pipe relay writing into
+ * one line sink, with the lost/malformed notices and the stop logic. Readers and the clock come
+ * from the caller, so all of it runs in tests without a kernel.
+ */
+import type { Writable } from 'node:stream';
+import { systemClock, type Cancel, type Clock } from './clock.js';
+import type { EventConsumerSpec, SampleConsumerSpec } from './consumers.js';
+import { EventNotices } from './event-notices.js';
+import { createLineSink, type LineSink } from './output.js';
+import { PollLoop, type Poller } from './poll-loop.js';
+import { startSampler, type SampleSource } from './sampler.js';
+import { RunStop } from './stop.js';
+import { relayLines, type LineReaderOpener } from './trace-relay.js';
+
+/** What a record reader calls back with; `onLost` only for perf buffers. */
+export interface RecordHandlers {
+  onRecord(data: Buffer, offset: number, length: number): void;
+  onLost(count: number): void;
+}
+
+/** Creates the reader of one event map (a RingBufferReader or PerfBufferReader, or a fake). */
+export type RecordReaderOpener = (handlers: RecordHandlers) => Poller;
+
+export interface SessionOptions {
+  stdout: Writable;
+  notice: (message: string) => void;
+  clock?: Clock;
+}
+
+export class Session {
+  private readonly sink: LineSink;
+  private readonly clock: Clock;
+  private readonly notice: (message: string) => void;
+  private readonly notices: EventNotices;
+  private readonly stop = new RunStop();
+  private readonly polling: PollLoop;
+  private readonly samplers: Cancel[] = [];
+  private tracePipe: { close(): void } | undefined;
+
+  constructor(options: SessionOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.notice = options.notice;
+    this.notices = new EventNotices(this.notice, this.clock);
+    this.sink = createLineSink(options.stdout, () => this.stop.outputGone());
+    this.polling = new PollLoop(this.clock, {
+      flush: () => this.sink.flush(),
+      afterBurst: () => this.notices.report(),
+      onError: (error) => this.stop.abort(error),
+    });
+  }
+
+  /** Prints the consumer's header, then polls its reader with the others. */
+  startEvents(consumer: EventConsumerSpec, openReader: RecordReaderOpener): void {
+    this.writeHeader(consumer.header);
+    const onRecord = (data: Buffer, offset: number, length: number): void => {
+      const out = this.sink.lineBuffer();
+      if (out === undefined) return;
+      try {
+        consumer.write(data, offset, length, out);
+      } catch (error) {
+        this.notices.countMalformed(error);
+      }
+    };
+    this.polling.add(openReader({ onRecord, onLost: (count) => this.notices.addLost(count) }));
+  }
+
+  /** Prints the consumer's header, then samples `source` at once and every interval. */
+  startSampling(consumer: SampleConsumerSpec, source: SampleSource): void {
+    this.writeHeader(consumer.header);
+    const schedule = { interval: consumer.sample.interval, clearMap: consumer.sample.clear_map === true };
+    this.samplers.push(
+      startSampler(source, consumer.format, schedule, {
+        writeLine: (line) => this.sink.writeLine(line),
+        flush: () => this.sink.flush(),
+        countMalformed: (error) => this.notices.countMalformed(error),
+        afterSample: () => this.notices.report(),
+        onError: (error) => this.stop.abort(error),
+      }, this.clock),
+    );
+  }
+
+  relayTracePipe(open: LineReaderOpener): void {
+    this.tracePipe = relayLines(open, {
+      writeLine: (line) => this.sink.writeLine(line),
+      flush: () => this.sink.flush(),
+      onError: (error) => this.stop.abort(error),
+    });
+  }
+
+  /** Lost and malformed events so far. */
+  get counts(): { lost: number; malformed: number; dropped: number } {
+    return { ...this.notices.counts, dropped: this.sink.dropped };
+  }
+
+  /** Resolves with exit status 0 on a stop signal or when stdout is closed; rejects when polling or sampling failed. */
+  runUntil(stopRequested: Promise<string>): Promise<number> {
+    return this.stop.wait(stopRequested, this.clock);
+  }
+
+  /** Stops timers and readers; drains what is already in the buffers first (unless the run failed). */
+  close(): void {
+    this.stop.close();
+    this.notices.close();
+    this.samplers.forEach((cancel) => cancel());
+    this.tracePipe?.close();
+    this.polling.close(!this.stop.hasFailed);
+  }
+
+  /** Final notices, then waits for stdout to take what is queued. */
+  async finish(): Promise<void> {
+    this.notices.flush();
+    await this.sink.drain();
+    if (this.sink.dropped > 0) this.notice(`dropped ${this.sink.dropped} lines because stdout could not keep up`);
+  }
+
+  private writeHeader(header: string | undefined): void {
+    if (header === undefined) return;
+    this.sink.writeLine(header);
+    this.sink.flush();
+  }
+}

@@ -1,0 +1,245 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { Btf } from '../../src/btf/btf.js';
+import type { EunomiaObjectMeta, MapMeta } from '../../src/package/types.js';
+import { buildConsumers, type EventConsumerSpec, type SampleConsumerSpec } from '../../src/runner/consumers.js';
+import { NOTICE_INTERVAL_MS } from '../../src/runner/event-notices.js';
+import { POLL_INTERVAL_MS, type Poller } from '../../src/runner/poll-loop.js';
+import { Session, type RecordHandlers } from '../../src/runner/session.js';
+import type { LineReaderHandlers } from '../../src/runner/trace-relay.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+
+/** `struct event { unsigned int pid; unsigned int seq; }`, exported through a ring buffer, or sampled from a hash map. */
+function eventBtf() {
+  const b = new BtfBuilder();
+  const u32 = b.int('unsigned int', 4);
+  const event = b.struct('event', 8, [
+    { name: 'pid', type: u32, bitOffset: 0 },
+    { name: 'seq', type: u32, bitOffset: 32 },
+  ]);
+  return { btf: Btf.parse(b.build()), u32, event };
+}
+
+function consumerOf(map: MapMeta, transport: 'ringbuf' | 'other', format: 'plain' | 'json' = 'json') {
+  const { btf, u32, event } = eventBtf();
+  const meta = {
+    bpf_skel: { obj_name: 'test_bpf', maps: [map], progs: [], data_sections: [] },
+    export_types: [{ name: 'event', members: [{ name: 'pid', type: 'unsigned int' }, { name: 'seq', type: 'unsigned int' }], size: 8, type_id: event }],
+  } as unknown as EunomiaObjectMeta;
+  const mapInfo = () => ({ name: map.name, valueSize: 8, btfKeyTypeId: u32, btfValueTypeId: event, perCpu: false });
+  return buildConsumers(btf, meta, [{ map, transport }], mapInfo, format).consumers[0]!;
+}
+
+const eventConsumer = (format: 'plain' | 'json' = 'json') => consumerOf({ name: 'events', ident: 'events' }, 'ringbuf', format) as EventConsumerSpec;
+const sampleConsumer = (clearMap: boolean) =>
+  consumerOf({ name: 'counts', ident: 'counts', sample: { interval: 1000, type: 'default_kv', clear_map: clearMap } }, 'other') as SampleConsumerSpec;
+
+function record(pid: number, seq: number): Buffer {
+  const data = Buffer.alloc(8);
+  data.writeUInt32LE(pid, 0);
+  data.writeUInt32LE(seq, 4);
+  return data;
+}
+
+/** A buffer reader fed by the test: poll() hands queued records to the session, at most `batch` per poll. */
+class FakeReader implements Poller {
+  readonly queue: (Buffer | { lost: number } | Error)[] = [];
+  handlers: RecordHandlers | undefined;
+  closed = false;
+  polls = 0;
+  constructor(private readonly batch = 100) {}
+  open = (handlers: RecordHandlers): Poller => {
+    this.handlers = handlers;
+    return this;
+  };
+  poll(): number {
+    this.polls++;
+    const items = this.queue.splice(0, this.batch);
+    for (const item of items) {
+      if (item instanceof Error) throw item;
+      if (Buffer.isBuffer(item)) this.handlers!.onRecord(item, 0, item.length);
+      else this.handlers!.onLost(item.lost);
+    }
+    return items.length;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: string, done: (error?: Error | null) => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+function session() {
+  const clock = new FakeClock();
+  const stdout = new Capture();
+  const notices: string[] = [];
+  const run = new Session({ stdout, notice: (message) => notices.push(message), clock });
+  return { clock, stdout, notices, run };
+}
+
+test('records fed by the reader are formatted and written after each poll, header first', () => {
+  const { clock, stdout, run } = session();
+  const reader = new FakeReader();
+  run.startEvents(eventConsumer('plain'), reader.open);
+  assert.match(stdout.text, /^TIME +PID +SEQ +\n$/);
+  reader.queue.push(record(42, 1), record(43, 2));
+  clock.advance(POLL_INTERVAL_MS);
+  const rows = stdout.text.split('\n').slice(1, -1);
+  assert.equal(rows.length, 2);
+  assert.match(rows[0]!, /^\d\d:\d\d:\d\d +42 +1 *$/);
+  assert.match(rows[1]!, /^\d\d:\d\d:\d\d +43 +2 *$/);
+  run.close();
+});
+
+test('a busy reader is polled again at once; an idle one after the poll interval', () => {
+  const { clock, stdout, run } = session();
+  const reader = new FakeReader(1);
+  run.startEvents(eventConsumer(), reader.open);
+  for (let i = 0; i < 5; i++) reader.queue.push(record(1, i));
+  clock.advance(POLL_INTERVAL_MS);
+  // The fake clock does not move inside a burst, so the whole backlog goes in one burst.
+  assert.equal(stdout.text.split('\n').filter(Boolean).length, 5);
+  const polls = reader.polls;
+  clock.advance(POLL_INTERVAL_MS - 1);
+  assert.equal(reader.polls, polls, 'idle: no poll before the interval');
+  clock.advance(1);
+  assert.equal(reader.polls, polls + 1);
+  run.close();
+});
+
+test('malformed records are counted and reported at most once per notice interval, and once more at the end', async () => {
+  const { clock, notices, run } = session();
+  const reader = new FakeReader();
+  run.startEvents(eventConsumer(), reader.open);
+  reader.queue.push(Buffer.alloc(4), Buffer.alloc(2));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.equal(notices.length, 1);
+  assert.match(notices[0]!, /^skipped 2 malformed events: event of \d+ bytes is too short for struct event/);
+  reader.queue.push(Buffer.alloc(4));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.equal(notices.length, 1, 'rate-limited');
+  clock.advance(NOTICE_INTERVAL_MS);
+  assert.equal(notices.length, 2);
+  assert.match(notices[1]!, /^skipped 1 malformed events/);
+  reader.queue.push(Buffer.alloc(1));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.equal(run.counts.malformed, 4);
+  run.close();
+  await run.finish();
+  assert.match(notices.at(-1)!, /^skipped 1 malformed events/);
+});
+
+test('lost events reported by the reader are announced on stderr', () => {
+  const { clock, notices, run } = session();
+  const reader = new FakeReader();
+  run.startEvents(eventConsumer(), reader.open);
+  reader.queue.push({ lost: 7 }, record(1, 1), { lost: 3 });
+  clock.advance(POLL_INTERVAL_MS);
+  assert.deepEqual(notices, ['lost 10 events (perf buffer full; raise perf_buffer_pages in the package)']);
+  assert.equal(run.counts.lost, 10);
+  run.close();
+});
+
+test('close drains what is still queued, then closes every reader', async () => {
+  const { stdout, run } = session();
+  const reader = new FakeReader(2);
+  run.startEvents(eventConsumer(), reader.open);
+  for (let i = 0; i < 5; i++) reader.queue.push(record(9, i));
+  run.close();
+  assert.equal(reader.closed, true);
+  await run.finish();
+  assert.equal(stdout.text.split('\n').filter(Boolean).length, 5);
+});
+
+test('a reader that fails ends the run with its error; the buffers are not drained after a failure', async () => {
+  const { clock, run } = session();
+  const reader = new FakeReader(1);
+  run.startEvents(eventConsumer(), reader.open);
+  const stopped = run.runUntil(new Promise(() => undefined));
+  reader.queue.push(new Error('ring buffer gone'), record(1, 1));
+  clock.advance(POLL_INTERVAL_MS);
+  await assert.rejects(stopped, /ring buffer gone/);
+  const polls = reader.polls;
+  run.close();
+  assert.equal(reader.polls, polls);
+  assert.equal(reader.closed, true);
+});
+
+test('a stop signal resolves the run with status 0, and close cancels every timer', async () => {
+  const { clock, run } = session();
+  run.startEvents(eventConsumer(), new FakeReader().open);
+  run.startSampling(sampleConsumer(false), { entries: () => [], clear: () => undefined });
+  const status = await run.runUntil(Promise.resolve('SIGTERM'));
+  assert.equal(status, 0);
+  run.close();
+  assert.equal(clock.pending, 0);
+});
+
+test('when stdout breaks (its reader went away) the run stops with status 0', async () => {
+  const { stdout, run } = session();
+  const stopped = run.runUntil(new Promise(() => undefined));
+  stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+  assert.equal(await stopped, 0);
+  run.close();
+});
+
+test('sampling reads the map at once and every interval, and clears it only with clear_map', () => {
+  for (const clearMap of [false, true]) {
+    const { clock, stdout, run } = session();
+    const entries = new Map<string, [Uint8Array, Uint8Array]>([['k', [record(5, 0).subarray(0, 4), record(5, 6)]]]);
+    let clears = 0;
+    run.startSampling(sampleConsumer(clearMap), {
+      entries: () => entries.values(),
+      clear: () => {
+        clears++;
+      },
+    });
+    assert.equal(stdout.text.split('\n').filter(Boolean).length, 1, 'sampled at once');
+    clock.advance(999);
+    assert.equal(stdout.text.split('\n').filter(Boolean).length, 1);
+    clock.advance(1);
+    clock.advance(1000);
+    const lines = stdout.text.split('\n').filter(Boolean);
+    assert.equal(lines.length, 3);
+    // Key columns without an export type are named after their type, as the reference names them.
+    assert.deepEqual(JSON.parse(lines[0]!), { key: { 'unsigned int': 5 }, value: { pid: 5, seq: 6 } });
+    assert.equal(clears, clearMap ? 3 : 0);
+    run.close();
+  }
+});
+
+test('a map that cannot be read ends the run with the error', async () => {
+  const { run } = session();
+  const failing = () => {
+    throw new Error('cannot read map counts: EPERM');
+  };
+  run.startSampling(sampleConsumer(false), { entries: failing, clear: () => undefined });
+  await assert.rejects(run.runUntil(new Promise(() => undefined)), /cannot read map counts/);
+  run.close();
+});
+
+test('trace pipe lines are relayed to stdout one by one; a read error ends the run', async () => {
+  const { stdout, run } = session();
+  let handlers: LineReaderHandlers | undefined;
+  let closed = false;
+  run.relayTracePipe((h) => {
+    handlers = h;
+    return { close: () => (closed = true) };
+  });
+  handlers!.onLine('bash-1 [000] BPF triggered from PID 1.');
+  handlers!.onLine('second');
+  assert.equal(stdout.text, 'bash-1 [000] BPF triggered from PID 1.\nsecond\n');
+  const stopped = run.runUntil(new Promise(() => undefined));
+  handlers!.onError(new Error('trace_pipe: EIO'));
+  await assert.rejects(stopped, /EIO/);
+  run.close();
+  assert.equal(closed, true);
+});
