@@ -92,6 +92,12 @@ export function uprobeTargetOf(section: string): { binary: string; func: string 
   return match ? { binary: match[1]!, func: match[2]! } : undefined;
 }
 
+/** `usdt//usr/bin/x:provider:probe` → {binary: '/usr/bin/x', provider, name}; undefined without a target. */
+export function usdtTargetOf(section: string): { binary: string; provider: string; name: string } | undefined {
+  const match = /^usdt\/(.+):([^:]+):([^:]+)$/.exec(section);
+  return match ? { binary: match[1]!, provider: match[2]!, name: match[3]! } : undefined;
+}
+
 /** What follows the section's first `/`: `sched/sched_process_exec` for `tp/sched/sched_process_exec`; empty for `xdp`. */
 export function attachTargetOf(section: string): string {
   const slash = section.indexOf('/');

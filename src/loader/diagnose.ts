@@ -4,9 +4,9 @@
  * the probes through the `facts` argument, asked only when a diagnosis needs them.
  */
 import { EcliError } from '../errors.js';
-import { type AttachKind, tracepointOf, uprobeTargetOf, usesTrampoline } from './attach-kind.js';
+import { type AttachKind, tracepointOf, uprobeTargetOf, usdtTargetOf, usesTrampoline } from './attach-kind.js';
 import { EACCES, EINVAL, ENOENT, EOPNOTSUPP, EPERM, describeErrno, errnoName } from './ffi/errno.js';
-import type { TrampolineProbe } from './probe.js';
+import type { LockdownLevel, TrampolineProbe } from './probe.js';
 
 export interface ProgramIdentity {
   name: string;
@@ -18,6 +18,7 @@ export interface LoadFacts {
   privileged(): boolean;
   trampolines(): TrampolineProbe;
   bpfLsm(): boolean | undefined;
+  lockdown(): LockdownLevel | undefined;
 }
 
 export interface AttachFacts {
@@ -88,6 +89,8 @@ function diagnoseProgramLoad(program: ProgramIdentity, failure: LoadFailure, fac
   const log = verifierLogOf(program.name, failure.warnings);
   if (log !== undefined && log.trim() !== '') {
     const { line, source, lines } = summarizeVerifierLog(log);
+    const refusedHelper = /(?:program of this type cannot use helper|unknown func) (\w+)#\d+/.exec(line)?.[1];
+    if (refusedHelper !== undefined) return helperRefused(program, refusedHelper, log, facts);
     const at = source === undefined ? '' : ` at ${source.location === undefined ? '' : `${source.location} `}\`${source.code}\``;
     return new EcliError('LOAD_FAILED', `${what}: the verifier rejected it (${errnoName(failure.error)}): ${line}${at}`, {
       hint: `fix the program and recompile it; rerun with --verbose for the verifier's full log (${lines} line${lines === 1 ? '' : 's'})`,
@@ -123,6 +126,37 @@ function diagnoseProgramLoad(program: ProgramIdentity, failure: LoadFailure, fac
     `${what}: the kernel refused to load it: ${describeErrno(failure.error)}${reason ? `: ${reason}` : ''}`,
     { detail: failure.warnings.join('\n') },
   );
+}
+
+/** Helpers the kernel withholds from every program at a lockdown level (security/lockdown: LOCKDOWN_BPF_*). */
+const LOCKED_DOWN_HELPERS: Record<string, { level: LockdownLevel; what: string }> = {
+  bpf_probe_write_user: { level: 'integrity', what: 'BPF writes to user memory' },
+  bpf_probe_read_kernel: { level: 'confidentiality', what: 'BPF reads of kernel memory' },
+  bpf_probe_read_kernel_str: { level: 'confidentiality', what: 'BPF reads of kernel memory' },
+  bpf_probe_read: { level: 'confidentiality', what: 'BPF reads of kernel memory' },
+  bpf_probe_read_str: { level: 'confidentiality', what: 'BPF reads of kernel memory' },
+};
+const LOCKDOWN_RANK: Record<LockdownLevel, number> = { none: 0, integrity: 1, confidentiality: 2 };
+
+/**
+ * The verifier found a helper call the kernel does not offer this program: because of the
+ * kernel lockdown (probed) when that forbids the helper, else because of the program type.
+ */
+function helperRefused(program: ProgramInfo, helper: string, log: string, facts: LoadFacts): EcliError {
+  const what = describeProgram(program);
+  const locked = LOCKED_DOWN_HELPERS[helper];
+  const level = locked === undefined ? undefined : facts.lockdown();
+  if (locked !== undefined && level !== undefined && LOCKDOWN_RANK[level] >= LOCKDOWN_RANK[locked.level]) {
+    return new EcliError(
+      'KERNEL_UNSUPPORTED',
+      `${what}: this kernel refuses the helper ${helper}: its lockdown is "${level}" (/sys/kernel/security/lockdown), which forbids ${locked.what}, even for root`,
+      { hint: `drop the ${helper} call, or boot the kernel with lockdown=none`, detail: log },
+    );
+  }
+  return new EcliError('LOAD_FAILED', `${what}: the kernel does not let ${program.kind} programs call the helper ${helper}`, {
+    hint: `drop the call or move it to a program type that may make it (see man 7 bpf-helpers); rerun with --verbose for the verifier's log`,
+    detail: log,
+  });
 }
 
 export function diagnoseAttachFailure(failure: AttachFailure, facts: AttachFacts): EcliError {
@@ -174,6 +208,19 @@ export function diagnoseAttachFailure(failure: AttachFailure, facts: AttachFacts
         `cannot attach ${what}: cannot probe ${target.func} in ${target.binary}: ${errnoName(errno)}: ${reason}`,
         { detail: warnings.join('\n') },
       );
+    }
+    case 'usdt': {
+      const target = usdtTargetOf(program.sectionName);
+      if (!target) return generic();
+      if (target.binary.includes('/') && !facts.fileExists(target.binary)) {
+        return new EcliError('ATTACH_FAILED', `cannot attach ${what}: ${target.binary} does not exist`);
+      }
+      if (Math.abs(errno) === ENOENT && warnings.length === 0) {
+        return new EcliError('ATTACH_FAILED', `cannot attach ${what}: ${target.binary} has no USDT probe ${target.provider}:${target.name}`, {
+          hint: `its probes are listed by: readelf -n ${target.binary} (the stapsdt notes)`,
+        });
+      }
+      return generic();
     }
     default:
       return generic();

@@ -13,7 +13,7 @@ import { ENOENT, describeErrno, errnoName } from './ffi/errno.js';
 import { type Pointer, native } from './ffi/libbpf.js';
 import { needsKernelBtf } from './kernel-btf.js';
 import { type LibbpfLogCapture, captureLibbpfLog } from './log.js';
-import { hasVmlinuxBtf, isBpfLsmEnabled, isPrivileged, probeTrampolines } from './probe.js';
+import { hasVmlinuxBtf, isBpfLsmEnabled, isPrivileged, lockdownLevel, probeTrampolines } from './probe.js';
 import { BPF_PROG_TYPE_SCHED_CLS, tcxAttachType, tcxDirectionOf } from './tcx-attr.js';
 
 export type { AttachMeta } from './attachment.js';
@@ -31,6 +31,7 @@ const LOAD_FACTS: LoadFacts = {
   privileged: isPrivileged,
   trampolines: probeTrampolines,
   bpfLsm: isBpfLsmEnabled,
+  lockdown: lockdownLevel,
 };
 
 const MAP_TYPE_ARRAY = 2;

@@ -10,7 +10,9 @@ import { permissionError } from './diagnose.js';
 
 const TRACEFS_MOUNT_POINTS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 const KPROBE_PMU = '/sys/bus/event_source/devices/kprobe';
-const LSM_LIST = '/sys/kernel/security/lsm';
+const SECURITYFS = '/sys/kernel/security';
+const LSM_LIST = `${SECURITYFS}/lsm`;
+const LOCKDOWN = `${SECURITYFS}/lockdown`;
 const CPU_ONLINE = '/sys/devices/system/cpu/online';
 
 const CAP_SYS_ADMIN = 21n;
@@ -70,6 +72,30 @@ export function isBpfLsmEnabled(): boolean | undefined {
   } catch {
     return undefined;
   }
+}
+
+export type LockdownLevel = 'none' | 'integrity' | 'confidentiality';
+
+/**
+ * The kernel lockdown level (the bracketed word of securityfs' lockdown file). When securityfs
+ * is not mounted, it is read in a private mount namespace, so the host's mounts do not change.
+ * Undefined without the lockdown LSM or when it cannot be read.
+ */
+export function lockdownLevel(): LockdownLevel | undefined {
+  let text: string;
+  try {
+    text = existsSync(LOCKDOWN) || existsSync(LSM_LIST)
+      ? readFileSync(LOCKDOWN, 'utf8')
+      : execFileSync('unshare', ['--mount', 'sh', '-c', `mount -t securityfs securityfs ${SECURITYFS} && cat ${LOCKDOWN}`], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+          timeout: 5000,
+        });
+  } catch {
+    return undefined;
+  }
+  const level = /\[(\w+)\]/.exec(text)?.[1];
+  return level === 'none' || level === 'integrity' || level === 'confidentiality' ? level : undefined;
 }
 
 export function hasVmlinuxBtf(): boolean {

@@ -2,16 +2,16 @@
  * The examples that need a kernel feature some kernels lack: fentry/fexit (BPF trampolines) and
  * kprobe/kretprobe (CONFIG_KPROBES). The tests probe the kernel the way the loader does: where
  * the feature is missing, `ecli run` must refuse with one clear line; where it is there, the
- * example must trace a file deletion.
+ * example must trace a file deletion. Likewise a helper the kernel lockdown forbids.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureTracefs, hasKprobes, probeTrampolines } from '../../src/loader/probe.js';
+import { ensureTracefs, hasKprobes, lockdownLevel, probeTrampolines } from '../../src/loader/probe.js';
 import { haveRoot, skipUnlessCi } from '../helpers/env.js';
 import { startEcliFor, stopAndCheckUnloaded, watchProgramNames } from '../helpers/ecli-checks.js';
-import { ecliPath, runTool } from '../helpers/ecli-process.js';
+import { eccCompile, ecliPath, runTool } from '../helpers/ecli-process.js';
 import { compileExample, haveToolchain, jsonLine, tempDir, uniqueToken } from '../helpers/examples.js';
 
 const KERNEL_UNSUPPORTED_EXIT = 6;
@@ -77,4 +77,37 @@ test('kprobe is refused with one clear line without CONFIG_KPROBES, and traces u
   await ecli.waitForLine((l) => l.includes(`KPROBE ENTRY pid = ${process.pid}, filename = ${file}`));
   await ecli.waitForLine((l) => l.includes(`KPROBE EXIT: pid = ${process.pid}, ret = 0`));
   await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
+});
+
+const WRITE_USER_SOURCE = `#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+SEC("tp/syscalls/sys_enter_getppid")
+int write_user(void *ctx)
+{
+	long value = 0;
+	bpf_probe_write_user((void *)0x1000, &value, sizeof(value));
+	return 0;
+}
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+test('bpf_probe_write_user in a tracepoint program is refused with the lockdown level where lockdown forbids it', async (t) => {
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const lockdown = lockdownLevel();
+  if (lockdown === undefined) {
+    skipUnlessCi(t, 'cannot read the kernel lockdown level');
+    return;
+  }
+  const dir = tempDir(t, 'ecli-write-user-');
+  writeFileSync(path.join(dir, 'write_user.bpf.c'), WRITE_USER_SOURCE);
+  const packagePath = eccCompile(path.join(dir, 'write_user.bpf.c'), undefined, dir);
+  if (lockdown !== 'none') {
+    await assertRefused(packagePath, ['write_user'], [
+      /^ecli: error: program write_user \(tp\/syscalls\/sys_enter_getppid\): this kernel refuses the helper bpf_probe_write_user: /,
+      new RegExp(`its lockdown is "${lockdown}"`),
+    ]);
+    return;
+  }
+  const ecli = await startEcliFor(t, ['run', packagePath]);
+  await stopAndCheckUnloaded(ecli, 'SIGINT', ['write_user']);
 });

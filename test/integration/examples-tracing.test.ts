@@ -220,3 +220,28 @@ test('uprobe reports the arguments and result of each call in the target program
 
   await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
+
+/** Where the usdt example's section points (see examples/usdt/README.md). */
+const USDT_TARGET = '/tmp/ecli-usdt-target';
+
+test('usdt reports each firing of a USDT probe in a test binary built with <sys/sdt.h>, with its arguments', async (t) => {
+  if (!haveRoot(t) || !haveToolchain(t) || !haveCommands(t, ['cc'])) return;
+  const example = compileExample(t, 'usdt');
+  const built = path.join(tempDir(t), 'target');
+  const cc = runTool('cc', ['-O1', '-g', '-o', built, path.join(repoRoot, 'examples/usdt/target.c')]);
+  assert.equal(cc.status, 0, cc.stderr);
+  renameSync(built, USDT_TARGET);
+
+  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath]);
+  const target = startHelper(t, USDT_TARGET, ['3', '20'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  assert.equal(await target.exited, 0);
+  assert.equal(target.stdout(), '6000\n');
+
+  await ecli.waitForLine(jsonLine((r) => r.pid === target.pid && r.id === 2));
+  await sleep(SETTLE_MS);
+  assert.deepEqual(
+    jsonRows(ecli).filter((r) => r.pid === target.pid),
+    [0, 1, 2].map((id) => ({ pid: target.pid, id, size: 1000 * (id + 1), path: `/request/${id}`, comm: 'ecli-usdt-targe' })),
+  );
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
+});

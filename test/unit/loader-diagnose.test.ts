@@ -42,6 +42,7 @@ const rootFacts = (over: Partial<LoadFacts> = {}): LoadFacts => ({
   privileged: () => true,
   trampolines: () => 'refused',
   bpfLsm: () => undefined,
+  lockdown: () => 'none',
   ...over,
 });
 
@@ -214,4 +215,47 @@ test('sections libbpf cannot auto-attach are named', () => {
   );
   assert.equal(error.code, 'ATTACH_FAILED');
   assert.equal(error.message, 'cannot attach program on_packet (socket): libbpf cannot attach "socket" programs by itself');
+});
+
+test('usdt attach failures name the binary, and the probe when the binary lacks it', () => {
+  const usdt = program('on_request', 'usdt//tmp/target:ecli:nosuch', 'usdt');
+  const noProbe = diagnoseAttachFailure({ program: usdt, errno: 2, warnings: [] }, attachFacts());
+  assert.equal(noProbe.message, 'cannot attach program on_request (usdt//tmp/target:ecli:nosuch): /tmp/target has no USDT probe ecli:nosuch');
+  assert.match(noProbe.hint ?? '', /readelf -n \/tmp\/target/);
+  const noBinary = diagnoseAttachFailure({ program: usdt, errno: 2, warnings: ["libbpf: usdt: failed to open ELF binary '/tmp/target': -2"] }, attachFacts({ fileExists: () => false }));
+  assert.equal(noBinary.message, 'cannot attach program on_request (usdt//tmp/target:ecli:nosuch): /tmp/target does not exist');
+});
+
+/** A tracepoint program calling bpf_probe_write_user, as Linux 6.18 (lockdown integrity) logs it. */
+const WRITE_USER_LOG = [
+  '0: R1=ctx() R10=fp0',
+  '; bpf_probe_write_user((void *)0x1000, &value, sizeof(value)); @ pwu.bpf.c:7',
+  '6: (85) call bpf_probe_write_user#36',
+  'program of this type cannot use helper bpf_probe_write_user#36',
+  'processed 7 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0',
+  '',
+].join('\n');
+
+test('a helper the kernel withholds: the lockdown level when it is the reason, else the program type', () => {
+  const writeUser = failure({
+    error: -22,
+    warnings: [
+      "libbpf: prog 'write_user': BPF program load failed: Invalid argument",
+      `libbpf: prog 'write_user': -- BEGIN PROG LOAD LOG --\n${WRITE_USER_LOG}-- END PROG LOAD LOG --`,
+      "libbpf: prog 'write_user': failed to load: -22",
+    ],
+    programs: [program('write_user', 'tp/syscalls/sys_enter_getppid', 'tracepoint')],
+  });
+  const locked = diagnoseLoadFailure(writeUser, rootFacts({ lockdown: () => 'integrity' }));
+  assert.equal(locked.code, 'KERNEL_UNSUPPORTED');
+  assert.equal(
+    locked.message,
+    'program write_user (tp/syscalls/sys_enter_getppid): this kernel refuses the helper bpf_probe_write_user: its lockdown is "integrity" (/sys/kernel/security/lockdown), which forbids BPF writes to user memory, even for root',
+  );
+  assert.equal(locked.detail, WRITE_USER_LOG);
+  for (const lockdown of [() => 'none' as const, () => undefined]) {
+    const notLocked = diagnoseLoadFailure(writeUser, rootFacts({ lockdown }));
+    assert.equal(notLocked.code, 'LOAD_FAILED');
+    assert.equal(notLocked.message, 'program write_user (tp/syscalls/sys_enter_getppid): the kernel does not let tracepoint programs call the helper bpf_probe_write_user');
+  }
 });
