@@ -142,7 +142,7 @@ const LOCKDOWN_RANK: Record<LockdownLevel, number> = { none: 0, integrity: 1, co
  * The verifier found a helper call the kernel does not offer this program: because of the
  * kernel lockdown (probed) when that forbids the helper, else because of the program type.
  */
-function helperRefused(program: ProgramInfo, helper: string, log: string, facts: LoadFacts): EcliError {
+function helperRefused(program: ProgramIdentity, helper: string, log: string, facts: LoadFacts): EcliError {
   const what = describeProgram(program);
   const locked = LOCKED_DOWN_HELPERS[helper];
   const level = locked === undefined ? undefined : facts.lockdown();
