@@ -49,12 +49,12 @@ function parseProgType(value: string): ProgType {
 }
 
 /**
- * Resolves with the signal's name on SIGINT, SIGTERM or SIGHUP. An uncaught error rejects it
+ * Resolves with the signal's name on SIGINT, SIGTERM, SIGHUP or SIGQUIT. An uncaught error rejects it
  * instead, so the runner still detaches everything before the error is reported.
  */
 function stopSignal(): Promise<string> {
   return new Promise((resolve, reject) => {
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => resolve(signal));
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(signal, () => resolve(signal));
     process.on('uncaughtException', reject);
     process.on('unhandledRejection', reject);
   });

@@ -33,7 +33,12 @@ export function attachXdp(target: AttachTarget, meta: AttachMeta, context: Attac
       if (detached) return;
       detached = true;
       // old_prog_fd = ours: the kernel only removes the program if it is still ours.
-      libbpf.bpf_xdp_detach(ifindex, flags, { old_prog_fd: target.fd });
+      const error = libbpf.bpf_xdp_detach(ifindex, flags, { old_prog_fd: target.fd });
+      if (error < 0) {
+        throw new EcliError('RUNTIME', `cannot detach ${description}: ${describeErrno(error)}`, {
+          hint: 'check it with: ip link show; remove it with: ip link set dev <interface> xdp off',
+        });
+      }
     },
   };
 }

@@ -2,7 +2,9 @@
  * What attaching a program leaves behind, and how to undo it. Every attacher returns
  * Attachments; BpfObject keeps them and detaches them, newest first, when it closes.
  */
+import { EcliError } from '../errors.js';
 import type { ProgramIdentity } from './diagnose.js';
+import { describeErrno } from './ffi/errno.js';
 import { native, type Pointer } from './ffi/libbpf.js';
 import type { LibbpfLogCapture } from './log.js';
 import type { PerfEventMeta } from './perf-event.js';
@@ -11,6 +13,7 @@ import type { TcxMeta } from './tcx-attr.js';
 export interface Attachment {
   /** For messages, e.g. `XDP on ifindex 1`. */
   readonly description: string;
+  /** Undoes the attachment; throws an EcliError (RUNTIME) when the kernel refused (never ignored). */
   detach(): void;
 }
 
@@ -45,7 +48,8 @@ export function linkAttachment(link: Pointer, description: string): Attachment {
     detach() {
       if (destroyed) return;
       destroyed = true;
-      native().libbpf.bpf_link__destroy(link);
+      const error = native().libbpf.bpf_link__destroy(link);
+      if (error < 0) throw new EcliError('RUNTIME', `cannot detach ${description}: ${describeErrno(error)}`);
     },
   };
 }

@@ -161,17 +161,30 @@ export class BpfObject {
 
   /**
    * Detaches everything (links, XDP, TC filters, perf events), newest first, and frees the
-   * object. Idempotent. Close buffer readers on this object's maps first.
+   * object. Idempotent. Close buffer readers on this object's maps first. A detach that fails
+   * does not stop the others: the failures are thrown together at the end (RUNTIME).
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     const { libbpf, free } = native();
-    for (const attachment of this.attachments.reverse()) attachment.detach();
+    const failures: EcliError[] = [];
+    for (const attachment of this.attachments.reverse()) {
+      try {
+        attachment.detach();
+      } catch (error) {
+        failures.push(error instanceof EcliError ? error : new EcliError('RUNTIME', `cannot detach ${attachment.description}: ${String(error)}`));
+      }
+    }
     this.attachments.length = 0;
     libbpf.bpf_object__close(this.handle);
     free(this.elfMemory);
     this.log.release();
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) {
+      const hints = failures.flatMap((failure) => (failure.hint === undefined ? [] : [failure.hint]));
+      throw new EcliError('RUNTIME', failures.map((failure) => failure.message).join('; '), hints.length > 0 ? { hint: hints.join('; ') } : {});
+    }
   }
 
   private assertOpen(): void {

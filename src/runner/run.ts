@@ -55,6 +55,7 @@ export async function runPackage(input: RunnablePackage, programArgs: readonly s
     ...(options.btfCustomPath === undefined ? {} : { btfCustomPath: options.btfCustomPath }),
   });
   const session = new Session({ stdout: options.stdout, notice });
+  let failed = false;
   try {
     for (const { mapName, image } of prepared.images) object.setInitialValue(requireMap(object, mapName, input.source), image);
     const programs = meta.bpf_skel.progs.map((prog) => ({ program: requireProgram(object, prog.name, input.source), meta: prog as AttachMeta }));
@@ -83,10 +84,29 @@ export async function runPackage(input: RunnablePackage, programArgs: readonly s
       notice('this package exports no map; bpf_printk output goes to the kernel trace pipe (use --trace-pipe to print it here)');
     }
     return await session.runUntil(options.stopRequested);
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
     session.close();
-    object.close();
+    const detachFailure = closeObject(object);
     await session.finish();
+    // A failed detach fails the run; when the run failed already, that error is the one
+    // reported, and the detach failure is printed before it.
+    if (detachFailure !== undefined) {
+      if (!failed) throw detachFailure;
+      notice(`error: ${detachFailure.message}`);
+    }
+  }
+}
+
+/** Closes the object (detaching everything); returns what could not be detached. */
+function closeObject(object: BpfObject): Error | undefined {
+  try {
+    object.close();
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
   }
 }
 

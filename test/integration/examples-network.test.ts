@@ -3,13 +3,13 @@
  * network namespace: the test's packets are the only ones there, so counts are exact, and no
  * other run (or a filter something else left on the host's lo) can get in the way.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readlinkSync } from 'node:fs';
 import { haveRoot } from '../helpers/env.js';
 import { assertGoneWithin, startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
-import { loadedPrograms, programIdsHeldBy, runTool, type Completed, type RunningEcli } from '../helpers/ecli-process.js';
-import { compileExample, haveCommands, haveToolchain, jsonLine, jsonRows, sleep, startHelper } from '../helpers/examples.js';
+import { loadedPrograms, programIdsHeldBy, runTool, type RunningEcli } from '../helpers/ecli-process.js';
+import { compileExample, haveCommands, haveToolchain, jsonLine, jsonRows, sleep } from '../helpers/examples.js';
+import { privateNetns, sendUdp, type Netns } from '../helpers/netns.js';
 
 const DATAGRAMS = 5;
 const PAYLOAD = 100;
@@ -17,45 +17,8 @@ const PAYLOAD = 100;
 const FRAME = 14 + 20 + 8 + PAYLOAD;
 const ETH_P_IP = 0x0800;
 
-interface Netns {
-  /** Runs `command` inside the namespace to completion. */
-  run(command: string, args: string[]): Completed;
-  /** For startEcli: run ecli inside the namespace. */
-  prefix: string[];
-}
-
-/** A new network namespace with lo up, held by a sleeping process that is killed after the test. */
-async function privateNetns(t: TestContext): Promise<Netns> {
-  const holder = startHelper(t, 'unshare', ['--net', 'sleep', '120'], { stdio: 'ignore' });
-  const own = readlinkSync('/proc/self/ns/net');
-  // unshare execs sleep once the namespace exists; until then the pid is still in ours.
-  for (let i = 0; readlinkSync(`/proc/${holder.pid}/ns/net`) === own; i++) {
-    assert.ok(i < 100, 'unshare --net did not create a namespace');
-    await sleep(20);
-  }
-  const prefix = ['nsenter', '-t', String(holder.pid), '-n'];
-  const run = (command: string, args: string[]) => runTool(prefix[0]!, [...prefix.slice(1), command, ...args]);
-  const up = run('ip', ['link', 'set', 'lo', 'up']);
-  assert.equal(up.status, 0, up.stderr);
-  return { run, prefix };
-}
-
-/** Sends DATAGRAMS UDP datagrams of PAYLOAD bytes to a socket on 127.0.0.1 (so no ICMP error comes back). */
-const SEND_UDP = `
-const dgram = require('node:dgram');
-const server = dgram.createSocket('udp4');
-const client = dgram.createSocket('udp4');
-let received = 0;
-server.on('message', () => { if (++received === ${DATAGRAMS}) { server.close(); client.close(); } });
-server.bind(0, '127.0.0.1', () => {
-  for (let i = 0; i < ${DATAGRAMS}; i++) client.send(Buffer.alloc(${PAYLOAD}), server.address().port, '127.0.0.1');
-});
-setTimeout(() => { console.error('received ' + received); process.exit(1); }, 5000).unref();
-`;
-
-function sendUdp(netns: Netns): void {
-  const sent = netns.run(process.execPath, ['-e', SEND_UDP]);
-  assert.equal(sent.status, 0, sent.stderr);
+function sendDatagrams(netns: Netns): void {
+  sendUdp(netns, { count: DATAGRAMS, payload: PAYLOAD });
 }
 
 test('xdp attaches to lo and counts packets and bytes per ethertype', async (t) => {
@@ -68,7 +31,7 @@ test('xdp attaches to lo and counts packets and bytes per ethertype', async (t) 
   assert.match(link.stdout, /\bxdp(generic)?\b/);
   assert.match(link.stdout, /prog\/xdp id \d+ name xdp_count/);
 
-  sendUdp(netns);
+  sendDatagrams(netns);
   const row = JSON.parse(await ecli.waitForLine(jsonLine((r) => (r.value as { packets: number }).packets === DATAGRAMS), 5000));
   assert.deepEqual(row, { key: { __u32: ETH_P_IP }, value: { bytes: DATAGRAMS * FRAME, packets: DATAGRAMS } });
   assert.deepEqual(
@@ -90,7 +53,7 @@ test('tc attaches to lo ingress and reports every packet through the ring buffer
   const filters = netns.run('tc', ['filter', 'show', 'dev', 'lo', 'ingress']);
   assert.match(filters.stdout, /\bbpf\b.*handle 0x1 tc_ingress.*direct-action/);
 
-  sendUdp(netns);
+  sendDatagrams(netns);
   await ecli.waitForLine(() => jsonRows(ecli).length >= DATAGRAMS, 5000);
   await sleep(300);
   assert.deepEqual(jsonRows(ecli), Array(DATAGRAMS).fill({ ifindex: 1, len: FRAME, protocol: ETH_P_IP }));
@@ -123,7 +86,7 @@ for (const signal of ['SIGINT', 'SIGKILL'] as const) {
     assert.doesNotMatch(netns.run('bpftool', ['net', 'show']).stdout, /tcx_count/, 'not a netlink tc filter');
     assert.equal(netns.run('tc', ['filter', 'show', 'dev', 'lo', 'ingress']).stdout, '', 'no netlink filter either');
 
-    sendUdp(netns);
+    sendDatagrams(netns);
     const row = JSON.parse(await ecli.waitForLine(jsonLine((r) => (r.value as { packets: number }).packets === DATAGRAMS), 5000));
     assert.deepEqual(row, { key: { __u32: ETH_P_IP }, value: { bytes: DATAGRAMS * FRAME, packets: DATAGRAMS } });
 

@@ -67,6 +67,7 @@ export interface Libbpf {
   bpf_xdp_detach(ifindex: number, flags: number, opts: { old_prog_fd: number }): number;
   bpf_tc_hook_create(hook: TcHook): number;
   bpf_tc_hook_destroy(hook: TcHook): number;
+  /** Writes the kernel's choice of handle and priority (and the prog_id) back into `opts`. */
   bpf_tc_attach(hook: TcHook, opts: TcOpts): number;
   bpf_tc_detach(hook: TcHook, opts: TcOpts): number;
 
@@ -94,6 +95,14 @@ export interface Native {
   /** if_nametoindex(3) in our network namespace: 0 when there is no such interface. */
   interfaceIndex(name: string): number;
   close(fd: number): number;
+  /** socket(2): an fd, or -errno. */
+  socket(domain: number, type: number, protocol: number): number;
+  /** send(2) of the whole buffer: the count sent, or -errno. */
+  send(fd: number, data: Uint8Array): number;
+  /** recv(2) into `target`: the count received, or -errno. */
+  recv(fd: number, target: Uint8Array): number;
+  /** if_indextoname(3) in this process's network namespace, or undefined when there is no such interface. */
+  interfaceName(ifindex: number): string | undefined;
   /** Formats a printf format + va_list pair (libbpf's print callback arguments). */
   formatVaList(fmt: Pointer, ap: Pointer): string;
   /** Copies `size` bytes at `ptr` into `target` (which must be at least that long). */
@@ -124,6 +133,7 @@ const PROT_READ = 1;
 const PROT_WRITE = 2;
 const MAP_SHARED = 1;
 const POLLIN = 1;
+const IF_NAMESIZE = 16;
 const MAP_FAILED = (1n << 64n) - 1n;
 
 /** Struct sizes of libbpf 1.1.2's headers, checked against koffi's layout when loading. */
@@ -177,12 +187,20 @@ function loadNative(): Native {
   const tcHook = (hook: TcHook) => sized('bpf_tc_hook', { parent: 0, ...hook });
   const tcOpts = (opts: TcOpts) => sized('bpf_tc_opts', opts);
   const xdpOpts = (opts: { old_prog_fd: number }) => sized('bpf_xdp_attach_opts', opts);
+  // koffi copies an _Inout_ struct back into the object it was given: that object is ours, so
+  // the values libbpf wrote are copied on into the caller's.
+  const withWrittenBack = (opts: TcOpts, call: (struct: TcOpts & { sz: number }) => number): number => {
+    const struct = tcOpts(opts);
+    const result = call(struct);
+    Object.assign(opts, { prog_id: struct.prog_id, handle: struct.handle, priority: struct.priority });
+    return result;
+  };
   const openMem = withErrno(lib.func('bpf_object *bpf_object__open_mem(void *buf, size_t size, const bpf_object_open_opts *opts)'));
   const xdpAttach = lib.func('int bpf_xdp_attach(int ifindex, int prog_fd, uint32_t flags, const bpf_xdp_attach_opts *opts)');
   const xdpDetach = lib.func('int bpf_xdp_detach(int ifindex, uint32_t flags, const bpf_xdp_attach_opts *opts)');
   const tcHookCreate = lib.func('int bpf_tc_hook_create(bpf_tc_hook *hook)');
   const tcHookDestroy = lib.func('int bpf_tc_hook_destroy(bpf_tc_hook *hook)');
-  const tcAttach = lib.func('int bpf_tc_attach(const bpf_tc_hook *hook, bpf_tc_opts *opts)');
+  const tcAttach = lib.func('int bpf_tc_attach(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)');
   const tcDetach = lib.func('int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)');
 
   const libbpf: Libbpf = {
@@ -223,7 +241,7 @@ function loadNative(): Native {
     bpf_xdp_detach: (ifindex: number, flags: number, opts: { old_prog_fd: number }) => xdpDetach(ifindex, flags, xdpOpts(opts)),
     bpf_tc_hook_create: (hook: TcHook) => tcHookCreate(tcHook(hook)),
     bpf_tc_hook_destroy: (hook: TcHook) => tcHookDestroy(tcHook(hook)),
-    bpf_tc_attach: (hook: TcHook, opts: TcOpts) => tcAttach(tcHook(hook), tcOpts(opts)),
+    bpf_tc_attach: (hook: TcHook, opts: TcOpts) => withWrittenBack(opts, (struct) => tcAttach(tcHook(hook), struct)),
     bpf_tc_detach: (hook: TcHook, opts: TcOpts) => tcDetach(tcHook(hook), tcOpts(opts)),
 
     bpf_map_lookup_elem: lib.func('int bpf_map_lookup_elem(int fd, const uint8_t *key, _Out_ uint8_t *value)'),
@@ -242,6 +260,10 @@ function loadNative(): Native {
   const syscall = libc.func('long syscall(long number, ...)');
   const closeFd = libc.func('int close(int fd)');
   const ifNameToIndex = libc.func('unsigned int if_nametoindex(const char *name)');
+  const socketFd = libc.func('int socket(int domain, int type, int protocol)');
+  const sendBytes = libc.func('long send(int fd, const uint8_t *buf, size_t len, int flags)');
+  const recvBytes = libc.func('long recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)');
+  const indexToName = libc.func('void *if_indextoname(unsigned int ifindex, _Out_ uint8_t *ifname)');
   const vasprintf = libc.func('int vasprintf(_Out_ void **strp, void *fmt, void *ap)');
   const memcpy = libc.func('void *memcpy(_Out_ uint8_t *dst, void *src, size_t n)');
   const cfree = libc.func('void free(void *ptr)');
@@ -270,6 +292,23 @@ function loadNative(): Native {
     },
     interfaceIndex: (name) => ifNameToIndex(name) as number,
     close: (fd) => closeFd(fd) as number,
+    socket(domain, type, protocol) {
+      const fd = socketFd(domain, type, protocol) as number;
+      return fd >= 0 ? fd : -(koffi.errno() || 22);
+    },
+    send(fd, data) {
+      const sent = Number(sendBytes(fd, data, data.length, 0));
+      return sent >= 0 ? sent : -(koffi.errno() || 22);
+    },
+    recv(fd, target) {
+      const received = Number(recvBytes(fd, target, target.length, 0));
+      return received >= 0 ? received : -(koffi.errno() || 22);
+    },
+    interfaceName(ifindex) {
+      const name = new Uint8Array(IF_NAMESIZE);
+      if (indexToName(ifindex, name) === null) return undefined;
+      return Buffer.from(name.subarray(0, name.indexOf(0) < 0 ? IF_NAMESIZE : name.indexOf(0))).toString();
+    },
     formatVaList(fmt, ap) {
       const out: (Pointer | null)[] = [null];
       const n = vasprintf(out, fmt, ap) as number;
