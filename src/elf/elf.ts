@@ -1,9 +1,15 @@
-/** A minimal reader for 64-bit little-endian ELF relocatable objects (what clang -target bpf writes). */
+/**
+ * A minimal reader for 64-bit little-endian ELF files: the relocatable objects clang -target bpf
+ * writes, and (for stack symbolisation) executables and shared libraries: their loadable
+ * segments and dynamic symbols too.
+ */
 import { EcliError } from '../errors.js';
 
 export const EM_BPF = 247;
 export const SHT_SYMTAB = 2;
 export const SHT_NOBITS = 8;
+export const SHT_DYNSYM = 11;
+export const PT_LOAD = 1;
 export const STT_FUNC = 2;
 
 export interface ElfSection {
@@ -25,10 +31,22 @@ export interface ElfSymbol {
   sectionIndex: number;
 }
 
+export interface ElfSegment {
+  type: number;
+  /** Where the segment starts in the file, and in memory once loaded (before relocation). */
+  offset: number;
+  vaddr: number;
+  fileSize: number;
+}
+
 export interface ElfFile {
   machine: number;
   sections: ElfSection[];
+  /** .symtab (absent from stripped binaries). */
   symbols: ElfSymbol[];
+  /** .dynsym (executables and shared libraries). */
+  dynamicSymbols: ElfSymbol[];
+  segments: ElfSegment[];
 }
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
@@ -88,10 +106,10 @@ export function parseElf(bytes: Uint8Array, source = 'object'): ElfFile {
     data: h.type === SHT_NOBITS ? new Uint8Array(0) : bytes.subarray(h.offset, h.offset + h.size),
   }));
 
-  const symbols: ElfSymbol[] = [];
-  const symtabIndex = headers.findIndex((h) => h.type === SHT_SYMTAB);
-  if (symtabIndex >= 0) {
-    const symtab = headers[symtabIndex]!;
+  const readSymbols = (tableType: number): ElfSymbol[] => {
+    const symbols: ElfSymbol[] = [];
+    const symtab = headers.find((h) => h.type === tableType);
+    if (!symtab) return symbols;
     const strtab = headers[symtab.link];
     if (!strtab) fail(source, 'symbol table has no string table');
     const strings = bytes.subarray(strtab.offset, strtab.offset + strtab.size);
@@ -106,8 +124,26 @@ export function parseElf(bytes: Uint8Array, source = 'object'): ElfFile {
         size: Number(view.getBigUint64(at + 16, true)),
       });
     }
-  }
-  return { machine, sections, symbols };
+    return symbols;
+  };
+  return { machine, sections, symbols: readSymbols(SHT_SYMTAB), dynamicSymbols: readSymbols(SHT_DYNSYM), segments: readSegments(bytes, view, source) };
+}
+
+function readSegments(bytes: Uint8Array, view: DataView, source: string): ElfSegment[] {
+  const phoff = Number(view.getBigUint64(32, true));
+  const phentsize = view.getUint16(54, true);
+  const phnum = view.getUint16(56, true);
+  if (phnum === 0) return [];
+  if (phentsize !== 56 || phoff + phnum * 56 > bytes.length) fail(source, 'program header table out of bounds');
+  return Array.from({ length: phnum }, (_, index) => {
+    const at = phoff + index * 56;
+    return {
+      type: view.getUint32(at, true),
+      offset: Number(view.getBigUint64(at + 8, true)),
+      vaddr: Number(view.getBigUint64(at + 16, true)),
+      fileSize: Number(view.getBigUint64(at + 32, true)),
+    };
+  });
 }
 
 export function findSection(elf: ElfFile, name: string): ElfSection | undefined {

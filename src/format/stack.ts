@@ -1,7 +1,6 @@
 /**
  * The `stack_trace` interpreter of ring buffer/perf events (reference §3.6), plain text only.
- * Frames are printed as addresses: symbolisation (`with_symbols`) is not implemented, so a
- * frame is always `  N [<%016x>]`.
+ * A frame is `  N [<%016x>]`, followed by ` sym+0xoff` when a symbolizer names the address.
  */
 import type { Buffer } from 'node:buffer';
 import { EcliError } from '../errors.js';
@@ -11,6 +10,13 @@ import { BtfKind } from '../btf/types.js';
 import type { StackTraceFieldMap } from '../package/types.js';
 import { compileRecord } from './record.js';
 import { asBuffer, ValueCompiler, type Decoder } from './value.js';
+
+/** Names stack addresses (`sym+0xoff`), or undefined when it cannot. */
+export interface StackSymbolizer {
+  kernel(address: bigint): string | undefined;
+  /** An address in the process `pid`. */
+  user(pid: number, address: bigint): string | undefined;
+}
 
 export interface StackTraceFormatter {
   /**
@@ -24,7 +30,12 @@ export interface StackTraceFormatter {
 const FIELDS = ['pid', 'cpu_id', 'comm', 'kstack_sz', 'ustack_sz', 'kstack', 'ustack'] as const;
 type Field = (typeof FIELDS)[number];
 
-export function createStackTraceFormatter(btf: Btf, columns: Columns, fieldMap: StackTraceFieldMap = {}): StackTraceFormatter {
+export function createStackTraceFormatter(
+  btf: Btf,
+  columns: Columns,
+  fieldMap: StackTraceFieldMap = {},
+  symbolizer?: StackSymbolizer,
+): StackTraceFormatter {
   const record = compileRecord(new ValueCompiler(btf), columns);
   const find = (field: Field): { column: Column; plain: Decoder } => {
     const name = typeof fieldMap[field] === 'string' ? (fieldMap[field] as string) : field;
@@ -83,9 +94,13 @@ export function createStackTraceFormatter(btf: Btf, columns: Columns, fieldMap: 
       const kernelFrames = Math.trunc(kernelBytes(data) / 8);
       const userFrames = Math.trunc(userBytes(data) / 8);
       if (kernelFrames <= 0 && userFrames <= 0) return undefined;
-      let text = `COMM: ${comm.plain(data, comm.column.offset)} (pid=${pid.plain(data, pid.column.offset)}) @ CPU ${cpu.plain(data, cpu.column.offset)}\n`;
-      text += kernelFrames > 0 ? `Kernel:\n${frames(data, kernel, kernelFrames)}` : 'No Kernel Stack\n';
-      text += userFrames > 0 ? `Userspace:\n${frames(data, user, userFrames)}` : 'No Userspace Stack\n';
+      const pidText = pid.plain(data, pid.column.offset);
+      let text = `COMM: ${comm.plain(data, comm.column.offset)} (pid=${pidText}) @ CPU ${cpu.plain(data, cpu.column.offset)}\n`;
+      const processId = Number(pidText);
+      const nameKernel = symbolizer && ((address: bigint) => symbolizer.kernel(address));
+      const nameUser = symbolizer && ((address: bigint) => symbolizer.user(processId, address));
+      text += kernelFrames > 0 ? `Kernel:\n${frames(data, kernel, kernelFrames, nameKernel)}` : 'No Kernel Stack\n';
+      text += userFrames > 0 ? `Userspace:\n${frames(data, user, userFrames, nameUser)}` : 'No Userspace Stack\n';
       return text;
     },
   };
@@ -95,11 +110,12 @@ export function createStackTraceFormatter(btf: Btf, columns: Columns, fieldMap: 
  * The first `frameCount` frames. A size past the end of the array is capped there (the reference
  * pads with zero frames, which a corrupt size could make millions of).
  */
-function frames(data: Buffer, stack: { offset: number; count: number }, frameCount: number): string {
+function frames(data: Buffer, stack: { offset: number; count: number }, frameCount: number, name?: (address: bigint) => string | undefined): string {
   let text = '';
   for (let i = 0; i < Math.min(frameCount, stack.count); i++) {
     const address = data.readBigUInt64LE(stack.offset + i * 8);
-    text += `  ${i} [<${address.toString(16).padStart(16, '0')}>]\n`;
+    const symbol = name?.(address);
+    text += `  ${i} [<${address.toString(16).padStart(16, '0')}>]${symbol === undefined ? '' : ` ${symbol}`}\n`;
   }
   return text;
 }

@@ -9,7 +9,7 @@ import type { Columns } from '../btf/columns.js';
 import { EcliError } from '../errors.js';
 import { createEventFormatter, type OutputFormat } from '../format/event.js';
 import { createSampleFormatter } from '../format/sample.js';
-import { createStackTraceFormatter } from '../format/stack.js';
+import { createStackTraceFormatter, type StackSymbolizer } from '../format/stack.js';
 import type { TextBuffer } from '../format/text-buffer.js';
 import type { EunomiaObjectMeta, MapMeta, MapSampleMeta } from '../package/types.js';
 import type { ExportSelection } from './select-exports.js';
@@ -57,6 +57,8 @@ export function buildConsumers(
   exports: ExportSelection[],
   mapInfo: (name: string) => LoadedMapInfo,
   format: OutputFormat,
+  /** Names stack-trace frames, unless the interpreter says `with_symbols: false`; without it, addresses only. */
+  symbolizer?: StackSymbolizer,
 ): ConsumerBuild {
   const warnings: string[] = [];
   const multiple = meta.enable_multiple_export_types === true;
@@ -91,7 +93,7 @@ export function buildConsumers(
     const columns = eventColumns(btf, meta, map, multiple);
     const stackTrace = typeof map.intepreter === 'object' ? map.intepreter.stack_trace : undefined;
     if (stackTrace && format === 'plain') {
-      const formatter = createStackTraceFormatter(btf, columns, stackTrace.field_map);
+      const formatter = createStackTraceFormatter(btf, columns, stackTrace.field_map, stackTrace.with_symbols === false ? undefined : symbolizer);
       const write = (data: Buffer, offset: number, length: number, out: TextBuffer): void => {
         const text = formatter.format(data.subarray(offset, offset + length));
         if (text === undefined) return;

@@ -12,6 +12,7 @@ import { BpfObject, type AttachMeta, type BpfMap, type BpfProgram } from '../loa
 import { checkPrivileges, ensureTracefs } from '../loader/probe.js';
 import { TracePipeReader } from '../loader/trace-pipe.js';
 import type { ComposedPackage } from '../package/types.js';
+import { createProcSymbolizer } from '../symbols/proc-symbolizer.js';
 import { buildConsumers, type EventConsumerSpec } from './consumers.js';
 import { prepareRun } from './prepare.js';
 import { selectExports, type MapTransport } from './select-exports.js';
@@ -62,7 +63,7 @@ export async function runPackage(input: RunnablePackage, programArgs: readonly s
     // Map types and BTF ids are known once the object is opened: a package whose meta disagrees
     // with its object is refused here, before it needs privileges or touches the kernel.
     const selection = selectExports(meta, (name) => transportOf(object.findMap(name)));
-    const built = buildConsumers(prepared.btf, meta, selection.exports, (name) => requireMap(object, name, input.source), options.format);
+    const built = buildConsumers(prepared.btf, meta, selection.exports, (name) => requireMap(object, name, input.source), options.format, createProcSymbolizer());
     checkPrivileges();
     ensureTracefs();
     selection.warnings.forEach(notice);

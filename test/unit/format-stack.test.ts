@@ -84,3 +84,17 @@ test('stack trace: a short record is a RUNTIME error', () => {
   const formatter = createStackTraceFormatter(btf, columns);
   assert.throws(() => formatter.format(new Uint8Array(40)), (e: unknown) => e instanceof EcliError && e.code === 'RUNTIME');
 });
+
+test('stack trace: a symbolizer adds sym+0xoff to the frames it names, kernel and user (of the event pid)', () => {
+  const { btf, columns, record } = stackEvent();
+  const asked: string[] = [];
+  const formatter = createStackTraceFormatter(btf, columns, {}, {
+    kernel: (address) => (asked.push(`k${address}`), address === 0x10000n ? 'do_syscall_64+0x46' : undefined),
+    user: (pid, address) => (asked.push(`u${pid}:${address}`), address === 0x10001n ? 'main+0x51' : undefined),
+  });
+  assert.equal(
+    formatter.format(record(16, 16)),
+    'COMM: test-comm (pid=4660) @ CPU 22136\nKernel:\n  0 [<0000000000010000>] do_syscall_64+0x46\n  1 [<0000000000010001>]\nUserspace:\n  0 [<0000000000010000>]\n  1 [<0000000000010001>] main+0x51\n',
+  );
+  assert.deepEqual(asked, ['k65536', 'k65537', 'u4660:65536', 'u4660:65537']);
+});
