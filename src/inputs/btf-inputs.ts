@@ -2,7 +2,7 @@
  * The `--btf` arguments of `ecli pack`: files whose paths end in
  * `<id>/<version>/<arch>/<release>.btf`, or directories laid out like btfhub-archive.
  */
-import { readdirSync, readSync, openSync, closeSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { EcliError } from '../errors.js';
 import { btfRelativePath, btfTargetOfPath, looksLikeBtf, type BtfTarget } from './btfhub.js';
@@ -35,14 +35,7 @@ export function collectBtfInputs(specs: string[]): BtfInput[] {
 
 function expand(spec: string): BtfInput[] {
   const path = resolve(spec);
-  let isDirectory: boolean;
-  try {
-    isDirectory = statSync(path).isDirectory();
-  } catch (error) {
-    throw new EcliError('INPUT_NOT_FOUND', `cannot read --btf ${spec}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
-      hint: LAYOUT_HINT,
-    });
-  }
+  const isDirectory = statInput(path, spec).isDirectory();
   if (!isDirectory) return [checkedFile(path, btfTargetOfPath(path.split(sep).join('/')), spec)];
   const files = listFiles(path);
   if (files.length === 0) throw usage(`--btf ${spec} holds no BTF files`);
@@ -65,10 +58,16 @@ function checkedFile(path: string, target: BtfTarget | undefined, shown: string)
 /** Regular files below `dir`, skipping hidden entries such as a clone's .git. */
 function listFiles(dir: string): string[] {
   const files: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    throw unreadable(dir, dir, error);
+  }
+  for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const full = join(dir, entry.name);
-    const stat = statSync(full);
+    const stat = statInput(full, full);
     if (stat.isDirectory()) files.push(...listFiles(full));
     else if (stat.isFile()) files.push(full);
     else throw usage(`--btf: ${full} is neither a file nor a directory`);
@@ -77,13 +76,39 @@ function listFiles(dir: string): string[] {
 }
 
 function readHead(path: string, length: number): Uint8Array {
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw unreadable(path, path, error);
+  }
   try {
     const head = new Uint8Array(length);
     return head.subarray(0, readSync(fd, head, 0, length, 0));
   } finally {
     closeSync(fd);
   }
+}
+
+/** stat(2) through symlinks, with dangling links and loops named as such. */
+function statInput(path: string, shown: string): Stats {
+  try {
+    return statSync(path);
+  } catch (error) {
+    throw unreadable(path, shown, error);
+  }
+}
+
+function unreadable(path: string, shown: string, error: unknown): EcliError {
+  const code = (error as NodeJS.ErrnoException).code;
+  let why: string;
+  if (code === 'ELOOP') why = 'it is a symlink loop';
+  else if (code === 'ENOENT' && lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) why = `it is a dangling symlink (to ${readlinkSync(path)})`;
+  else if (code === 'ENOENT') why = 'no such file or folder';
+  else if (code === 'EACCES') why = 'permission denied';
+  else if (code === 'ENOTDIR') why = 'a part of the path is a file, not a folder';
+  else why = (error as Error).message;
+  return new EcliError('INPUT_NOT_FOUND', `cannot read --btf ${shown}: ${why}`, { hint: LAYOUT_HINT, cause: error });
 }
 
 function usage(message: string): EcliError {

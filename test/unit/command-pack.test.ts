@@ -53,6 +53,7 @@ test('pack writes package.json as is, a manifest, and the BTF tree; run-resolve 
   write(join(btfDir, 'fedora/39/aarch64/6.5.6-300.fc39.aarch64.btf'), BTF);
   write(join(btfDir, '.git/HEAD'), 'ref: main');
 
+  mkdirSync(join(ws.dir, 'out'));
   const output = await packPackage(pkgPath, { output: join(ws.dir, 'out', 'demo.tar.gz'), btf: [btfFile, btfDir] });
   assert.equal(output, join(ws.dir, 'out', 'demo.tar.gz'));
 

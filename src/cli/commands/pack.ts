@@ -4,9 +4,9 @@
  * tree. The tarball is reproducible: same inputs, same bytes, so its sha256 can be published
  * as a pin.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { create } from 'tar';
 import { btfRelativePath } from '../../inputs/btfhub.js';
 import { collectBtfInputs } from '../../inputs/btf-inputs.js';
@@ -16,9 +16,10 @@ import { readInputFile } from '../../inputs/read-file.js';
 import { DEFAULT_MAX_BYTES } from '../../inputs/source.js';
 import { decodePackage } from '../../package/load.js';
 import type { CommandIo } from './io.js';
+import { resolveOutput, writeError, writeReplacing } from './output-file.js';
 
 export interface PackOptions {
-  /** Output file, or an existing directory to write `<name>.tar.gz` into. */
+  /** Output file, or a folder (an existing one, or any path ending in `/`) to write `<name>.tar.gz` into. */
   output?: string;
   /** BTF files (`.../<id>/<version>/<arch>/<release>.btf`) or btfhub-archive-style directories. */
   btf?: string[];
@@ -42,39 +43,25 @@ export async function packPackage(packagePath: string, opts: PackOptions = {}): 
   const { pkg, elf } = decodePackage(Buffer.from(packageBytes).toString('utf8'), packagePath);
   const btf = collectBtfInputs(opts.btf ?? []).map((input) => ({ ...input, entry: `${ARCHIVE_DIR}/${btfRelativePath(input.target)}` }));
   const manifest = buildManifest(pkg, packageBytes, elf, btf.map((b) => b.entry));
-  const output = outputPath(opts, `${packageName(pkg)}.tar.gz`);
+  const inputs = [packagePath, ...btf.map((b) => b.path)];
+  const output = resolveOutput(opts.output, `${packageName(pkg)}.tar.gz`, opts.cwd ?? process.cwd(), inputs);
 
   const staging = mkdtempSync(join(tmpdir(), 'ecli-pack-'));
   try {
-    writeFileSync(join(staging, 'package.json'), packageBytes);
-    writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    for (const { path, entry } of btf) {
-      mkdirSync(dirname(join(staging, entry)), { recursive: true });
-      copyFileSync(path, join(staging, entry));
+    try {
+      writeFileSync(join(staging, 'package.json'), packageBytes);
+      writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      for (const { path, entry } of btf) {
+        mkdirSync(dirname(join(staging, entry)), { recursive: true });
+        copyFileSync(path, join(staging, entry));
+      }
+    } catch (error) {
+      throw writeError(staging, error, false);
     }
-    // Written in the staging directory first, so a failure leaves no half-written output.
-    const built = join(staging, 'out.tar.gz');
     const entries = ['package.json', 'manifest.json', ...btf.map((b) => b.entry)];
-    await create({ gzip: true, file: built, cwd: staging, portable: true, mtime: FIXED_MTIME }, entries);
-    mkdirSync(dirname(output), { recursive: true });
-    copyFileSync(built, output);
+    await writeReplacing(output, (temp) => create({ gzip: true, file: temp, cwd: staging, portable: true, mtime: FIXED_MTIME }, entries));
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
   return output;
-}
-
-function outputPath(opts: PackOptions, defaultName: string): string {
-  const cwd = opts.cwd ?? process.cwd();
-  if (opts.output === undefined) return resolve(cwd, defaultName);
-  const output = resolve(cwd, opts.output);
-  return isDirectory(output) ? join(output, defaultName) : output;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
