@@ -9,7 +9,7 @@ import { type AttachContext, type AttachMeta, type AttachTarget, type Attachment
 import { describeProgram } from './diagnose.js';
 import { ENODEV, ENOENT, EOPNOTSUPP, describeErrno, errnoName } from './ffi/errno.js';
 import { native } from './ffi/libbpf.js';
-import { SOFTWARE_FALLBACK, type PerfEventSpec, encodePerfEventAttr, resolvePerfEvent } from './perf-event.js';
+import { SOFTWARE_FALLBACK, type PerfEventSpec, encodePerfEventAttr, resolvePerfEvent } from '../model/perf-event.js';
 import { onlineCpus } from './probe.js';
 
 const PERF_FLAG_FD_CLOEXEC = 8;
@@ -19,7 +19,8 @@ const NO_GROUP = -1;
 export function attachPerfEvent(target: AttachTarget, meta: AttachMeta, context: AttachContext): Attachment[] {
   const what = describeProgram(target.info);
   const cpus = onlineCpus();
-  let spec = resolvePerfEvent(meta.perf_event, target.info.name);
+  // The model validated the package's event; a caller without one gets the default.
+  let spec = meta.perfEvent ?? resolvePerfEvent(undefined, target.info.name);
   let opened = openOnCpus(spec, cpus);
   if ('errno' in opened && spec.type === 'hardware' && isNoPmu(opened.errno)) {
     if (spec.explicit) {

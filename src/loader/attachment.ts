@@ -7,8 +7,8 @@ import type { ProgramIdentity } from './diagnose.js';
 import { describeErrno } from './ffi/errno.js';
 import { native, type Pointer } from './ffi/libbpf.js';
 import type { LibbpfLogCapture } from './log.js';
-import type { PerfEventMeta } from './perf-event.js';
-import type { TcxMeta } from './tcx-attr.js';
+
+export type { AttachMeta } from '../model/programs.js';
 
 export interface Attachment {
   /** For messages, e.g. `XDP on ifindex 1`. */
@@ -27,17 +27,6 @@ export interface AttachTarget {
 export interface AttachContext {
   log: LibbpfLogCapture;
   warn(message: string): void;
-}
-
-/** Special-attacher settings from the program's meta (see the package format, progs[]). */
-export interface AttachMeta {
-  ifindex?: number;
-  flags?: number;
-  xdpopts?: { old_prog_fd?: number };
-  tchook?: { ifindex?: number; attach_point?: string };
-  tcopts?: { handle?: number; priority?: number };
-  tcx?: TcxMeta;
-  perf_event?: PerfEventMeta;
 }
 
 /** A BPF link: destroying it detaches the program (and the kernel does so if we die). */

@@ -4,7 +4,7 @@
  * the probes through the `facts` argument, asked only when a diagnosis needs them.
  */
 import { EcliError } from '../errors.js';
-import { type AttachKind, tracepointOf, uprobeTargetOf, usdtTargetOf, usesTrampoline } from './attach-kind.js';
+import { type AttachKind, tracepointOf, uprobeTargetOf, usdtTargetOf, usesTrampoline } from '../model/attach-kind.js';
 import { EACCES, EINVAL, ENOENT, EOPNOTSUPP, EPERM, describeErrno, errnoName } from './ffi/errno.js';
 import type { LockdownLevel, TrampolineProbe } from './probe.js';
 

@@ -4,14 +4,14 @@
  * hands out (maps, programs, links) and releases them all in close().
  */
 import { KERNEL_BTF_PATH } from '../btf/kernel-btf-path.js';
+import { isArrayMapType, isPerCpuMapType, mapTypeName } from '../model/map-types.js';
 import { EcliError } from '../errors.js';
 import { attachProgram } from './attach.js';
-import { type AttachKind, attachKindOf } from './attach-kind.js';
+import { type AttachKind, attachKindOf } from '../model/attach-kind.js';
 import type { AttachMeta, Attachment } from './attachment.js';
 import { type LoadFacts, type ProgramIdentity, diagnoseLoadFailure } from './diagnose.js';
 import { ENOENT, describeErrno, errnoName } from './ffi/errno.js';
 import { type Pointer, native } from './ffi/libbpf.js';
-import { needsKernelBtf } from './kernel-btf.js';
 import { type LibbpfLogCapture, captureLibbpfLog } from './log.js';
 import { hasVmlinuxBtf, isBpfLsmEnabled, isPrivileged, lockdownLevel, probeTrampolines } from './probe.js';
 import { BPF_PROG_TYPE_SCHED_CLS, tcxAttachType, tcxDirectionOf } from './tcx-attr.js';
@@ -23,6 +23,8 @@ export interface OpenOptions {
   btfCustomPath?: string;
   /** Echo all of libbpf's messages (debug level included) to stderr. */
   verbose?: boolean;
+  /** The object needs the kernel's BTF (model/btf-needs.ts): refused with a clear error when it is missing. */
+  needsKernelBtf?: boolean;
   /** Where non-fatal warnings go (e.g. a perf_event falling back to software); stderr by default. */
   warn?: (message: string) => void;
 }
@@ -34,10 +36,6 @@ const LOAD_FACTS: LoadFacts = {
   lockdown: lockdownLevel,
 };
 
-const MAP_TYPE_ARRAY = 2;
-const MAP_TYPE_PERCPU_ARRAY = 6;
-/** Map types whose values are per CPU: a lookup returns round_up(valueSize, 8) bytes per possible CPU. */
-const PER_CPU_MAP_TYPES = new Set([5 /* percpu_hash */, MAP_TYPE_PERCPU_ARRAY, 10 /* lru_percpu_hash */, 21 /* percpu_cgroup_storage */]);
 
 export class BpfObject {
   readonly maps: BpfMap[];
@@ -50,7 +48,6 @@ export class BpfObject {
     readonly name: string,
     private readonly handle: Pointer,
     private readonly elfMemory: Pointer,
-    private readonly elf: Uint8Array,
     private readonly options: OpenOptions,
     private readonly log: LibbpfLogCapture,
   ) {
@@ -86,7 +83,7 @@ export class BpfObject {
         { hint: 'the package is damaged or was not written by ecc; rebuild it with ./ecc' },
       );
     }
-    const object = new BpfObject(options.objectName, opened.ptr, memory, elf, options, log);
+    const object = new BpfObject(options.objectName, opened.ptr, memory, options, log);
     object.programs.forEach(setTypeLibbpfDoesNotKnow);
     return object;
   }
@@ -119,15 +116,10 @@ export class BpfObject {
   load(): void {
     this.assertOpen();
     if (this.loaded) return;
-    if (this.options.btfCustomPath === undefined && !hasVmlinuxBtf()) {
-      const sections = this.programs.map((program) => program.sectionName);
-      if (needsKernelBtf(this.elf, sections)) {
-        throw new EcliError(
-          'KERNEL_UNSUPPORTED',
-          `${this.name} needs the kernel's BTF (for CO-RE), but ${KERNEL_BTF_PATH} is missing`,
-          { hint: 'set BTF_FILE_PATH to a BTF file for this kernel (for example from btfhub-archive)' },
-        );
-      }
+    if (this.options.needsKernelBtf === true && this.options.btfCustomPath === undefined && !hasVmlinuxBtf()) {
+      throw new EcliError('KERNEL_UNSUPPORTED', `${this.name} needs the kernel's BTF (for CO-RE), but ${KERNEL_BTF_PATH} is missing`, {
+        hint: 'set BTF_FILE_PATH to a BTF file for this kernel (for example from btfhub-archive)',
+      });
     }
     const mark = this.log.mark();
     const error = native().libbpf.bpf_object__load(this.handle);
@@ -233,7 +225,7 @@ export class BpfMap {
     const { libbpf } = native();
     this.name = libbpf.bpf_map__name(handle);
     this.type = libbpf.bpf_map__type(handle);
-    this.typeName = libbpf.libbpf_bpf_map_type_str(this.type) ?? `type ${this.type}`;
+    this.typeName = mapTypeName(this.type);
     this.refresh();
   }
 
@@ -254,7 +246,7 @@ export class BpfMap {
   }
   /** Values hold one round_up(valueSize, 8)-byte slot per possible CPU. */
   get perCpu(): boolean {
-    return PER_CPU_MAP_TYPES.has(this.type);
+    return isPerCpuMapType(this.type);
   }
 
   /** The map's fd, after load. */
@@ -332,7 +324,7 @@ export class BpfMap {
 
   /** Empties the map: deletes every key, or zeroes every slot of an array. */
   clear(): void {
-    if (this.type !== MAP_TYPE_ARRAY && this.type !== MAP_TYPE_PERCPU_ARRAY) {
+    if (!isArrayMapType(this.type)) {
       this.keys().forEach((key) => this.delete(key));
       return;
     }

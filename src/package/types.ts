@@ -141,6 +141,19 @@ export interface ProgMeta {
   tcopts?: { handle?: number; priority?: number; [key: string]: unknown };
   /** TCX only (`@tcx`): the interface and the place in the hook's chain. */
   tcx?: { interface?: string; ifindex?: number; before?: TcxAnchor; after?: TcxAnchor; [key: string]: unknown };
+  /** `perf_event` programs only: the sampling event (default hardware cpu-cycles, 49 Hz). */
+  perf_event?: PerfEventMeta;
+  [key: string]: unknown;
+}
+
+export interface PerfEventMeta {
+  type?: 'software' | 'hardware';
+  /** perf's event name: `cpu-clock`, `cycles`, `page-faults`... */
+  config?: string;
+  /** Samples per second; exclusive with sample_period. */
+  sample_freq?: number;
+  /** Events per sample. */
+  sample_period?: number;
   [key: string]: unknown;
 }
 

@@ -1,27 +1,16 @@
 /**
- * Turns the selected export maps into consumers: a formatter per map plus what drives it
- * (a perf/ring buffer reader, or a sampling timer). Formatting problems in the package are
- * found here, before polling starts.
+ * Turns the spec's exports into consumers: a formatter per exported map, for the chosen output
+ * format, plus what drives it (a perf/ring buffer reader, or a sampling timer). Built before
+ * anything is loaded, so a formatter that refuses its columns is a package error.
  */
 import type { Btf } from '../btf/btf.js';
-import { checkExportStruct, checkSampleColumns, descriptorColumns } from '../btf/export-check.js';
-import type { Columns } from '../btf/columns.js';
 import { EcliError } from '../errors.js';
 import { createEventFormatter, type OutputFormat } from '../format/event.js';
 import { createSampleFormatter } from '../format/sample.js';
 import { createStackTraceFormatter, type StackSymbolizer } from '../format/stack.js';
 import type { TextBuffer } from '../format/text-buffer.js';
-import type { EunomiaObjectMeta, MapMeta, MapSampleMeta } from '../package/types.js';
-import type { ExportSelection } from './select-exports.js';
-
-/** What the runner needs to know about a loaded map. */
-export interface LoadedMapInfo {
-  name: string;
-  valueSize: number;
-  btfKeyTypeId: number;
-  btfValueTypeId: number;
-  perCpu: boolean;
-}
+import type { ExportSpec, SampleExportSpec } from '../model/exports.js';
+import type { MapMeta, MapSampleMeta } from '../package/types.js';
 
 export interface EventConsumerSpec {
   kind: 'events';
@@ -46,54 +35,13 @@ export interface SampleConsumerSpec {
 
 export type ConsumerSpec = EventConsumerSpec | SampleConsumerSpec;
 
-export interface ConsumerBuild {
-  consumers: ConsumerSpec[];
-  warnings: string[];
-}
-
-export function buildConsumers(
-  btf: Btf,
-  meta: EunomiaObjectMeta,
-  exports: ExportSelection[],
-  mapInfo: (name: string) => LoadedMapInfo,
-  format: OutputFormat,
-  /** Names stack-trace frames, unless the interpreter says `with_symbols: false`; without it, addresses only. */
-  symbolizer?: StackSymbolizer,
-): ConsumerBuild {
-  const warnings: string[] = [];
-  const multiple = meta.enable_multiple_export_types === true;
-  const consumers = exports.map(({ map, transport }): ConsumerSpec => {
-    const info = mapInfo(map.name);
-    if (map.sample) {
-      if (info.perCpu) {
-        throw new EcliError('PACKAGE_INVALID', `map ${map.name} is a per-CPU map, which cannot be sampled`, {
-          hint: 'sample a plain HASH or ARRAY map and aggregate in the BPF program',
-        });
-      }
-      const sample = map.sample;
-      const keyColumns = checkSampleColumns(btf, info.btfKeyTypeId);
-      let valueColumns: Columns;
-      let columnWarnings: string[] = [];
-      if (multiple) {
-        const config = map.export_config;
-        const descriptor = config === 'default' || config === undefined || config === 'no_export' ? { btf_type_id: info.btfValueTypeId } : config;
-        valueColumns = descriptorColumns(btf, descriptor, map.name, info.valueSize);
-      } else {
-        const checked = checkSampleColumns(btf, info.btfValueTypeId, meta.export_types[0]);
-        columnWarnings = [...keyColumns.warnings, ...checked.warnings];
-        warnings.push(...columnWarnings);
-        valueColumns = checked.columns;
-      }
-      const formatter = explainedByWarnings(columnWarnings, () =>
-        createSampleFormatter(btf, keyColumns.columns, valueColumns, { format, sample, mapName: map.name }),
-      );
-      return { kind: 'sample', map, sample, header: formatter.header, format: (k, v) => formatter.format(k, v) };
-    }
-    if (transport === 'other') throw new EcliError('INTERNAL', `map ${map.name} was selected for export but is not a buffer`);
-    const columns = eventColumns(btf, meta, map, multiple);
-    const stackTrace = typeof map.intepreter === 'object' ? map.intepreter.stack_trace : undefined;
-    if (stackTrace && format === 'plain') {
-      const formatter = createStackTraceFormatter(btf, columns, stackTrace.field_map, stackTrace.with_symbols === false ? undefined : symbolizer);
+/** `symbolizer` names stack-trace frames, unless the interpreter says `with_symbols: false`; without it, addresses only. */
+export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], format: OutputFormat, symbolizer?: StackSymbolizer): ConsumerSpec[] {
+  return exports.map((spec): ConsumerSpec => {
+    if (spec.kind === 'sample') return sampleConsumer(btf, spec, format);
+    const { map, transport, columns } = spec;
+    if (spec.stackTrace && format === 'plain') {
+      const formatter = createStackTraceFormatter(btf, columns, spec.stackTrace.fieldMap, spec.stackTrace.withSymbols ? symbolizer : undefined);
       const write = (data: Buffer, offset: number, length: number, out: TextBuffer): void => {
         const text = formatter.format(data.subarray(offset, offset + length));
         if (text === undefined) return;
@@ -105,7 +53,14 @@ export function buildConsumers(
     const formatter = createEventFormatter(btf, columns, { format });
     return { kind: 'events', map, transport, header: formatter.header, write: (data, offset, length, out) => formatter.formatInto(data, offset, length, out) };
   });
-  return { consumers, warnings };
+}
+
+function sampleConsumer(btf: Btf, spec: SampleExportSpec, format: OutputFormat): SampleConsumerSpec {
+  const { map, sample } = spec;
+  const formatter = explainedByWarnings(spec.columnWarnings, () =>
+    createSampleFormatter(btf, spec.keyColumns, spec.valueColumns, { format, sample, mapName: map.name }),
+  );
+  return { kind: 'sample', map, sample, header: formatter.header, format: (k, v) => formatter.format(k, v) };
 }
 
 /**
@@ -113,7 +68,7 @@ export function buildConsumers(
  * the package's names were dropped: say so in the error, since the warnings are only printed
  * once building succeeds.
  */
-function explainedByWarnings<T>(warnings: string[], build: () => T): T {
+function explainedByWarnings<T>(warnings: readonly string[], build: () => T): T {
   try {
     return build();
   } catch (error) {
@@ -123,23 +78,4 @@ function explainedByWarnings<T>(warnings: string[], build: () => T): T {
       cause: error,
     });
   }
-}
-
-function eventColumns(btf: Btf, meta: EunomiaObjectMeta, map: MapMeta, multiple: boolean): Columns {
-  if (multiple) {
-    const config = map.export_config;
-    if (config === undefined || typeof config === 'string') {
-      throw new EcliError('PACKAGE_INVALID', `map ${map.name}: export_config "${config ?? 'no_export'}" cannot describe ring buffer or perf events`, {
-        hint: 'use {"btf_type_id": N} or {"custom_members": [...]}',
-      });
-    }
-    return descriptorColumns(btf, config, map.name);
-  }
-  const exportType = meta.export_types[0];
-  if (!exportType) {
-    throw new EcliError('PACKAGE_INVALID', `map ${map.name} carries events but the package has no export type describing them`, {
-      hint: 'compile with the header that declares the event struct: ./ecc prog.bpf.c prog.h',
-    });
-  }
-  return checkExportStruct(btf, exportType);
 }

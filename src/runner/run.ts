@@ -1,21 +1,20 @@
 /**
- * Runs a package: prepare (pure) → open, set data sections, check exports against the object →
- * load, attach → consume exports until a stop signal → detach everything. Whatever happens
- * after the object is opened, it is closed before this function returns or throws, so nothing
- * stays attached.
+ * Runs a package spec: options → section images and consumers (pure) → open the object, set
+ * the images → privileges → load, attach → consume exports until a stop signal → detach
+ * everything. Whatever happens after the object is opened, it is closed before this function
+ * returns or throws, so nothing stays attached.
  */
 import type { Writable } from 'node:stream';
 import { EcliError } from '../errors.js';
 import type { OutputFormat } from '../format/event.js';
 import { PerfBufferReader, RingBufferReader } from '../loader/buffers.js';
-import { BpfObject, type AttachMeta, type BpfMap, type BpfProgram } from '../loader/object.js';
+import { BpfObject, type BpfMap, type BpfProgram } from '../loader/object.js';
 import { checkPrivileges, ensureTracefs } from '../loader/probe.js';
 import { TracePipeReader } from '../loader/trace-pipe.js';
-import type { ComposedPackage } from '../package/types.js';
+import type { PackageSpec } from '../model/spec.js';
 import { createProcSymbolizer } from '../symbols/proc-symbolizer.js';
 import { buildConsumers, type EventConsumerSpec } from './consumers.js';
 import { prepareRun } from './prepare.js';
-import { selectExports, type MapTransport } from './select-exports.js';
 import { Session, type RecordReaderOpener } from './session.js';
 
 export interface RunPackageOptions {
@@ -31,57 +30,48 @@ export interface RunPackageOptions {
   stopRequested: Promise<string>;
 }
 
-export interface RunnablePackage {
-  source: string;
-  pkg: ComposedPackage;
-  elf: Uint8Array;
-}
-
-export async function runPackage(input: RunnablePackage, programArgs: readonly string[], options: RunPackageOptions): Promise<number> {
-  const prepared = prepareRun(input.pkg, input.elf, input.source, programArgs);
+export async function runPackage(spec: PackageSpec, programArgs: readonly string[], options: RunPackageOptions): Promise<number> {
+  const prepared = prepareRun(spec, programArgs);
   if (prepared.kind === 'print') {
     options.stdout.write(prepared.text);
     return 0;
   }
-  const { meta } = input.pkg;
+  // Built before anything is opened: a formatter that refuses its columns is a package error.
+  const consumers = buildConsumers(spec.btf, spec.exports, options.format, createProcSymbolizer());
   const verbose = options.verbose || prepared.verbose;
 
   const notice = (message: string): void => {
     options.stderr.write(`ecli: ${message}\n`);
   };
-  const object = BpfObject.open(input.elf, {
-    objectName: meta.bpf_skel.obj_name,
+  const object = BpfObject.open(spec.object, {
+    objectName: spec.objectName,
     verbose,
     warn: notice,
+    needsKernelBtf: spec.btfNeeds.kernelBtf,
     ...(options.btfCustomPath === undefined ? {} : { btfCustomPath: options.btfCustomPath }),
   });
   const session = new Session({ stdout: options.stdout, notice });
   let failed = false;
   try {
-    for (const { mapName, image } of prepared.images) object.setInitialValue(requireMap(object, mapName, input.source), image);
-    const programs = meta.bpf_skel.progs.map((prog) => ({ program: requireProgram(object, prog.name, input.source), meta: prog as AttachMeta }));
-    // Map types and BTF ids are known once the object is opened: a package whose meta disagrees
-    // with its object is refused here, before it needs privileges or touches the kernel.
-    const selection = selectExports(meta, (name) => transportOf(object.findMap(name)));
-    const built = buildConsumers(prepared.btf, meta, selection.exports, (name) => requireMap(object, name, input.source), options.format, createProcSymbolizer());
+    for (const { mapName, image } of prepared.images) object.setInitialValue(requireMap(object, mapName, spec.source), image);
+    const programs = spec.programs.map((program) => ({ program: requireProgram(object, program.name, spec.source), attach: program.attach }));
+    const maps = new Map(consumers.map((consumer) => [consumer, requireMap(object, consumer.map.name, spec.source)]));
     checkPrivileges();
     ensureTracefs();
-    selection.warnings.forEach(notice);
-    built.warnings.forEach(notice);
+    spec.warnings.forEach(notice);
 
     object.load();
-    for (const { program, meta: attachMeta } of programs) object.attach(program, attachMeta);
+    for (const { program, attach } of programs) object.attach(program, attach);
 
     // Readers first, so that every event after the notice below is seen.
-    for (const consumer of built.consumers) {
-      const map = requireMap(object, consumer.map.name, input.source);
+    for (const [consumer, map] of maps) {
       if (consumer.kind === 'sample') session.startSampling(consumer, map);
-      else session.startEvents(consumer, eventReaderOpener(consumer, map, prepared.perfBufferPages));
+      else session.startEvents(consumer, eventReaderOpener(consumer, map, spec.perfBufferPages));
     }
-    if (built.consumers.length === 0 && options.tracePipe) session.relayTracePipe((handlers) => TracePipeReader.open(handlers));
-    const attached = meta.bpf_skel.progs.length;
-    notice(`${meta.bpf_skel.obj_name}: ${attached} program${attached === 1 ? '' : 's'} attached; press Ctrl-C to stop`);
-    if (built.consumers.length === 0 && attached > 0 && !options.tracePipe) {
+    if (consumers.length === 0 && options.tracePipe) session.relayTracePipe((handlers) => TracePipeReader.open(handlers));
+    const attached = spec.programs.length;
+    notice(`${spec.objectName}: ${attached} program${attached === 1 ? '' : 's'} attached; press Ctrl-C to stop`);
+    if (consumers.length === 0 && attached > 0 && !options.tracePipe) {
       notice('this package exports no map; bpf_printk output goes to the kernel trace pipe (use --trace-pipe to print it here)');
     }
     return await session.runUntil(options.stopRequested);
@@ -128,11 +118,4 @@ function missingFromObject(what: 'map' | 'program', name: string, source: string
 function eventReaderOpener(consumer: EventConsumerSpec, map: BpfMap, perfBufferPages: number): RecordReaderOpener {
   if (consumer.transport === 'ringbuf') return ({ onRecord }) => new RingBufferReader(map, { onRecord });
   return ({ onRecord, onLost }) => new PerfBufferReader(map, { pages: perfBufferPages, onRecord, onLost: (_cpu, count) => onLost(count) });
-}
-
-function transportOf(map: BpfMap | undefined): MapTransport | undefined {
-  if (!map) return undefined;
-  if (map.typeName === 'ringbuf') return 'ringbuf';
-  if (map.typeName === 'perf_event_array') return 'perf_event_array';
-  return 'other';
 }

@@ -17,6 +17,7 @@ import { PerfBufferReader, RingBufferReader } from '../../src/loader/buffers.js'
 import { type AttachMeta, BpfObject } from '../../src/loader/object.js';
 import { ensureTracefs, hasKprobes, probeTrampolines } from '../../src/loader/probe.js';
 import { TracePipeReader } from '../../src/loader/trace-pipe.js';
+import { resolvePerfEvent } from '../../src/model/perf-event.js';
 import { fixturesDir, haveFixtures, haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
 
 interface Fixture {
@@ -413,7 +414,7 @@ ${LICENSE}`,
     const explicit = BpfObject.open(elf, { objectName: 'sample_bpf' });
     t.after(() => explicit.close());
     explicit.load();
-    assert.throws(() => explicit.attach(explicit.findProgram('on_sample')!, { perf_event: { type: 'hardware' } }), {
+    assert.throws(() => explicit.attach(explicit.findProgram('on_sample')!, { perfEvent: resolvePerfEvent({ type: 'hardware' }, 'on_sample') }), {
       code: 'KERNEL_UNSUPPORTED',
       message:
         'program on_sample (perf_event): this machine has no hardware perf events (no CPU PMU); use "perf_event": {"type": "software", "config": "cpu-clock"}',

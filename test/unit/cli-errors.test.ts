@@ -6,7 +6,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeBpfObject } from '../../src/package/codec.js';
@@ -192,4 +192,40 @@ test("ecli -V and ecc -V print package.json's version", () => {
     assert.equal(result.status, 0);
     assert.equal(result.stdout, `${version}\n`);
   }
+});
+
+/** ecli run as a user without BPF privileges (nobody, when the tests run as root). */
+function ecliUnprivileged(...args: string[]): Completed {
+  if (process.getuid?.() !== 0) return ecli(...args);
+  return runTool('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ecliPath, ...args]);
+}
+
+/** A package file that nobody may read. */
+function writeReadablePackage(name: string, content: object): string {
+  const path = writePackage(name, content);
+  chmodSync(dir, 0o755);
+  chmodSync(path, 0o644);
+  return path;
+}
+
+test('a bad perf_event prog meta is a package error (exit 4) even for a user without BPF privileges', (t) => {
+  const pkg = bootstrap(t);
+  if (!pkg) return;
+  const program = pkg.meta.bpf_skel.progs[0]!;
+  program.perf_event = { type: 'bogus' as 'software' };
+  const bogusType = writeReadablePackage('perf-type.json', pkg);
+  assertFails(ecliUnprivileged('run', bogusType), 4, [
+    `ecli: error: invalid package ${bogusType}: /meta/bpf_skel/progs/0/perf_event/type must be one of software, hardware (got "bogus")`,
+    'hint: was it written by ecc? rebuild it with ./ecc',
+  ]);
+  program.attach = 'perf_event';
+  program.perf_event = { type: 'software', config: 'cycles-of-doom' };
+  const bogusConfig = writeReadablePackage('perf-config.json', pkg);
+  const refused = ecliUnprivileged('run', bogusConfig);
+  assert.equal(refused.status, 4, refused.stderr);
+  assert.match(refused.stderr, /^ecli: error: program handle_exec: perf_event config "cycles-of-doom" is not a software event; known: cpu-clock, /);
+  // The same user gets the privilege error for the valid package: the refusal above came first.
+  delete program.perf_event;
+  program.attach = 'tp/sched/sched_process_exec';
+  if (process.getuid?.() === 0) assert.equal(ecliUnprivileged('run', writeReadablePackage('valid.json', pkg)).status, 5);
 });

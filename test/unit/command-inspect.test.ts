@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { runInspect } from '../../src/cli/commands/inspect.js';
 import { inspectPackage, renderInspect, type InspectReport } from '../../src/cli/commands/inspect.js';
-import { mapTypeName } from '../../src/btf/map-defs.js';
+import { mapTypeName } from '../../src/model/map-types.js';
 import { resolvePackageSource } from '../../src/inputs/source.js';
 import { fixturesDir, haveFixtures } from '../helpers/env.js';
 
@@ -74,6 +74,7 @@ test('inspect text of bootstrap.json has the expected tables and rows', async (t
   assert.deepEqual(row(text, 'Options', '--min_duration_ns').slice(0, 3), ['--min_duration_ns', '.rodata', 'unsigned long long']);
   assert.deepEqual(row(text, 'Export struct event (176 bytes)', 'comm'), ['comm', '24', '16', 'char[16]']);
   assert.ok(!text.includes('__eunomia_dummy'), 'dummy variables are not options');
+  assert.match(text, /^Prints  rb: events as struct event \(the only one of the ring buffers, perf event arrays and sampled maps\)$/m);
 });
 
 test('inspect of runqlat.json shows the sampled histogram map and its options', async (t) => {
@@ -83,6 +84,7 @@ test('inspect of runqlat.json shows the sampled histogram map and its options', 
   assert.deepEqual(hists && [hists.kind, hists.value, hists.output], ['hash', 'struct hist', 'sampled every 1000 ms as log2_hist']);
   assert.deepEqual(r.programs.map((p) => p.attachKind), ['raw_tracepoint', 'raw_tracepoint', 'raw_tracepoint']);
   assert.ok(r.options.some((o) => o.name === 'targ_tgid' && o.type === 'pid_t'));
+  assert.deepEqual(r.exports, [{ map: 'hists', output: 'sampled every 1000 ms as log2_hist', reason: 'the only one of the ring buffers, perf event arrays and sampled maps' }]);
   assert.deepEqual(r.exportStructs[0]?.members.map((m) => [m.member, m.offset, m.size, m.type]), [
     ['slots', 0, 104, '__u32[26]'],
     ['comm', 104, 16, 'char[16]'],
@@ -96,7 +98,7 @@ test('inspect --json is the report as pretty JSON', async (t) => {
   assert.ok(text.startsWith('{\n  "source": '));
   const parsed = JSON.parse(text);
   assert.deepEqual(parsed, JSON.parse(JSON.stringify(r)));
-  assert.deepEqual(Object.keys(parsed), ['source', 'objName', 'btfFiles', 'programs', 'maps', 'options', 'exportStructs']);
+  assert.deepEqual(Object.keys(parsed), ['source', 'objName', 'btfFiles', 'programs', 'maps', 'exports', 'options', 'exportStructs']);
   assert.deepEqual(parsed.exportStructs[0].members[4], { member: 'comm', offset: 24, size: 16, type: 'char[16]' });
 });
 

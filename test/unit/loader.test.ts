@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { test } from 'node:test';
-import { attachKindOf, attachTargetOf, tracepointOf, uprobeTargetOf, usesTrampoline } from '../../src/loader/attach-kind.js';
+import { attachKindOf, attachTargetOf, tracepointOf, uprobeTargetOf, usesTrampoline } from '../../src/model/attach-kind.js';
 import { describeErrno, errnoName } from '../../src/loader/ffi/errno.js';
-import { needsKernelBtf } from '../../src/loader/kernel-btf.js';
-import { encodePerfEventAttr, resolvePerfEvent } from '../../src/loader/perf-event.js';
+import { parseElf } from '../../src/elf/elf.js';
+import { btfNeedsOf } from '../../src/model/btf-needs.js';
+import { encodePerfEventAttr, resolvePerfEvent } from '../../src/model/perf-event.js';
 import { hasBpfPrivileges, parseCpuList } from '../../src/loader/probe.js';
 import { fixturesDir, haveFixtures } from '../helpers/env.js';
 
@@ -137,14 +138,14 @@ test('perf_event_attr bytes follow linux/perf_event.h', () => {
 
 test('kernel BTF is needed for CO-RE relocations and BTF-attached programs', (t) => {
   if (!haveFixtures(t)) return;
-  const object = (name: string) => {
+  const needs = (name: string, section: string) => {
     const pkg = JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8')) as { bpf_object: string };
-    return inflateSync(Buffer.from(pkg.bpf_object, 'base64'));
+    return btfNeedsOf(parseElf(inflateSync(Buffer.from(pkg.bpf_object, 'base64'))), [{ name: 'p', section }]);
   };
-  assert.equal(needsKernelBtf(object('bootstrap.json'), ['tp/sched/sched_process_exec']), true);
-  assert.equal(needsKernelBtf(object('simple_prog_5_xdp.json'), ['xdp']), true); // it has CO-RE relocations
-  assert.equal(needsKernelBtf(object('minimal_printk.json'), ['tp/syscalls/sys_enter_write']), false);
-  assert.equal(needsKernelBtf(object('minimal_printk.json'), ['fentry/do_unlinkat']), true);
+  assert.deepEqual(needs('bootstrap.json', 'tp/sched/sched_process_exec'), { kernelBtf: true, reasons: ['CO-RE relocations'] });
+  assert.equal(needs('simple_prog_5_xdp.json', 'xdp').kernelBtf, true); // it has CO-RE relocations
+  assert.deepEqual(needs('minimal_printk.json', 'tp/syscalls/sys_enter_write'), { kernelBtf: false, reasons: [] });
+  assert.deepEqual(needs('minimal_printk.json', 'fentry/do_unlinkat'), { kernelBtf: true, reasons: ['fentry program p'] });
 });
 
 test('the attach target is what follows the first slash of the section', () => {

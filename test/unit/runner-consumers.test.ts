@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { Btf } from '../../src/btf/btf.js';
 import { EcliError } from '../../src/errors.js';
 import type { EunomiaObjectMeta, ExportedTypesStructMeta } from '../../src/package/types.js';
+import { planExports } from '../../src/model/exports.js';
+import type { MapSpec } from '../../src/model/maps.js';
 import { buildConsumers } from '../../src/runner/consumers.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
 
@@ -24,13 +26,10 @@ function hardirqs() {
   const map = { name: 'infos', ident: 'infos', sample: { interval: 1000, type: 'log2_hist' as const, unit: 'usecs' } };
   const build = (first: 'irq_key' | 'info') => {
     const meta = { bpf_skel: { obj_name: 'hardirqs_bpf', maps: [map], progs: [], data_sections: [] }, export_types: [exportTypes[first]!] };
-    return buildConsumers(
-      Btf.parse(b.build()),
-      meta as unknown as EunomiaObjectMeta,
-      [{ map, transport: 'other' }],
-      () => ({ name: 'infos', valueSize: 88, btfKeyTypeId: irqKey, btfValueTypeId: info, perCpu: false }),
-      'plain',
-    );
+    const btf = Btf.parse(b.build());
+    const mapSpec: MapSpec = { name: 'infos', ident: 'infos', type: 1, kind: 'hash', transport: 'other', perCpu: false, btfKeyTypeId: irqKey, btfValueTypeId: info, valueSize: 88, meta: map };
+    const plan = planExports(meta as unknown as EunomiaObjectMeta, btf, [mapSpec]);
+    return { consumers: buildConsumers(btf, plan.exports, 'plain'), warnings: plan.warnings };
   };
   return { build };
 }

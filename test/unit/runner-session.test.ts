@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { Btf } from '../../src/btf/btf.js';
 import type { EunomiaObjectMeta, MapMeta } from '../../src/package/types.js';
+import { planExports } from '../../src/model/exports.js';
+import { MAP_TYPE, mapTypeName } from '../../src/model/map-types.js';
+import type { MapSpec } from '../../src/model/maps.js';
 import { buildConsumers, type EventConsumerSpec, type SampleConsumerSpec } from '../../src/runner/consumers.js';
 import { NOTICE_INTERVAL_MS } from '../../src/runner/event-notices.js';
 import { POLL_INTERVAL_MS, type Poller } from '../../src/runner/poll-loop.js';
@@ -28,8 +31,9 @@ function consumerOf(map: MapMeta, transport: 'ringbuf' | 'other', format: 'plain
     bpf_skel: { obj_name: 'test_bpf', maps: [map], progs: [], data_sections: [] },
     export_types: [{ name: 'event', members: [{ name: 'pid', type: 'unsigned int' }, { name: 'seq', type: 'unsigned int' }], size: 8, type_id: event }],
   } as unknown as EunomiaObjectMeta;
-  const mapInfo = () => ({ name: map.name, valueSize: 8, btfKeyTypeId: u32, btfValueTypeId: event, perCpu: false });
-  return buildConsumers(btf, meta, [{ map, transport }], mapInfo, format).consumers[0]!;
+  const type = transport === 'ringbuf' ? MAP_TYPE.ringbuf : 1;
+  const mapSpec: MapSpec = { name: map.name, ident: map.ident, type, kind: mapTypeName(type), transport, perCpu: false, btfKeyTypeId: u32, btfValueTypeId: event, valueSize: 8, meta: map };
+  return buildConsumers(btf, planExports(meta, btf, [mapSpec]).exports, format)[0]!;
 }
 
 const eventConsumer = (format: 'plain' | 'json' = 'json') => consumerOf({ name: 'events', ident: 'events' }, 'ringbuf', format) as EventConsumerSpec;

@@ -1,16 +1,13 @@
 /**
- * `ecli inspect <package>`: what a package holds (programs, maps, options, export layout), read
- * from its meta and its object's BTF without touching the kernel; rendered as tables or JSON.
+ * `ecli inspect <package>`: the package spec that `ecli run` would load (programs, maps, what
+ * is printed and why, options, export layout), built without touching the kernel; rendered as
+ * tables or JSON.
  */
 import Table from 'cli-table3';
-import { buildOptionSpecs } from '../../options/spec.js';
-import { Btf } from '../../btf/btf.js';
 import { structLayout } from '../../btf/layout.js';
-import { findSection, parseElf } from '../../elf/elf.js';
-import type { MapMeta } from '../../package/types.js';
-import { selectExports } from '../../runner/select-exports.js';
-import { attachKindOf, attachTargetOf } from '../../loader/attach-kind.js';
-import { mapDefinitions, type MapDefinition } from '../../btf/map-defs.js';
+import type { ExportSpec } from '../../model/exports.js';
+import type { MapSpec } from '../../model/maps.js';
+import { buildPackageSpec } from '../../model/spec.js';
 import { resolvePackageSource, type ResolveOptions, type ResolvedPackage } from '../../inputs/source.js';
 import type { CommandIo } from './io.js';
 
@@ -25,6 +22,8 @@ export interface InspectReport {
   btfFiles: string[];
   programs: InspectProgram[];
   maps: InspectMap[];
+  /** What `ecli run` prints, and why that map was chosen. */
+  exports: InspectExport[];
   options: InspectOption[];
   exportStructs: InspectExportStruct[];
 }
@@ -45,6 +44,12 @@ export interface InspectMap {
   maxEntries?: number;
   /** How the runner reads it: events, samples, or nothing. */
   output?: string;
+}
+
+export interface InspectExport {
+  map: string;
+  output: string;
+  reason: string;
 }
 
 export interface InspectOption {
@@ -78,88 +83,60 @@ export async function runInspect(spec: string, opts: InspectOptions, io: Command
 }
 
 export function inspectPackage(resolved: ResolvedPackage): InspectReport {
-  const { pkg, manifest } = resolved;
-  const meta = pkg.meta;
-  const elf = parseElf(resolved.elf, resolved.source);
-  const btfSection = findSection(elf, '.BTF');
-  const btf = btfSection === undefined ? undefined : Btf.parse(btfSection.data);
-  const definitions = btf === undefined ? new Map<string, MapDefinition>() : mapDefinitions(btf);
-  const doc = meta.bpf_skel.doc;
+  const spec = buildPackageSpec(resolved);
+  const { manifest } = resolved;
+  const doc = spec.meta.bpf_skel.doc;
   const description = doc?.description ?? doc?.brief;
   return {
-    source: resolved.source,
-    objName: meta.bpf_skel.obj_name,
+    source: spec.source,
+    objName: spec.objectName,
     ...(doc?.version === undefined ? {} : { version: doc.version }),
     ...(description === undefined ? {} : { description }),
-    ...(typeof meta.eunomia_version === 'string' ? { eunomiaVersion: meta.eunomia_version } : {}),
+    ...(typeof spec.meta.eunomia_version === 'string' ? { eunomiaVersion: spec.meta.eunomia_version } : {}),
     ...(manifest === undefined ? {} : { packedBy: manifest.created_by }),
     btfFiles: manifest?.btf ?? [],
-    programs: meta.bpf_skel.progs.map((prog) => {
-      return { name: prog.name, section: prog.attach, attachKind: attachKindOf(prog.attach), target: attachTargetOf(prog.attach) };
-    }),
-    maps: describeMaps(meta.bpf_skel.maps, definitions, resolved),
-    options: buildOptionSpecs(meta, btf).map((spec) => {
-      const flag = spec.kind === 'flag';
-      const fallback = spec.kind === 'value' ? spec.defaultText : undefined;
+    programs: spec.programs.map((p) => ({ name: p.name, section: p.section, attachKind: p.kind, target: p.target })),
+    maps: spec.maps.map((map) => describeMap(map, spec.exports.find((e) => e.map === map.meta))),
+    exports: spec.exports.map((e) => ({ map: e.map.name, output: outputOf(e), reason: e.reason })),
+    options: spec.options.map((option) => {
+      const flag = option.kind === 'flag';
+      const fallback = option.kind === 'value' ? option.defaultText : undefined;
       return {
-        name: spec.kind === 'value' && spec.short ? `${spec.long}, -${spec.short}` : spec.long,
-        variable: spec.variable,
-        section: spec.section,
-        type: spec.typeName,
-        ...(flag ? { default: spec.default ?? '(initial value)' } : fallback === undefined ? {} : { default: fallback }),
-        help: spec.help,
+        name: option.kind === 'value' && option.short ? `${option.long}, -${option.short}` : option.long,
+        variable: option.variable,
+        section: option.section,
+        type: option.typeName,
+        ...(flag ? { default: option.default ?? '(initial value)' } : fallback === undefined ? {} : { default: fallback }),
+        help: option.help,
       };
     }),
-    exportStructs:
-      btf === undefined
-        ? []
-        : meta.export_types.map((exported) => {
-            const layout = structLayout(btf, exported.type_id);
-            return {
-              name: layout.name || exported.name,
-              size: layout.size,
-              typeId: layout.typeId,
-              members: layout.members.map((m) => ({ member: m.name, offset: m.offset, size: m.size, type: btf.typeName(m.typeId) })),
-            };
-          }),
+    exportStructs: spec.meta.export_types.map((exported) => {
+      const layout = structLayout(spec.btf, exported.type_id);
+      return {
+        name: layout.name || exported.name,
+        size: layout.size,
+        typeId: layout.typeId,
+        members: layout.members.map((m) => ({ member: m.name, offset: m.offset, size: m.size, type: spec.btf.typeName(m.typeId) })),
+      };
+    }),
   };
 }
 
-function describeMaps(maps: MapMeta[], definitions: Map<string, MapDefinition>, resolved: ResolvedPackage): InspectMap[] {
-  const definitionOf = (map: MapMeta): MapDefinition | undefined => definitions.get(map.name);
-  const { exports } = selectExports(resolved.pkg.meta, (name) => {
-    const kind = definitions.get(name)?.kind;
-    return kind === 'ringbuf' || kind === 'perf_event_array' ? kind : 'other';
-  });
-  const exportStruct = resolved.pkg.meta.export_types[0]?.name;
-  return maps.map((map) => {
-    const def = definitionOf(map);
-    const exported = exports.find((e) => e.map === map);
-    let output: string | undefined;
-    if (exported !== undefined && map.sample !== undefined) {
-      output = `sampled every ${map.sample.interval} ms as ${map.sample.type ?? 'default_kv'}`;
-    } else if (exported !== undefined) {
-      output = exportStruct === undefined ? 'events (no export type)' : `events as struct ${exportStruct}`;
-    }
-    // Internal maps (.rodata, .bss...) are single-element arrays named <prefix>.<section>.
-    const internalSection = def === undefined && map.name.includes('.') ? map.name.slice(map.name.indexOf('.')) : undefined;
-    return {
-      name: map.name,
-      ident: map.ident,
-      kind: def?.kind ?? (internalSection === undefined ? 'unknown' : 'array'),
-      ...keyValue(def, internalSection),
-      ...(def?.maxEntries === undefined ? (internalSection === undefined ? {} : { maxEntries: 1 }) : { maxEntries: def.maxEntries }),
-      ...(output === undefined ? {} : { output }),
-    };
-  });
+function outputOf(exported: ExportSpec): string {
+  if (exported.kind === 'sample') return `sampled every ${exported.sample.interval} ms as ${exported.sample.type ?? 'default_kv'}`;
+  return `events as ${exported.columns.describe}`;
 }
 
-function keyValue(def: MapDefinition | undefined, internalSection: string | undefined): { key?: string; value?: string } {
-  if (internalSection !== undefined) return { key: 'int', value: internalSection };
-  if (def === undefined) return {};
-  const key = def.key ?? (def.keySize === undefined ? undefined : `${def.keySize} bytes`);
-  const value = def.value ?? (def.valueSize === undefined ? undefined : `${def.valueSize} bytes`);
-  return { ...(key === undefined ? {} : { key }), ...(value === undefined ? {} : { value }) };
+function describeMap(map: MapSpec, exported: ExportSpec | undefined): InspectMap {
+  return {
+    name: map.name,
+    ident: map.ident,
+    kind: map.kind,
+    ...(map.key === undefined ? {} : { key: map.key }),
+    ...(map.value === undefined ? {} : { value: map.value }),
+    ...(map.maxEntries === undefined ? {} : { maxEntries: map.maxEntries }),
+    ...(exported === undefined ? {} : { output: outputOf(exported) }),
+  };
 }
 
 export function renderInspect(report: InspectReport, opts: { json: boolean }): string {
@@ -169,6 +146,8 @@ export function renderInspect(report: InspectReport, opts: { json: boolean }): s
   if (report.eunomiaVersion !== undefined) lines.push(`Built by ecc ${report.eunomiaVersion}`);
   if (report.packedBy !== undefined) lines.push(`Packed by ${report.packedBy}`);
   if (report.btfFiles.length > 0) lines.push(`BTF for ${report.btfFiles.length} kernel(s): ${report.btfFiles.join(', ')}`);
+  if (report.exports.length === 0) lines.push('Prints  nothing: no map is exported (bpf_printk output goes to the trace pipe)');
+  for (const e of report.exports) lines.push(`Prints  ${e.map}: ${e.output} (${e.reason})`);
   lines.push(
     '',
     ...section(

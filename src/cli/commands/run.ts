@@ -1,6 +1,7 @@
 /** `ecli run <package> [program options...]`: resolve the input, pick the BTF for CO-RE, run the package until stopped. */
 import { selectBtfPath } from '../../inputs/btf-select.js';
 import { resolvePackageSource, type ResolveOptions } from '../../inputs/source.js';
+import { buildPackageSpec } from '../../model/spec.js';
 import { runPackage } from '../../runner/run.js';
 import type { CommandIo } from './io.js';
 
@@ -17,7 +18,7 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
   const resolved = await resolvePackageSource(spec, resolveOptions);
   try {
     const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
-    return await runPackage(resolved, programArgs, {
+    return await runPackage(buildPackageSpec(resolved), programArgs, {
       format: json ? 'json' : 'plain',
       verbose,
       tracePipe,

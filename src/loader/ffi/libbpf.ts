@@ -33,7 +33,6 @@ export interface TcOpts {
 }
 
 export interface Libbpf {
-  libbpf_bpf_map_type_str(type: number): string | null;
   libbpf_set_print(fn: Pointer | null): Pointer | null;
   libbpf_num_possible_cpus(): number;
 
@@ -204,7 +203,6 @@ function loadNative(): Native {
   const tcDetach = lib.func('int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)');
 
   const libbpf: Libbpf = {
-    libbpf_bpf_map_type_str: lib.func('const char *libbpf_bpf_map_type_str(int type)'),
     libbpf_set_print: lib.func('void *libbpf_set_print(void *fn)'),
     libbpf_num_possible_cpus: lib.func('int libbpf_num_possible_cpus(void)'),
 

@@ -1,9 +1,11 @@
 /**
- * BTF-defined maps: the `.maps` DATASEC of a BPF object lists one VAR per map, whose struct
- * encodes `__uint(name, N)` as a member of type `int (*)[N]` and `__type(name, T)` as `T *`.
+ * The maps an object declares, read from its BTF: the `.maps` DATASEC lists one VAR per map,
+ * whose struct encodes `__uint(name, N)` as a member of type `int (*)[N]` and `__type(name, T)`
+ * as `T *`.
  */
-import type { Btf } from './btf.js';
-import { BtfKind } from './types.js';
+import type { Btf } from '../btf/btf.js';
+import { BtfKind } from '../btf/types.js';
+import { mapTypeName } from './map-types.js';
 
 export interface MapDefinition {
   name: string;
@@ -17,21 +19,9 @@ export interface MapDefinition {
   value?: string;
   keySize?: number;
   valueSize?: number;
-}
-
-/** enum bpf_map_type, by value (include/uapi/linux/bpf.h). */
-const MAP_TYPE_NAMES = [
-  'unspec', 'hash', 'array', 'prog_array', 'perf_event_array', 'percpu_hash', 'percpu_array',
-  'stack_trace', 'cgroup_array', 'lru_hash', 'lru_percpu_hash', 'lpm_trie', 'array_of_maps',
-  'hash_of_maps', 'devmap', 'sockmap', 'cpumap', 'xskmap', 'sockhash', 'cgroup_storage',
-  'reuseport_sockarray', 'percpu_cgroup_storage', 'queue', 'stack', 'sk_storage', 'devmap_hash',
-  'struct_ops', 'ringbuf', 'inode_storage', 'task_storage', 'bloom_filter', 'user_ringbuf',
-  'cgrp_storage', 'arena',
-];
-
-export function mapTypeName(type: number | undefined): string {
-  if (type === undefined) return 'unknown';
-  return MAP_TYPE_NAMES[type] ?? `type ${type}`;
+  /** The `__type()` pointees: what libbpf reports as the map's BTF key and value type ids. */
+  keyTypeId?: number;
+  valueTypeId?: number;
 }
 
 /** The maps declared in `.maps`, by name; empty when the object has no such section. */
@@ -57,7 +47,9 @@ export function mapDefinitions(btf: Btf): Map<string, MapDefinition> {
         case 'key':
         case 'value': {
           const pointee = pointeeOf(btf, member.type);
-          if (pointee !== undefined) map[member.name] = btf.typeName(pointee);
+          if (pointee === undefined) break;
+          map[member.name] = btf.typeName(pointee);
+          map[member.name === 'key' ? 'keyTypeId' : 'valueTypeId'] = pointee;
           break;
         }
         case 'key_size':

@@ -3,13 +3,7 @@
  * to a perf_event_attr. Pure.
  */
 import { EcliError } from '../errors.js';
-
-export interface PerfEventMeta {
-  type?: 'software' | 'hardware';
-  config?: string;
-  sample_freq?: number;
-  sample_period?: number;
-}
+import type { PerfEventMeta } from '../package/types.js';
 
 export interface PerfEventSpec {
   type: 'software' | 'hardware';

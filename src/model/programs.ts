@@ -1,0 +1,44 @@
+/** The programs of a package: attach kind and target from the section, and the validated attach settings of its prog meta. */
+import type { ProgMeta, TcxAnchor } from '../package/types.js';
+import { attachKindOf, attachTargetOf, type AttachKind } from './attach-kind.js';
+import { resolvePerfEvent, type PerfEventSpec } from './perf-event.js';
+
+/** What the special attachers (xdp, tc, perf_event) read; see the package format, progs[]. */
+export interface AttachMeta {
+  ifindex?: number;
+  flags?: number;
+  xdpopts?: { old_prog_fd?: number };
+  tchook?: { ifindex?: number; attach_point?: string };
+  tcopts?: { handle?: number; priority?: number };
+  /** TCX programs: the interface and the place in the hook's chain. */
+  tcx?: { interface?: string; ifindex?: number; before?: TcxAnchor; after?: TcxAnchor };
+  /** The sampling event of a `perf_event` program, validated. */
+  perfEvent?: PerfEventSpec;
+}
+
+export interface ProgramSpec {
+  /** libbpf's program name (the C function). */
+  readonly name: string;
+  /** The full SEC() string. */
+  readonly section: string;
+  readonly kind: AttachKind;
+  /** What follows the section's first `/` (empty for `xdp`, `tc`, `perf_event`). */
+  readonly target: string;
+  readonly attach: Readonly<AttachMeta>;
+}
+
+export function programSpecs(progs: readonly ProgMeta[]): ProgramSpec[] {
+  return progs.map((prog) => {
+    const kind = attachKindOf(prog.attach);
+    const attach: AttachMeta = {};
+    if (prog.ifindex !== undefined) attach.ifindex = prog.ifindex;
+    if (prog.flags !== undefined) attach.flags = prog.flags;
+    if (prog.xdpopts !== undefined) attach.xdpopts = prog.xdpopts;
+    if (prog.tchook !== undefined) attach.tchook = prog.tchook;
+    if (prog.tcopts !== undefined) attach.tcopts = prog.tcopts;
+    if (prog.tcx !== undefined) attach.tcx = prog.tcx;
+    // Checked here, not when attaching: a bad event is a package error, found before loading.
+    if (kind === 'perf_event') attach.perfEvent = resolvePerfEvent(prog.perf_event, prog.name);
+    return Object.freeze({ name: prog.name, section: prog.attach, kind, target: attachTargetOf(prog.attach), attach: Object.freeze(attach) });
+  });
+}
