@@ -11,7 +11,7 @@ import type { ComposedPackage } from '../package/types.js';
 import { parseSha256Pin, verifySha256 } from './digest.js';
 import { fetchBounded } from './fetch.js';
 import { parseManifest, verifyManifest, type PackManifest } from './manifest.js';
-import { readInputFile } from './read-file.js';
+import { readInputFile, readStreamBounded } from './read-file.js';
 import { extractTarball, isGzip, isTar, locatePackageTree } from './tarball.js';
 
 export type ProgType = 'json' | 'tar';
@@ -63,7 +63,7 @@ export async function resolvePackageSource(spec: string, opts: ResolveOptions = 
 
 async function readInput(spec: string, opts: ResolveOptions, pin: string | undefined, maxBytes: number): Promise<RawInput> {
   if (spec === '-') {
-    return { source: STDIN_SOURCE, bytes: await readStream(opts.stdin ?? process.stdin, maxBytes) };
+    return { source: STDIN_SOURCE, bytes: await readStreamBounded(opts.stdin ?? process.stdin, maxBytes, STDIN_SOURCE) };
   }
   if (/^https?:\/\//i.test(spec)) {
     if (pin === undefined && opts.insecure !== true) {
@@ -85,20 +85,6 @@ async function readInput(spec: string, opts: ResolveOptions, pin: string | undef
   }
   const bytes = await readInputFile(spec, maxBytes, 'pass a package.json written by ecc, a package tarball, an http(s) URL, or - for stdin');
   return { source: spec, bytes, name: spec };
-}
-
-async function readStream(stream: NodeJS.ReadableStream, maxBytes: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    const buffer = Buffer.from(chunk as string | Uint8Array);
-    total += buffer.length;
-    if (total > maxBytes) {
-      throw new EcliError('PACKAGE_INVALID', `${STDIN_SOURCE} holds more than the ${maxBytes} byte limit for a package`);
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks, total);
 }
 
 /** By extension first (like the reference), else by content. */
