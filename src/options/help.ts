@@ -1,6 +1,6 @@
 /** The `--help` and `--version` texts of a package, laid out like the reference's (clap's). */
 import type { EunomiaObjectMeta } from '../package/types.js';
-import type { OptionSpec } from './spec.js';
+import { shadowedBuiltins, type OptionSpec } from './spec.js';
 
 export interface PackageHelpTexts {
   /** `bpf_skel.obj_name`. */
@@ -35,7 +35,8 @@ export function formatVersion(info: PackageHelpTexts): string {
 
 /** The full help text, ending with a newline. */
 export function formatHelp(specs: OptionSpec[], info: PackageHelpTexts): string {
-  const rows: [string, string][] = [['      --verbose', VERBOSE_HELP]];
+  const shadowed = shadowedBuiltins(specs);
+  const rows: [string, string][] = shadowed.long.has('verbose') ? [] : [['      --verbose', VERBOSE_HELP]];
   for (const spec of specs) {
     if (spec.kind === 'flag') {
       rows.push([`      --${spec.long}`, spec.help]);
@@ -45,8 +46,28 @@ export function formatHelp(specs: OptionSpec[], info: PackageHelpTexts): string 
       rows.push([`  ${short}--${spec.long} <${spec.variable}>`, help]);
     }
   }
-  rows.push(['  -h, --help', 'Print help'], ['  -V, --version', 'Print version']);
+  const builtin = (short: 'h' | 'V', long: 'help' | 'version', help: string): void => {
+    const left = [shadowed.short.has(short) ? undefined : `-${short}`, shadowed.long.has(long) ? undefined : `--${long}`];
+    if (left[0] === undefined && left[1] === undefined) return;
+    rows.push([left[0] === undefined ? `      ${left[1]}` : `  ${left.filter((x) => x !== undefined).join(', ')}`, help]);
+  };
+  builtin('h', 'help', 'Print help');
+  builtin('V', 'version', 'Print version');
   const width = Math.max(...rows.map(([left]) => left.length)) + 2;
   const options = rows.map(([left, help]) => left.padEnd(width) + help.split('\n').join(`\n${' '.repeat(width)}`));
-  return [info.beforeHelp, '', `Usage: ${info.name} [OPTIONS]`, '', 'Options:', ...options, '', info.afterHelp].join('\n') + '\n';
+  const notes = shadowingNotes(shadowed, info.name);
+  return [info.beforeHelp, '', `Usage: ${info.name} [OPTIONS]`, '', 'Options:', ...options, ...notes, '', info.afterHelp].join('\n') + '\n';
+}
+
+/** Which names above are the package's own, and where ecli's options of those names went. */
+function shadowingNotes(shadowed: ReturnType<typeof shadowedBuiltins>, name: string): string[] {
+  const notes: string[] = [];
+  if (shadowed.long.has('verbose')) {
+    notes.push(`--verbose is ${name}'s own option; ecli's (libbpf messages) goes before the package: ecli --verbose run <package>`);
+  }
+  if (shadowed.long.has('help')) notes.push(`--help is ${name}'s own option; -h prints this help`);
+  if (shadowed.short.has('h')) notes.push(`-h is ${name}'s own option; --help prints this help`);
+  const version = [...(shadowed.short.has('V') ? ['-V'] : []), ...(shadowed.long.has('version') ? ['--version'] : [])];
+  if (version.length > 0) notes.push(`${version.join(' and ')} ${version.length === 1 ? 'is' : 'are'} ${name}'s own; ecli -V prints ecli's version`);
+  return notes.length === 0 ? [] : ['', ...notes];
 }

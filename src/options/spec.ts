@@ -44,9 +44,26 @@ export interface ValueOptionSpec extends OptionBase {
 
 export type OptionSpec = FlagOptionSpec | ValueOptionSpec;
 
-/** Options every package has; variables may not reuse their names. */
+/**
+ * Options every package's command line has. A variable may take one of these names: after the
+ * package its own option wins (ecli's --verbose is still given before the package), except that
+ * it may not take both -h and --help, which would leave the help unreachable.
+ */
 const BUILTIN_LONG_OPTIONS = ['verbose', 'help', 'version'] as const;
 const BUILTIN_SHORT_OPTIONS = ['h', 'V'] as const;
+
+export interface ShadowedBuiltins {
+  long: Set<(typeof BUILTIN_LONG_OPTIONS)[number]>;
+  short: Set<(typeof BUILTIN_SHORT_OPTIONS)[number]>;
+}
+
+/** The built-in option names the package's own options take. */
+export function shadowedBuiltins(specs: readonly OptionSpec[]): ShadowedBuiltins {
+  return {
+    long: new Set(BUILTIN_LONG_OPTIONS.filter((name) => specs.some((spec) => spec.long === name))),
+    short: new Set(BUILTIN_SHORT_OPTIONS.filter((name) => specs.some((spec) => spec.kind === 'value' && spec.short === name))),
+  };
+}
 
 const DUMMY_PREFIX = '__eunomia_dummy';
 /** Filled by libbpf from the kernel configuration; never set by the user. */
@@ -158,8 +175,8 @@ function valueOption(base: OptionBase, long: string, variable: DataSectionVariab
 
 function checkNameClashes(specs: OptionSpec[]): void {
   // option name → who uses it, for the message
-  const longs = new Map<string, string>(BUILTIN_LONG_OPTIONS.map((name) => [name, 'the built-in option']));
-  const shorts = new Map<string, string>(BUILTIN_SHORT_OPTIONS.map((name) => [name, 'the built-in option']));
+  const longs = new Map<string, string>();
+  const shorts = new Map<string, string>();
   const claim = (names: Map<string, string>, name: string, shown: string, variable: string): void => {
     const owner = names.get(name);
     if (owner !== undefined) {
@@ -172,5 +189,11 @@ function checkNameClashes(specs: OptionSpec[]): void {
   for (const spec of specs) {
     claim(longs, spec.long, `--${spec.long}`, spec.variable);
     if (spec.kind === 'value' && spec.short !== undefined) claim(shorts, spec.short, `-${spec.short}`, spec.variable);
+  }
+  const shadowed = shadowedBuiltins(specs);
+  if (shadowed.long.has('help') && shadowed.short.has('h')) {
+    throw new EcliError('PACKAGE_INVALID', `options --help (${longs.get('help')}) and -h (${shorts.get('h')}) would leave no way to print the package's help`, {
+      hint: 'give one of them another name with @cmdarg {"long": ..., "short": ...} and rebuild the package',
+    });
   }
 }

@@ -531,9 +531,8 @@ test('malformed cmdarg and clashing names are package errors naming the variable
   assert.equal(longShort.message, 'variable x: short option name "ab" must be exactly one character');
   assert.equal(error([{ name: 'x', type: 'int', cmdarg: { long: '-x' } }]).message, 'variable x: long option name "-x" is not usable');
   assert.equal(error([{ name: 'x', type: 'int' }, { name: 'y', type: 'int', cmdarg: { long: 'x' } }]).message, 'option --x of variable y is already used by variable x');
-  assert.equal(error([{ name: 'help', type: 'int' }]).message, 'option --help of variable help is already used by the built-in option');
-  assert.equal(error([{ name: 'x', type: 'int', cmdarg: { short: 'h' } }]).message, 'option -h of variable x is already used by the built-in option');
-  assert.equal(error([{ name: 'verbose', type: 'bool' }]).code, 'PACKAGE_INVALID');
+  const noHelp = error([{ name: 'help', type: 'int' }, { name: 'x', type: 'int', cmdarg: { short: 'h' } }]);
+  assert.equal(noHelp.message, "options --help (variable help) and -h (variable x) would leave no way to print the package's help");
   assert.deepEqual(
     buildOptionSpecs(metaWith([{ name: 'flag', type: 'bool', cmdarg: { short: 'ignored' } }])).map((s) => s.long),
     ['flag'],
@@ -557,4 +556,32 @@ test('.kconfig variables and dummies are never options', () => {
     'test meta',
   );
   assert.deepEqual(buildOptionSpecs(meta).map((s) => s.long), ['n']);
+});
+
+test("a package's own option takes the place of a built-in of the same name; help stays reachable and says which is which", () => {
+  const meta = metaWith([
+    { name: 'verbose', type: 'bool', description: 'Print every event' },
+    { name: 'level', type: 'int', cmdarg: { short: 'V' } },
+    { name: 'help', type: 'int' },
+  ]);
+  const specs = buildOptionSpecs(meta);
+  const texts = packageHelpTexts(meta);
+  const parsed = parseProgramArgs(specs, ['--verbose', '-V', '3', '--help', '7'], texts);
+  assert.equal(parsed.kind, 'run');
+  assert.deepEqual(parsed.kind === 'run' && [Object.fromEntries(parsed.values), parsed.verbose], [{ verbose: true, level: 3n, help: 7n }, false]);
+  const help = parseProgramArgs(specs, ['-h'], texts);
+  assert.deepEqual(help.kind === 'help' && help.text.split('\n').slice(4, 16), [
+    'Options:',
+    '      --verbose        Print every event',
+    '  -V, --level <level>  Set value of `int` variable level',
+    '      --help <help>    Set value of `int` variable help',
+    '  -h                   Print help',
+    '      --version        Print version',
+    '',
+    "--verbose is demo_bpf's own option; ecli's (libbpf messages) goes before the package: ecli --verbose run <package>",
+    "--help is demo_bpf's own option; -h prints this help",
+    "-V is demo_bpf's own; ecli -V prints ecli's version",
+    '',
+    'Built with eunomia-bpf framework.',
+  ]);
 });
