@@ -1,93 +1,153 @@
 /**
- * Builds raw little-endian BTF blobs for unit tests that need types no fixture has
- * (floats, enums, 128-bit integers, typedef chains). Each method returns the new type's id.
+ * Builds raw BTF bytes for unit tests, so formatting can be tested on exact layouts without
+ * clang. Structs are laid out with C's natural alignment unless a member gives its bit offset.
  */
-const KIND = { int: 1, ptr: 2, array: 3, struct: 4, enum: 6, typedef: 8, volatile: 9, const: 10, var: 14, datasec: 15, float: 16 };
+import { BtfKind } from '../../src/btf/types.js';
+
+interface Shape {
+  size: number;
+  align: number;
+}
+
+export interface MemberSpec {
+  name: string;
+  type: number;
+  /** Defaults to the next naturally aligned offset. */
+  bitOffset?: number;
+  bitfieldSize?: number;
+}
+
 const INT_SIGNED = 1;
 const INT_CHAR = 2;
 const INT_BOOL = 4;
 
 export class BtfBuilder {
   private readonly words: number[] = [];
-  private readonly strings: number[] = [0];
-  private nextId = 1;
+  private readonly shapes: Shape[] = [{ size: 0, align: 1 }];
+  private readonly strings: string[] = [''];
+  private stringBytes = 1;
+  private readonly stringOffsets = new Map<string, number>([['', 0]]);
+  private indexType: number | undefined;
 
-  int(name: string, size: number, encoding: { signed?: boolean; char?: boolean; bool?: boolean } = {}): number {
-    const enc = (encoding.signed ? INT_SIGNED : 0) | (encoding.char ? INT_CHAR : 0) | (encoding.bool ? INT_BOOL : 0);
-    return this.add(name, KIND.int, 0, size, [(enc << 24) | (size * 8)]);
+  private str(text: string): number {
+    const known = this.stringOffsets.get(text);
+    if (known !== undefined) return known;
+    const offset = this.stringBytes;
+    this.strings.push(text);
+    this.stringOffsets.set(text, offset);
+    this.stringBytes += Buffer.byteLength(text) + 1;
+    return offset;
+  }
+
+  private add(name: string, kind: BtfKind, vlen: number, sizeOrType: number, extra: number[], shape: Shape, kindFlag = false): number {
+    this.words.push(this.str(name), ((kindFlag ? 1 : 0) << 31) | (kind << 24) | vlen, sizeOrType, ...extra);
+    this.shapes.push(shape);
+    return this.shapes.length - 1;
+  }
+
+  private shape(id: number): Shape {
+    const s = this.shapes[id];
+    if (!s) throw new Error(`builder: unknown type ${id}`);
+    return s;
+  }
+
+  int(name: string, size: number, options: { signed?: boolean; bool?: boolean; char?: boolean; bits?: number } = {}): number {
+    const encoding = (options.signed ? INT_SIGNED : 0) | (options.char ? INT_CHAR : 0) | (options.bool ? INT_BOOL : 0);
+    const bits = options.bits ?? size * 8;
+    return this.add(name, BtfKind.Int, 0, size, [(encoding << 24) | bits], { size, align: Math.min(size, 8) });
   }
 
   float(name: string, size: number): number {
-    return this.add(name, KIND.float, 0, size, []);
+    return this.add(name, BtfKind.Float, 0, size, [], { size, align: size });
   }
 
-  ptr(type: number): number {
-    return this.add('', KIND.ptr, 0, type, []);
+  ptr(target: number): number {
+    return this.add('', BtfKind.Ptr, 0, target, [], { size: 8, align: 8 });
   }
 
-  typedef(name: string, type: number): number {
-    return this.add(name, KIND.typedef, 0, type, []);
+  typedef(name: string, target: number): number {
+    return this.add(name, BtfKind.Typedef, 0, target, [], this.shape(target));
   }
 
-  constOf(type: number): number {
-    return this.add('', KIND.const, 0, type, []);
+  const(target: number): number {
+    return this.add('', BtfKind.Const, 0, target, [], this.shape(target));
   }
 
-  volatileOf(type: number): number {
-    return this.add('', KIND.volatile, 0, type, []);
+  volatile(target: number): number {
+    return this.add('', BtfKind.Volatile, 0, target, [], this.shape(target));
   }
 
-  array(element: number, indexType: number, nelems: number): number {
-    return this.add('', KIND.array, 0, 0, [element, indexType, nelems]);
+  array(element: number, nelems: number): number {
+    this.indexType ??= this.int('__ARRAY_SIZE_TYPE__', 4);
+    const e = this.shape(element);
+    return this.add('', BtfKind.Array, 0, 0, [element, this.indexType, nelems], { size: e.size * nelems, align: e.align });
   }
 
-  struct(name: string, size: number, members: { name: string; type: number; bitOffset: number }[]): number {
-    const extra = members.flatMap((m) => [this.str(m.name), m.type, m.bitOffset]);
-    return this.add(name, KIND.struct, members.length, size, extra);
+  enum(name: string, size: number, values: Array<[string, number]>, options: { unsigned?: boolean } = {}): number {
+    const extra = values.flatMap(([n, v]) => [this.str(n), v]);
+    return this.add(name, BtfKind.Enum, values.length, size, extra, { size, align: size }, options.unsigned);
   }
 
-  /** A 4-byte enum; `unsigned` sets the kind flag. */
-  enum(name: string, values: [string, number][], unsigned = false): number {
-    const extra = values.flatMap(([n, v]) => [this.str(n), v >>> 0]);
-    return this.add(name, KIND.enum, values.length | (unsigned ? 0x80000000 : 0), 4, extra);
+  enum64(name: string, values: Array<[string, bigint]>, options: { unsigned?: boolean } = {}): number {
+    const extra = values.flatMap(([n, v]) => {
+      const raw = BigInt.asUintN(64, v);
+      return [this.str(n), Number(raw & 0xffffffffn), Number(raw >> 32n)];
+    });
+    return this.add(name, BtfKind.Enum64, values.length, 8, extra, { size: 8, align: 8 }, options.unsigned);
+  }
+
+  struct(name: string, members: MemberSpec[], kind: BtfKind.Struct | BtfKind.Union = BtfKind.Struct): number {
+    let end = 0;
+    let align = 1;
+    const extra: number[] = [];
+    let bitfields = false;
+    for (const m of members) {
+      const s = this.shape(m.type);
+      align = Math.max(align, s.align);
+      let bitOffset = m.bitOffset;
+      if (bitOffset === undefined) bitOffset = kind === BtfKind.Union ? 0 : Math.ceil(end / s.align) * s.align * 8;
+      if (m.bitfieldSize) bitfields = true;
+      extra.push(this.str(m.name), m.type, m.bitfieldSize ? (m.bitfieldSize << 24) | bitOffset : bitOffset);
+      end = Math.max(end, Math.ceil(bitOffset / 8) + (m.bitfieldSize ? 0 : s.size));
+    }
+    const size = Math.ceil(end / align) * align;
+    return this.add(name, kind, members.length, size, extra, { size, align }, bitfields);
+  }
+
+  union(name: string, members: MemberSpec[]): number {
+    return this.struct(name, members, BtfKind.Union);
   }
 
   /** A global (linkage 1) or static (linkage 0) variable. */
   variable(name: string, type: number, linkage = 1): number {
-    return this.add(name, KIND.var, 0, type, [linkage]);
+    return this.add(name, BtfKind.Var, 0, type, [linkage], this.shape(type));
   }
 
   datasec(name: string, size: number, vars: { type: number; offset: number; size: number }[]): number {
-    return this.add(name, KIND.datasec, vars.length, size, vars.flatMap((v) => [v.type, v.offset, v.size]));
+    return this.add(name, BtfKind.Datasec, vars.length, size, vars.flatMap((v) => [v.type, v.offset, v.size]), { size, align: 1 });
+  }
+
+  /** Size in bytes of a type built here (for making records). */
+  sizeOf(id: number): number {
+    return this.shape(id).size;
   }
 
   build(): Uint8Array {
-    const typeLen = this.words.length * 4;
-    const out = new Uint8Array(24 + typeLen + this.strings.length);
-    const view = new DataView(out.buffer);
-    view.setUint16(0, 0xeb9f, true);
-    view.setUint8(2, 1);
-    view.setUint32(4, 24, true);
-    view.setUint32(8, 0, true);
-    view.setUint32(12, typeLen, true);
-    view.setUint32(16, typeLen, true);
-    view.setUint32(20, this.strings.length, true);
-    this.words.forEach((w, i) => view.setUint32(24 + i * 4, w >>> 0, true));
-    out.set(this.strings, 24 + typeLen);
-    return out;
-  }
-
-  /** `vlenAndFlag` carries vlen in the low 16 bits and the kind flag in bit 31. */
-  private add(name: string, kind: number, vlenAndFlag: number, sizeOrType: number, extra: number[]): number {
-    const info = ((vlenAndFlag & 0x80000000) | (kind << 24) | (vlenAndFlag & 0xffff)) >>> 0;
-    this.words.push(this.str(name), info, sizeOrType, ...extra);
-    return this.nextId++;
-  }
-
-  private str(text: string): number {
-    if (text === '') return 0;
-    const offset = this.strings.length;
-    this.strings.push(...new TextEncoder().encode(text), 0);
-    return offset;
+    const typeBytes = this.words.length * 4;
+    const out = Buffer.alloc(24 + typeBytes + this.stringBytes);
+    out.writeUInt16LE(0xeb9f, 0);
+    out.writeUInt8(1, 2);
+    out.writeUInt32LE(24, 4);
+    out.writeUInt32LE(0, 8);
+    out.writeUInt32LE(typeBytes, 12);
+    out.writeUInt32LE(typeBytes, 16);
+    out.writeUInt32LE(this.stringBytes, 20);
+    this.words.forEach((w, i) => out.writeUInt32LE(w >>> 0, 24 + i * 4));
+    let at = 24 + typeBytes;
+    for (const s of this.strings) {
+      at += out.write(s, at);
+      out.writeUInt8(0, at++);
+    }
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
 }

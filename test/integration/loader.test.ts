@@ -9,7 +9,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
-import { inflateSync } from 'node:zlib';
 import { ensureVmlinuxHeader } from '../../src/compiler/vmlinux.js';
 import { findExecutable } from '../../src/compiler/process.js';
 import { EcliError } from '../../src/errors.js';
@@ -18,7 +17,8 @@ import { type AttachMeta, BpfObject } from '../../src/loader/object.js';
 import { ensureTracefs, hasKprobes, probeTrampolines } from '../../src/loader/probe.js';
 import { TracePipeReader } from '../../src/loader/trace-pipe.js';
 import { resolvePerfEvent } from '../../src/model/perf-event.js';
-import { fixturesDir, haveFixtures, haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
+import { haveFixtures, haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
+import { fixtureElf, readFixturePackage } from '../helpers/fixtures.js';
 
 interface Fixture {
   elf: Uint8Array;
@@ -27,12 +27,9 @@ interface Fixture {
 }
 
 function fixture(name: string): Fixture {
-  const pkg = JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8')) as {
-    bpf_object: string;
-    meta: { bpf_skel: { obj_name: string; progs: (AttachMeta & { name: string })[] | null } };
-  };
+  const pkg = readFixturePackage(name);
   return {
-    elf: inflateSync(Buffer.from(pkg.bpf_object, 'base64')),
+    elf: fixtureElf(pkg),
     objName: pkg.meta.bpf_skel.obj_name,
     progs: pkg.meta.bpf_skel.progs ?? [],
   };

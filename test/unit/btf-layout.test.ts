@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Btf } from '../../src/btf/btf.js';
 import { structLayout } from '../../src/btf/layout.js';
 import { BtfKind } from '../../src/btf/types.js';
-import { BtfBuilder } from './helpers/btf-builder.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
 
 /**
  * `struct event` of examples/execsnoop/execsnoop.h as clang describes it in BTF: bit offsets

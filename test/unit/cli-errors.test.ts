@@ -13,6 +13,7 @@ import { encodeBpfObject } from '../../src/package/codec.js';
 import type { ComposedPackage } from '../../src/package/types.js';
 import { eccPath, ecliPath, runTool, type Completed } from '../helpers/ecli-process.js';
 import { fixturesDir, haveFixtures, repoRoot } from '../helpers/env.js';
+import { readFixturePackage } from '../helpers/fixtures.js';
 import { syntheticPackageText } from '../helpers/synthetic-package.js';
 
 const REBUILD = 'hint: the package is damaged or was not written by ecc; rebuild it with ./ecc';
@@ -40,7 +41,7 @@ function assertFails(result: Completed, status: number, stderrLines: string[]): 
 
 function bootstrap(t: TestContext): ComposedPackage | undefined {
   if (!haveFixtures(t)) return undefined;
-  return JSON.parse(readFileSync(join(fixturesDir, 'bootstrap.json'), 'utf8')) as ComposedPackage;
+  return readFixturePackage('bootstrap.json');
 }
 
 test('a package file that does not exist: exit 3', () => {

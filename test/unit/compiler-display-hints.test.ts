@@ -7,7 +7,7 @@ import { AstDeclScanner } from '../../src/compiler/ast-scan.js';
 import { memberDisplayHints } from '../../src/compiler/doc-comments.js';
 import { buildExportTypes } from '../../src/compiler/export-types.js';
 import { repoRoot } from '../helpers/env.js';
-import { BtfBuilder } from './helpers/btf-builder.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
 
 /** clang 14's JSON AST of test/unit/fixtures/ecc-display/display.bpf.c (how to regenerate: see that file). */
 const astText = readFileSync(path.join(repoRoot, 'test/unit/fixtures/ecc-display/ast.json'), 'utf8');

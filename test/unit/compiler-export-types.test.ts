@@ -1,17 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Btf } from '../../src/btf/btf.js';
 import { findSection, parseElf } from '../../src/elf/elf.js';
 import { EcliError } from '../../src/errors.js';
 import { decodeBpfObject } from '../../src/package/codec.js';
 import type { ComposedPackage } from '../../src/package/types.js';
 import { buildExportTypes, dummyPointerDeclarations, headerStructNames } from '../../src/compiler/export-types.js';
-import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { haveFixtures } from '../helpers/env.js';
+import { readFixturePackage } from '../helpers/fixtures.js';
 
 function load(file: string): { pkg: ComposedPackage; btf: Btf } {
-  const pkg = JSON.parse(readFileSync(path.join(fixturesDir, file), 'utf8')) as ComposedPackage;
+  const pkg = readFixturePackage(file);
   const elf = parseElf(decodeBpfObject(pkg, file), file);
   return { pkg, btf: Btf.parse(findSection(elf, '.BTF')!.data) };
 }

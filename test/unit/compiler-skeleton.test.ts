@@ -1,15 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
+import { readdirSync } from 'node:fs';
 import { Btf } from '../../src/btf/btf.js';
 import { findSection, parseElf } from '../../src/elf/elf.js';
 import { EcliError } from '../../src/errors.js';
 import { decodeBpfObject } from '../../src/package/codec.js';
-import type { ComposedPackage } from '../../src/package/types.js';
 import { buildSkeleton, internalMapIdent, internalMapName } from '../../src/compiler/skeleton.js';
 import { objectBaseName, sanitizeIdentifier, skeletonObjName } from '../../src/compiler/naming.js';
 import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { readFixturePackage } from '../helpers/fixtures.js';
 
 /** Keeps only the keys bpftool writes; doc-comment keys come from the source, not the object. */
 function pick<T extends object>(items: readonly T[] | null | undefined, keys: readonly string[]): Array<Record<string, unknown>> {
@@ -21,7 +20,7 @@ test('skeletons built from the reference objects equal the reference metas', (t)
   const packages = readdirSync(fixturesDir).filter((f) => f.endsWith('.json') && f !== 'arg_builder_skel.json');
   assert.ok(packages.length >= 8, 'expected the eight compiled fixtures');
   for (const file of packages) {
-    const pkg = JSON.parse(readFileSync(path.join(fixturesDir, file), 'utf8')) as ComposedPackage;
+    const pkg = readFixturePackage(file);
     const elf = parseElf(decodeBpfObject(pkg, file), file);
     const btf = Btf.parse(findSection(elf, '.BTF')!.data);
     const reference = pkg.meta.bpf_skel;
@@ -66,7 +65,7 @@ test('object names: source name up to the first dot; obj_name from the .o basena
 
 test('a static function in a program section is refused like libbpf does', (t) => {
   if (!haveFixtures(t)) return;
-  const pkg = JSON.parse(readFileSync(path.join(fixturesDir, 'simple_prog_5_xdp.json'), 'utf8')) as ComposedPackage;
+  const pkg = readFixturePackage('simple_prog_5_xdp.json');
   const elf = parseElf(decodeBpfObject(pkg, 'simple_prog_5_xdp.json'));
   const btf = Btf.parse(findSection(elf, '.BTF')!.data);
   const local = { ...elf, symbols: elf.symbols.map((s) => (s.name === 'xdp_pass' ? { ...s, bind: 0 } : s)) };

@@ -8,7 +8,7 @@ import type { Columns } from '../../src/btf/columns.js';
 import { createEventFormatter, type EventFormatter } from '../../src/format/event.js';
 import { TextBuffer } from '../../src/format/text-buffer.js';
 import type { DisplayHint } from '../../src/package/types.js';
-import { BtfBuilder } from './helpers/btf-builder.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
 
 const clock = () => new Date('2024-05-06T16:58:31.250Z');
 

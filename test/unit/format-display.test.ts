@@ -8,7 +8,7 @@ import { shellQuote } from '../../src/format/display.js';
 import { createEventFormatter } from '../../src/format/event.js';
 import type { ExportedTypesStructMemberMeta } from '../../src/package/types.js';
 import { validateMeta } from '../../src/package/validate.js';
-import { BtfBuilder } from './helpers/btf-builder.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
 
 const clock = () => new Date('2024-05-06T16:58:31.250Z');
 

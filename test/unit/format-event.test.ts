@@ -6,8 +6,9 @@ import { checkExportStruct } from '../../src/btf/export-check.js';
 import type { Columns } from '../../src/btf/columns.js';
 import { EcliError } from '../../src/errors.js';
 import { createEventFormatter } from '../../src/format/event.js';
-import { BtfBuilder } from './helpers/btf-builder.js';
-import { HAVE_FIXTURES, NO_FIXTURES, loadFixture } from './helpers/fixtures.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
+import { haveFixtures } from '../helpers/env.js';
+import { loadFixture } from '../helpers/fixtures.js';
 
 const clock = () => new Date('2024-05-06T16:58:31.250Z');
 
@@ -108,7 +109,7 @@ function bootstrap() {
 }
 
 test('bootstrap fixture: header and aligned rows, pinned clock', (t) => {
-  if (!HAVE_FIXTURES) return t.skip(NO_FIXTURES);
+  if (!haveFixtures(t)) return;
   const { btf, columns } = bootstrap();
   const formatter = createEventFormatter(btf, columns, { format: 'plain', clock });
   assert.equal(formatter.header, 'TIME     PID    PPID   EXIT_CODE DURATION_NS COMM   FILENAME EXIT_EVENT ET     ');
@@ -125,7 +126,7 @@ test('bootstrap fixture: header and aligned rows, pinned clock', (t) => {
 });
 
 test('bootstrap fixture: the reference JSON line', (t) => {
-  if (!HAVE_FIXTURES) return t.skip(NO_FIXTURES);
+  if (!haveFixtures(t)) return;
   const { btf, columns } = bootstrap();
   const formatter = createEventFormatter(btf, columns, { format: 'json' });
   const record = recordOf(columns, { pid: 1234n, ppid: 1000n, comm: 'sh', filename: '/bin/sh', exit_event: 0n, et: 0n });
@@ -136,7 +137,7 @@ test('bootstrap fixture: the reference JSON line', (t) => {
 });
 
 test('a record shorter than the columns is a RUNTIME error naming the member', (t) => {
-  if (!HAVE_FIXTURES) return t.skip(NO_FIXTURES);
+  if (!haveFixtures(t)) return;
   const { btf, columns } = bootstrap();
   for (const format of ['plain', 'json'] as const) {
     const formatter = createEventFormatter(btf, columns, { format, clock });

@@ -4,8 +4,9 @@ import { Btf } from '../../src/btf/btf.js';
 import { checkExportStruct, checkSampleColumns, descriptorColumns } from '../../src/btf/export-check.js';
 import { EcliError, type ErrorCode } from '../../src/errors.js';
 import type { ExportedTypesStructMeta } from '../../src/package/types.js';
-import { BtfBuilder } from './helpers/btf-builder.js';
-import { HAVE_FIXTURES, NO_FIXTURES, loadFixture, mapTypeIds } from './helpers/fixtures.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
+import { haveFixtures } from '../helpers/env.js';
+import { loadFixture, mapTypeIds } from '../helpers/fixtures.js';
 
 function eventBtf() {
   const b = new BtfBuilder();
@@ -84,7 +85,7 @@ test('lenient check: meta names only when name and member count agree, else memb
 });
 
 test('runqlat fixture: key column u32 and value columns slots/comm', (t) => {
-  if (!HAVE_FIXTURES) return t.skip(NO_FIXTURES);
+  if (!haveFixtures(t)) return;
   const { btf, meta: m } = loadFixture('runqlat.json');
   const ids = mapTypeIds(btf, 'hists');
   const key = checkSampleColumns(btf, ids.key);

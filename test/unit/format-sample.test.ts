@@ -6,8 +6,9 @@ import { checkSampleColumns } from '../../src/btf/export-check.js';
 import { EcliError } from '../../src/errors.js';
 import { createSampleFormatter, linearHistogram, log2Histogram } from '../../src/format/sample.js';
 import type { MapSampleMeta } from '../../src/package/types.js';
-import { BtfBuilder } from './helpers/btf-builder.js';
-import { HAVE_FIXTURES, NO_FIXTURES, loadFixture, mapTypeIds } from './helpers/fixtures.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
+import { haveFixtures } from '../helpers/env.js';
+import { loadFixture, mapTypeIds } from '../helpers/fixtures.js';
 
 const clock = () => new Date('2024-05-06T12:00:00Z');
 
@@ -56,7 +57,7 @@ const RUNQLAT_ROWS = [
 ];
 
 test('runqlat fixture, log2_hist: the key line, member lines, blank line, then the histogram', (t) => {
-  if (!HAVE_FIXTURES) return t.skip(NO_FIXTURES);
+  if (!haveFixtures(t)) return;
   const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000, type: 'log2_hist' });
   assert.equal(formatter.header, undefined);
   const text = formatter.format(keyBytes, valueBytes);
@@ -69,7 +70,7 @@ test('runqlat fixture, log2_hist: the key line, member lines, blank line, then t
 });
 
 test('runqlat fixture, default_kv: header once, then time and two compact JSON objects', (t) => {
-  if (!HAVE_FIXTURES) return t.skip(NO_FIXTURES);
+  if (!haveFixtures(t)) return;
   const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000 });
   assert.equal(formatter.header, 'TIME     U32    SLOTS  COMM   ');
   const slots = Array.from({ length: 26 }, (_, i) => 1000 + i).join(',');
@@ -77,7 +78,7 @@ test('runqlat fixture, default_kv: header once, then time and two compact JSON o
 });
 
 test('runqlat fixture, JSON: one key/value line whatever the sample type', (t) => {
-  if (!HAVE_FIXTURES) return t.skip(NO_FIXTURES);
+  if (!haveFixtures(t)) return;
   const slots = Array.from({ length: 26 }, (_, i) => 1000 + i).join(',');
   for (const type of ['log2_hist', 'linear_hist', 'default_kv'] as const) {
     const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000, type }, 'json');

@@ -4,7 +4,7 @@ import { Btf } from '../../src/btf/btf.js';
 import { checkExportStruct } from '../../src/btf/export-check.js';
 import { EcliError } from '../../src/errors.js';
 import { createStackTraceFormatter } from '../../src/format/stack.js';
-import { BtfBuilder } from './helpers/btf-builder.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
 
 function stackEvent(names = ['pid', 'cpu_id', 'comm', 'kstack_sz', 'ustack_sz', 'kstack', 'ustack'], commSigned = true) {
   const b = new BtfBuilder();

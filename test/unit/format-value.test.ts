@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { Btf } from '../../src/btf/btf.js';
 import { EcliError } from '../../src/errors.js';
 import { ValueCompiler } from '../../src/format/value.js';
-import { BtfBuilder } from './helpers/btf-builder.js';
-import { HAVE_FIXTURES, NO_FIXTURES, loadFixture } from './helpers/fixtures.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
+import { haveFixtures } from '../helpers/env.js';
+import { loadFixture } from '../helpers/fixtures.js';
 
 function texts(b: BtfBuilder, id: number, bytes: number[] | Buffer): { json: string; plain: string } {
   const value = new ValueCompiler(Btf.parse(b.build())).compile(id);
@@ -71,7 +72,7 @@ test('128-bit integers are decimal JSON strings and bare digits in plain text', 
 });
 
 test('int128 fixture: struct S decodes -2^90 and 2^127+10', (t) => {
-  if (!HAVE_FIXTURES) return t.skip(NO_FIXTURES);
+  if (!haveFixtures(t)) return;
   const { btf, meta } = loadFixture('int128.json');
   const value = new ValueCompiler(btf).compile(meta.export_types[0]!.type_id);
   const data = Buffer.from([...le(-(2n ** 90n), 16), ...le(2n ** 127n + 10n, 16)]);

@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { test } from 'node:test';
 import { attachKindOf, attachTargetOf, tracepointOf, uprobeTargetOf, usesTrampoline } from '../../src/model/attach-kind.js';
 import { describeErrno, errnoName } from '../../src/loader/ffi/errno.js';
@@ -9,7 +6,8 @@ import { parseElf } from '../../src/elf/elf.js';
 import { btfNeedsOf } from '../../src/model/btf-needs.js';
 import { encodePerfEventAttr, resolvePerfEvent } from '../../src/model/perf-event.js';
 import { hasBpfPrivileges, parseCpuList } from '../../src/loader/probe.js';
-import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { haveFixtures } from '../helpers/env.js';
+import { fixtureElf, readFixturePackage } from '../helpers/fixtures.js';
 
 
 test('section names map to libbpf attach kinds', () => {
@@ -139,8 +137,7 @@ test('perf_event_attr bytes follow linux/perf_event.h', () => {
 test('kernel BTF is needed for CO-RE relocations and BTF-attached programs', (t) => {
   if (!haveFixtures(t)) return;
   const needs = (name: string, section: string) => {
-    const pkg = JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8')) as { bpf_object: string };
-    return btfNeedsOf(parseElf(inflateSync(Buffer.from(pkg.bpf_object, 'base64'))), [{ name: 'p', section }]);
+    return btfNeedsOf(parseElf(fixtureElf(readFixturePackage(name))), [{ name: 'p', section }]);
   };
   assert.deepEqual(needs('bootstrap.json', 'tp/sched/sched_process_exec'), { kernelBtf: true, reasons: ['CO-RE relocations'] });
   assert.equal(needs('simple_prog_5_xdp.json', 'xdp').kernelBtf, true); // it has CO-RE relocations

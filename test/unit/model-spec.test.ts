@@ -7,10 +7,7 @@ import { buildPackageSpec, type PackageSpec } from '../../src/model/spec.js';
 import { decodePackage } from '../../src/package/load.js';
 import type { ComposedPackage } from '../../src/package/types.js';
 import { fixturesDir, haveFixtures } from '../helpers/env.js';
-
-function fixture(name: string): ComposedPackage {
-  return JSON.parse(readFileSync(join(fixturesDir, name), 'utf8')) as ComposedPackage;
-}
+import { readFixturePackage } from '../helpers/fixtures.js';
 
 function specOf(pkg: ComposedPackage, source = 'pkg.json'): PackageSpec {
   return buildPackageSpec({ source, ...decodePackage(JSON.stringify(pkg), source) });
@@ -22,7 +19,7 @@ function refused(pkg: ComposedPackage, code: string, message: RegExp): void {
 
 test('bootstrap: programs, maps typed from the ELF BTF, the export and why, options, BTF needs', (t) => {
   if (!haveFixtures(t)) return;
-  const spec = specOf(fixture('bootstrap.json'));
+  const spec = specOf(readFixturePackage('bootstrap.json'));
   assert.equal(spec.objectName, 'client_bpf');
   assert.deepEqual(
     spec.programs.map((p) => [p.name, p.kind, p.target]),
@@ -52,14 +49,14 @@ test('bootstrap: programs, maps typed from the ELF BTF, the export and why, opti
 
 test('the spec is immutable', (t) => {
   if (!haveFixtures(t)) return;
-  const spec = specOf(fixture('bootstrap.json'));
+  const spec = specOf(readFixturePackage('bootstrap.json'));
   assert.ok(Object.isFrozen(spec) && Object.isFrozen(spec.programs) && Object.isFrozen(spec.programs[0]) && Object.isFrozen(spec.exports[0]));
   assert.throws(() => (spec.maps as unknown[]).push({}), TypeError);
 });
 
 test('several exportable maps: the last wins, with a warning and the reason', (t) => {
   if (!haveFixtures(t)) return;
-  const pkg = fixture('runqlat.json');
+  const pkg = readFixturePackage('runqlat.json');
   const hists = pkg.meta.bpf_skel.maps.find((m) => m.name === 'hists')!;
   pkg.meta.bpf_skel.maps.unshift({ ...hists });
   const spec = specOf(pkg);
@@ -70,7 +67,7 @@ test('several exportable maps: the last wins, with a warning and the reason', (t
 
 test('perf_event programs get a validated sampling event; bad ones are package errors', (t) => {
   if (!haveFixtures(t)) return;
-  const pkg = fixture('bootstrap.json');
+  const pkg = readFixturePackage('bootstrap.json');
   const program = pkg.meta.bpf_skel.progs[0]!;
   program.attach = 'perf_event';
   program.perf_event = { type: 'software', config: 'page-faults', sample_period: 10 };
@@ -87,7 +84,7 @@ test('perf_event programs get a validated sampling event; bad ones are package e
 
 test('a map the meta lists but the object lacks is refused', (t) => {
   if (!haveFixtures(t)) return;
-  const pkg = fixture('bootstrap.json');
+  const pkg = readFixturePackage('bootstrap.json');
   pkg.meta.bpf_skel.maps.push({ name: 'ghost', ident: 'ghost' });
   refused(pkg, 'PACKAGE_INVALID', /^pkg\.json: map ghost is listed in the package meta but not in its BPF object$/);
 });

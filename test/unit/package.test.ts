@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { EcliError } from '../../src/errors.js';
-import { fixturesDir, skipUnlessCi } from '../helpers/env.js';
+import { fixturesDir, haveFixtures } from '../helpers/env.js';
 import {
   MAX_BPF_OBJECT_SIZE,
   decodeBpfObject,
@@ -23,8 +23,6 @@ function readFixture(file: string): DecodedPackage {
 }
 
 
-const FIXTURES = fixturesDir;
-const HAVE_FIXTURES = existsSync(FIXTURES);
 const META_ONLY_FIXTURE = 'arg_builder_skel.json';
 const EM_BPF = 247;
 
@@ -75,7 +73,7 @@ function decodeMessage(pkg: Record<string, unknown>): string {
 }
 
 function fixtureNames(): string[] {
-  return readdirSync(FIXTURES).filter((name) => name.endsWith('.json'));
+  return readdirSync(fixturesDir).filter((name) => name.endsWith('.json'));
 }
 
 test('encode then decode gives back the ELF bytes', () => {
@@ -88,18 +86,18 @@ test('encode then decode gives back the ELF bytes', () => {
 });
 
 test('fixture ELF objects survive a re-encode round trip', (t) => {
-  if (!HAVE_FIXTURES) return skipUnlessCi(t, `fixtures not found at ${FIXTURES}`);
-  const { elf } = decodePackage(readFileSync(path.join(FIXTURES, 'bootstrap.json'), 'utf8'), 'bootstrap.json');
+  if (!haveFixtures(t)) return;
+  const { elf } = decodePackage(readFileSync(path.join(fixturesDir, 'bootstrap.json'), 'utf8'), 'bootstrap.json');
   const reencoded = validatePackage({ ...encodeBpfObject(elf), meta: demoMeta() }, 'again.json');
   assert.deepEqual(decodeBpfObject(reencoded, 'again.json'), elf);
 });
 
 test('every ecc fixture validates and decodes', (t) => {
-  if (!HAVE_FIXTURES) return skipUnlessCi(t, `fixtures not found at ${FIXTURES}`);
+  if (!haveFixtures(t)) return;
   const names = fixtureNames();
   assert.ok(names.length >= 9, `expected the 9 fixtures, found ${names.join(', ')}`);
   for (const name of names) {
-    const file = path.join(FIXTURES, name);
+    const file = path.join(fixturesDir, name);
     if (name === META_ONLY_FIXTURE) {
       const meta = validateMeta(JSON.parse(readFileSync(file, 'utf8')), name);
       assert.equal(meta.bpf_skel.doc?.version, '1.2.3.4');
@@ -120,8 +118,8 @@ test('every ecc fixture validates and decodes', (t) => {
 });
 
 test('bootstrap.json has the documented meta and object', (t) => {
-  if (!HAVE_FIXTURES) return skipUnlessCi(t, `fixtures not found at ${FIXTURES}`);
-  const { pkg, elf } = readFixture(path.join(FIXTURES, 'bootstrap.json'));
+  if (!haveFixtures(t)) return;
+  const { pkg, elf } = readFixture(path.join(fixturesDir, 'bootstrap.json'));
   const { meta } = pkg;
   assert.equal(meta.bpf_skel.obj_name, 'client_bpf');
   assert.equal(elf.length, 47496);
@@ -163,8 +161,8 @@ test('bootstrap.json has the documented meta and object', (t) => {
 });
 
 test('fixture shapes: null progs, xdp and tc extras, sample maps, stray variable keys', (t) => {
-  if (!HAVE_FIXTURES) return skipUnlessCi(t, `fixtures not found at ${FIXTURES}`);
-  const load = (name: string) => readFixture(path.join(FIXTURES, name)).pkg.meta;
+  if (!haveFixtures(t)) return;
+  const load = (name: string) => readFixture(path.join(fixturesDir, name)).pkg.meta;
   assert.deepEqual(load('int128.json').bpf_skel.progs, []);
   assert.deepEqual(load('minimal_printk.json').export_types, []);
   assert.deepEqual(load('simple_prog_5_xdp.json').bpf_skel.progs[0], {
@@ -183,10 +181,10 @@ test('fixture shapes: null progs, xdp and tc extras, sample maps, stray variable
 });
 
 test('stableStringify reproduces the compact fixtures byte for byte', (t) => {
-  if (!HAVE_FIXTURES) return skipUnlessCi(t, `fixtures not found at ${FIXTURES}`);
+  if (!haveFixtures(t)) return;
   let compared = 0;
   for (const name of fixtureNames()) {
-    const text = readFileSync(path.join(FIXTURES, name), 'utf8').trimEnd();
+    const text = readFileSync(path.join(fixturesDir, name), 'utf8').trimEnd();
     if (text.includes('\n')) continue; // pretty-printed upstream assets
     assert.equal(stableStringify(JSON.parse(text)), text, name);
     compared++;

@@ -14,10 +14,10 @@ function hardirqs() {
   const u32 = b.int('unsigned int', 4);
   const u64 = b.typedef('__u64', b.int('unsigned long long', 8));
   const char = b.int('char', 1, { signed: true, char: true });
-  const irqKey = b.struct('irq_key', 32, [{ name: 'name', type: b.array(char, u32, 32), bitOffset: 0 }]);
-  const info = b.struct('info', 88, [
-    { name: 'count', type: u64, bitOffset: 0 },
-    { name: 'slots', type: b.array(b.typedef('__u32', u32), u32, 20), bitOffset: 64 },
+  const irqKey = b.struct('irq_key', [{ name: 'name', type: b.array(char, 32) }]);
+  const info = b.struct('info', [
+    { name: 'count', type: u64 },
+    { name: 'slots', type: b.array(b.typedef('__u32', u32), 20) },
   ]);
   const exportTypes: Record<string, ExportedTypesStructMeta> = {
     irq_key: { name: 'irq_key', members: [{ name: 'name', type: 'char[32]' }], size: 32, type_id: irqKey },

@@ -18,9 +18,9 @@ import { FakeClock } from '../helpers/fake-clock.js';
 function eventBtf() {
   const b = new BtfBuilder();
   const u32 = b.int('unsigned int', 4);
-  const event = b.struct('event', 8, [
-    { name: 'pid', type: u32, bitOffset: 0 },
-    { name: 'seq', type: u32, bitOffset: 32 },
+  const event = b.struct('event', [
+    { name: 'pid', type: u32 },
+    { name: 'seq', type: u32 },
   ]);
   return { btf: Btf.parse(b.build()), u32, event };
 }

@@ -8,7 +8,7 @@ import { parseKallsyms } from '../../src/symbols/kallsyms.js';
 import { fileOffsetOf, mappingOf, parseProcMaps } from '../../src/symbols/proc-maps.js';
 import { createProcSymbolizer } from '../../src/symbols/proc-symbolizer.js';
 import { formatSymbolHit } from '../../src/symbols/symbol-index.js';
-import { buildElf } from './helpers/elf-builder.js';
+import { buildElf } from '../helpers/elf-builder.js';
 
 /** A PIE-style binary: its code segment starts at file offset 0x1000 but link address 0x2000. */
 const PIE = {

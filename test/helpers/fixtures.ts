@@ -1,25 +1,31 @@
-/** Access to the real ecc packages in ../shared/fixtures/ecc, decoded without the package module. */
-import { existsSync, readFileSync } from 'node:fs';
+/** The reference ecc packages (located by env.ts), decoded to meta + BTF without the package module. */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { Btf } from '../../../src/btf/btf.js';
-import { BtfKind } from '../../../src/btf/types.js';
-import { findSection, parseElf } from '../../../src/elf/elf.js';
-import type { EunomiaObjectMeta } from '../../../src/package/types.js';
-import { fixturesDir } from '../../helpers/env.js';
-
-export const FIXTURES = fixturesDir;
-export const HAVE_FIXTURES = existsSync(FIXTURES);
-export const NO_FIXTURES = `${FIXTURES} is absent`;
+import { Btf } from '../../src/btf/btf.js';
+import { BtfKind } from '../../src/btf/types.js';
+import { findSection, parseElf } from '../../src/elf/elf.js';
+import type { ComposedPackage, EunomiaObjectMeta } from '../../src/package/types.js';
+import { fixturesDir } from './env.js';
 
 export interface Fixture {
   meta: EunomiaObjectMeta;
   btf: Btf;
 }
 
+/** A reference package as parsed JSON (not validated): tests edit it to make broken packages. */
+export function readFixturePackage(name: string): ComposedPackage {
+  return JSON.parse(readFileSync(path.join(fixturesDir, name), 'utf8')) as ComposedPackage;
+}
+
+/** The BPF ELF of a reference package, inflated directly. */
+export function fixtureElf(pkg: ComposedPackage): Buffer {
+  return inflateSync(Buffer.from(pkg.bpf_object, 'base64'));
+}
+
 export function loadFixture(name: string): Fixture {
-  const pkg = JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8')) as { bpf_object: string; meta: EunomiaObjectMeta };
-  const elf = parseElf(inflateSync(Buffer.from(pkg.bpf_object, 'base64')));
+  const pkg = readFixturePackage(name);
+  const elf = parseElf(fixtureElf(pkg));
   const section = findSection(elf, '.BTF');
   if (!section) throw new Error(`${name}: no .BTF section`);
   return { meta: pkg.meta, btf: Btf.parse(section.data) };

@@ -1,0 +1,134 @@
+/**
+ * The layering of src/ that the README draws, checked on the real imports: every folder imports
+ * only from folders below it, folders form no cycle, and only src/loader/ffi imports koffi.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '../helpers/env.js';
+
+/** Bottom to top, as in the README's diagram; folders on one row must not import each other. */
+const LAYERS: readonly (readonly string[])[] = [
+  ['errors.ts', 'version.ts'],
+  ['elf'],
+  ['package'],
+  ['btf'],
+  ['format', 'options'],
+  ['model'],
+  ['loader/ffi'],
+  ['loader', 'symbols'],
+  ['runner', 'inputs', 'compiler'],
+  ['cli'],
+];
+const KOFFI_FOLDER = 'loader/ffi';
+
+interface SourceFile {
+  /** Relative to src/, with forward slashes. */
+  path: string;
+  text: string;
+}
+
+/** The layer unit of a file: a top-level file, a top-level folder, or a folder LAYERS names (loader/ffi). */
+function unitOf(file: string): string {
+  const parts = file.split('/');
+  if (parts.length === 1) return parts[0]!;
+  const nested = `${parts[0]}/${parts[1]}`;
+  return LAYERS.some((row) => row.includes(nested)) ? nested : parts[0]!;
+}
+
+/** Static imports and re-exports, `import type`, and dynamic `import('...')`; comments stripped. */
+function importsOf(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
+  const specifiers: string[] = [];
+  for (const match of code.matchAll(/\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm)) {
+    specifiers.push((match[1] ?? match[2] ?? match[3])!);
+  }
+  return specifiers;
+}
+
+function checkLayers(files: readonly SourceFile[]): string[] {
+  const rank = new Map<string, number>();
+  LAYERS.forEach((row, i) => row.forEach((unit) => rank.set(unit, i)));
+  const problems: string[] = [];
+  const edges = new Map<string, Set<string>>();
+  const unplaced = new Set<string>();
+  for (const file of files) {
+    const from = unitOf(file.path);
+    if (!rank.has(from) && !unplaced.has(from)) {
+      unplaced.add(from);
+      problems.push(`src/${file.path}: ${from} has no place in the layer order (add it to LAYERS and the README)`);
+    }
+    for (const specifier of importsOf(file.text)) {
+      if (specifier === 'koffi' || specifier.startsWith('koffi/')) {
+        if (from !== KOFFI_FOLDER) problems.push(`src/${file.path} imports koffi; only src/${KOFFI_FOLDER} may`);
+        continue;
+      }
+      if (!specifier.startsWith('.')) continue;
+      const target = path.posix.normalize(path.posix.join(path.posix.dirname(file.path), specifier)).replace(/\.js$/, '.ts');
+      const to = unitOf(target);
+      if (to === from) continue;
+      if (!edges.has(from)) edges.set(from, new Set());
+      edges.get(from)!.add(to);
+      const a = rank.get(from);
+      const b = rank.get(to);
+      if (a !== undefined && b !== undefined && b >= a) {
+        problems.push(`src/${file.path} imports ${specifier}: ${to} is ${b === a ? 'beside' : 'above'} ${from} in the layer order`);
+      }
+    }
+  }
+  for (const cycle of cyclesOf(edges)) problems.push(`folders import each other in a cycle: ${cycle.join(' → ')}`);
+  return problems;
+}
+
+/** One cycle per strongly connected group of folders (depth-first search for a back edge). */
+function cyclesOf(edges: ReadonlyMap<string, ReadonlySet<string>>): string[][] {
+  const cycles: string[][] = [];
+  const done = new Set<string>();
+  const visit = (unit: string, trail: string[]): void => {
+    const at = trail.indexOf(unit);
+    if (at >= 0) {
+      cycles.push([...trail.slice(at), unit]);
+      return;
+    }
+    if (done.has(unit)) return;
+    for (const next of edges.get(unit) ?? []) visit(next, [...trail, unit]);
+    done.add(unit);
+  };
+  for (const unit of edges.keys()) visit(unit, []);
+  return cycles;
+}
+
+function sourceFiles(dir: string, prefix = ''): SourceFile[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    const rel = prefix ? `${prefix}/${name}` : name;
+    if (statSync(full).isDirectory()) return sourceFiles(full, rel);
+    return name.endsWith('.ts') ? [{ path: rel, text: readFileSync(full, 'utf8') }] : [];
+  });
+}
+
+test('src/ follows the layer order, has no folder cycle, and imports koffi only in loader/ffi', () => {
+  const files = sourceFiles(path.join(repoRoot, 'src'));
+  assert.ok(files.length > 50, `read ${files.length} files`);
+  assert.deepEqual(checkLayers(files), []);
+});
+
+test('the check finds imports against the order, cycles, koffi elsewhere and unplaced folders', () => {
+  const files: SourceFile[] = [
+    { path: 'btf/btf.ts', text: "import { x } from '../format/value.js';\nimport type { Y } from '../package/types.js';" },
+    { path: 'format/value.ts', text: "export { z } from '../btf/btf.js';" },
+    { path: 'format/other.ts', text: "const o = await import('../options/spec.js');" },
+    { path: 'options/spec.ts', text: "// import { no } from '../cli/ecli.js';\nimport koffi from 'koffi';" },
+    { path: 'loader/ffi/libbpf.ts', text: "import koffi from 'koffi';\nimport { e } from '../../errors.js';" },
+    { path: 'shiny/new.ts', text: "import { e } from '../errors.js';" },
+    { path: 'shiny/newer.ts', text: "import { e } from '../errors.js';" },
+  ];
+  assert.deepEqual(checkLayers(files), [
+    'src/btf/btf.ts imports ../format/value.js: format is above btf in the layer order',
+    'src/format/other.ts imports ../options/spec.js: options is beside format in the layer order',
+    'src/options/spec.ts imports koffi; only src/loader/ffi may',
+    'src/shiny/new.ts: shiny has no place in the layer order (add it to LAYERS and the README)',
+    'folders import each other in a cycle: btf → format → btf',
+  ]);
+});
