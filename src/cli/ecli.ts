@@ -9,6 +9,9 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { EcliError } from '../errors.js';
+import type { OutputSettings } from '../format/event.js';
+import { parseFields } from '../format/fields.js';
+import { TIME_MODES, type TimeMode } from '../format/time.js';
 import type { ProgType, ResolveOptions } from '../inputs/source.js';
 import { TOOL_VERSION } from '../version.js';
 import { runRun } from './commands/run.js';
@@ -28,6 +31,9 @@ interface SourceFlags {
 interface RunFlags extends SourceFlags {
   json?: boolean;
   tracePipe?: boolean;
+  fields?: string;
+  time?: TimeMode;
+  widen: boolean;
 }
 
 const COMMANDS = new Set(['run', 'inspect', 'pack', 'help']);
@@ -67,8 +73,15 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
       hint: 'see ecli run --help',
     });
   }
-  const options = { ...resolveOptions(flags), json: flags.json === true, tracePipe: flags.tracePipe === true, verbose: global.verbose };
+  const options = { ...resolveOptions(flags), output: outputSettings(flags), tracePipe: flags.tracePipe === true, verbose: global.verbose };
   return runRun(packageSpec, programArgs, { ...options, stopRequested: stopSignal() }, io);
+}
+
+function outputSettings(flags: RunFlags): OutputSettings {
+  const settings: OutputSettings = { format: flags.json ? 'json' : 'plain', widen: flags.widen };
+  if (flags.fields !== undefined) settings.fields = parseFields(flags.fields);
+  if (flags.time !== undefined) settings.time = flags.time;
+  return settings;
 }
 
 function sourceOptions(command: Command): Command {
@@ -103,6 +116,11 @@ function buildProgram(exit: (code: number) => void): Command {
       .description('load a package, attach its programs and print what it exports until Ctrl-C')
       .option('-j, --json', 'print events as JSON lines')
       .option('--trace-pipe', 'for bpf_printk programs: print the kernel trace pipe on stdout')
+      .option('--fields <list>', 'columns to show: pid,comm (only these, in this order) or -ppid,+argv (change the default ones)')
+      .addOption(
+        new Option('--time <mode>', 'time stamp of each line (plain text: hms by default; JSON: iso)').choices(TIME_MODES),
+      )
+      .option('--no-widen', "plain text: keep the reference's fixed column offsets instead of widening columns to fit")
       .argument('<package>', 'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, or - for stdin')
       .argument('[options...]', "the program's own options (see `ecli run <package> --help`)")
       .passThroughOptions()

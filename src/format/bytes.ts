@@ -6,7 +6,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Btf } from '../btf/btf.js';
-import type { Column, Columns } from '../btf/columns.js';
+import type { Column } from '../btf/columns.js';
 import { BtfKind } from '../btf/types.js';
 import type { PlainCell } from './record.js';
 import type { TextBuffer } from './text-buffer.js';
@@ -173,12 +173,29 @@ export class ByteWriterCompiler {
   }
 }
 
-/** One JSON line (with its newline) for a record of `columns`, as compileRecord's `json` prints it. */
-export function jsonLineWriter(compiler: ByteWriterCompiler, columns: Columns): ByteWriter {
-  const plan = objectPlan(columns.members.map((column) => ({ key: column.name, value: compiler.values.compile(column.typeId).json, offset: column.offset, column })));
+/** A JSON member whose value does not come from the record (the line's time stamp). */
+export interface ExtraJsonField {
+  key: string;
+  write(out: TextBuffer): void;
+}
+
+/**
+ * One JSON line (with its newline) for a record of `columns`, as compileRecord's `json` prints it,
+ * plus `extras` among the sorted keys.
+ */
+export function jsonLineWriter(compiler: ByteWriterCompiler, columns: readonly Column[], extras: readonly ExtraJsonField[] = []): ByteWriter {
+  type Field = { key: string; value: Decoder; offset: number; write: ByteWriter };
+  const fields: Field[] = columns.map((column) => ({
+    key: column.name,
+    value: compiler.values.compile(column.typeId).json,
+    offset: column.offset,
+    write: compiler.writer(column.typeId, 'json'),
+  }));
+  for (const extra of extras) fields.push({ key: extra.key, value: () => '', offset: 0, write: (_d, _o, out) => extra.write(out) });
+  const plan = objectPlan(fields);
   const prefixes = plan.prefixes.map((p) => Buffer.from(p));
-  const writers = plan.decoded.map((f) => compiler.writer(f.column.typeId, 'json'));
-  const offsets = plan.decoded.map((f) => f.column.offset);
+  const writers = plan.decoded.map((f) => f.write);
+  const offsets = plan.decoded.map((f) => f.offset);
   const end = Buffer.from(`${plan.suffix}\n`);
   const count = writers.length;
   return (data, offset, out) => {
@@ -190,25 +207,53 @@ export function jsonLineWriter(compiler: ByteWriterCompiler, columns: Columns): 
   };
 }
 
-/** Writes one plain row (with its newline) after `start`, as record.ts's plainRow builds it. */
-export type PlainRowWriter = (data: Buffer, offset: number, start: Uint8Array, out: TextBuffer) => void;
+export interface PlainRowWriter {
+  /**
+   * Writes one plain row (with its newline) after `start`: each cell padded to its offset in
+   * `offsets` (read at every call, so the caller may move them), or after one space when the
+   * previous value reached past it, as the reference does. Returns false in that case.
+   */
+  write(data: Buffer, offset: number, start: Uint8Array, out: TextBuffer): boolean;
+  /** The UTF-8 byte length of each cell's text (written and taken back). */
+  measure(data: Buffer, offset: number, out: TextBuffer): number[];
+}
 
-export function plainRowWriter(compiler: ByteWriterCompiler, cells: readonly PlainCell[], offsets: readonly number[]): PlainRowWriter {
+/**
+ * `offsets` are UTF-8 byte positions in the line. With `lead`, the first cell follows the start
+ * after at least one space (the reference's two spaces after the time); without, it starts the line.
+ */
+export function plainRowWriter(compiler: ByteWriterCompiler, cells: readonly PlainCell[], offsets: readonly number[], lead = true): PlainRowWriter {
   // A cell shown as its type's plain text gets that type's writer; display hints keep their decoder.
   const writerOf = (cell: PlainCell): ByteWriter =>
     cell.plain === compiler.values.compile(cell.column.typeId).plain ? compiler.writer(cell.column.typeId, 'plain') : stringWriter(cell.plain);
   const writers = cells.map(writerOf);
   const positions = cells.map((c: { column: Column }) => c.column.offset);
   const count = writers.length;
-  return (data, offset, start, out) => {
-    const lineStart = out.length;
-    out.constant(start);
-    for (let i = 0; i < count; i++) {
-      const pad = offsets[i]! - (out.length - lineStart);
-      if (pad > 0) for (let n = 0; n < pad; n++) out.byte(SPACE);
-      else out.byte(SPACE);
-      writers[i]!(data, offset + positions[i]!, out);
-    }
-    out.byte(NEWLINE);
+  return {
+    write(data, offset, start, out) {
+      const lineStart = out.length;
+      let fits = true;
+      out.constant(start);
+      for (let i = 0; i < count; i++) {
+        const pad = offsets[i]! - (out.length - lineStart);
+        if (pad > 0) for (let n = 0; n < pad; n++) out.byte(SPACE);
+        else if (i > 0) {
+          out.byte(SPACE);
+          fits = false;
+        } else if (lead) out.byte(SPACE);
+        writers[i]!(data, offset + positions[i]!, out);
+      }
+      out.byte(NEWLINE);
+      return fits;
+    },
+    measure(data, offset, out) {
+      const before = out.length;
+      return writers.map((write, i) => {
+        write(data, offset + positions[i]!, out);
+        const length = out.length - before;
+        out.length = before;
+        return length;
+      });
+    },
   };
 }

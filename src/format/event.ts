@@ -1,87 +1,153 @@
 /**
  * Formatter for ring buffer and perf event records (reference §3.3 plain text, §3.4 JSON).
- * Everything is compiled once per layout; `format` only reads bytes and builds one line.
+ * Everything is compiled once per layout; `formatInto` only reads bytes and writes one line.
  */
+import { Buffer } from 'node:buffer';
 import type { Btf } from '../btf/btf.js';
-import type { Columns } from '../btf/columns.js';
-import { ByteWriterCompiler, jsonLineWriter, plainRowWriter } from './bytes.js';
+import type { Column, Columns } from '../btf/columns.js';
+import { ByteWriterCompiler, jsonLineWriter, plainRowWriter, type ExtraJsonField } from './bytes.js';
 import { plainCells } from './display.js';
-import { compileRecord, plainHeader, plainRow } from './record.js';
-import type { TextBuffer } from './text-buffer.js';
-import { createTimeOfDay } from './time.js';
+import { selectColumns, type FieldSelection } from './fields.js';
+import { compileRecord, plainHeader } from './record.js';
+import { TextBuffer } from './text-buffer.js';
+import { createTimeText, timeTextWidth, type TimeMode } from './time.js';
 import { asBuffer, ValueCompiler } from './value.js';
 
 export type OutputFormat = 'plain' | 'json';
 
 export interface EventFormatOptions {
   format: OutputFormat;
-  /** Source of wall-clock time for plain rows (tests pin it). */
+  /** Source of wall-clock time (tests pin it). */
   clock?: () => Date;
+  /** `--fields`: the columns to show; all (but hidden ones in plain text) when absent. */
+  fields?: FieldSelection;
+  /**
+   * The time stamp of each line: plain text's first column (default `hms`, the reference's), or
+   * JSON's `timestamp` member (default `iso`). `none` leaves it out: JSON is then the reference's.
+   */
+  time?: TimeMode;
+  /**
+   * Plain text: a column whose value did not fit becomes wider for the following rows, and the
+   * header is printed again (default). False keeps the reference's fixed offsets.
+   */
+  widen?: boolean;
 }
+
+/** What the command line chooses about output (`-j`, `--fields`, `--time`, `--no-widen`). */
+export type OutputSettings = Omit<EventFormatOptions, 'clock'>;
 
 export interface EventFormatter {
   /** Plain text only: the header line, printed once before the first event (it ends with a space). */
   header: string | undefined;
   /**
-   * One line of output without its newline. Throws EcliError('RUNTIME') when the record is
-   * shorter than the columns; the caller counts it and goes on with the next record.
+   * The text `formatInto` writes for `record`, without its last newline. Throws like formatInto.
    */
   format(record: Uint8Array): string;
   /**
-   * The same line, with its newline, written as UTF-8 into `out`: the record is the `length`
-   * bytes at `offset` in `data`. Throws like format(), before writing anything.
+   * One line with its newline (plain text: after a header line when the columns just widened),
+   * written as UTF-8 into `out`: the record is the `length` bytes at `offset` in `data`. Throws
+   * EcliError('RUNTIME') when the record is shorter than its struct, before writing anything;
+   * the caller counts it and goes on with the next record.
    */
   formatInto(data: Buffer, offset: number, length: number, out: TextBuffer): void;
 }
 
-const TIME_HEADER = 'TIME     ';
+/** Name of the time stamp member added to JSON lines (unless the struct has a member of that name). */
+export const JSON_TIME_KEY = 'timestamp';
 
 export function createEventFormatter(btf: Btf, columns: Columns, options: EventFormatOptions): EventFormatter {
   const values = new ValueCompiler(btf);
-  const record = compileRecord(values, columns);
+  const whole = compileRecord(values, columns);
   const writers = new ByteWriterCompiler(btf, values);
   const checkLength = (data: Buffer, offset: number, length: number): void => {
-    if (length < record.needed) record.checkLength(data.subarray(offset, offset + length), 'event');
+    if (length < whole.needed) whole.checkLength(data.subarray(offset, offset + length), 'event');
   };
-  if (options.format === 'json') {
-    const json = record.json;
-    const line = jsonLineWriter(writers, columns);
-    return {
-      header: undefined,
-      format(bytes) {
-        const data = asBuffer(bytes);
-        record.checkLength(data, 'event');
-        return json(data, 0);
-      },
-      formatInto(data, offset, length, out) {
-        checkLength(data, offset, length);
-        line(data, offset, out);
-      },
-    };
-  }
-  const cells = plainCells(btf, record);
-  const { header, offsets } = plainHeader(TIME_HEADER, cells.map((c) => c.column));
-  const row = plainRow(cells, offsets);
-  const rowInto = plainRowWriter(writers, cells, offsets);
-  const timeOfDay = createTimeOfDay(options.clock);
-  let time = '';
-  let start: Uint8Array = new Uint8Array(0);
+  const formatInto = options.format === 'json' ? jsonFormatter(writers, columns, options) : plainFormatter(btf, values, writers, columns, options);
+  const scratch = new TextBuffer(1024);
   return {
-    header,
+    header: formatInto.header,
     format(bytes) {
       const data = asBuffer(bytes);
-      record.checkLength(data, 'event');
-      const time = timeOfDay();
-      return row(data, `${time} `, time.length + 1);
+      checkLength(data, 0, data.length);
+      scratch.clear();
+      formatInto.write(data, 0, scratch);
+      return scratch.view().toString('utf8', 0, scratch.length - 1);
     },
     formatInto(data, offset, length, out) {
       checkLength(data, offset, length);
-      const now = timeOfDay();
-      if (now !== time) {
-        time = now;
-        start = Buffer.from(`${now} `);
-      }
-      rowInto(data, offset, start, out);
+      formatInto.write(data, offset, out);
     },
   };
+}
+
+interface LineFormatter {
+  header: string | undefined;
+  write(data: Buffer, offset: number, out: TextBuffer): void;
+}
+
+function jsonFormatter(writers: ByteWriterCompiler, columns: Columns, options: EventFormatOptions): LineFormatter {
+  const shown = options.fields ? selectColumns(columns, options.fields) : columns.members;
+  const mode = options.time ?? 'iso';
+  const extras: ExtraJsonField[] = [];
+  if (mode !== 'none' && !columns.members.some((c) => c.name === JSON_TIME_KEY)) {
+    const text = createTimeText(mode, options.clock);
+    // ns is a JSON number; the other modes are strings (of digits and punctuation: no escapes).
+    const quote = mode === 'ns' ? '' : '"';
+    let last = '';
+    let bytes: Uint8Array = new Uint8Array(0);
+    const write = (out: TextBuffer): void => {
+      const now = text();
+      if (now !== last) {
+        last = now;
+        bytes = Buffer.from(`${quote}${now}${quote}`);
+      }
+      out.constant(bytes);
+    };
+    extras.push({ key: JSON_TIME_KEY, write });
+  }
+  const line = jsonLineWriter(writers, shown, extras);
+  return { header: undefined, write: line };
+}
+
+function plainFormatter(btf: Btf, values: ValueCompiler, writers: ByteWriterCompiler, columns: Columns, options: EventFormatOptions): LineFormatter {
+  const shown = options.fields ? plainSelection(columns, options.fields) : columns.members;
+  const cells = plainCells(btf, compileRecord(values, { ...columns, members: shown }));
+  const mode = options.time ?? 'hms';
+  const start = mode === 'none' ? '' : 'TIME'.padEnd(timeTextWidth(mode) + 1);
+  const names = cells.map((c) => c.column);
+  let layout = plainHeader(start, names);
+  const offsets = [...layout.offsets];
+  const lead = mode === 'none' ? 0 : 1;
+  const row = plainRowWriter(writers, cells, offsets, lead === 1);
+  const widen = options.widen ?? true;
+  const timeText = mode === 'none' ? () => '' : createTimeText(mode, options.clock);
+  let time = '';
+  let prefix: Uint8Array = new Uint8Array(0);
+  return {
+    header: layout.header,
+    write(data, offset, out) {
+      const now = timeText();
+      if (now !== time) {
+        time = now;
+        prefix = Buffer.from(mode === 'none' ? '' : `${now} `);
+      }
+      const lineStart = out.length;
+      if (row.write(data, offset, prefix, out) || !widen) return;
+      // A value reached into the next column: widen the columns that overflowed (never the
+      // last, which has nothing after it), then write the header again and the row under it.
+      out.length = lineStart;
+      const lengths = row.measure(data, offset, out);
+      // The first value starts one byte into its column, after the time's two spaces.
+      const wanted = layout.widths.map((w, i) => (i < lengths.length - 1 ? Math.max(w, lengths[i]! + 1 + (i === 0 ? lead : 0)) : w));
+      layout = plainHeader(start, names, wanted);
+      layout.offsets.forEach((o, i) => (offsets[i] = o));
+      out.string(`${layout.header}\n`);
+      row.write(data, offset, prefix, out);
+    },
+  };
+}
+
+/** Plain text's selected columns: naming a hidden column shows it (as its type prints). */
+function plainSelection(columns: Columns, fields: FieldSelection): Column[] {
+  return selectColumns(columns, fields, (c) => c.display !== 'hidden').map((c) => (c.display === 'hidden' ? { ...c, display: undefined } : c));
 }

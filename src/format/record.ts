@@ -43,20 +43,32 @@ function tooShort(columns: Columns, length: number, what: string): EcliError {
   );
 }
 
-/** Plain-text header of the reference: each name upper-cased (ASCII only), padded to 6, then a space. */
-export function plainHeader(start: string, columns: readonly Column[]): { header: string; offsets: number[] } {
+/** A plain-text header: the text, and each column's byte offset and width (with its separator). */
+export interface PlainHeader {
+  header: string;
+  offsets: number[];
+  widths: number[];
+}
+
+/**
+ * Plain-text header of the reference: each name upper-cased (ASCII only), padded to 6, then a
+ * space. A column is wider when `minWidths` asks for more (widths count the separating space).
+ */
+export function plainHeader(start: string, columns: readonly Column[], minWidths: readonly number[] = []): PlainHeader {
   let header = start;
   let bytes = Buffer.byteLength(start);
   const offsets: number[] = [];
-  for (const c of columns) {
+  const widths: number[] = [];
+  columns.forEach((c, i) => {
     offsets.push(bytes);
     const name = c.name.replace(/[a-z]+/g, (s) => s.toUpperCase());
     const nameBytes = Buffer.byteLength(name);
-    const padding = nameBytes < 6 ? 6 - nameBytes : 0;
-    header += name + ' '.repeat(padding + 1);
-    bytes += nameBytes + padding + 1;
-  }
-  return { header, offsets };
+    const width = Math.max(Math.max(nameBytes, 6) + 1, minWidths[i] ?? 0);
+    widths.push(width);
+    header += name + ' '.repeat(width - nameBytes);
+    bytes += width;
+  });
+  return { header, offsets, widths };
 }
 
 /** How plain text shows one column. */
@@ -65,34 +77,4 @@ export interface PlainCell {
   plain: Decoder;
   /** False when the text is always ASCII, so its UTF-16 length equals its UTF-8 length. */
   mayBeNonAscii: boolean;
-}
-
-/** Appends the plain text of each cell after `start`, aligned to `offsets` (UTF-8 byte positions). */
-export type PlainRow = (data: Buffer, start: string, startBytes: number) => string;
-
-export function plainRow(cells: readonly PlainCell[], offsets: readonly number[]): PlainRow {
-  const count = cells.length;
-  const decoders = cells.map((c) => c.plain);
-  const positions = cells.map((c) => c.column.offset);
-  const nonAscii = cells.map((c) => c.mayBeNonAscii);
-  const widest = offsets.reduce((max, o) => Math.max(max, o), 0);
-  const pads = Array.from({ length: widest + 1 }, (_, n) => ' '.repeat(n));
-  return (data, start, startBytes) => {
-    let text = start;
-    let at = startBytes;
-    for (let i = 0; i < count; i++) {
-      const column = offsets[i]!;
-      if (at < column) {
-        text += pads[column - at]!;
-        at = column;
-      } else {
-        text += ' ';
-        at++;
-      }
-      const value = decoders[i]!(data, positions[i]!);
-      text += value;
-      at += nonAscii[i] ? Buffer.byteLength(value) : value.length;
-    }
-    return text;
-  };
 }

@@ -1,20 +1,65 @@
-/** Wall-clock `HH:MM:SS` in the local time zone, as chrono's `%H:%M:%S` prints it. */
+/**
+ * Time stamps of output lines. `hms` is the reference's: wall-clock `HH:MM:SS` in the local time
+ * zone, as chrono's `%H:%M:%S` prints it. The others: `ms` adds milliseconds, `iso` is the local
+ * date and time with milliseconds and the zone's offset, `ns` nanoseconds since the Unix epoch.
+ */
+
+export type TimeMode = 'none' | 'hms' | 'ms' | 'iso' | 'ns';
+
+export const TIME_MODES: readonly TimeMode[] = ['none', 'hms', 'ms', 'iso', 'ns'];
 
 /** Returns the current local time of day; the text is rebuilt only when the second changes. */
 export function createTimeOfDay(clock?: () => Date): () => string {
+  return createTimeText('hms', clock);
+}
+
+/** Number of characters every text of `mode` has (ns: 19 digits until the year 2286). */
+export function timeTextWidth(mode: TimeMode): number {
+  return { none: 0, hms: 8, ms: 12, iso: 29, ns: 19 }[mode];
+}
+
+/**
+ * Returns the current time as `mode` prints it. Texts are kept while they cannot change (per
+ * second or millisecond). Without a `clock`, `ns` reads the monotonic clock, anchored once to
+ * the wall clock, for nanosecond resolution.
+ */
+export function createTimeText(mode: Exclude<TimeMode, 'none'>, clock?: () => Date): () => string {
+  if (mode === 'ns') {
+    if (clock) return () => `${BigInt(clock().getTime()) * 1_000_000n}`;
+    const anchor = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+    return () => `${anchor + process.hrtime.bigint()}`;
+  }
   const now = clock ? () => clock().getTime() : Date.now;
-  let second = Number.NaN;
+  const unit = mode === 'hms' ? 1000 : 1;
+  const render = mode === 'hms' ? hms : mode === 'ms' ? hmsMillis : isoLocal;
+  let current = Number.NaN;
   let text = '';
   return () => {
     const ms = now();
-    const s = Math.floor(ms / 1000);
-    if (s !== second) {
-      second = s;
-      const d = new Date(ms);
-      text = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+    const tick = Math.floor(ms / unit);
+    if (tick !== current) {
+      current = tick;
+      text = render(new Date(ms));
     }
     return text;
   };
+}
+
+function hms(d: Date): string {
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+function hmsMillis(d: Date): string {
+  return `${hms(d)}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+}
+
+/** `2026-12-03T09:15:27.123+01:00`: local time with the zone's offset. */
+export function isoLocal(d: Date): string {
+  const offset = -d.getTimezoneOffset();
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  const date = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+  return `${date}T${hmsMillis(d)}${sign}${two(Math.floor(abs / 60))}:${two(abs % 60)}`;
 }
 
 function two(n: number): string {

@@ -5,7 +5,7 @@
  */
 import type { Btf } from '../btf/btf.js';
 import { EcliError } from '../errors.js';
-import { createEventFormatter, type OutputFormat } from '../format/event.js';
+import { createEventFormatter, type OutputFormat, type OutputSettings } from '../format/event.js';
 import { createSampleFormatter } from '../format/sample.js';
 import { createStackTraceFormatter, type StackSymbolizer } from '../format/stack.js';
 import type { TextBuffer } from '../format/text-buffer.js';
@@ -36,8 +36,14 @@ export interface SampleConsumerSpec {
 export type ConsumerSpec = EventConsumerSpec | SampleConsumerSpec;
 
 /** `symbolizer` names stack-trace frames, unless the interpreter says `with_symbols: false`; without it, addresses only. */
-export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], format: OutputFormat, symbolizer?: StackSymbolizer): ConsumerSpec[] {
+export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], output: OutputSettings, symbolizer?: StackSymbolizer): ConsumerSpec[] {
+  const { format } = output;
   return exports.map((spec): ConsumerSpec => {
+    if (output.fields && (spec.kind === 'sample' || (spec.stackTrace && format === 'plain'))) {
+      throw new EcliError('USAGE', `--fields selects event columns, but map ${spec.map.name} is ${spec.kind === 'sample' ? 'a sampled map' : 'printed as stack traces'}`, {
+        hint: 'leave out --fields for this package',
+      });
+    }
     if (spec.kind === 'sample') return sampleConsumer(btf, spec, format);
     const { map, transport, columns } = spec;
     if (spec.stackTrace && format === 'plain') {
@@ -50,7 +56,7 @@ export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], format:
       };
       return { kind: 'events', map, transport, header: undefined, write };
     }
-    const formatter = createEventFormatter(btf, columns, { format });
+    const formatter = createEventFormatter(btf, columns, output);
     return { kind: 'events', map, transport, header: formatter.header, write: (data, offset, length, out) => formatter.formatInto(data, offset, length, out) };
   });
 }

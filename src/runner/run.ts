@@ -6,7 +6,7 @@
  */
 import type { Writable } from 'node:stream';
 import { EcliError } from '../errors.js';
-import type { OutputFormat } from '../format/event.js';
+import type { OutputSettings } from '../format/event.js';
 import { PerfBufferReader, RingBufferReader } from '../loader/buffers.js';
 import { BpfObject, type BpfMap, type BpfProgram } from '../loader/object.js';
 import { checkPrivileges, ensureTracefs } from '../loader/probe.js';
@@ -18,7 +18,7 @@ import { prepareRun } from './prepare.js';
 import { Session, type RecordReaderOpener } from './session.js';
 
 export interface RunPackageOptions {
-  format: OutputFormat;
+  output: OutputSettings;
   /** libbpf's own messages on stderr, and full verifier logs in errors. */
   verbose: boolean;
   /** Relay the kernel's trace_pipe (bpf_printk output) to stdout. */
@@ -37,7 +37,7 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
     return 0;
   }
   // Built before anything is opened: a formatter that refuses its columns is a package error.
-  const consumers = buildConsumers(spec.btf, spec.exports, options.format, createProcSymbolizer());
+  const consumers = buildConsumers(spec.btf, spec.exports, options.output, createProcSymbolizer());
   const verbose = options.verbose || prepared.verbose;
 
   const notice = (message: string): void => {

@@ -99,11 +99,20 @@ export function parsePlainRow(header: string, row: string): { time: string; valu
   return { time, values };
 }
 
-/** The parsed JSON of a line, or undefined when it is not JSON (never throws inside a line waiter). */
+/** ecli's own time stamp of a JSON line (`--time iso`, the default), not a member of the package's struct. */
+const ECLI_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$/;
+
+/**
+ * The parsed JSON of a line without ecli's own `timestamp` member (so tests compare the package's
+ * fields), or undefined when it is not JSON (never throws inside a line waiter).
+ */
 export function jsonOf(line: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(line);
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+    if (typeof value !== 'object' || value === null) return undefined;
+    const object = value as Record<string, unknown>;
+    if (typeof object['timestamp'] === 'string' && ECLI_TIMESTAMP.test(object['timestamp'])) delete object['timestamp'];
+    return object;
   } catch {
     return undefined;
   }

@@ -103,9 +103,9 @@ test('plain text: the header, then a row for our exec with pid, ppid, uid 0 and 
   await stopAndCheckOne(running, 'SIGINT');
 });
 
-test('JSON: one sorted-key object per exec, exactly the reference shape', async (t) => {
+test('JSON with --time none: one sorted-key object per exec, exactly the reference shape', async (t) => {
   if (!haveRoot(t) || !compiled(t)) return;
-  const running = await startEcliFor(t, ['run', '-j', packagePath()]);
+  const running = await startEcliFor(t, ['run', '-j', '--time', 'none', packagePath()]);
   const pid = await execOnce();
   const line = await running.waitForLine((l) => jsonOf(l)?.pid === pid);
   assert.equal(line, `{"comm":${JSON.stringify(exe)},"is_exit":false,"pid":${pid},"ppid":${process.pid},"retval":0,"uid":0}`);

@@ -180,7 +180,7 @@ test('simple_prog_3: the first event after an exec carries the values set on the
   if (!ready(t)) return;
   const options = ['--const_val_1', '305419896', '--const_val_2', '1125899906842624', '--const_val_3', 'aabbccddeeffgg'];
   options.push('--bss_val_1', '305414945', '--bss_val_2', '1152921504606846976', '--bss_val_3', '112233445566');
-  const running = await startEcliFor(t, ['run', '-j', fixture('simple_prog_3.json'), ...options]);
+  const running = await startEcliFor(t, ['run', '-j', '--time', 'none', fixture('simple_prog_3.json'), ...options]);
   await spawnProcess('/bin/true', []);
   // Compared as text: 2^60 does not survive JSON.parse into a double.
   assert.equal(

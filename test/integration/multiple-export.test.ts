@@ -129,7 +129,7 @@ test('multiple-export mode: both ring buffers print their own struct', async (t)
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const c = compile(t);
   const file = withExports(c, 'both', { rb_exec: { btf_type_id: c.ids.event_exec }, rb_exit: { btf_type_id: c.ids.event_exit } });
-  const running = await startEcliFor(t, ['run', '-j', file]);
+  const running = await startEcliFor(t, ['run', '-j', '--time', 'none', file]);
   const pid = await execAndExit3(c.shell);
   const exec = await running.waitForLine((l) => jsonOf(l)?.pid === pid && 'comm' in jsonOf(l)!);
   assert.equal(exec, `{"comm":${JSON.stringify(path.basename(c.shell))},"pid":${pid}}`);
@@ -146,7 +146,7 @@ test('multiple-export mode: custom_members print only the members listed', async
     rb_exec: { btf_type_id: c.ids.event_exec },
     rb_exit: { custom_members: [{ name: 'pid', offset: 0, btf_type_id: c.ids.int }] },
   });
-  const running = await startEcliFor(t, ['run', '-j', file]);
+  const running = await startEcliFor(t, ['run', '-j', '--time', 'none', file]);
   const pid = await execAndExit3(c.shell);
   await running.waitForLine((l) => jsonOf(l)?.pid === pid && 'comm' in jsonOf(l)!);
   await running.waitForLine((l) => l === `{"pid":${pid}}`);

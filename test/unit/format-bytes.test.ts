@@ -5,7 +5,11 @@ import * as fc from 'fast-check';
 import { Btf } from '../../src/btf/btf.js';
 import { checkExportStruct } from '../../src/btf/export-check.js';
 import type { Columns } from '../../src/btf/columns.js';
-import { createEventFormatter, type EventFormatter } from '../../src/format/event.js';
+import { ByteWriterCompiler, jsonLineWriter, plainRowWriter } from '../../src/format/bytes.js';
+import { plainCells } from '../../src/format/display.js';
+import { createEventFormatter } from '../../src/format/event.js';
+import { compileRecord } from '../../src/format/record.js';
+import { ValueCompiler } from '../../src/format/value.js';
 import { TextBuffer } from '../../src/format/text-buffer.js';
 import type { DisplayHint } from '../../src/package/types.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
@@ -67,41 +71,49 @@ function recordBytes(size: number): fc.Arbitrary<Uint8Array> {
   return fc.array(byte, { minLength: size, maxLength: size }).map((a) => Uint8Array.from(a));
 }
 
-function bytesOf(formatter: EventFormatter, record: Uint8Array, at: number, out: TextBuffer): Buffer {
-  const data = Buffer.alloc(at + record.length + 5, 0xee);
-  data.set(record, at);
-  const before = out.length;
-  formatter.formatInto(data, at, record.length, out);
-  return Buffer.from(out.bytes.subarray(before, out.length));
-}
-
+/**
+ * The byte writers against the string decoders they must equal: a JSON line against the record's
+ * JSON decoder, and a plain row (cells one space apart) against each cell's plain decoder.
+ */
 function checkSameAsStrings(display: Record<string, DisplayHint> = {}): void {
   const { btf, columns } = everyKind(display);
-  for (const format of ['json', 'plain'] as const) {
-    const formatter = createEventFormatter(btf, columns, { format, clock });
-    // A small buffer, so that growing it is exercised too.
-    const out = new TextBuffer(64);
-    fc.assert(
-      fc.property(recordBytes(columns.size), fc.nat(9), (record, at) => {
-        const expected = Buffer.from(`${formatter.format(record)}\n`);
-        assert.deepEqual(bytesOf(formatter, record, at, out), expected);
-      }),
-      { numRuns: 400 },
-    );
-  }
+  const values = new ValueCompiler(btf);
+  const writers = new ByteWriterCompiler(btf, values);
+  const record = compileRecord(values, columns);
+  const json = jsonLineWriter(writers, columns.members);
+  const cells = plainCells(btf, record);
+  const row = plainRowWriter(writers, cells, cells.map(() => 0), false);
+  // A small buffer, so that growing it is exercised too.
+  const out = new TextBuffer(64);
+  fc.assert(
+    fc.property(recordBytes(columns.size), fc.nat(9), (bytes, at) => {
+      const data = Buffer.alloc(at + bytes.length + 5, 0xee);
+      data.set(bytes, at);
+      const written = (write: () => void): Buffer => {
+        const before = out.length;
+        write();
+        return Buffer.from(out.bytes.subarray(before, out.length));
+      };
+      assert.deepEqual(written(() => json(data, at, out)), Buffer.from(`${record.json(data, at)}\n`));
+      const plain = cells.map((c) => c.plain(data, at + c.column.offset)).join(' ');
+      assert.deepEqual(written(() => row.write(data, at, new Uint8Array(0), out)), Buffer.from(`${plain}\n`));
+      assert.deepEqual(row.measure(data, at, out), cells.map((c) => Buffer.byteLength(c.plain(data, at + c.column.offset))));
+    }),
+    { numRuns: 400 },
+  );
 }
 
-test('formatInto writes exactly the UTF-8 of format() plus a newline, JSON and plain, for random records', () => {
+test('byte writers print exactly what the string decoders print, JSON and plain, for random records', () => {
   checkSameAsStrings();
 });
 
-test('formatInto matches format() with display hints (args joined, hidden columns left out)', () => {
+test('byte writers match the decoders with display hints (args joined, hidden columns left out)', () => {
   checkSameAsStrings({ argv: 'args', u8: 'hidden' });
 });
 
 test('64-bit values past 2^53 and negative ones print like the string decoders', () => {
   const { btf, columns } = everyKind();
-  const formatter = createEventFormatter(btf, columns, { format: 'json', clock });
+  const formatter = createEventFormatter(btf, columns, { format: 'json', time: 'none' });
   const u64 = columns.members.find((c) => c.name === 'u64')!;
   const s64 = columns.members.find((c) => c.name === 's64')!;
   for (const [u, s] of [

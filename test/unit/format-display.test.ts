@@ -46,7 +46,7 @@ test('the layout the tests write matches the BTF builder', () => {
 
 test('plain text: "args" prints a command line, "hidden" leaves the column out (golden)', () => {
   const { btf, columns } = eventStruct({ argv: 'args', secret: 'hidden' });
-  const formatter = createEventFormatter(btf, columns, { format: 'plain', clock });
+  const formatter = createEventFormatter(btf, columns, { format: 'plain', clock, widen: false });
   assert.equal(formatter.header, 'TIME     PID    ARGV   COMM   ');
   assert.equal(formatter.format(layoutRecord(['ls', '-l', 'a b'])), "16:58:31  4242  ls -l 'a b' ls");
   // Only trailing empty strings are unused slots; an empty argument in the middle stays visible.
@@ -56,7 +56,7 @@ test('plain text: "args" prints a command line, "hidden" leaves the column out (
 
 test('without hints the same struct prints the reference way', () => {
   const { btf, columns } = eventStruct({});
-  const formatter = createEventFormatter(btf, columns, { format: 'plain', clock });
+  const formatter = createEventFormatter(btf, columns, { format: 'plain', clock, widen: false });
   assert.equal(formatter.header, 'TIME     PID    ARGV   SECRET COMM   ');
   assert.equal(formatter.format(layoutRecord(['ls', '-l'])), '16:58:31  4242  ["ls","-l","",""] 3735928559 ls');
 });
@@ -65,8 +65,8 @@ test('JSON output ignores display hints', () => {
   const hinted = eventStruct({ argv: 'args', secret: 'hidden' });
   const plain = eventStruct({});
   const data = layoutRecord(['ls', 'a b']);
-  const json = createEventFormatter(hinted.btf, hinted.columns, { format: 'json' }).format(data);
-  assert.equal(json, createEventFormatter(plain.btf, plain.columns, { format: 'json' }).format(data));
+  const json = createEventFormatter(hinted.btf, hinted.columns, { format: 'json', time: 'none' }).format(data);
+  assert.equal(json, createEventFormatter(plain.btf, plain.columns, { format: 'json', time: 'none' }).format(data));
   assert.equal(json, '{"argv":["ls","a b","",""],"comm":"ls","pid":4242,"secret":3735928559}');
 });
 

@@ -79,7 +79,7 @@ function simpleProg() {
 
 test('simple_prog: the upstream header and row', () => {
   const { btf, columns, record } = simpleProg();
-  const formatter = createEventFormatter(btf, columns, { format: 'plain', clock });
+  const formatter = createEventFormatter(btf, columns, { format: 'plain', clock, widen: false });
   assert.equal(
     formatter.header,
     'TIME     ARR1   STR    STR_ARR FT     DBL    U8V    I8V    U16V   I16V   U32V   I32V   U64V   I64V   E      ',
@@ -94,7 +94,7 @@ test('simple_prog: the upstream header and row', () => {
 
 test('simple_prog: JSON has sorted keys and quoted strings and enums', () => {
   const { btf, columns, record } = simpleProg();
-  const formatter = createEventFormatter(btf, columns, { format: 'json' });
+  const formatter = createEventFormatter(btf, columns, { format: 'json', time: 'none' });
   assert.equal(formatter.header, undefined);
   const line = formatter.format(record);
   assert.ok(line.startsWith('{"arr1":[[[0,1,2,3],'), line);
@@ -111,7 +111,7 @@ function bootstrap() {
 test('bootstrap fixture: header and aligned rows, pinned clock', (t) => {
   if (!haveFixtures(t)) return;
   const { btf, columns } = bootstrap();
-  const formatter = createEventFormatter(btf, columns, { format: 'plain', clock });
+  const formatter = createEventFormatter(btf, columns, { format: 'plain', clock, widen: false });
   assert.equal(formatter.header, 'TIME     PID    PPID   EXIT_CODE DURATION_NS COMM   FILENAME EXIT_EVENT ET     ');
   const exec = recordOf(columns, { pid: 506334n, ppid: 486903n, comm: 'sh', filename: '/bin/sh', exit_event: 0n, et: 0n });
   const exit = recordOf(columns, { pid: 506335n, ppid: 506334n, duration_ns: 754015n, comm: 'which', exit_event: 1n, et: 1n });
@@ -128,7 +128,7 @@ test('bootstrap fixture: header and aligned rows, pinned clock', (t) => {
 test('bootstrap fixture: the reference JSON line', (t) => {
   if (!haveFixtures(t)) return;
   const { btf, columns } = bootstrap();
-  const formatter = createEventFormatter(btf, columns, { format: 'json' });
+  const formatter = createEventFormatter(btf, columns, { format: 'json', time: 'none' });
   const record = recordOf(columns, { pid: 1234n, ppid: 1000n, comm: 'sh', filename: '/bin/sh', exit_event: 0n, et: 0n });
   assert.equal(
     formatter.format(record),
@@ -171,7 +171,7 @@ test('plain rows pad by UTF-8 byte length, and names upper-case ASCII only', () 
 test('the time of day follows the clock', () => {
   const { btf, columns, record } = simpleProg();
   let now = new Date('2024-05-06T00:00:59.999Z');
-  const formatter = createEventFormatter(btf, columns, { format: 'plain', clock: () => now });
+  const formatter = createEventFormatter(btf, columns, { format: 'plain', clock: () => now, widen: false });
   assert.ok(formatter.format(record).startsWith('00:00:59  '));
   now = new Date('2024-05-06T23:01:00.000Z');
   assert.ok(formatter.format(record).startsWith('23:01:00  '));

@@ -29,7 +29,7 @@ function hardirqs() {
     const btf = Btf.parse(b.build());
     const mapSpec: MapSpec = { name: 'infos', ident: 'infos', type: 1, kind: 'hash', transport: 'other', perCpu: false, btfKeyTypeId: irqKey, btfValueTypeId: info, valueSize: 88, meta: map };
     const plan = planExports(meta as unknown as EunomiaObjectMeta, btf, [mapSpec]);
-    return { consumers: buildConsumers(btf, plan.exports, 'plain'), warnings: plan.warnings };
+    return { consumers: buildConsumers(btf, plan.exports, { format: 'plain' }), warnings: plan.warnings };
   };
   return { build };
 }

@@ -33,7 +33,7 @@ function consumerOf(map: MapMeta, transport: 'ringbuf' | 'other', format: 'plain
   } as unknown as EunomiaObjectMeta;
   const type = transport === 'ringbuf' ? MAP_TYPE.ringbuf : 1;
   const mapSpec: MapSpec = { name: map.name, ident: map.ident, type, kind: mapTypeName(type), transport, perCpu: false, btfKeyTypeId: u32, btfValueTypeId: event, valueSize: 8, meta: map };
-  return buildConsumers(btf, planExports(meta, btf, [mapSpec]).exports, format)[0]!;
+  return buildConsumers(btf, planExports(meta, btf, [mapSpec]).exports, { format, ...(format === 'json' ? { time: 'none' as const } : {}) })[0]!;
 }
 
 const eventConsumer = (format: 'plain' | 'json' = 'json') => consumerOf({ name: 'events', ident: 'events' }, 'ringbuf', format) as EventConsumerSpec;

@@ -2,11 +2,12 @@
 import { selectBtfPath } from '../../inputs/btf-select.js';
 import { resolvePackageSource, type ResolveOptions } from '../../inputs/source.js';
 import { buildPackageSpec } from '../../model/spec.js';
+import type { OutputSettings } from '../../format/event.js';
 import { runPackage } from '../../runner/run.js';
 import type { CommandIo } from './io.js';
 
 export interface RunCommandOptions extends ResolveOptions {
-  json: boolean;
+  output: OutputSettings;
   tracePipe: boolean;
   verbose: boolean;
   /** Resolves (with the signal's name) when the run should stop. */
@@ -14,12 +15,12 @@ export interface RunCommandOptions extends ResolveOptions {
 }
 
 export async function runRun(spec: string, programArgs: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
-  const { json, tracePipe, verbose, stopRequested, ...resolveOptions } = opts;
+  const { output, tracePipe, verbose, stopRequested, ...resolveOptions } = opts;
   const resolved = await resolvePackageSource(spec, resolveOptions);
   try {
     const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
     return await runPackage(buildPackageSpec(resolved), programArgs, {
-      format: json ? 'json' : 'plain',
+      output,
       verbose,
       tracePipe,
       btfCustomPath,

@@ -1,0 +1,51 @@
+/**
+ * `--fields` (in the style of Inspektor Gadget's `--fields`): which columns an output shows.
+ * `pid,comm` shows exactly these, in this order; `-ppid,+argv` starts from the default columns
+ * and removes or adds (adding also brings back a column whose display hint hides it).
+ */
+import type { Column, Columns } from '../btf/columns.js';
+import { EcliError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
+
+export type FieldSelection =
+  | { kind: 'only'; names: string[] }
+  | { kind: 'change'; add: string[]; remove: string[] };
+
+/** Parses the text of `--fields`; throws USAGE for an empty list or a mix of both styles. */
+export function parseFields(text: string): FieldSelection {
+  const items = text.split(',').map((s) => s.trim());
+  if (items.some((s) => s === '' || s === '+' || s === '-')) {
+    throw new EcliError('USAGE', `--fields ${text}: empty field name`, { hint: 'give names separated by commas, e.g. --fields pid,comm or --fields -ppid' });
+  }
+  const signed = items.filter((s) => s.startsWith('+') || s.startsWith('-'));
+  if (signed.length === 0) return { kind: 'only', names: items };
+  if (signed.length !== items.length) {
+    throw new EcliError('USAGE', `--fields ${text}: mixes plain names with +/- changes`, {
+      hint: 'either list the fields to show (pid,comm) or change the default ones (-ppid,+argv)',
+    });
+  }
+  return {
+    kind: 'change',
+    add: items.filter((s) => s.startsWith('+')).map((s) => s.slice(1)),
+    remove: items.filter((s) => s.startsWith('-')).map((s) => s.slice(1)),
+  };
+}
+
+/**
+ * The columns `selection` keeps, in output order. `shown` tells whether a column is shown by
+ * default (display hints hide some in plain text). Throws USAGE for a name no column has.
+ */
+export function selectColumns(columns: Columns, selection: FieldSelection, shown: (c: Column) => boolean = () => true): Column[] {
+  const byName = new Map(columns.members.map((c) => [c.name, c]));
+  const find = (name: string): Column => {
+    const column = byName.get(name);
+    if (column) return column;
+    throw new EcliError('USAGE', `--fields: ${columns.describe} has no field ${name}${didYouMean(name, byName.keys())}`, {
+      hint: `its fields are ${[...byName.keys()].join(', ')}`,
+    });
+  };
+  if (selection.kind === 'only') return selection.names.map(find);
+  const removed = new Set(selection.remove.map((name) => find(name).name));
+  const added = new Set(selection.add.map((name) => find(name).name));
+  return columns.members.filter((c) => !removed.has(c.name) && (added.has(c.name) || shown(c)));
+}
