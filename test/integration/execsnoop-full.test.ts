@@ -11,6 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
 import { eccCompile, startEcli, type RunningEcli } from '../helpers/ecli-process.js';
+import { jsonOf } from '../helpers/ecli-checks.js';
 
 const example = path.join(repoRoot, 'examples/execsnoop-full');
 const LIBBPF_EXECSNOOP = '/usr/sbin/execsnoop';
@@ -127,13 +128,13 @@ test.after(() => {
 });
 
 function events(run: RunningEcli): ExecEvent[] {
-  return run.lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as ExecEvent);
+  return run.lines.filter((line) => line.startsWith('{')).map((line) => jsonOf(line) as unknown as ExecEvent);
 }
 
 /** Waits for the event `match` selects; the ring buffer keeps order, so earlier calls are in by then. */
 async function waitForEvent(run: RunningEcli, match: (e: ExecEvent) => boolean): Promise<ExecEvent> {
-  const line = await run.waitForLine((l) => l.startsWith('{') && match(JSON.parse(l) as ExecEvent));
-  return JSON.parse(line) as ExecEvent;
+  const line = await run.waitForLine((l) => l.startsWith('{') && match(jsonOf(l) as unknown as ExecEvent));
+  return jsonOf(line) as unknown as ExecEvent;
 }
 
 function exec(file: string, args: string[], options: SpawnSyncOptions = {}): number {
