@@ -1,11 +1,12 @@
 /**
  * TCX attachment: a BPF link on an interface's ingress or egress tc hook (Linux 6.6+), made with
  * bpf(BPF_LINK_CREATE) since libbpf 1.1 predates TCX. Like every BPF link the kernel removes it
- * when we die, even by SIGKILL. Used for `tcx/ingress` and `tcx/egress` programs, and for `tc`
- * programs without netlink-only settings (`tcopts`, a custom parent). Where the kernel has no TCX
- * both fall back to a netlink tc filter, with a warning.
+ * when we die, even by SIGKILL. The model's tc hook plan says whether a program goes through
+ * TCX (`tcx/ingress`, `tcx/egress`, plain `tc`) or netlink (`tc` with `tcopts`); where the kernel
+ * has no TCX a TCX plan falls back to a netlink tc filter, with a warning.
  */
 import { EcliError } from '../errors.js';
+import type { TcHookPlan } from '../model/tc-hook.js';
 import { attachTc } from './attach-tc.js';
 import type { AttachContext, AttachMeta, AttachTarget, Attachment } from './attachment.js';
 import { describeProgram } from './diagnose.js';
@@ -17,8 +18,6 @@ import {
   BPF_PROG_GET_FD_BY_ID,
   BPF_PROG_QUERY,
   PROG_INFO_SIZE,
-  type TcxDirection,
-  type TcxOrder,
   linkCreateAttr,
   objInfoAttr,
   progFdByIdAttr,
@@ -26,11 +25,8 @@ import {
   progQueryAttr,
   queriedCount,
   tcxAttachType,
-  tcxDirectionOf,
-  tcxOrderOf,
 } from './tcx-attr.js';
 
-const DEFAULT_IFINDEX = 1;
 /** Programs a TCX hook is read for when an order names one (the kernel's limit is 64). */
 const QUERY_CAPACITY = 64;
 
@@ -38,48 +34,34 @@ interface TcxHook {
   ifindex: number;
   /** For messages: `lo ingress`, `ifindex 3 egress`. */
   where: string;
-  direction: TcxDirection;
+  plan: TcHookPlan;
 }
 
-/** `tcx/ingress` and `tcx/egress` programs. */
-export function attachTcxSection(target: AttachTarget, meta: AttachMeta, context: AttachContext): Attachment {
+/** `tc`, `tcx/ingress` and `tcx/egress` programs, as their tc hook plan says. */
+export function attachTcHook(target: AttachTarget, meta: AttachMeta, context: AttachContext): Attachment {
+  const plan = meta.tcHook;
+  if (plan === undefined) throw new EcliError('INTERNAL', `${describeProgram(target.info)} has no tc hook plan`);
+  if (plan.via === 'netlink') return attachTc(target, meta, context);
   const what = describeProgram(target.info);
-  const direction = tcxDirectionOf(target.info.sectionName)!;
-  const hook = tcxHook(meta, direction, what);
-  const order = tcxOrderOf(meta.tcx ?? {}, what);
-  if (hasTcx(hook, what)) return attachTcx(target, hook, order);
-  context.warn(
-    `${what}: this kernel has no TCX links (Linux 6.6+); attaching a netlink tc filter instead, which stays on ${hook.where} if ecli is killed with SIGKILL${order ? ` (and the ${order.position} order is ignored)` : ''}`,
-  );
-  return attachTc(target, { tchook: { ifindex: hook.ifindex, attach_point: direction === 'ingress' ? 'BPF_TC_INGRESS' : 'BPF_TC_EGRESS' } }, context);
+  const hook = resolveHook(plan, what);
+  if (hasTcx(hook, what)) return attachTcx(target, hook);
+  if (target.info.kind === 'tcx') {
+    context.warn(
+      `${what}: this kernel has no TCX links (Linux 6.6+); attaching a netlink tc filter instead, which stays on ${hook.where} if ecli is killed with SIGKILL${plan.order ? ` (and the ${plan.order.position} order is ignored)` : ''}`,
+    );
+  }
+  return attachTc(target, { tchook: { ifindex: hook.ifindex, attach_point: plan.direction === 'ingress' ? 'BPF_TC_INGRESS' : 'BPF_TC_EGRESS' } }, context);
 }
 
-/** `tc` programs: TCX where the kernel has it and the meta asks for nothing only netlink can do. */
-export function attachTcSection(target: AttachTarget, meta: AttachMeta, context: AttachContext): Attachment {
-  const point = meta.tchook?.attach_point ?? 'BPF_TC_INGRESS';
-  const netlinkOnly = meta.tcopts !== undefined || (point !== 'BPF_TC_INGRESS' && point !== 'BPF_TC_EGRESS');
-  if (netlinkOnly || meta.tcx !== undefined) return attachTc(target, meta, context);
-  const what = describeProgram(target.info);
-  const hook = tcxHook({ tcx: { ifindex: meta.tchook?.ifindex ?? DEFAULT_IFINDEX } }, point === 'BPF_TC_EGRESS' ? 'egress' : 'ingress', what);
-  return hasTcx(hook, what) ? attachTcx(target, hook, undefined) : attachTc(target, meta, context);
-}
-
-function tcxHook(meta: AttachMeta, direction: TcxDirection, what: string): TcxHook {
-  const { interface: name, ifindex } = meta.tcx ?? {};
-  if (name !== undefined && ifindex !== undefined) {
-    throw new EcliError('PACKAGE_INVALID', `${what}: @tcx gives both "interface" and "ifindex"`, { hint: 'keep one of them' });
-  }
-  if (name === undefined) {
-    const index = ifindex ?? DEFAULT_IFINDEX;
-    return { ifindex: index, where: `ifindex ${index} ${direction}`, direction };
-  }
-  const index = native().interfaceIndex(name);
-  if (index === 0) {
-    throw new EcliError('ATTACH_FAILED', `cannot attach ${what}: there is no interface named ${name} in this network namespace`, {
+function resolveHook(plan: TcHookPlan, what: string): TcxHook {
+  if (plan.interface === undefined) return { ifindex: plan.ifindex, where: `ifindex ${plan.ifindex} ${plan.direction}`, plan };
+  const ifindex = native().interfaceIndex(plan.interface);
+  if (ifindex === 0) {
+    throw new EcliError('ATTACH_FAILED', `cannot attach ${what}: there is no interface named ${plan.interface} in this network namespace`, {
       hint: 'list the interfaces with: ip link show',
     });
   }
-  return { ifindex: index, where: `${name} ${direction}`, direction };
+  return { ifindex, where: `${plan.interface} ${plan.direction}`, plan };
 }
 
 /**
@@ -87,16 +69,17 @@ function tcxHook(meta: AttachMeta, direction: TcxDirection, what: string): TcxHo
  * EINVAL on kernels that do not know the attach type. A missing interface is an error here.
  */
 function hasTcx(hook: TcxHook, what: string): boolean {
-  const result = native().bpf(BPF_PROG_QUERY, progQueryAttr(hook.ifindex, tcxAttachType(hook.direction), 0n, 0));
+  const result = native().bpf(BPF_PROG_QUERY, progQueryAttr(hook.ifindex, tcxAttachType(hook.plan.direction), 0n, 0));
   if (result >= 0) return true;
   if (-result === EINVAL) return false;
   throw hookError(what, hook, 'cannot query the tc hook', result);
 }
 
-function attachTcx(target: AttachTarget, hook: TcxHook, order: TcxOrder | undefined): Attachment {
+function attachTcx(target: AttachTarget, hook: TcxHook): Attachment {
   const what = describeProgram(target.info);
+  const { order } = hook.plan;
   const relativeId = order === undefined || order.anchor === true ? undefined : resolveAnchor(order.anchor, hook, what);
-  const attr = linkCreateAttr(target.fd, hook.ifindex, tcxAttachType(hook.direction), order && { position: order.position, ...(relativeId === undefined ? {} : { relativeId }) });
+  const attr = linkCreateAttr(target.fd, hook.ifindex, tcxAttachType(hook.plan.direction), order && { position: order.position, ...(relativeId === undefined ? {} : { relativeId }) });
   const fd = native().bpf(BPF_LINK_CREATE, attr);
   if (fd < 0) {
     throw hookError(what, hook, 'the kernel refused the TCX link', fd, -fd === EEXIST ? { hint: 'this program is already attached there' } : {});
@@ -122,7 +105,7 @@ function resolveAnchor(anchor: number | string, hook: TcxHook, what: string): nu
   throw new EcliError(
     'ATTACH_FAILED',
     `cannot attach ${what}: no program named ${anchor} is attached to ${hook.where} (${names.length === 0 ? 'none is' : `there: ${names.join(', ')}`})`,
-    { hint: 'start that program first, or give its id (bpftool net show) in @tcx' },
+    { hint: 'start that program first, or give its id (bpftool link list) in @tcx' },
   );
 }
 
@@ -131,7 +114,7 @@ function attachedPrograms(hook: TcxHook, what: string): { id: number; name: stri
   const ids = new Uint8Array(QUERY_CAPACITY * 4);
   const memory = ffi.allocCopy(ids);
   try {
-    const attr = progQueryAttr(hook.ifindex, tcxAttachType(hook.direction), memory, QUERY_CAPACITY);
+    const attr = progQueryAttr(hook.ifindex, tcxAttachType(hook.plan.direction), memory, QUERY_CAPACITY);
     const result = ffi.bpf(BPF_PROG_QUERY, attr);
     if (result < 0) throw hookError(what, hook, 'cannot list the programs on the tc hook', result);
     ffi.copyInto(ids, memory, ids.length);

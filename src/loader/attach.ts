@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { attachPerfEvent } from './attach-perf-event.js';
-import { attachTcSection, attachTcxSection } from './attach-tcx.js';
+import { attachTcHook } from './attach-tcx.js';
 import { attachXdp } from './attach-xdp.js';
 import { type AttachContext, type AttachMeta, type AttachTarget, type Attachment, linkAttachment, warningsSince } from './attachment.js';
 import { type AttachFacts, diagnoseAttachFailure } from './diagnose.js';
@@ -17,9 +17,9 @@ type SpecialAttacher = (target: AttachTarget, meta: AttachMeta, context: AttachC
 
 const SPECIAL_ATTACHERS: Record<string, SpecialAttacher> = {
   xdp: attachXdp,
-  tc: attachTcSection,
-  'tcx/ingress': attachTcxSection,
-  'tcx/egress': attachTcxSection,
+  tc: attachTcHook,
+  'tcx/ingress': attachTcHook,
+  'tcx/egress': attachTcHook,
   perf_event: attachPerfEvent,
 };
 

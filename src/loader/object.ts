@@ -14,7 +14,8 @@ import { ENOENT, describeErrno, errnoName } from './ffi/errno.js';
 import { type Pointer, native } from './ffi/libbpf.js';
 import { type LibbpfLogCapture, captureLibbpfLog } from './log.js';
 import { hasVmlinuxBtf, isBpfLsmEnabled, isPrivileged, lockdownLevel, probeTrampolines } from './probe.js';
-import { BPF_PROG_TYPE_SCHED_CLS, tcxAttachType, tcxDirectionOf } from './tcx-attr.js';
+import { tcxDirectionOf } from '../model/tc-hook.js';
+import { BPF_PROG_TYPE_SCHED_CLS, tcxAttachType } from './tcx-attr.js';
 
 export type { AttachMeta } from './attachment.js';
 

@@ -1,9 +1,10 @@
 /**
  * TCX (the kernel's link-based tc hook, Linux 6.6+) as bytes: the `union bpf_attr` images of
- * BPF_LINK_CREATE and BPF_PROG_QUERY for a TCX hook, and where a program goes in the hook's
- * chain. libbpf 1.1 predates TCX, so attach-tcx.ts makes these calls with bpf(2) itself. Pure.
+ * BPF_LINK_CREATE (with the order flags) and BPF_PROG_QUERY for a TCX hook, and of the program
+ * lookups an order by name needs. libbpf 1.1 predates TCX, so attach-tcx.ts makes these calls
+ * with bpf(2) itself. Pure.
  */
-import { EcliError } from '../errors.js';
+import type { TcDirection } from '../model/tc-hook.js';
 
 export const BPF_PROG_TYPE_SCHED_CLS = 3;
 export const BPF_TCX_INGRESS = 46;
@@ -19,49 +20,8 @@ const BPF_F_AFTER = 1 << 4;
 /** The relative program is given by id, not by fd. */
 const BPF_F_ID = 1 << 5;
 
-export type TcxDirection = 'ingress' | 'egress';
-
-/** `true`: first (before) or last (after) of the chain; a number: a program id; a string: a program name. */
-export type TcxAnchor = true | number | string;
-
-export interface TcxOrder {
-  position: 'before' | 'after';
-  anchor: TcxAnchor;
-}
-
-/** What the `@tcx` doc comment (the prog meta's `tcx`) may say. */
-export interface TcxMeta {
-  interface?: string;
-  ifindex?: number;
-  before?: TcxAnchor;
-  after?: TcxAnchor;
-}
-
-export function tcxAttachType(direction: TcxDirection): number {
+export function tcxAttachType(direction: TcDirection): number {
   return direction === 'ingress' ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
-}
-
-/** `tcx/ingress` → 'ingress'; undefined for other sections. */
-export function tcxDirectionOf(section: string): TcxDirection | undefined {
-  const match = /^tcx\/(ingress|egress)$/.exec(section);
-  return match ? (match[1] as TcxDirection) : undefined;
-}
-
-/** The order the meta asks for; refuses both `before` and `after`, and anchors of the wrong type. */
-export function tcxOrderOf(meta: TcxMeta, what: string): TcxOrder | undefined {
-  if (meta.before !== undefined && meta.after !== undefined) {
-    throw new EcliError('PACKAGE_INVALID', `${what}: @tcx has both "before" and "after"`, { hint: 'keep one of them' });
-  }
-  const position = meta.before !== undefined ? 'before' : meta.after !== undefined ? 'after' : undefined;
-  if (position === undefined) return undefined;
-  const anchor = meta[position];
-  const valid = anchor === true || (typeof anchor === 'string' && anchor !== '') || (Number.isInteger(anchor) && (anchor as number) > 0);
-  if (!valid) {
-    throw new EcliError('PACKAGE_INVALID', `${what}: @tcx "${position}" is ${JSON.stringify(anchor)}`, {
-      hint: `use true (${position === 'before' ? 'first' : 'last'} in the chain), a program id, or the name of a program attached there`,
-    });
-  }
-  return { position, anchor: anchor as TcxAnchor };
 }
 
 /** BPF_LINK_CREATE for a TCX hook: prog_fd, target_ifindex, attach_type, flags, tcx.relative_id. */

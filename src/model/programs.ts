@@ -2,8 +2,9 @@
 import type { ProgMeta, TcxAnchor } from '../package/types.js';
 import { attachKindOf, attachTargetOf, type AttachKind } from './attach-kind.js';
 import { resolvePerfEvent, type PerfEventSpec } from './perf-event.js';
+import { tcHookPlan, type TcHookPlan } from './tc-hook.js';
 
-/** What the special attachers (xdp, tc, perf_event) read; see the package format, progs[]. */
+/** What the special attachers (xdp, tc, tcx, perf_event) read; see the package format, progs[]. */
 export interface AttachMeta {
   ifindex?: number;
   flags?: number;
@@ -12,6 +13,8 @@ export interface AttachMeta {
   tcopts?: { handle?: number; priority?: number };
   /** TCX programs: the interface and the place in the hook's chain. */
   tcx?: { interface?: string; ifindex?: number; before?: TcxAnchor; after?: TcxAnchor };
+  /** `tc` and `tcx/...` programs: TCX link or netlink filter, where, and in which order. */
+  tcHook?: TcHookPlan;
   /** The sampling event of a `perf_event` program, validated. */
   perfEvent?: PerfEventSpec;
 }
@@ -39,6 +42,7 @@ export function programSpecs(progs: readonly ProgMeta[]): ProgramSpec[] {
     if (prog.tcx !== undefined) attach.tcx = prog.tcx;
     // Checked here, not when attaching: a bad event is a package error, found before loading.
     if (kind === 'perf_event') attach.perfEvent = resolvePerfEvent(prog.perf_event, prog.name);
+    if (prog.attach === 'tc' || kind === 'tcx') attach.tcHook = tcHookPlan(prog, kind === 'tcx' ? 'tcx' : 'tc');
     return Object.freeze({ name: prog.name, section: prog.attach, kind, target: attachTargetOf(prog.attach), attach: Object.freeze(attach) });
   });
 }

@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { haveRoot } from '../helpers/env.js';
 import { assertGoneWithin, startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
 import { loadedPrograms, programIdsHeldBy, runTool, type RunningEcli } from '../helpers/ecli-process.js';
-import { compileExample, haveCommands, haveToolchain, jsonLine, jsonRows, sleep } from '../helpers/examples.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { eccCompile } from '../helpers/ecli-process.js';
+import { compileExample, haveCommands, haveToolchain, jsonLine, jsonRows, sleep, tempDir } from '../helpers/examples.js';
 import { privateNetns, sendUdp, type Netns } from '../helpers/netns.js';
 
 const DATAGRAMS = 5;
@@ -103,3 +106,41 @@ for (const signal of ['SIGINT', 'SIGKILL'] as const) {
     assert.doesNotMatch(netns.run('tc', ['qdisc', 'show', 'dev', 'lo']).stdout, /clsact/);
   });
 }
+
+/** Ahead of tcx_count by name, drops the UDP datagrams of DROPPED_PAYLOAD bytes; passes the rest on. */
+const DROPPER_SOURCE = (frame: number) => `#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+/// @tcx {"interface": "lo", "before": "tcx_count"}
+SEC("tcx/ingress")
+int tcx_drop_first(struct __sk_buff *skb)
+{
+	return skb->len == ${frame} ? TCX_DROP : TCX_NEXT;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+`;
+const DROPPED_PAYLOAD = 77;
+
+test('@tcx "before" puts a TCX program ahead of one already on the hook, by name', async (t) => {
+  if (!haveRoot(t) || !haveToolchain(t) || !haveCommands(t, ['unshare', 'nsenter', 'ip'])) return;
+  const counter = compileExample(t, 'tcx');
+  const dir = tempDir(t, 'ecli-tcx-order-');
+  writeFileSync(path.join(dir, 'dropper.bpf.c'), DROPPER_SOURCE(14 + 20 + 8 + DROPPED_PAYLOAD));
+  const dropperPackage = eccCompile(path.join(dir, 'dropper.bpf.c'), undefined, dir);
+  const netns = await privateNetns(t);
+
+  const counting = await startEcliFor(t, ['run', '-j', counter.packagePath], { prefix: netns.prefix });
+  const dropping = await startEcliFor(t, ['run', dropperPackage], { prefix: netns.prefix });
+  // Sent without waiting for them: the dropper, first in the chain, takes them before tcx_count.
+  const blackhole = `const c = require('node:dgram').createSocket('udp4'); let n = 0;
+for (let i = 0; i < ${DATAGRAMS}; i++) c.send(Buffer.alloc(${DROPPED_PAYLOAD}), 9, '127.0.0.1', () => { if (++n === ${DATAGRAMS}) c.close(); });`;
+  const sent = netns.run(process.execPath, ['-e', blackhole]);
+  assert.equal(sent.status, 0, sent.stderr);
+  sendDatagrams(netns);
+
+  const row = JSON.parse(await counting.waitForLine(jsonLine((r) => (r.value as { packets: number }).packets >= DATAGRAMS), 5000));
+  assert.deepEqual(row.value, { bytes: DATAGRAMS * FRAME, packets: DATAGRAMS }, 'tcx_count saw none of the dropped datagrams');
+  await stopAndCheckUnloaded(dropping, 'SIGINT', ['tcx_drop_first']);
+  await stopAndCheckUnloaded(counting, 'SIGINT', counter.programNames);
+});
