@@ -8,7 +8,7 @@ import { createEventFormatter, type EventFormatOptions } from '../../src/format/
 import { parseFields } from '../../src/format/fields.js';
 import { TextBuffer } from '../../src/format/text-buffer.js';
 import type { DisplayHint } from '../../src/package/types.js';
-import { BtfBuilder } from './helpers/btf-builder.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
 
 const clock = () => new Date('2024-05-06T16:58:31.250Z');
 
