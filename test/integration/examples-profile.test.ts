@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { haveRoot } from '../helpers/env.js';
 import { repoRoot } from '../helpers/env.js';
@@ -42,4 +42,19 @@ test('profile prints symbolised stacks: a function of the busy test binary and k
   const symbol = readFileSync('/proc/kallsyms', 'utf8').split('\n').find((line) => line.endsWith(` ${name}`) || line.includes(` ${name}\t`));
   assert.ok(symbol, `${name} is in /proc/kallsyms`);
   assert.ok(BigInt(`0x${symbol.split(' ')[0]}`) <= BigInt(`0x${address}`), kernelLine);
+});
+
+test('profile with "with_symbols": false prints addresses only', async (t) => {
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const example = compileExample(t, 'profile');
+  const pkg = JSON.parse(readFileSync(example.packagePath, 'utf8')) as { meta: { bpf_skel: { maps: { name: string; intepreter?: unknown }[] } } };
+  pkg.meta.bpf_skel.maps.find((m) => m.name === 'events')!.intepreter = { stack_trace: { with_symbols: false } };
+  writeFileSync(example.packagePath, JSON.stringify(pkg));
+  const busy = startHelper(t, process.execPath, ['-e', 'const end = Date.now() + 20000; while (Date.now() < end);'], { stdio: 'ignore' });
+
+  const ecli = await startEcliFor(t, ['run', example.packagePath, '--pid', String(busy.pid)]);
+  await ecli.waitForLine((line) => /^ {2}\d+ \[<[0-9a-f]{16}>\]/.test(line), 10_000);
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
+  const frames = ecli.lines.filter((line) => /^ {2}\d+ \[</.test(line));
+  assert.deepEqual(frames.filter((line) => !/^ {2}\d+ \[<[0-9a-f]{16}>\]$/.test(line)), [], 'no frame has a symbol');
 });
