@@ -6,7 +6,8 @@
  * has no TCX a TCX plan falls back to a netlink tc filter, with a warning.
  */
 import { EcliError } from '../errors.js';
-import type { TcHookPlan } from '../model/tc-hook.js';
+import { tcHookPlan, type TcHookPlan } from '../model/tc-hook.js';
+import type { ProgMeta } from '../package/types.js';
 import { attachTc } from './attach-tc.js';
 import type { AttachContext, AttachMeta, AttachTarget, Attachment } from './attachment.js';
 import { describeProgram } from './diagnose.js';
@@ -39,8 +40,8 @@ interface TcxHook {
 
 /** `tc`, `tcx/ingress` and `tcx/egress` programs, as their tc hook plan says. */
 export function attachTcHook(target: AttachTarget, meta: AttachMeta, context: AttachContext): Attachment {
-  const plan = meta.tcHook;
-  if (plan === undefined) throw new EcliError('INTERNAL', `${describeProgram(target.info)} has no tc hook plan`);
+  // Callers of the loader without a package spec pass the prog meta alone: plan from it here.
+  const plan = meta.tcHook ?? tcHookPlan({ ...meta, name: target.info.name, attach: target.info.sectionName, link: true } as ProgMeta, target.info.kind === 'tcx' ? 'tcx' : 'tc');
   if (plan.via === 'netlink') return attachTc(target, meta, context);
   const what = describeProgram(target.info);
   const hook = resolveHook(plan, what);

@@ -52,7 +52,7 @@ test('tc attaches to lo ingress and reports every packet through the ring buffer
   const example = compileExample(t, 'tc');
   const netns = await privateNetns(t);
 
-  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath], { prefix: netns.prefix });
+  const ecli = await startEcliFor(t, ['run', '-j', '--time', 'none', example.packagePath], { prefix: netns.prefix });
   const filters = netns.run('tc', ['filter', 'show', 'dev', 'lo', 'ingress']);
   assert.match(filters.stdout, /\bbpf\b.*handle 0x1 tc_ingress.*direct-action/);
 

@@ -232,7 +232,7 @@ test('usdt reports each firing of a USDT probe in a test binary built with <sys/
   assert.equal(cc.status, 0, cc.stderr);
   renameSync(built, USDT_TARGET);
 
-  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath]);
+  const ecli = await startEcliFor(t, ['run', '-j', '--time', 'none', example.packagePath]);
   const target = startHelper(t, USDT_TARGET, ['3', '20'], { stdio: ['ignore', 'pipe', 'inherit'] });
   assert.equal(await target.exited, 0);
   assert.equal(target.stdout(), '6000\n');

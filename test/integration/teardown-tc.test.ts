@@ -86,7 +86,7 @@ function compilePortCounter(t: TestContext): string {
 }
 
 function startCounter(t: TestContext, netns: Netns, packagePath: string, port: number): Promise<RunningEcli> {
-  return startEcliFor(t, ['run', '-j', packagePath, '--port', String(port)], { prefix: netns.prefix });
+  return startEcliFor(t, ['run', '-j', '--time', 'none', packagePath, '--port', String(port)], { prefix: netns.prefix });
 }
 
 /** The `pref` of each bpf filter on lo's ingress (one per filter, not per classifier line). */
