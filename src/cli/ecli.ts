@@ -54,16 +54,27 @@ function parseProgType(value: string): ProgType {
   throw new EcliError('USAGE', `unknown program type ${value}: use json or tar`);
 }
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+
 /**
- * Resolves with the signal's name on SIGINT, SIGTERM, SIGHUP or SIGQUIT. An uncaught error rejects it
+ * `requested` resolves with the signal's name on the first SIGINT, SIGTERM, SIGHUP or SIGQUIT,
+ * `forced` on the second (stop waiting for stdout). An uncaught error rejects `requested`
  * instead, so the runner still detaches everything before the error is reported.
  */
-function stopSignal(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(signal, () => resolve(signal));
+function stopSignals(): { requested: Promise<string>; forced: Promise<string> } {
+  let received = 0;
+  let request!: (signal: string) => void;
+  let force!: (signal: string) => void;
+  const requested = new Promise<string>((resolve, reject) => {
+    request = resolve;
     process.on('uncaughtException', reject);
     process.on('unhandledRejection', reject);
   });
+  const forced = new Promise<string>((resolve) => {
+    force = resolve;
+  });
+  for (const signal of STOP_SIGNALS) process.on(signal, () => (++received === 1 ? request : force)(signal));
+  return { requested, forced };
 }
 
 async function run(packageSpec: string, programArgs: string[], flags: RunFlags, global: GlobalFlags): Promise<number> {
@@ -74,7 +85,8 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
     });
   }
   const options = { ...resolveOptions(flags), output: outputSettings(flags), tracePipe: flags.tracePipe === true, verbose: global.verbose };
-  return runRun(packageSpec, programArgs, { ...options, stopRequested: stopSignal() }, io);
+  const stop = stopSignals();
+  return runRun(packageSpec, programArgs, { ...options, stopRequested: stop.requested, stopForced: stop.forced }, io);
 }
 
 function outputSettings(flags: RunFlags): OutputSettings {
@@ -125,7 +137,13 @@ function buildProgram(exit: (code: number) => void): Command {
       .argument('[options...]', "the program's own options (see `ecli run <package> --help`)")
       .passThroughOptions()
       .allowUnknownOption(),
-  ).action(async (spec: string, args: string[], flags: RunFlags) => exit(await run(spec, args, flags, global)));
+  ).action(async (spec: string, args: string[], flags: RunFlags) => {
+    const code = await run(spec, args, flags, global);
+    // Output still queued means the run gave up on a stdout that stopped reading (and said so):
+    // waiting for it here would hang the exit.
+    if (process.stdout.writableNeedDrain) process.exit(code);
+    exit(code);
+  });
 
   sourceOptions(
     program

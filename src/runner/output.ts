@@ -22,8 +22,13 @@ export interface LineSink {
   flush(): void;
   /** Lines dropped because the destination was too slow. */
   readonly dropped: number;
-  /** Resolves when everything queued has been handed to the OS. */
-  drain(): Promise<void>;
+  /** Lines queued or handed to the stream that the OS has not taken yet. */
+  readonly unwritten: number;
+  /**
+   * Resolves with true when everything queued has been handed to the OS, or with false as soon
+   * as `giveUp` settles first (a reader that stopped reading must not hold up the exit).
+   */
+  drain(giveUp?: Promise<unknown>): Promise<boolean>;
 }
 
 /** Upper bound of output held while the destination is not draining (bytes). */
@@ -36,6 +41,9 @@ export function createLineSink(stream: Writable & { writableLength?: number }, o
   let budget = MAX_PENDING_BYTES;
   let dropped = 0;
   let broken = false;
+  // Lines in `buffer`, and lines in writes the stream has not completed.
+  let queuedLines = 0;
+  let inFlightLines = 0;
   stream.on('error', () => {
     if (broken) return;
     broken = true;
@@ -54,16 +62,26 @@ export function createLineSink(stream: Writable & { writableLength?: number }, o
       if (!room()) return;
       buffer.string(line);
       buffer.byte(0x0a);
+      queuedLines++;
     },
     writeText(text) {
-      if (room()) buffer.string(text);
+      if (!room()) return;
+      buffer.string(text);
+      queuedLines += countNewlines(text);
     },
     lineBuffer() {
-      return room() ? buffer : undefined;
+      if (!room()) return undefined;
+      queuedLines++; // the caller writes exactly one line
+      return buffer;
     },
     flush() {
       if (buffer.length === 0 || broken) return;
-      stream.write(buffer.view());
+      const lines = queuedLines;
+      queuedLines = 0;
+      inFlightLines += lines;
+      stream.write(buffer.view(), () => {
+        inFlightLines -= lines;
+      });
       const pending = stream.writableLength ?? 0;
       // Written through (files, and pipes with room, are written synchronously): reuse the memory.
       // Otherwise the stream holds on to those bytes until it can write them.
@@ -74,10 +92,20 @@ export function createLineSink(stream: Writable & { writableLength?: number }, o
     get dropped() {
       return dropped;
     },
-    drain() {
+    get unwritten() {
+      return broken ? 0 : queuedLines + inFlightLines;
+    },
+    drain(giveUp) {
       this.flush();
-      if (broken || !stream.writableNeedDrain) return Promise.resolve();
-      return new Promise((resolve) => stream.once('drain', () => resolve()));
+      if (broken || !stream.writableNeedDrain) return Promise.resolve(true);
+      const drained = new Promise<boolean>((resolve) => stream.once('drain', () => resolve(true)));
+      return giveUp === undefined ? drained : Promise.race([drained, giveUp.then(() => false)]);
     },
   };
+}
+
+function countNewlines(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) count++;
+  return count;
 }

@@ -28,6 +28,8 @@ export interface RunPackageOptions {
   stderr: Writable;
   /** Resolves (with the signal's name) when the run should stop. */
   stopRequested: Promise<string>;
+  /** Resolves on a second stop signal: exit without waiting any longer for stdout. */
+  stopForced?: Promise<string>;
 }
 
 export async function runPackage(spec: PackageSpec, programArgs: readonly string[], options: RunPackageOptions): Promise<number> {
@@ -81,7 +83,7 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
   } finally {
     session.close();
     const detachFailure = closeObject(object);
-    await session.finish();
+    await session.finish(options.stopForced);
     // A failed detach fails the run; when the run failed already, that error is the one
     // reported, and the detach failure is printed before it.
     if (detachFailure !== undefined) {

@@ -4,7 +4,7 @@
  * from the caller, so all of it runs in tests without a kernel.
  */
 import type { Writable } from 'node:stream';
-import { systemClock, type Cancel, type Clock } from './clock.js';
+import { nothingToCancel, systemClock, type Cancel, type Clock } from './clock.js';
 import type { EventConsumerSpec, SampleConsumerSpec } from './consumers.js';
 import { EventNotices } from './event-notices.js';
 import { createLineSink, type LineSink } from './output.js';
@@ -27,6 +27,9 @@ export interface SessionOptions {
   notice: (message: string) => void;
   clock?: Clock;
 }
+
+/** After a stop, how long stdout gets to take the output still queued (a second signal ends it at once). */
+export const OUTPUT_GRACE_MS = 3000;
 
 export class Session {
   private readonly sink: LineSink;
@@ -107,11 +110,24 @@ export class Session {
     this.polling.close(!this.stop.hasFailed);
   }
 
-  /** Final notices, then waits for stdout to take what is queued. */
-  async finish(): Promise<void> {
+  /**
+   * Final notices, then waits for stdout to take what is queued: at most OUTPUT_GRACE_MS, and
+   * not at all once `forced` settles (a second stop signal). What stdout did not take is
+   * counted with the dropped lines.
+   */
+  async finish(forced: Promise<unknown> = new Promise(() => undefined)): Promise<void> {
     this.notices.flush();
-    await this.sink.drain();
-    if (this.sink.dropped > 0) this.notice(`dropped ${this.sink.dropped} lines because stdout could not keep up`);
+    let cancelGrace: Cancel = nothingToCancel;
+    const grace = new Promise<void>((resolve) => {
+      cancelGrace = this.clock.after(OUTPUT_GRACE_MS, resolve);
+    });
+    const complete = await this.sink.drain(Promise.race([grace, forced]));
+    cancelGrace();
+    const unwritten = complete ? 0 : this.sink.unwritten;
+    const dropped = this.sink.dropped + unwritten;
+    if (dropped === 0) return;
+    const stalled = unwritten > 0 ? ` (${unwritten} of them still waiting for stdout when ecli stopped)` : '';
+    this.notice(`dropped ${dropped} lines because stdout could not keep up${stalled}`);
   }
 
   private writeHeader(header: string | undefined): void {

@@ -39,17 +39,18 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: () => stri
  * Spawns `ecli <args>` and resolves once its programs are attached (or it exited). `prefix` runs
  * it through a command that execs it, e.g. `['nsenter', '-t', pid, '-n']` for another network
  * namespace, so that signals still reach ecli itself. `input` is written to its stdin, which is
- * then closed (otherwise stdin is /dev/null).
+ * then closed (otherwise stdin is /dev/null). `stdoutFd` gives ecli that fd as its stdout
+ * instead of a pipe read by the test (then `lines` stays empty).
  */
 export async function startEcli(
   args: string[],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; prefix?: string[]; input?: Buffer } = {},
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; prefix?: string[]; input?: Buffer; stdoutFd?: number } = {},
 ): Promise<RunningEcli> {
   const [command, ...commandArgs] = [...(options.prefix ?? []), ecliPath, ...args];
   const child = spawn(command!, commandArgs, {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...options.env },
-    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', options.stdoutFd ?? 'pipe', 'pipe'],
   });
   if (options.input !== undefined) {
     child.stdin!.on('error', () => undefined); // EPIPE when ecli exits without reading: its status tells
@@ -59,7 +60,7 @@ export async function startEcli(
   let partial = '';
   let stderr = '';
   const lineWaiters = new Set<() => void>();
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     const parts = (partial + chunk).split('\n');
     partial = parts.pop()!;
     lines.push(...parts);

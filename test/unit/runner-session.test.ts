@@ -9,7 +9,7 @@ import type { MapSpec } from '../../src/model/maps.js';
 import { buildConsumers, type EventConsumerSpec, type SampleConsumerSpec } from '../../src/runner/consumers.js';
 import { NOTICE_INTERVAL_MS } from '../../src/runner/event-notices.js';
 import { POLL_INTERVAL_MS, type Poller } from '../../src/runner/poll-loop.js';
-import { Session, type RecordHandlers } from '../../src/runner/session.js';
+import { OUTPUT_GRACE_MS, Session, type RecordHandlers } from '../../src/runner/session.js';
 import type { LineReaderHandlers } from '../../src/runner/trace-relay.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -246,4 +246,43 @@ test('trace pipe lines are relayed to stdout one by one; a read error ends the r
   await assert.rejects(stopped, /EIO/);
   run.close();
   assert.equal(closed, true);
+});
+
+/** A stdout whose reader stopped reading: nothing written ever completes. */
+class Stalled extends Writable {
+  constructor() {
+    super({ highWaterMark: 16 });
+  }
+  override _write(): void {}
+}
+
+function stalledSession(records: number) {
+  const clock = new FakeClock();
+  const notices: string[] = [];
+  const run = new Session({ stdout: new Stalled(), notice: (message) => notices.push(message), clock });
+  const reader = new FakeReader();
+  run.startEvents(eventConsumer(), reader.open);
+  for (let i = 0; i < records; i++) reader.queue.push(record(7, i));
+  clock.advance(POLL_INTERVAL_MS);
+  run.close();
+  return { clock, notices, run };
+}
+
+test('a stdout that stopped reading holds the exit for OUTPUT_GRACE_MS at most; the unwritten lines are reported', async () => {
+  const { clock, notices, run } = stalledSession(5);
+  let finished = false;
+  const finishing = run.finish().then(() => {
+    finished = true;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(finished, false, 'still waiting for stdout');
+  clock.advance(OUTPUT_GRACE_MS);
+  await finishing;
+  assert.deepEqual(notices, ['dropped 5 lines because stdout could not keep up (5 of them still waiting for stdout when ecli stopped)']);
+});
+
+test('a second stop signal ends the wait for a stalled stdout at once', async () => {
+  const { notices, run } = stalledSession(3);
+  await run.finish(Promise.resolve('SIGINT'));
+  assert.deepEqual(notices, ['dropped 3 lines because stdout could not keep up (3 of them still waiting for stdout when ecli stopped)']);
 });

@@ -12,10 +12,12 @@ export interface RunCommandOptions extends ResolveOptions {
   verbose: boolean;
   /** Resolves (with the signal's name) when the run should stop. */
   stopRequested: Promise<string>;
+  /** Resolves on a second stop signal. */
+  stopForced: Promise<string>;
 }
 
 export async function runRun(spec: string, programArgs: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
-  const { output, tracePipe, verbose, stopRequested, ...resolveOptions } = opts;
+  const { output, tracePipe, verbose, stopRequested, stopForced, ...resolveOptions } = opts;
   const resolved = await resolvePackageSource(spec, resolveOptions);
   try {
     const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
@@ -27,6 +29,7 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
       stdout: io.stdout,
       stderr: io.stderr,
       stopRequested,
+      stopForced,
     });
   } finally {
     resolved.btfArchive?.cleanup();
