@@ -99,13 +99,15 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
   };
 }
 
-interface SlotsReader {
+export interface SlotsReader {
   column: Column;
+  /** Number of slots. */
+  count: number;
   read(value: Buffer): bigint[];
 }
 
 /** The `slots` member's counters, read with their real element type (u8 to u64). */
-function slotsReader(btf: Btf, value: CompiledRecord, mapName: string, type: string): SlotsReader {
+export function slotsReader(btf: Btf, value: CompiledRecord, mapName: string, type: string): SlotsReader {
   const column = value.columns.members.find((c) => c.name === 'slots');
   if (!column) {
     throw new EcliError('PACKAGE_INVALID', `${type} map ${mapName}: ${value.columns.describe} has no member named "slots"`, {
@@ -123,6 +125,7 @@ function slotsReader(btf: Btf, value: CompiledRecord, mapName: string, type: str
   const width = element.size;
   return {
     column,
+    count,
     read(data) {
       const counts = new Array<bigint>(count);
       for (let i = 0, at = column.offset; i < count; i++, at += width) {
@@ -164,6 +167,12 @@ export function log2Histogram(counts: readonly bigint[], unit: string): string {
 }
 
 function linearRenderer(sample: MapSampleMeta, mapName: string, unit: string): (counts: bigint[]) => string {
+  const { min, step } = linearBounds(sample, mapName);
+  return (counts) => linearHistogram(counts, unit, min, step);
+}
+
+/** A `linear_hist`'s `min` (default 0) and `step` (default 1): slot i counts [min + i*step, min + (i+1)*step). */
+export function linearBounds(sample: MapSampleMeta, mapName: string): { min: bigint; step: bigint } {
   const min = sample['min'] ?? 0;
   const step = sample['step'] ?? 1;
   if (!Number.isSafeInteger(min) || !Number.isSafeInteger(step) || (step as number) < 1) {
@@ -171,7 +180,7 @@ function linearRenderer(sample: MapSampleMeta, mapName: string, unit: string): (
       hint: 'set e.g. "sample": {"interval": 1000, "type": "linear_hist", "min": 0, "step": 10}',
     });
   }
-  return (counts) => linearHistogram(counts, unit, BigInt(min as number), BigInt(step as number));
+  return { min: BigInt(min as number), step: BigInt(step as number) };
 }
 
 /**

@@ -155,6 +155,14 @@ function isAscii(text: string): boolean {
   return !/[^\x00-\x7f]/.test(text);
 }
 
+/**
+ * Arrays printed as strings. Only an element type whose own name is `char` makes a string (not
+ * `unsigned char`, `u8`, or `const char`), as in the reference.
+ */
+export function isCharArray(btf: Btf, t: BtfType): boolean {
+  return t.kind === BtfKind.Array && btf.type(t.type).name === 'char';
+}
+
 export class ValueCompiler {
   private readonly compiled = new Map<number, CompiledValue>();
   private readonly inProgress = new Set<number>();
@@ -242,9 +250,7 @@ export class ValueCompiler {
 
   private buildArray(t: Extract<BtfType, { kind: BtfKind.Array }>): CompiledValue {
     const count = t.nelems;
-    // Only an element type whose own name is `char` makes a string (not `unsigned char`, `u8`,
-    // or `const char`), as in the reference.
-    if (this.btf.type(t.type).name === 'char') {
+    if (isCharArray(this.btf, t)) {
       return { typeId: t.id, size: count * this.btf.sizeOf(t.type), json: cStringJson(count), plain: cString(count), mayBeNonAscii: true };
     }
     const element = this.compile(t.type);

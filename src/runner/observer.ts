@@ -1,0 +1,50 @@
+/**
+ * The hook through which something beside stdout (the Prometheus metrics) watches a run. The
+ * observer is told about every export before anything is loaded, so it can refuse early; it
+ * never changes what is printed, and reads maps only through what it is handed.
+ */
+import type { Btf } from '../btf/btf.js';
+import type { Columns } from '../btf/export-check.js';
+import type { MapSampleMeta } from '../package/types.js';
+
+/** Counts of one exported ring buffer or perf event array, kept current by the run. */
+export interface EventTally {
+  received: number;
+  /**
+   * Lost in the kernel because the perf buffer was full. Undefined for ring buffers: there the
+   * BPF program sees the full buffer (bpf_ringbuf_reserve fails) and nothing reaches ecli.
+   */
+  lost: number | undefined;
+  /** Records too short for their struct. */
+  malformed: number;
+  /** Formatted, but dropped because stdout could not keep up. */
+  dropped: number;
+}
+
+export interface SampledMapSpec {
+  btf: Btf;
+  mapName: string;
+  sample: MapSampleMeta;
+  /** BTF type ids of the map's key and value, as the object reports them. */
+  keyTypeId: number;
+  valueTypeId: number;
+  /** The columns the output formatter prints. */
+  key: Columns;
+  value: Columns;
+}
+
+export type MapEntries = ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
+
+export interface SampledMapWatch {
+  /** Once the map is loaded: how to read it (without clearing it) when the observer needs to. */
+  connect(read: () => MapEntries): void;
+  /** What the run's sampling tick read, before clear_map (if set) cleared the map. */
+  intervalRead(entries: MapEntries): void;
+}
+
+export interface RunObserver {
+  events(mapName: string, tally: Readonly<EventTally>): void;
+  sampled(spec: SampledMapSpec): SampledMapWatch;
+  /** The run is over: the maps are about to be closed and must not be read any more. */
+  detach(): void;
+}
