@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `ecli`: run, inspect and pack eunomia-style eBPF packages.
- *   ecli run [-j] [--trace-pipe] [--sha256 H | --insecure] [-p json|tar] <package> [program options...]
+ *   ecli run [-j] [--trace-pipe] [--metrics HOST:PORT [--metrics-labels k=v,...]] [--sha256 H | --insecure] [-p json|tar] <package> [program options...]
  *   ecli inspect [--json] <package>
  *   ecli pack <package.json> [-o out.tar.gz] [--btf path]...
  *   ecli <package> [program options...]        (same as `ecli run`)
@@ -34,6 +34,8 @@ interface RunFlags extends SourceFlags {
   fields?: string;
   time?: TimeMode;
   widen: boolean;
+  metrics?: string;
+  metricsLabels?: string;
 }
 
 const COMMANDS = new Set(['run', 'inspect', 'pack', 'help']);
@@ -84,7 +86,16 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
       hint: 'see ecli run --help',
     });
   }
-  const options = { ...resolveOptions(flags), output: outputSettings(flags), tracePipe: flags.tracePipe === true, verbose: global.verbose };
+  const options = {
+    ...resolveOptions(flags),
+    output: outputSettings(flags),
+    tracePipe: flags.tracePipe === true,
+    verbose: global.verbose,
+    ...(flags.metrics === undefined ? {} : { metrics: { address: flags.metrics, labels: flags.metricsLabels } }),
+  };
+  if (flags.metricsLabels !== undefined && flags.metrics === undefined) {
+    throw new EcliError('USAGE', '--metrics-labels needs --metrics', { hint: 'add --metrics HOST:PORT, e.g. --metrics 127.0.0.1:9464' });
+  }
   const stop = stopSignals();
   return runRun(packageSpec, programArgs, { ...options, stopRequested: stop.requested, stopForced: stop.forced }, io);
 }
@@ -133,6 +144,8 @@ function buildProgram(exit: (code: number) => void): Command {
         new Option('--time <mode>', 'time stamp of each line (plain text: hms by default; JSON: iso)').choices(TIME_MODES),
       )
       .option('--no-widen', "plain text: keep the reference's fixed column offsets instead of widening columns to fit")
+      .option('--metrics <host:port>', 'also serve Prometheus metrics at http://HOST:PORT/metrics ([::]:PORT for every address)')
+      .option('--metrics-labels <k=v,...>', 'constant labels added to every metric, e.g. host=web1,role=db')
       .argument('<package>', 'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, or - for stdin')
       .argument('[options...]', "the program's own options (see `ecli run <package> --help`)")
       .passThroughOptions()

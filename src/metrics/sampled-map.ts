@@ -15,7 +15,7 @@
 import type { Buffer } from 'node:buffer';
 import { Gauge, type Registry } from 'prom-client';
 import type { Btf } from '../btf/btf.js';
-import type { Column } from '../btf/export-check.js';
+import type { Column } from '../btf/columns.js';
 import { BtfKind, type BtfMember } from '../btf/types.js';
 import { compileRecord, type CompiledRecord } from '../format/record.js';
 import { linearBounds, slotsReader, type SlotsReader } from '../format/sample.js';

@@ -4,7 +4,7 @@
  * never changes what is printed, and reads maps only through what it is handed.
  */
 import type { Btf } from '../btf/btf.js';
-import type { Columns } from '../btf/export-check.js';
+import type { Columns } from '../btf/columns.js';
 import type { MapSampleMeta } from '../package/types.js';
 
 /** Counts of one exported ring buffer or perf event array, kept current by the run. */

@@ -11,10 +11,13 @@ import { PerfBufferReader, RingBufferReader } from '../loader/buffers.js';
 import { BpfObject, type BpfMap, type BpfProgram } from '../loader/object.js';
 import { checkPrivileges, ensureTracefs } from '../loader/probe.js';
 import { TracePipeReader } from '../loader/trace-pipe.js';
+import type { ExportSpec } from '../model/exports.js';
 import type { PackageSpec } from '../model/spec.js';
 import { createProcSymbolizer } from '../symbols/proc-symbolizer.js';
 import { buildConsumers, type EventConsumerSpec } from './consumers.js';
+import type { EventTally, RunObserver, SampledMapWatch } from './observer.js';
 import { prepareRun } from './prepare.js';
+import type { SampleSource } from './sampler.js';
 import { Session, type RecordReaderOpener } from './session.js';
 
 export interface RunPackageOptions {
@@ -30,6 +33,8 @@ export interface RunPackageOptions {
   stopRequested: Promise<string>;
   /** Resolves on a second stop signal: exit without waiting any longer for stdout. */
   stopForced?: Promise<string>;
+  /** Watches the exports beside stdout (`--metrics`). */
+  observer?: RunObserver;
 }
 
 export async function runPackage(spec: PackageSpec, programArgs: readonly string[], options: RunPackageOptions): Promise<number> {
@@ -58,6 +63,7 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
     for (const { mapName, image } of prepared.images) object.setInitialValue(requireMap(object, mapName, spec.source), image);
     const programs = spec.programs.map((program) => ({ program: requireProgram(object, program.name, spec.source), attach: program.attach }));
     const maps = new Map(consumers.map((consumer) => [consumer, requireMap(object, consumer.map.name, spec.source)]));
+    const observed = new Map(consumers.map((consumer, i) => [consumer, observeExport(options.observer, spec, spec.exports[i]!)]));
     checkPrivileges();
     ensureTracefs();
     spec.warnings.forEach(notice);
@@ -67,8 +73,9 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
 
     // Readers first, so that every event after the notice below is seen.
     for (const [consumer, map] of maps) {
-      if (consumer.kind === 'sample') session.startSampling(consumer, map);
-      else session.startEvents(consumer, eventReaderOpener(consumer, map, spec.perfBufferPages));
+      const { tally, watch } = observed.get(consumer) ?? {};
+      if (consumer.kind === 'sample') session.startSampling(consumer, watch ? watchedSource(map, watch) : map);
+      else session.startEvents(consumer, eventReaderOpener(consumer, map, spec.perfBufferPages), tally);
     }
     if (consumers.length === 0 && options.tracePipe) session.relayTracePipe((handlers) => TracePipeReader.open(handlers));
     const attached = spec.programs.length;
@@ -82,6 +89,7 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
     throw error;
   } finally {
     session.close();
+    options.observer?.detach();
     const detachFailure = closeObject(object);
     await session.finish(options.stopForced);
     // A failed detach fails the run; when the run failed already, that error is the one
@@ -120,4 +128,45 @@ function missingFromObject(what: 'map' | 'program', name: string, source: string
 function eventReaderOpener(consumer: EventConsumerSpec, map: BpfMap, perfBufferPages: number): RecordReaderOpener {
   if (consumer.transport === 'ringbuf') return ({ onRecord }) => new RingBufferReader(map, { onRecord });
   return ({ onRecord, onLost }) => new PerfBufferReader(map, { pages: perfBufferPages, onRecord, onLost: (_cpu, count) => onLost(count) });
+}
+
+interface Observed {
+  tally?: EventTally;
+  watch?: SampledMapWatch;
+}
+
+/** Tells the observer about an export before anything is loaded, so it can refuse it in time. */
+function observeExport(observer: RunObserver | undefined, spec: PackageSpec, exported: ExportSpec): Observed {
+  if (observer === undefined) return {};
+  const name = exported.map.name;
+  if (exported.kind === 'events') {
+    const tally: EventTally = { received: 0, lost: exported.transport === 'perf_event_array' ? 0 : undefined, malformed: 0, dropped: 0 };
+    observer.events(name, tally);
+    return { tally };
+  }
+  const map = spec.maps.find((m) => m.name === name);
+  if (map === undefined) throw new EcliError('INTERNAL', `export ${name} is not among the package's maps`);
+  const watch = observer.sampled({
+    btf: spec.btf,
+    mapName: name,
+    sample: exported.sample,
+    keyTypeId: map.btfKeyTypeId,
+    valueTypeId: map.btfValueTypeId,
+    key: exported.keyColumns,
+    value: exported.valueColumns,
+  });
+  return { watch };
+}
+
+/** The map as the sampler reads it, handing each interval's read to the observer before clear_map clears it. */
+function watchedSource(map: BpfMap, watch: SampledMapWatch): SampleSource {
+  watch.connect(() => map.entries());
+  return {
+    entries() {
+      const entries = map.entries();
+      watch.intervalRead(entries);
+      return entries;
+    },
+    clear: () => map.clear(),
+  };
 }

@@ -6,6 +6,7 @@
 import type { Writable } from 'node:stream';
 import { nothingToCancel, systemClock, type Cancel, type Clock } from './clock.js';
 import type { EventConsumerSpec, SampleConsumerSpec } from './consumers.js';
+import type { EventTally } from './observer.js';
 import { EventNotices } from './event-notices.js';
 import { createLineSink, type LineSink } from './output.js';
 import { PollLoop, type Poller } from './poll-loop.js';
@@ -53,19 +54,30 @@ export class Session {
     });
   }
 
-  /** Prints the consumer's header, then polls its reader with the others. */
-  startEvents(consumer: EventConsumerSpec, openReader: RecordReaderOpener): void {
+  /** Prints the consumer's header, then polls its reader with the others; counts into `tally` what the export sees. */
+  startEvents(consumer: EventConsumerSpec, openReader: RecordReaderOpener, tally?: EventTally): void {
     this.writeHeader(consumer.header);
+    const counts = tally ?? { received: 0, lost: undefined, malformed: 0, dropped: 0 };
     const onRecord = (data: Buffer, offset: number, length: number): void => {
+      counts.received++;
+      const dropped = this.sink.dropped;
       const out = this.sink.lineBuffer();
-      if (out === undefined) return;
+      if (out === undefined) {
+        counts.dropped += this.sink.dropped - dropped;
+        return;
+      }
       try {
         consumer.write(data, offset, length, out);
       } catch (error) {
         this.notices.countMalformed(error);
+        counts.malformed++;
       }
     };
-    this.polling.add(openReader({ onRecord, onLost: (count) => this.notices.addLost(count) }));
+    const onLost = (count: number): void => {
+      this.notices.addLost(count);
+      counts.lost = (counts.lost ?? 0) + count;
+    };
+    this.polling.add(openReader({ onRecord, onLost }));
   }
 
   /** Prints the consumer's header, then samples `source` at once and every interval. */

@@ -11,7 +11,7 @@ import { RunMetrics } from '../../src/metrics/run-metrics.js';
 import type { EventTally, MapEntries, SampledMapSpec } from '../../src/runner/observer.js';
 import type { ExportedTypesStructMeta, MapSampleMeta } from '../../src/package/types.js';
 import { BtfKind } from '../../src/btf/types.js';
-import { BtfBuilder } from './helpers/btf-builder.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
 
 const IDENTITY = { name: 'demo', version: '1.2.3', object: 'demo_bpf' };
 

@@ -286,3 +286,14 @@ test('a second stop signal ends the wait for a stalled stdout at once', async ()
   await run.finish(Promise.resolve('SIGINT'));
   assert.deepEqual(notices, ['dropped 3 lines because stdout could not keep up (3 of them still waiting for stdout when ecli stopped)']);
 });
+
+test("an export's tally counts every record received, the malformed ones and the lost ones (for --metrics)", () => {
+  const { clock, run } = session();
+  const reader = new FakeReader();
+  const tally = { received: 0, lost: 0 as number | undefined, malformed: 0, dropped: 0 };
+  run.startEvents(eventConsumer(), reader.open, tally);
+  reader.queue.push(record(1, 1), Buffer.alloc(2), { lost: 5 }, record(1, 2));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.deepEqual(tally, { received: 3, lost: 5, malformed: 1, dropped: 0 });
+  run.close();
+});

@@ -1,8 +1,10 @@
 /** `ecli run <package> [program options...]`: resolve the input, pick the BTF for CO-RE, run the package until stopped. */
 import { selectBtfPath } from '../../inputs/btf-select.js';
 import { resolvePackageSource, type ResolveOptions } from '../../inputs/source.js';
-import { buildPackageSpec } from '../../model/spec.js';
 import type { OutputSettings } from '../../format/event.js';
+import type { PackManifest } from '../../inputs/manifest.js';
+import { buildPackageSpec, type PackageSpec } from '../../model/spec.js';
+import type { RunObserver } from '../../runner/observer.js';
 import { runPackage } from '../../runner/run.js';
 import type { CommandIo } from './io.js';
 
@@ -10,6 +12,8 @@ export interface RunCommandOptions extends ResolveOptions {
   output: OutputSettings;
   tracePipe: boolean;
   verbose: boolean;
+  /** `--metrics HOST:PORT` and `--metrics-labels k=v,...`, as given. */
+  metrics?: { address: string; labels: string | undefined };
   /** Resolves (with the signal's name) when the run should stop. */
   stopRequested: Promise<string>;
   /** Resolves on a second stop signal. */
@@ -17,21 +21,53 @@ export interface RunCommandOptions extends ResolveOptions {
 }
 
 export async function runRun(spec: string, programArgs: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
-  const { output, tracePipe, verbose, stopRequested, stopForced, ...resolveOptions } = opts;
-  const resolved = await resolvePackageSource(spec, resolveOptions);
+  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, ...resolveOptions } = opts;
+  // Bound before the package is even read: a taken port is a usage error, not a half-started run.
+  const served = metrics === undefined ? undefined : await startMetrics(metrics, io);
   try {
-    const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
-    return await runPackage(buildPackageSpec(resolved), programArgs, {
-      output,
-      verbose,
-      tracePipe,
-      btfCustomPath,
-      stdout: io.stdout,
-      stderr: io.stderr,
-      stopRequested,
-      stopForced,
-    });
+    const resolved = await resolvePackageSource(spec, resolveOptions);
+    try {
+      const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
+      const packageSpec = buildPackageSpec(resolved);
+      return await runPackage(packageSpec, programArgs, {
+        output,
+        verbose,
+        tracePipe,
+        btfCustomPath,
+        stdout: io.stdout,
+        stderr: io.stderr,
+        stopRequested,
+        stopForced,
+        ...(served === undefined ? {} : { observer: served.observe(packageSpec, resolved.manifest) }),
+      });
+    } finally {
+      resolved.btfArchive?.cleanup();
+    }
   } finally {
-    resolved.btfArchive?.cleanup();
+    await served?.close();
   }
+}
+
+/** The metrics modules (and prom-client) load only when --metrics is given. */
+async function startMetrics(flags: { address: string; labels: string | undefined }, io: CommandIo) {
+  const { parseConstantLabels, parseListenAddress, formatListenAddress } = await import('../../metrics/flags.js');
+  const { startMetricsServer } = await import('../../metrics/server.js');
+  const { RunMetrics } = await import('../../metrics/run-metrics.js');
+  const address = parseListenAddress(flags.address);
+  const constantLabels = flags.labels === undefined ? {} : parseConstantLabels(flags.labels);
+  const server = await startMetricsServer(address);
+  io.stderr.write(`ecli: serving metrics at http://${formatListenAddress(server.address)}/metrics\n`);
+  return {
+    observe(packageSpec: PackageSpec, manifest: PackManifest | undefined): RunObserver {
+      const metrics = new RunMetrics({
+        identity: { name: manifest?.name ?? packageSpec.objectName, version: manifest?.version ?? packageSpec.help.version, object: packageSpec.objectName },
+        constantLabels,
+        warn: (message) => io.stderr.write(`ecli: ${message}\n`),
+        processMetrics: true,
+      });
+      server.serve(metrics);
+      return metrics;
+    },
+    close: () => server.close(),
+  };
 }
