@@ -19,6 +19,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['loader/ffi'],
   ['loader', 'symbols'],
   ['runner', 'inputs', 'compiler'],
+  ['metrics'],
   ['cli'],
 ];
 const KOFFI_FOLDER = 'loader/ffi';
