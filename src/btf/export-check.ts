@@ -23,6 +23,17 @@ function byteOffset(owner: string, member: BtfMember): number {
   return member.bitOffset / 8;
 }
 
+/** The member's size, refusing a member that does not fit inside its struct (crafted BTF). */
+function memberSize(btf: Btf, owner: string, struct: { size: number }, member: BtfMember, offset: number): number {
+  const size = btf.sizeOf(member.type);
+  if (offset + size > struct.size) {
+    throw new EcliError('BTF_INVALID', `${owner}: member "${member.name}" at offset ${offset} (${size} bytes) ends past the struct's ${struct.size} bytes`, {
+      hint: 'the BPF object\'s BTF is damaged; rebuild the package with ecc',
+    });
+  }
+  return size;
+}
+
 function existingType(btf: Btf, typeId: number, what: string): BtfType {
   const t = btf.types[typeId];
   if (t === undefined) throw mismatch(`${what}: BTF type id ${typeId} does not exist in the object`);
@@ -54,7 +65,7 @@ export function checkExportStruct(btf: Btf, exportType: ExportedTypesStructMeta)
       throw mismatch(`${owner}: member ${i} is "${m.name}" in BTF but "${meta.name}" in the package`);
     }
     const offset = byteOffset(owner, m);
-    const size = btf.sizeOf(m.type);
+    const size = memberSize(btf, owner, t, m, offset);
     if (meta.offset !== undefined && meta.offset !== offset) {
       throw mismatch(`${owner}: member "${m.name}" is at offset ${offset} in BTF but the package says ${meta.offset}`);
     }
@@ -63,6 +74,9 @@ export function checkExportStruct(btf: Btf, exportType: ExportedTypesStructMeta)
     }
     return { name: m.name, typeId: m.type, offset, size, ...(meta.display === undefined ? {} : { display: meta.display }) };
   });
+  if (exportType.size !== t.size) {
+    throw mismatch(`${owner}: the struct is ${t.size} bytes in BTF but the package says ${exportType.size}`);
+  }
   return { describe: owner, members, size: t.size };
 }
 
@@ -103,7 +117,7 @@ export function checkSampleColumns(btf: Btf, typeId: number, exportType?: Export
       name: meta ? meta.members[i]!.name : btf.type(m.type).name,
       typeId: m.type,
       offset: byteOffset(owner, m),
-      size: btf.sizeOf(m.type),
+      size: memberSize(btf, owner, t, m, byteOffset(owner, m)),
     }),
   );
   return { columns: { describe: owner, members, size: t.size }, warnings };

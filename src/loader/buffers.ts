@@ -10,6 +10,7 @@
  * Buffer's slice() is a view, not a copy).
  */
 import { EcliError } from '../errors.js';
+import { isPowerOfTwo } from '../model/meta-numbers.js';
 import { EINTR, describeErrno } from './ffi/errno.js';
 import { type Pointer, native } from './ffi/libbpf.js';
 
@@ -102,7 +103,7 @@ export class PerfBufferReader extends EventReader {
   constructor(map: EventMap, options: PerfBufferOptions) {
     super(map, 'perf event array');
     const pages = options.pages ?? DEFAULT_PAGES;
-    if (!Number.isInteger(pages) || pages <= 0 || (pages & (pages - 1)) !== 0) {
+    if (!isPowerOfTwo(pages)) {
       throw new EcliError('INTERNAL', `perf buffer for map ${map.name}: ${pages} pages per CPU is not a power of two`);
     }
     const ffi = native();

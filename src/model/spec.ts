@@ -15,6 +15,7 @@ import { btfNeedsOf, type BtfNeeds } from './btf-needs.js';
 import { dataSectionSpecs, type DataSectionSpec } from './data-sections.js';
 import { planExports, type ExportSpec } from './exports.js';
 import { mapSpecs, type MapSpec } from './maps.js';
+import { checkPerfBufferPages, checkSampleInterval } from './meta-numbers.js';
 import { programSpecs, type ProgramSpec } from './programs.js';
 
 export interface PackageSpec {
@@ -64,6 +65,7 @@ export function buildPackageSpec(input: DecodedInput): PackageSpec {
   const btf = Btf.parse(btfSection.data);
   const programs = programSpecs(meta.bpf_skel.progs);
   const maps = mapSpecs(meta.bpf_skel.maps, btf, elf, source);
+  for (const map of maps) if (map.meta.sample) checkSampleInterval(map.meta.sample.interval, map.name, source);
   const plan = planExports(meta, btf, maps);
   return Object.freeze({
     source,
@@ -85,11 +87,5 @@ export function buildPackageSpec(input: DecodedInput): PackageSpec {
 }
 
 function perfBufferPages(meta: EunomiaObjectMeta, source: string): number {
-  const pages = meta.perf_buffer_pages ?? DEFAULT_PERF_BUFFER_PAGES;
-  if ((pages & (pages - 1)) !== 0) {
-    throw new EcliError('PACKAGE_INVALID', `${source}: perf_buffer_pages must be a power of two, not ${pages}`, {
-      hint: 'use 64 (the default), 128, 256...',
-    });
-  }
-  return pages;
+  return checkPerfBufferPages(meta.perf_buffer_pages ?? DEFAULT_PERF_BUFFER_PAGES, source);
 }

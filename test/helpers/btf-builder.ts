@@ -96,7 +96,12 @@ export class BtfBuilder {
     return this.add(name, BtfKind.Enum64, values.length, 8, extra, { size: 8, align: 8 }, options.unsigned);
   }
 
-  struct(name: string, members: MemberSpec[], kind: BtfKind.Struct | BtfKind.Union = BtfKind.Struct): number {
+  /** A struct whose declared size is `size`, whatever its members need: damaged BTF, for refusals. */
+  structOfSize(name: string, members: MemberSpec[], size: number): number {
+    return this.struct(name, members, BtfKind.Struct, size);
+  }
+
+  struct(name: string, members: MemberSpec[], kind: BtfKind.Struct | BtfKind.Union = BtfKind.Struct, declaredSize?: number): number {
     let end = 0;
     let align = 1;
     const extra: number[] = [];
@@ -110,7 +115,7 @@ export class BtfBuilder {
       extra.push(this.str(m.name), m.type, m.bitfieldSize ? (m.bitfieldSize << 24) | bitOffset : bitOffset);
       end = Math.max(end, Math.ceil(bitOffset / 8) + (m.bitfieldSize ? 0 : s.size));
     }
-    const size = Math.ceil(end / align) * align;
+    const size = declaredSize ?? Math.ceil(end / align) * align;
     return this.add(name, kind, members.length, size, extra, { size, align }, bitfields);
   }
 

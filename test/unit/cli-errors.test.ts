@@ -134,11 +134,36 @@ test('a ring buffer map with no export type describing its events: exit 4', (t) 
 test('perf_buffer_pages that is not a power of two is refused before loading: exit 4', (t) => {
   const pkg = bootstrap(t);
   if (!pkg) return;
-  pkg.meta.perf_buffer_pages = 48;
-  const path = writePackage('perf-pages.json', pkg);
+  // 3·2^32 passes a 32-bit `x & (x - 1)` test; 2^52 pages of 4 KiB wrap libbpf's size_t to 0.
+  for (const pages of [48, 3 * 2 ** 32, 2 ** 52, 2 ** 19]) {
+    pkg.meta.perf_buffer_pages = pages;
+    const path = writePackage('perf-pages.json', pkg);
+    assertFails(ecli('run', path), 4, [
+      `ecli: error: ${path}: perf_buffer_pages must be a power of two from 1 to 262144, not ${pages}`,
+      'hint: use 64 (the default), 128, 256...',
+    ]);
+  }
+});
+
+test('a sample interval longer than a timer can wait is refused: exit 4', (t) => {
+  if (!haveFixtures(t)) return;
+  const pkg = JSON.parse(readFileSync(join(fixturesDir, 'runqlat.json'), 'utf8')) as ComposedPackage;
+  pkg.meta.bpf_skel.maps.find((map) => map.sample)!.sample!.interval = 2 ** 53 - 1;
+  const path = writePackage('interval.json', pkg);
   assertFails(ecli('run', path), 4, [
-    `ecli: error: ${path}: perf_buffer_pages must be a power of two, not 48`,
-    'hint: use 64 (the default), 128, 256...',
+    `ecli: error: ${path}: map hists: sample interval 9007199254740991 ms is longer than the 2147483647 ms (about 24.8 days) a timer can wait`,
+    'hint: give the interval in milliseconds, e.g. "interval": 1000',
+  ]);
+});
+
+test("an export type whose size is not the struct's size in BTF: exit 4", (t) => {
+  const pkg = bootstrap(t);
+  if (!pkg) return;
+  pkg.meta.export_types[0]!.size = 175;
+  const path = writePackage('export-size.json', pkg);
+  assertFails(ecli('run', path), 4, [
+    'ecli: error: struct event: the struct is 176 bytes in BTF but the package says 175',
+    'hint: the package meta does not match its BPF object; rebuild the package with ecc',
   ]);
 });
 

@@ -54,7 +54,7 @@ function everyKind(display: Record<string, DisplayHint> = {}): { btf: Btf; colum
   const columns = checkExportStruct(btf, {
     name: 'event',
     type_id: id,
-    size: 0,
+    size: btf.sizeOf(id),
     members: members.map(([name]) => ({ name, type: '', ...(display[name] ? { display: display[name] } : {}) })),
   });
   return { btf, columns };

@@ -25,7 +25,7 @@ function eventStruct(display: Record<string, ExportedTypesStructMemberMeta['disp
   ]);
   const btf = Btf.parse(b.build());
   const members = ['pid', 'argv', 'secret', 'comm'].map((name) => ({ name, type: '', ...(display[name] ? { display: display[name] } : {}) }));
-  return { btf, columns: checkExportStruct(btf, { name: 'event', type_id: id, size: 48, members }) };
+  return { btf, columns: checkExportStruct(btf, { name: 'event', type_id: id, size: 56, members }) };
 }
 
 /** The struct's layout, as C lays it out: pid 0, argv 4..36, secret 40, comm 48 → size 56. */

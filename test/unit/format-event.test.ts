@@ -49,7 +49,7 @@ function simpleProg() {
   ]);
   const btf = Btf.parse(b.build());
   const names = ['arr1', 'str', 'str_arr', 'ft', 'dbl', 'u8v', 'i8v', 'u16v', 'i16v', 'u32v', 'i32v', 'u64v', 'i64v', 'e'];
-  const columns = checkExportStruct(btf, { name: 'S', type_id: s, size: 0, members: names.map((name) => ({ name, type: '' })) });
+  const columns = checkExportStruct(btf, { name: 'S', type_id: s, size: btf.sizeOf(s), members: names.map((name) => ({ name, type: '' })) });
   const arr1: number[] = [];
   for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) arr1.push(k, j, i, 0);
   const strArr: number[] = [];

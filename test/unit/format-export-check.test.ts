@@ -26,8 +26,9 @@ function eventBtf() {
   return { btf: Btf.parse(b.build()), int, u32, comm, ptr, event, flags, alias };
 }
 
-function meta(typeId: number, members: Array<[string, number?, number?]>, name = 'event'): ExportedTypesStructMeta {
-  return { name, type_id: typeId, size: 0, members: members.map(([n, offset, size]) => ({ name: n, type: 'x', offset, size })) };
+/** An export type; `size` is struct event's (32). */
+function meta(typeId: number, members: Array<[string, number?, number?]>, name = 'event', size = 32): ExportedTypesStructMeta {
+  return { name, type_id: typeId, size, members: members.map(([n, offset, size]) => ({ name: n, type: 'x', offset, size })) };
 }
 
 const fails = (code: ErrorCode, text: string) => (e: unknown) => e instanceof EcliError && e.code === code && e.message.includes(text);
@@ -117,4 +118,19 @@ test('multiple-export descriptors: btf_type_id and custom_members', () => {
   );
   assert.throws(() => descriptorColumns(btf, { custom_members: [{ name: 'x', offset: 0, btf_type_id: 999 }] }, 'rb'), fails('BTF_INVALID', '999'));
   assert.throws(() => descriptorColumns(btf, { btf_type_id: 0 }, 'rb'), fails('BTF_INVALID', 'VOID, which cannot be exported'));
+});
+
+test("strict check: the export type's size must be the struct's; a member past the struct's end is refused", () => {
+  const { btf, event } = eventBtf();
+  assert.throws(
+    () => checkExportStruct(btf, meta(event, [['pid'], ['uid'], ['comm'], ['ptr']], 'event', 24)),
+    fails('BTF_INVALID', 'struct event: the struct is 32 bytes in BTF but the package says 24'),
+  );
+  const b = new BtfBuilder();
+  const u64 = b.int('unsigned long long', 8);
+  const short = b.structOfSize('short', [{ name: 'a', type: u64 }, { name: 'b', type: u64 }], 12);
+  const damaged = Btf.parse(b.build());
+  const message = 'struct short: member "b" at offset 8 (8 bytes) ends past the struct\'s 12 bytes';
+  assert.throws(() => checkExportStruct(damaged, meta(short, [['a'], ['b']], 'short', 12)), fails('BTF_INVALID', message));
+  assert.throws(() => checkSampleColumns(damaged, short), fails('BTF_INVALID', message));
 });

@@ -16,7 +16,7 @@ function stackEvent(names = ['pid', 'cpu_id', 'comm', 'kstack_sz', 'ustack_sz', 
   const types = [u32, u32, comm, s32, s32, stack, stack];
   const id = b.struct('stacktrace_event', names.map((name, i) => ({ name, type: types[i]! })));
   const btf = Btf.parse(b.build());
-  const columns = checkExportStruct(btf, { name: 'stacktrace_event', type_id: id, size: 0, members: names.map((name) => ({ name, type: '' })) });
+  const columns = checkExportStruct(btf, { name: 'stacktrace_event', type_id: id, size: btf.sizeOf(id), members: names.map((name) => ({ name, type: '' })) });
   const record = (kstackBytes: number, ustackBytes: number): Buffer => {
     const data = Buffer.alloc(columns.size);
     const at = (i: number) => columns.members[i]!.offset;
