@@ -7,6 +7,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { EcliError } from '../errors.js';
+import { escapeControlsInLines } from '../terminal.js';
 import { runEccPipeline, type EccLogger } from '../compiler/ecc.js';
 import { reportError } from './report.js';
 import { TOOL_VERSION } from '../version.js';
@@ -42,7 +43,7 @@ function buildCommand(): Command {
 }
 
 function stderrLogger(verbose: boolean): EccLogger {
-  const write = (line: string) => process.stderr.write(`${line}\n`);
+  const write = (line: string) => process.stderr.write(`${escapeControlsInLines(line)}\n`);
   return {
     info: (line) => write(`INFO ${line}`),
     warn: (line) => write(`ecc: warning: ${line}`),
@@ -83,7 +84,7 @@ export async function runEcc(argv: readonly string[]): Promise<number> {
     }
     // clang's own diagnostics are the most useful part of a compile failure: always show them.
     if (error instanceof EcliError && error.code === 'COMPILE_FAILED' && error.detail && !verbose) {
-      process.stderr.write(`${error.detail.trimEnd()}\n`);
+      process.stderr.write(`${escapeControlsInLines(error.detail.trimEnd())}\n`);
     }
     return reportError(error, { tool: 'ecc', verbose, debug: argv.includes('--debug') });
   }

@@ -12,6 +12,7 @@ import { EcliError } from '../errors.js';
 import type { OutputSettings } from '../format/event.js';
 import { parseFields } from '../format/fields.js';
 import { TIME_MODES, type TimeMode } from '../format/time.js';
+import { escapeControls } from '../terminal.js';
 import type { ProgType, ResolveOptions } from '../inputs/source.js';
 import { TOOL_VERSION } from '../version.js';
 import { runRun } from './commands/run.js';
@@ -126,7 +127,7 @@ function buildProgram(exit: (code: number) => void): Command {
     .configureOutput({
       writeErr: (text) => process.stderr.write(text),
       // Commander's `error: ...` becomes ours: `ecli: error: ...` plus a hint.
-      outputError: (text, write) => write(`ecli: ${text.trimEnd()}\nhint: see ecli --help, or ecli <command> --help\n`),
+      outputError: (text, write) => write(`ecli: ${escapeControls(text.trimEnd())}\nhint: see ecli --help, or ecli <command> --help\n`),
     })
     .hook('preAction', (command) => {
       const opts = command.opts<{ verbose?: boolean; debug?: boolean }>();

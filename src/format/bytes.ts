@@ -10,7 +10,7 @@ import type { Column } from '../btf/columns.js';
 import { BtfKind } from '../btf/types.js';
 import type { PlainCell } from './record.js';
 import type { TextBuffer } from './text-buffer.js';
-import { objectPlan, type Decoder, type ValueCompiler } from './value.js';
+import { isCharArray, objectPlan, type Decoder, type ValueCompiler } from './value.js';
 
 /** Writes the text of the value at `offset` in `data`. */
 export type ByteWriter = (data: Buffer, offset: number, out: TextBuffer) => void;
@@ -101,18 +101,21 @@ function charArrayJson(length: number, decoder: Decoder): ByteWriter {
   };
 }
 
-/** Plain text of `char[length]`: bytes up to the NUL as they are, when all are ASCII. */
+/**
+ * Plain text of `char[length]`: bytes up to the NUL as they are, when all are printable ASCII;
+ * otherwise the decoder's text, which escapes control characters (tab takes that path too).
+ */
 function charArrayPlain(length: number, decoder: Decoder): ByteWriter {
   return (d, o, out) => {
     const end = o + length;
     let stop = o;
-    let ascii = true;
+    let printable = true;
     for (; stop < end; stop++) {
       const c = d[stop]!;
       if (c === 0) break;
-      if (c > 0x7f) ascii = false;
+      if (c < 0x20 || c > 0x7e) printable = false;
     }
-    if (ascii) out.copy(d, o, stop - o);
+    if (printable) out.copy(d, o, stop - o);
     else out.string(decoder(d, o));
   };
 }
@@ -152,9 +155,10 @@ export class ByteWriterCompiler {
         if (this.btf.type(t.type).name === 'char') {
           return flavour === 'json' ? charArrayJson(t.nelems, decoder) : charArrayPlain(t.nelems, decoder);
         }
-        // Arrays print the JSON of their elements in both flavours.
+        // Arrays print the JSON of their elements in both flavours; in plain text only numbers
+        // are written without the decoder, which escapes control characters in the JSON.
         const count = t.nelems;
-        if (count === 0) return stringWriter(decoder);
+        if (count === 0 || (flavour === 'plain' && !this.isNumeric(t.type))) return stringWriter(decoder);
         const each = this.writer(t.type, 'json');
         const step = this.values.compile(t.type).size;
         return (d, o, out) => {
@@ -170,6 +174,13 @@ export class ByteWriterCompiler {
       default:
         return stringWriter(decoder);
     }
+  }
+
+  /** Whether the text of `typeId` is made of numbers only: integers, pointers, floats, arrays of those (not strings). */
+  private isNumeric(typeId: number): boolean {
+    const t = this.btf.resolve(typeId);
+    if (t.kind === BtfKind.Array) return !isCharArray(this.btf, t) && this.isNumeric(t.type);
+    return t.kind === BtfKind.Int || t.kind === BtfKind.Ptr || t.kind === BtfKind.Float;
   }
 }
 

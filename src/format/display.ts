@@ -11,6 +11,7 @@ import type { Column } from '../btf/columns.js';
 import { BtfKind } from '../btf/types.js';
 import { EcliError } from '../errors.js';
 import type { DisplayHint } from '../package/types.js';
+import { controlEscape } from '../terminal.js';
 import type { CompiledRecord, PlainCell } from './record.js';
 import { cString, type Decoder } from './value.js';
 
@@ -33,26 +34,19 @@ export function displayProblem(btf: Btf, typeId: number, hint: DisplayHint): str
 
 /** Characters a shell word may hold unquoted. */
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-const CONTROL = /[\x00-\x1f\x7f]/;
+/** Characters that need `$'...'`: the control characters of terminal.ts, tab included. */
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+const IN_DOLLAR_QUOTES = /[\\'\x00-\x1f\x7f-\x9f]/g;
 
 /**
  * `text` as one POSIX shell word: unquoted when safe, else in single quotes; text with control
- * characters uses `$'...'` with escapes, so a row never spans lines.
+ * characters uses `$'...'` with terminal.ts's escapes (and `\t`), so a row never spans lines and
+ * writes nothing a terminal acts on.
  */
 export function shellQuote(text: string): string {
   if (SAFE_WORD.test(text)) return text;
   if (!CONTROL.test(text)) return `'${text.replace(/'/g, `'\\''`)}'`;
-  let quoted = "$'";
-  for (const ch of text) {
-    const code = ch.codePointAt(0)!;
-    if (ch === '\\' || ch === "'") quoted += `\\${ch}`;
-    else if (ch === '\n') quoted += '\\n';
-    else if (ch === '\t') quoted += '\\t';
-    else if (ch === '\r') quoted += '\\r';
-    else if (code < 0x20 || code === 0x7f) quoted += `\\x${code.toString(16).padStart(2, '0')}`;
-    else quoted += ch;
-  }
-  return `${quoted}'`;
+  return `$'${text.replace(IN_DOLLAR_QUOTES, (ch) => (ch === '\\' || ch === "'" ? `\\${ch}` : ch === '\t' ? '\\t' : controlEscape(ch)))}'`;
 }
 
 /** The `args` text of `count` NUL-terminated strings of `length` bytes each. */

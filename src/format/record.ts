@@ -4,6 +4,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { EcliError } from '../errors.js';
+import { escapeControls } from '../terminal.js';
 import type { Column, Columns } from '../btf/columns.js';
 import { objectDecoder, type CompiledValue, type Decoder, type ValueCompiler } from './value.js';
 
@@ -53,6 +54,7 @@ export interface PlainHeader {
 /**
  * Plain-text header of the reference: each name upper-cased (ASCII only), padded to 6, then a
  * space. A column is wider when `minWidths` asks for more (widths count the separating space).
+ * Names come from the package: their control characters are escaped.
  */
 export function plainHeader(start: string, columns: readonly Column[], minWidths: readonly number[] = []): PlainHeader {
   let header = start;
@@ -61,7 +63,7 @@ export function plainHeader(start: string, columns: readonly Column[], minWidths
   const widths: number[] = [];
   columns.forEach((c, i) => {
     offsets.push(bytes);
-    const name = c.name.replace(/[a-z]+/g, (s) => s.toUpperCase());
+    const name = escapeControls(c.name.replace(/[a-z]+/g, (s) => s.toUpperCase()));
     const nameBytes = Buffer.byteLength(name);
     const width = Math.max(Math.max(nameBytes, 6) + 1, minWidths[i] ?? 0);
     widths.push(width);

@@ -14,6 +14,7 @@ import type { Btf } from '../btf/btf.js';
 import type { Column, Columns } from '../btf/columns.js';
 import { BtfKind } from '../btf/types.js';
 import type { MapSampleMeta } from '../package/types.js';
+import { escapeControls } from '../terminal.js';
 import type { OutputFormat } from './event.js';
 import { compileRecord, plainHeader, type CompiledRecord } from './record.js';
 import { createTimeOfDay } from './time.js';
@@ -43,7 +44,7 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
   const key = compileRecord(compiler, keyColumns);
   const value = compileRecord(compiler, valueColumns);
   const type = options.sample.type ?? 'default_kv';
-  const unit = options.sample.unit ?? DEFAULT_UNIT;
+  const unit = escapeControls(options.sample.unit ?? DEFAULT_UNIT);
   const read = (keyBytes: Uint8Array, valueBytes: Uint8Array): [Buffer, Buffer] => {
     const k = asBuffer(keyBytes);
     const v = asBuffer(valueBytes);
@@ -70,7 +71,8 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
       header,
       format(keyBytes, valueBytes) {
         const [k, v] = read(keyBytes, valueBytes);
-        return `${timeOfDay()} ${key.json(k, 0)} ${value.json(v, 0)}`;
+        // The reference prints JSON here; JSON escapes C0 controls but not DEL or C1.
+        return escapeControls(`${timeOfDay()} ${key.json(k, 0)} ${value.json(v, 0)}`);
       },
     };
   }
@@ -83,7 +85,9 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
   const slots = slotsReader(btf, value, options.mapName, type);
   const render =
     type === 'log2_hist' ? (counts: bigint[]) => log2Histogram(counts, unit) : linearRenderer(options.sample, options.mapName, unit);
-  const others = value.columns.members.map((c, i) => ({ c, plain: value.values[i]!.plain })).filter(({ c }) => c !== slots.column);
+  const others = value.columns.members
+    .map((c, i) => ({ c, label: `${escapeControls(c.name)} = `, plain: value.values[i]!.plain }))
+    .filter(({ c }) => c !== slots.column);
   const keyPlain = key.values.map((v, i) => ({ plain: v.plain, offset: keyColumns.members[i]!.offset }));
   return {
     header: undefined,
@@ -93,7 +97,7 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
       let text = 'key = ';
       for (const { plain, offset } of keyPlain) text += ` ${plain(k, offset)}`;
       text += '\n';
-      for (const { c, plain } of others) text += `${c.name} = ${plain(v, c.offset)}\n`;
+      for (const { c, label, plain } of others) text += `${label}${plain(v, c.offset)}\n`;
       return `${text}\n${render(slots.read(v))}`;
     },
   };

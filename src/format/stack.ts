@@ -4,6 +4,7 @@
  */
 import type { Buffer } from 'node:buffer';
 import { EcliError } from '../errors.js';
+import { escapeControls } from '../terminal.js';
 import type { Btf } from '../btf/btf.js';
 import type { Column, Columns } from '../btf/columns.js';
 import { BtfKind } from '../btf/types.js';
@@ -115,7 +116,8 @@ function frames(data: Buffer, stack: { offset: number; count: number }, frameCou
   for (let i = 0; i < Math.min(frameCount, stack.count); i++) {
     const address = data.readBigUInt64LE(stack.offset + i * 8);
     const symbol = name?.(address);
-    text += `  ${i} [<${address.toString(16).padStart(16, '0')}>]${symbol === undefined ? '' : ` ${symbol}`}\n`;
+    // User symbols come from the traced process's own ELF files: untrusted text.
+    text += `  ${i} [<${address.toString(16).padStart(16, '0')}>]${symbol === undefined ? '' : ` ${escapeControls(symbol)}`}\n`;
   }
   return text;
 }

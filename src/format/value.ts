@@ -8,6 +8,7 @@ import { EcliError } from '../errors.js';
 import type { Btf } from '../btf/btf.js';
 import { kindName } from '../btf/btf.js';
 import { BtfKind, type BtfType } from '../btf/types.js';
+import { escapeControls } from '../terminal.js';
 import { formatF64, jsonString } from './numbers.js';
 
 /** Text of the value stored at `offset` in `data`. Little-endian, like every BPF target we run. */
@@ -19,7 +20,10 @@ export interface CompiledValue {
   size: number;
   /** JSON text: numbers, `true`/`false`, quoted strings, arrays, objects with sorted keys. */
   json: Decoder;
-  /** Plain text: like `json`, except that strings, enums and 128-bit integers are unquoted. */
+  /**
+   * Plain text: like `json`, except that strings, enums and 128-bit integers are unquoted, and
+   * control characters are escaped for the terminal (see terminal.ts).
+   */
   plain: Decoder;
   /** False when the text is always ASCII, so its UTF-16 length equals its UTF-8 length. */
   mayBeNonAscii: boolean;
@@ -137,6 +141,12 @@ export function cString(length: number): Decoder {
   };
 }
 
+/** cString as plain text: control characters escaped. */
+function cStringPlain(length: number): Decoder {
+  const read = cString(length);
+  return (data, offset) => escapeControls(read(data, offset));
+}
+
 /** cString as a JSON literal; the NUL scan also finds whether any byte needs escaping. */
 function cStringJson(length: number): Decoder {
   return (data, offset) => {
@@ -149,6 +159,11 @@ function cStringJson(length: number): Decoder {
     const text = data.toString('utf8', offset, stop);
     return plain ? `"${text}"` : jsonString(text);
   };
+}
+
+/** Plain text that is JSON (arrays, structs): JSON escapes C0 but not DEL or C1. */
+function plainOfJson(json: Decoder): Decoder {
+  return (d, o) => escapeControls(json(d, o));
 }
 
 function isAscii(text: string): boolean {
@@ -240,18 +255,19 @@ export class ValueCompiler {
       const key = v.value.toString();
       if (!names.has(key)) names.set(key, `${v.name}(${key})`);
     }
-    const plain: Decoder = (d, o) => {
+    const text = (d: Buffer, o: number): string => {
       const value = read(d, o);
       return names.get(value) ?? `<UNKNOWN_VARIANT>(${value})`;
     };
-    const json: Decoder = (d, o) => jsonString(plain(d, o));
+    const plain: Decoder = (d, o) => escapeControls(text(d, o));
+    const json: Decoder = (d, o) => jsonString(text(d, o));
     return { typeId: t.id, size: t.size, json, plain, mayBeNonAscii: t.values.some((v) => !isAscii(v.name)) };
   }
 
   private buildArray(t: Extract<BtfType, { kind: BtfKind.Array }>): CompiledValue {
     const count = t.nelems;
     if (isCharArray(this.btf, t)) {
-      return { typeId: t.id, size: count * this.btf.sizeOf(t.type), json: cStringJson(count), plain: cString(count), mayBeNonAscii: true };
+      return { typeId: t.id, size: count * this.btf.sizeOf(t.type), json: cStringJson(count), plain: cStringPlain(count), mayBeNonAscii: true };
     }
     const element = this.compile(t.type);
     const step = element.size;
@@ -264,7 +280,7 @@ export class ValueCompiler {
             for (let i = 1; i < count; i++) text += ',' + each(d, o + i * step);
             return text + ']';
           };
-    return { typeId: t.id, size: count * step, json, plain: json, mayBeNonAscii: element.mayBeNonAscii };
+    return { typeId: t.id, size: count * step, json, plain: plainOfJson(json), mayBeNonAscii: element.mayBeNonAscii };
   }
 
   private buildComposite(t: Extract<BtfType, { kind: BtfKind.Struct | BtfKind.Union }>): CompiledValue {
@@ -290,7 +306,7 @@ export class ValueCompiler {
       mayBeNonAscii ||= member.mayBeNonAscii || !isAscii(m.name);
     }
     const json = objectDecoder(fields);
-    return { typeId: t.id, size: t.size, json, plain: json, mayBeNonAscii };
+    return { typeId: t.id, size: t.size, json, plain: plainOfJson(json), mayBeNonAscii };
   }
 
   private fail(typeId: number, reason: string): never {

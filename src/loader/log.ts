@@ -4,6 +4,7 @@
  * its own libbpf call produced), and echo them to stderr only in verbose mode. Otherwise they
  * reach the user only through our error messages.
  */
+import { escapeControlsInLines } from '../terminal.js';
 import { isMemlockAdvice } from './diagnose.js';
 import { native, type Pointer } from './ffi/libbpf.js';
 
@@ -86,6 +87,6 @@ function record(level: number, formatted: string): void {
   hook.ring.push(message);
   if (hook.ring.length > RING_SIZE) hook.ring.shift();
   if ([...hook.captures].some((capture) => capture.verbose) && !isMemlockAdvice(text)) {
-    process.stderr.write(`${text.startsWith('libbpf: ') ? '' : 'libbpf: '}${text}\n`);
+    process.stderr.write(`${text.startsWith('libbpf: ') ? '' : 'libbpf: '}${escapeControlsInLines(text)}\n`);
   }
 }

@@ -6,6 +6,7 @@
 import { KERNEL_BTF_PATH } from '../btf/kernel-btf-path.js';
 import { isArrayMapType, isPerCpuMapType, mapTypeName } from '../model/map-types.js';
 import { EcliError } from '../errors.js';
+import { escapeControls } from '../terminal.js';
 import { attachProgram } from './attach.js';
 import { type AttachKind, attachKindOf } from '../model/attach-kind.js';
 import type { AttachMeta, Attachment } from './attachment.js';
@@ -147,7 +148,7 @@ export class BpfObject {
   attach(program: BpfProgram, meta: AttachMeta = {}): void {
     this.assertOpen();
     if (!this.loaded) throw new EcliError('INTERNAL', `program ${program.name} attached before load`);
-    const warn = this.options.warn ?? ((message: string) => process.stderr.write(`warning: ${message}\n`));
+    const warn = this.options.warn ?? ((message: string) => process.stderr.write(`warning: ${escapeControls(message)}\n`));
     const target = { handle: program.handle, fd: native().libbpf.bpf_program__fd(program.handle), info: program.info };
     this.attachments.push(...attachProgram(target, meta, { log: this.log, warn }));
   }

@@ -6,6 +6,7 @@
 import { closeSync, constants, openSync, read } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { EcliError } from '../errors.js';
+import { escapeControls } from '../terminal.js';
 import { findTracefs } from './probe.js';
 
 export interface TracePipeHandlers {
@@ -95,5 +96,5 @@ export class TracePipeReader {
 }
 
 function warn(error: Error): void {
-  process.stderr.write(`warning: stopped reading trace_pipe: ${error.message}\n`);
+  process.stderr.write(`warning: stopped reading trace_pipe: ${escapeControls(error.message)}\n`);
 }

@@ -6,6 +6,7 @@
  */
 import type { Writable } from 'node:stream';
 import { EcliError } from '../errors.js';
+import { escapeControls, escapeControlsInLines } from '../terminal.js';
 import type { OutputSettings } from '../format/event.js';
 import { PerfBufferReader, RingBufferReader } from '../loader/buffers.js';
 import { BpfObject, type BpfMap, type BpfProgram } from '../loader/object.js';
@@ -40,7 +41,7 @@ export interface RunPackageOptions {
 export async function runPackage(spec: PackageSpec, programArgs: readonly string[], options: RunPackageOptions): Promise<number> {
   const prepared = prepareRun(spec, programArgs);
   if (prepared.kind === 'print') {
-    options.stdout.write(prepared.text);
+    options.stdout.write(escapeControlsInLines(prepared.text));
     return 0;
   }
   // Built before anything is opened: a formatter that refuses its columns is a package error.
@@ -48,7 +49,7 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
   const verbose = options.verbose || prepared.verbose;
 
   const notice = (message: string): void => {
-    options.stderr.write(`ecli: ${message}\n`);
+    options.stderr.write(`ecli: ${escapeControls(message)}\n`);
   };
   const object = BpfObject.open(spec.object, {
     objectName: spec.objectName,

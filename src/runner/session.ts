@@ -4,6 +4,7 @@
  * from the caller, so all of it runs in tests without a kernel.
  */
 import type { Writable } from 'node:stream';
+import { escapeControls } from '../terminal.js';
 import { nothingToCancel, systemClock, type Cancel, type Clock } from './clock.js';
 import type { EventConsumerSpec, SampleConsumerSpec } from './consumers.js';
 import type { EventTally } from './observer.js';
@@ -97,7 +98,8 @@ export class Session {
 
   relayTracePipe(open: LineReaderOpener): void {
     this.tracePipe = relayLines(open, {
-      writeLine: (line) => this.sink.writeLine(line),
+      // bpf_printk lines quote whatever the program read, other users' strings included.
+      writeLine: (line) => this.sink.writeLine(escapeControls(line)),
       flush: () => this.sink.flush(),
       onError: (error) => this.stop.abort(error),
     });

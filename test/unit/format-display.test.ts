@@ -95,6 +95,8 @@ test('shell quoting of arguments', () => {
     ['two\nlines', "$'two\\nlines'"],
     ["tab\there's", "$'tab\\there\\'s'"],
     ['bell\x07\\', "$'bell\\x07\\\\'"],
+    ['\x1b[31mred', "$'\\e[31mred'"],
+    ['csi\u009b2J', "$'csi\\x9b2J'"],
   ];
   for (const [text, quoted] of cases) assert.equal(shellQuote(text), quoted, JSON.stringify(text));
 });

@@ -9,6 +9,7 @@ import type { ExportSpec } from '../../model/exports.js';
 import type { MapSpec } from '../../model/maps.js';
 import { buildPackageSpec } from '../../model/spec.js';
 import { resolvePackageSource, type ResolveOptions, type ResolvedPackage } from '../../inputs/source.js';
+import { escapeControls } from '../../terminal.js';
 import type { CommandIo } from './io.js';
 
 export interface InspectReport {
@@ -141,13 +142,15 @@ function describeMap(map: MapSpec, exported: ExportSpec | undefined): InspectMap
 
 export function renderInspect(report: InspectReport, opts: { json: boolean }): string {
   if (opts.json) return `${JSON.stringify(report, null, 2)}\n`;
-  const lines = [`Package ${report.source}`, `Object  ${report.objName}${report.version === undefined ? '' : ` ${report.version}`}`];
-  if (report.description !== undefined) lines.push(`About   ${report.description}`);
-  if (report.eunomiaVersion !== undefined) lines.push(`Built by ecc ${report.eunomiaVersion}`);
-  if (report.packedBy !== undefined) lines.push(`Packed by ${report.packedBy}`);
-  if (report.btfFiles.length > 0) lines.push(`BTF for ${report.btfFiles.length} kernel(s): ${report.btfFiles.join(', ')}`);
-  if (report.exports.length === 0) lines.push('Prints  nothing: no map is exported (bpf_printk output goes to the trace pipe)');
-  for (const e of report.exports) lines.push(`Prints  ${e.map}: ${e.output} (${e.reason})`);
+  const heading = [`Package ${report.source}`, `Object  ${report.objName}${report.version === undefined ? '' : ` ${report.version}`}`];
+  if (report.description !== undefined) heading.push(`About   ${report.description}`);
+  if (report.eunomiaVersion !== undefined) heading.push(`Built by ecc ${report.eunomiaVersion}`);
+  if (report.packedBy !== undefined) heading.push(`Packed by ${report.packedBy}`);
+  if (report.btfFiles.length > 0) heading.push(`BTF for ${report.btfFiles.length} kernel(s): ${report.btfFiles.join(', ')}`);
+  if (report.exports.length === 0) heading.push('Prints  nothing: no map is exported (bpf_printk output goes to the trace pipe)');
+  for (const e of report.exports) heading.push(`Prints  ${e.map}: ${e.output} (${e.reason})`);
+  // Package strings are shown with their control characters escaped, one line each (JSON is exact).
+  const lines = heading.map(escapeControls);
   lines.push(
     '',
     ...section(
@@ -179,11 +182,11 @@ export function renderInspect(report: InspectReport, opts: { json: boolean }): s
 }
 
 function section(title: string, head: string[], rows: (string | number | undefined)[][]): string[] {
-  if (rows.length === 0) return [title, '  (none)', ''];
+  if (rows.length === 0) return [escapeControls(title), '  (none)', ''];
   // No colours: the output must read the same in a terminal, a pipe and a test.
   const table = new Table({ head, style: { head: [], border: [], compact: true } });
-  table.push(...rows.map((row) => row.map((cell) => cell ?? '')));
-  return [title, table.toString(), ''];
+  table.push(...rows.map((row) => row.map((cell) => (typeof cell === 'string' ? escapeControls(cell) : (cell ?? '')))));
+  return [escapeControls(title), table.toString(), ''];
 }
 
 function showJson(value: unknown): string {
