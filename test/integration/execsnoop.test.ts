@@ -25,6 +25,8 @@ let outDir: string;
 let compileError: string | undefined;
 /** A copy of /bin/true at a unique path short enough for `comm` (char[16], 15 characters). */
 let exe: string;
+/** Another copy whose path holds an escape sequence and a newline, as any user could name one. */
+let hostileExe: string;
 
 before(() => {
   outDir = mkdtempSync(path.join(tmpdir(), 'execsnoop-test-'));
@@ -33,11 +35,15 @@ before(() => {
   exe = path.join(mkdtempSync('/tmp/x'), 't');
   assert.ok(exe.length <= 15, `${exe} does not fit in comm`);
   copyFileSync('/bin/true', exe);
+  hostileExe = `/tmp/e\x1b[1m\n${Math.random().toString(36).slice(2, 6)}`;
+  assert.ok(hostileExe.length <= 15, `${JSON.stringify(hostileExe)} does not fit in comm`);
+  copyFileSync('/bin/true', hostileExe);
 });
 
 after(() => {
   rmSync(outDir, { recursive: true, force: true });
   rmSync(path.dirname(exe), { recursive: true, force: true });
+  rmSync(hostileExe, { force: true });
 });
 
 /** True once ./ecc compiled the example; skips only when its toolchain is missing, else fails. */
@@ -52,10 +58,10 @@ function compiled(t: TestContext): boolean {
 
 const packagePath = (): string => path.join(outDir, 'package.json');
 
-/** Execs `exe` from this process (node copies the path into the child, so it is resident). */
-function execOnce(): Promise<number> {
+/** Execs `program` from this process (node copies the path into the child, so it is resident). */
+function execOnce(program = exe): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(exe, [], { stdio: 'ignore' });
+    const child = spawn(program, [], { stdio: 'ignore' });
     child.on('error', reject);
     child.on('spawn', () => resolve(child.pid!));
   });
@@ -124,3 +130,20 @@ for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
     await stopAndCheckOne(running, signal);
   });
 }
+
+test('a program named with an escape sequence shows escaped in plain text and exact in JSON', async (t) => {
+  if (!haveRoot(t) || !compiled(t)) return;
+  const plain = await startEcliFor(t, ['run', packagePath()]);
+  const json = await startEcliFor(t, ['run', '-j', packagePath()]);
+  const pid = await execOnce(hostileExe);
+  const row = await plain.waitForLine((line) => line.split(/ +/)[1] === String(pid));
+  assert.equal(parsePlainRow(HEADER, row).values.COMM, hostileExe.replace('\x1b', '\\e').replace('\n', '\\n'));
+  const line = await json.waitForLine((l) => jsonOf(l)?.pid === pid);
+  assert.equal(jsonOf(line)?.comm, hostileExe);
+  assert.ok(line.includes('"comm":"/tmp/e\\u001b[1m\\n'), line);
+  await stopAndCheckOne(plain, 'SIGINT');
+  await stopAndCheckOne(json, 'SIGINT');
+  for (const text of [plain.lines.join('\n'), plain.stderr(), json.lines.join('\n'), json.stderr()]) {
+    assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(text), `a raw control character reached the output: ${JSON.stringify(text)}`);
+  }
+});
