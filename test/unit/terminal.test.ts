@@ -74,9 +74,9 @@ function formatInto(formatter: ReturnType<typeof createEventFormatter>, data: Bu
 
 test('event strings are escaped in plain rows (byte writers and decoders alike) and exact in JSON', () => {
   const { btf, columns } = hostileEvent();
-  const plain = createEventFormatter(btf, columns, { format: 'plain', clock });
-  const json = createEventFormatter(btf, columns, { format: 'json' });
-  // Columns are aligned on UTF-8 bytes, as in the reference: `naïve` is 6 bytes wide.
+  const plain = createEventFormatter(btf, columns, { format: 'plain', clock, widen: false });
+  const json = createEventFormatter(btf, columns, { format: 'json', time: 'none' });
+  // The reference's fixed offsets (no widening), aligned on UTF-8 bytes: `naïve` is 6 bytes wide.
   const golden: Array<[Buffer, string, string]> = [
     [Buffer.from('/tmp/e\x1b[31mX'), '/tmp/e\\e[31mX', '"/tmp/e\\u001b[31mX"'],
     [Buffer.from('a\nb\rc\x7f'), 'a\\nb\\rc\\x7f', '"a\\nb\\rc\x7f"'],
@@ -100,10 +100,10 @@ test('event strings are escaped in plain rows (byte writers and decoders alike) 
 
 test('package strings in headers and enum names are escaped in plain text and exact in JSON', () => {
   const { btf, columns } = hostileEvent('co\x1b[2Kmm', 'EVIL\x1b[31m');
-  const plain = createEventFormatter(btf, columns, { format: 'plain', clock });
+  const plain = createEventFormatter(btf, columns, { format: 'plain', clock, widen: false });
   assert.equal(plain.header, 'TIME     CO\\e[2KMM MOOD   PID    ');
   assert.equal(plain.format(record(Buffer.from('x'))), '16:58:31  x        EVIL\\e[31m(0) 42');
-  const json = createEventFormatter(btf, columns, { format: 'json' });
+  const json = createEventFormatter(btf, columns, { format: 'json', time: 'none' });
   assert.equal(json.format(record(Buffer.from('x'))), '{"co\\u001b[2Kmm":"x","mood":"EVIL\\u001b[31m(0)","pid":42}');
 });
 
