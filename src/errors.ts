@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'TOOL_MISSING' // ecc/ecli: a required system tool or library is not installed
   | 'NETWORK' // fetching a package over HTTP(S)
   | 'INTEGRITY' // a digest that does not match its pin
+  | 'REGISTRY_AUTH' // a registry refused the credentials (or anonymous access); docker's config file is unusable
   | 'INTERNAL'; // a bug: should never happen
 
 export class EcliError extends Error {
@@ -52,6 +53,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   TOOL_MISSING: 11,
   NETWORK: 12,
   INTEGRITY: 13,
+  REGISTRY_AUTH: 14,
   INTERNAL: 70,
 };
 

@@ -4,6 +4,9 @@
  *   ecli run [-j] [--trace-pipe] [--metrics HOST:PORT [--metrics-labels k=v,...]] [--sha256 H | --insecure] [-p json|tar] <package> [program options...]
  *   ecli inspect [--json] <package>
  *   ecli pack <package.json> [-o out.tar.gz] [--btf path]...
+ *   ecli push [--plain-http] [--chunk-size N] <package> <host[:port]/repo[:tag]>
+ *   ecli pull [--plain-http] [-o dir] <host[:port]/repo[:tag] | host[:port]/repo@sha256:...>
+ *   ecli login -u <user> [--plain-http] <host[:port]>     (password on stdin)
  *   ecli <package> [program options...]        (same as `ecli run`)
  * ecli's own flags come before the package; everything after it belongs to the program.
  */
@@ -27,6 +30,7 @@ interface SourceFlags {
   sha256?: string;
   insecure?: boolean;
   progType?: string;
+  plainHttp?: boolean;
 }
 
 interface RunFlags extends SourceFlags {
@@ -39,7 +43,7 @@ interface RunFlags extends SourceFlags {
   metricsLabels?: string;
 }
 
-const COMMANDS = new Set(['run', 'inspect', 'pack', 'help']);
+const COMMANDS = new Set(['run', 'inspect', 'pack', 'push', 'pull', 'login', 'help']);
 const io = { stdout: process.stdout, stderr: process.stderr };
 
 function resolveOptions(flags: SourceFlags): ResolveOptions {
@@ -47,6 +51,8 @@ function resolveOptions(flags: SourceFlags): ResolveOptions {
   if (flags.sha256 !== undefined) options.sha256 = flags.sha256;
   if (flags.insecure) options.insecure = true;
   if (flags.progType !== undefined) options.progType = parseProgType(flags.progType);
+  if (flags.plainHttp) options.plainHttp = true;
+  options.onNotice = (message) => process.stderr.write(`ecli: ${message}\n`);
   return options;
 }
 
@@ -112,6 +118,7 @@ function sourceOptions(command: Command): Command {
   return command
     .option('--sha256 <hex>', 'refuse the package unless its sha256 digest is this (required for URLs)')
     .option('--insecure', 'allow a URL without a --sha256 pin')
+    .option('--plain-http', 'speak plain HTTP to a registry (always allowed for localhost and 127.0.0.0/8)')
     .addOption(new Option('-p, --prog-type <type>', 'package type when it cannot be guessed').choices(['json', 'tar', 'JSON', 'TAR', 'jsoneunomia']));
 }
 
@@ -147,7 +154,7 @@ function buildProgram(exit: (code: number) => void): Command {
       .option('--no-widen', "plain text: keep the reference's fixed column offsets instead of widening columns to fit")
       .option('--metrics <host:port>', 'also serve Prometheus metrics at http://HOST:PORT/metrics ([::]:PORT for every address)')
       .option('--metrics-labels <k=v,...>', 'constant labels added to every metric, e.g. host=web1,role=db')
-      .argument('<package>', 'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, or - for stdin')
+      .argument('<package>', 'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, a registry reference host[:port]/repo[:tag|@sha256:...], or - for stdin')
       .argument('[options...]', "the program's own options (see `ecli run <package> --help`)")
       .passThroughOptions()
       .allowUnknownOption(),
@@ -183,7 +190,52 @@ function buildProgram(exit: (code: number) => void): Command {
       await runPack(path, { ...(flags.output ? { output: flags.output } : {}), ...(flags.btf ? { btf: flags.btf } : {}) }, io);
       exit(0);
     });
+
+  program
+    .command('push')
+    .description('upload a package to an OCI registry; prints the digest to pin it by')
+    .argument('<package>', 'package.json or a package tarball')
+    .argument('<reference>', 'host[:port]/repository[:tag] (tag default: latest)')
+    .option('--plain-http', 'speak plain HTTP (always allowed for localhost and 127.0.0.0/8)')
+    .option('--chunk-size <bytes>', 'upload in PATCH requests of this many bytes (default: one PUT)', parseChunkSize)
+    .action(async (spec: string, reference: string, flags: { plainHttp?: boolean; chunkSize?: number }) => {
+      const { runPush } = await import('./commands/push.js');
+      await runPush(spec, reference, { ...(flags.plainHttp ? { plainHttp: true } : {}), ...(flags.chunkSize === undefined ? {} : { chunkSize: flags.chunkSize }) }, io);
+      exit(0);
+    });
+
+  program
+    .command('pull')
+    .description('download a package from an OCI registry, checking its digest')
+    .argument('<reference>', 'host[:port]/repository[:tag] or host[:port]/repository@sha256:<digest>')
+    .option('-o, --output <path>', 'file, or folder to write the package into (default: the current folder)')
+    .option('--plain-http', 'speak plain HTTP (always allowed for localhost and 127.0.0.0/8)')
+    .action(async (reference: string, flags: { output?: string; plainHttp?: boolean }) => {
+      const { runPull } = await import('./commands/pull.js');
+      await runPull(reference, { ...(flags.output ? { output: flags.output } : {}), ...(flags.plainHttp ? { plainHttp: true } : {}) }, io);
+      exit(0);
+    });
+
+  program
+    .command('login')
+    .description("check a registry user's password (read from stdin) and store it in docker's config.json")
+    .argument('<registry>', 'host[:port]')
+    .option('-u, --username <user>', 'the user name')
+    .option('--plain-http', 'speak plain HTTP (always allowed for localhost and 127.0.0.0/8)')
+    .action(async (registry: string, flags: { username?: string; plainHttp?: boolean }) => {
+      const { runLogin } = await import('./commands/login.js');
+      await runLogin(registry, { ...(flags.username === undefined ? {} : { username: flags.username }), ...(flags.plainHttp ? { plainHttp: true } : {}) }, io);
+      exit(0);
+    });
   return program;
+}
+
+function parseChunkSize(value: string): number {
+  const size = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(size) || size < 1) {
+    throw new EcliError('USAGE', `--chunk-size ${JSON.stringify(value)} is not a positive number of bytes`);
+  }
+  return size;
 }
 
 /** `ecli <package> ...` is `ecli run <package> ...`: insert `run` after ecli's own leading flags. */

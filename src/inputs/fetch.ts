@@ -1,4 +1,4 @@
-/** HTTP(S) GET with bounds: total time, body size and number of redirects. */
+/** HTTP(S) requests with bounds: total time, body size and number of redirects. */
 import { EcliError } from '../errors.js';
 
 export interface FetchLimits {
@@ -13,10 +13,39 @@ export interface FetchedBody {
   finalUrl: string;
 }
 
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+export interface BoundedRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+}
 
-/** Fetches `url` following redirects by hand, so that their number and the final URL are known. */
+export interface BoundedResponse extends FetchedBody {
+  status: number;
+  statusText: string;
+  headers: Headers;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Error bodies are read only for their message: at most this much of them. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/** Fetches `url`, following redirects; an HTTP error status is an error. */
 export async function fetchBounded(url: string, limits: FetchLimits): Promise<FetchedBody> {
+  const response = await requestBounded(url, {}, limits);
+  if (response.status < 200 || response.status > 299) {
+    throw new EcliError('NETWORK', `GET ${describeUrl(response.finalUrl, url)}: HTTP ${response.status} ${response.statusText}`.trimEnd());
+  }
+  return { bytes: response.bytes, finalUrl: response.finalUrl };
+}
+
+/**
+ * Sends one request and reads its whole body, following redirects by hand (GET and HEAD only) so
+ * that their number and the final URL are known. A redirect may not leave http(s), nor downgrade
+ * https to http, and an Authorization header is not sent to another origin. Bodies of statuses
+ * ≥ 400 are cut at 64 KiB instead of failing.
+ */
+export async function requestBounded(url: string, request: BoundedRequest, limits: FetchLimits): Promise<BoundedResponse> {
+  const method = request.method ?? 'GET';
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -24,59 +53,76 @@ export async function fetchBounded(url: string, limits: FetchLimits): Promise<Fe
     controller.abort();
   }, limits.timeoutMs);
   let current = url;
-  const where = (): string => (current === url ? url : `${current} (redirected from ${url})`);
+  let headers = request.headers ?? {};
+  const where = (): string => `${method} ${describeUrl(current, url)}`;
   try {
     for (let redirects = 0; ; redirects++) {
-      const response = await fetch(current, { redirect: 'manual', signal: controller.signal });
+      const response = await fetch(current, {
+        method,
+        headers,
+        redirect: 'manual',
+        signal: controller.signal,
+        ...(request.body === undefined ? {} : { body: request.body as Uint8Array<ArrayBuffer> }),
+      });
       const location = response.headers.get('location');
-      if (REDIRECT_STATUSES.has(response.status) && location !== null) {
+      if (REDIRECT_STATUSES.has(response.status) && location !== null && (method === 'GET' || method === 'HEAD')) {
         await response.body?.cancel();
-        if (redirects >= limits.maxRedirects) {
-          throw new EcliError('NETWORK', `GET ${where()}: more than ${limits.maxRedirects} redirects`);
-        }
-        current = nextUrl(current, location);
+        if (redirects >= limits.maxRedirects) throw new EcliError('NETWORK', `${where()}: more than ${limits.maxRedirects} redirects`);
+        const next = nextUrl(current, location, where);
+        if (new URL(next).origin !== new URL(current).origin) headers = withoutAuthorization(headers);
+        current = next;
         continue;
       }
-      if (!response.ok) {
-        await response.body?.cancel();
-        throw new EcliError('NETWORK', `GET ${where()}: HTTP ${response.status} ${response.statusText}`.trimEnd());
-      }
-      return { bytes: await readBody(response, limits.maxBytes, where), finalUrl: current };
+      const failed = response.status >= 400;
+      const bytes = await readBody(response, failed ? MAX_ERROR_BODY : limits.maxBytes, !failed, where);
+      return { status: response.status, statusText: response.statusText, headers: response.headers, bytes, finalUrl: current };
     }
   } catch (error) {
     if (error instanceof EcliError) throw error;
     if (timedOut) {
-      throw new EcliError('NETWORK', `GET ${where()}: no complete response within ${limits.timeoutMs} ms`, {
+      throw new EcliError('NETWORK', `${where()}: no complete response within ${limits.timeoutMs} ms`, {
         hint: 'check the server, or download the file and run it from disk',
       });
     }
-    throw new EcliError('NETWORK', `GET ${where()}: ${describeFetchError(error)}`, { cause: error });
+    throw new EcliError('NETWORK', `${where()}: ${describeFetchError(error)}`, { cause: error });
   } finally {
     clearTimeout(timer);
     controller.abort();
   }
 }
 
-function nextUrl(current: string, location: string): string {
+function describeUrl(current: string, original: string): string {
+  return current === original ? original : `${current} (redirected from ${original})`;
+}
+
+function nextUrl(current: string, location: string, where: () => string): string {
   let next: URL;
   try {
     next = new URL(location, current);
   } catch {
-    throw new EcliError('NETWORK', `GET ${current}: redirect to an invalid URL ${JSON.stringify(location)}`);
+    throw new EcliError('NETWORK', `${where()}: redirect to an invalid URL ${JSON.stringify(location)}`);
   }
   if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-    throw new EcliError('NETWORK', `GET ${current}: redirect to ${next.href}, which is not http(s)`);
+    throw new EcliError('NETWORK', `${where()}: redirect to ${next.href}, which is not http(s)`);
+  }
+  if (next.protocol === 'http:' && new URL(current).protocol === 'https:') {
+    throw new EcliError('NETWORK', `${where()}: redirect from https to plain http (${next.href}) refused`);
   }
   return next.href;
 }
 
-async function readBody(response: Response, maxBytes: number, where: () => string): Promise<Uint8Array> {
+function withoutAuthorization(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
+}
+
+/** Reads at most `maxBytes`; beyond that it fails when `strict`, else it cuts the body there. */
+async function readBody(response: Response, maxBytes: number, strict: boolean, where: () => string): Promise<Uint8Array> {
   const tooLarge = (): EcliError =>
-    new EcliError('NETWORK', `GET ${where()}: the response is larger than the ${maxBytes} byte limit`, {
+    new EcliError('NETWORK', `${where()}: the response is larger than the ${maxBytes} byte limit`, {
       hint: 'a package is normally well under 1 MiB; check the URL',
     });
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) {
+  if (strict && declared > maxBytes) {
     await response.body?.cancel();
     throw tooLarge();
   }
@@ -87,18 +133,21 @@ async function readBody(response: Response, maxBytes: number, where: () => strin
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
+    if (total + value.length > maxBytes) {
       await reader.cancel();
-      throw tooLarge();
+      if (strict) throw tooLarge();
+      chunks.push(value.subarray(0, maxBytes - total));
+      total = maxBytes;
+      break;
     }
+    total += value.length;
     chunks.push(value);
   }
   return Buffer.concat(chunks, total);
 }
 
 /** undici reports "fetch failed" and hides the reason (ECONNREFUSED, ENOTFOUND...) in `cause`. */
-function describeFetchError(error: unknown): string {
+export function describeFetchError(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
   if (cause !== undefined && typeof cause.code === 'string') return `${cause.code} ${String(cause.message ?? '')}`.trim();
   if (cause !== undefined && typeof cause.message === 'string') return cause.message;

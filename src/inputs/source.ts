@@ -3,11 +3,13 @@
  * an http(s) URL) to a validated package, its BPF object and, for tarballs, the manifest and
  * the extracted BTF archive.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { EcliError } from '../errors.js';
 import { decodePackage } from '../package/load.js';
 import type { ComposedPackage } from '../package/types.js';
+import { looksLikeReference } from '../registry/reference.js';
 import { parseSha256Pin, verifySha256 } from './digest.js';
 import { fetchBounded } from './fetch.js';
 import { parseManifest, verifyManifest, type PackManifest } from './manifest.js';
@@ -23,6 +25,10 @@ export interface ResolveOptions {
   insecure?: boolean;
   /** Overrides the type guessed from the extension or content. */
   progType?: ProgType;
+  /** Speak plain HTTP to a registry that is not on a loopback address. */
+  plainHttp?: boolean;
+  /** Told things worth knowing that are not errors, e.g. the digest a registry tag names. */
+  onNotice?: (message: string) => void;
   /** Read for the spec `-`; defaults to process.stdin. */
   stdin?: NodeJS.ReadableStream;
   maxBytes?: number;
@@ -32,6 +38,9 @@ export interface ResolveOptions {
 export interface ResolvedPackage {
   /** How to name the input in messages: a path, a URL or `<stdin>`. */
   source: string;
+  /** The input exactly as read, and what it is. */
+  bytes: Uint8Array;
+  type: ProgType;
   pkg: ComposedPackage;
   elf: Uint8Array;
   /** The extracted btfhub-archive tree of a tarball; call cleanup() when done with it. */
@@ -78,6 +87,10 @@ async function readInput(spec: string, opts: ResolveOptions, pin: string | undef
     });
     return { source: spec, bytes, name: new URL(finalUrl).pathname };
   }
+  if (looksLikeReference(spec) && !existsSync(spec)) {
+    const { pullForRun } = await import('../registry/run-input.js');
+    return pullForRun(spec, { maxBytes, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, plainHttp: opts.plainHttp === true, ...(opts.onNotice ? { onNotice: opts.onNotice } : {}) });
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
     throw new EcliError('USAGE', `cannot fetch ${spec}: only http:// and https:// URLs are supported`, {
       hint: 'download the package and pass its path',
@@ -103,7 +116,7 @@ function guessType(input: RawInput): ProgType {
 }
 
 function resolveJson(input: RawInput): ResolvedPackage {
-  return { source: input.source, ...decodePackage(utf8(input.bytes), input.source) };
+  return { source: input.source, bytes: input.bytes, type: 'json', ...decodePackage(utf8(input.bytes), input.source) };
 }
 
 async function resolveTarball(input: RawInput): Promise<ResolvedPackage> {
@@ -118,7 +131,7 @@ async function resolveTarball(input: RawInput): Promise<ResolvedPackage> {
       manifest = parseManifest(await readFile(tree.manifest, 'utf8'), `${input.source}:manifest.json`);
       verifyManifest(manifest, packageBytes, elf, input.source);
     }
-    const resolved: ResolvedPackage = { source: input.source, pkg, elf, ...(manifest === undefined ? {} : { manifest }) };
+    const resolved: ResolvedPackage = { source: input.source, bytes: input.bytes, type: 'tar', pkg, elf, ...(manifest === undefined ? {} : { manifest }) };
     if (tree.btfArchive === undefined) {
       extracted.cleanup();
       return resolved;

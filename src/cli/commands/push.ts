@@ -1,0 +1,40 @@
+/** `ecli push <package.json | tarball> <host[:port]/repo[:tag]>`: upload a package as an OCI artifact. */
+import { basename } from 'node:path';
+import { buildManifest } from '../../inputs/manifest.js';
+import { resolvePackageSource, type ResolveOptions } from '../../inputs/source.js';
+import { isGzip } from '../../inputs/tarball.js';
+import { buildArtifact, type PackageFileKind } from '../../registry/artifact.js';
+import { formatReference, parseReference } from '../../registry/reference.js';
+import { pushArtifact } from '../../registry/transfer.js';
+import type { CommandIo } from './io.js';
+
+export interface PushCommandOptions extends ResolveOptions {
+  chunkSize?: number;
+}
+
+const SAFE_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+export async function runPush(spec: string, reference: string, opts: PushCommandOptions, io: CommandIo): Promise<void> {
+  const ref = parseReference(reference);
+  const resolved = await resolvePackageSource(spec, opts);
+  resolved.btfArchive?.cleanup();
+  const kind: PackageFileKind = resolved.type === 'json' ? 'json' : isGzip(resolved.bytes) ? 'tar.gz' : 'tar';
+  const info = resolved.manifest ?? buildManifest(resolved.pkg, resolved.bytes, resolved.elf, []);
+  const name = basename(spec);
+  const fileName = SAFE_FILE_NAME.test(name) ? name : kind === 'json' ? 'package.json' : `${info.name}.${kind}`;
+  const artifact = buildArtifact(resolved.bytes, kind, fileName, {
+    name: info.name,
+    version: info.version,
+    ...(info.description === undefined ? {} : { description: info.description }),
+  });
+  await pushArtifact(ref, artifact, {
+    ...(opts.plainHttp ? { plainHttp: true } : {}),
+    ...(opts.chunkSize === undefined ? {} : { chunkSize: opts.chunkSize }),
+    onBlob: (blob, uploaded) => {
+      if (!uploaded) io.stderr.write(`ecli: blob ${blob.digest} (${blob.size} bytes) is already in the registry; not uploaded again\n`);
+    },
+  });
+  io.stderr.write(`ecli: pushed ${fileName} (${resolved.bytes.length} bytes) to ${formatReference(ref)}; pin it as ${formatReference({ ...ref, digest: artifact.digest })}\n`);
+  io.stdout.write(`${artifact.digest}\n`);
+}
+

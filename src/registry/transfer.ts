@@ -1,0 +1,43 @@
+/** Push a package artifact to a registry; pull the package layer of one. */
+import { blobExists, getBlob, getManifest, putManifest, uploadBlob } from './api.js';
+import { layerFileName, packageLayer, type Blob, type Descriptor, type PackageArtifact } from './artifact.js';
+import { RegistryClient, type ClientOptions } from './client.js';
+import { OCI_MANIFEST } from './media-types.js';
+import { formatReference, type RegistryReference } from './reference.js';
+
+export interface PushOptions extends ClientOptions {
+  /** Upload blobs in PATCH requests of this many bytes instead of one PUT. */
+  chunkSize?: number;
+  /** Told about each blob: uploaded, or already in the registry. */
+  onBlob?: (blob: Descriptor, uploaded: boolean) => void;
+}
+
+export interface PulledPackage {
+  /** The manifest's digest: what `host/repo@<digest>` pins. */
+  digest: string;
+  layer: Descriptor;
+  bytes: Uint8Array;
+  /** The layer's title when it is a plain file name, else one from its media type. */
+  fileName: string;
+}
+
+export async function pushArtifact(ref: RegistryReference, artifact: PackageArtifact, options: PushOptions = {}): Promise<void> {
+  const client = await RegistryClient.connect(ref.registry, ref.repository, 'push', options);
+  for (const blob of [artifact.config, artifact.layer]) await pushBlob(client, ref, blob, options);
+  await putManifest(client, ref, artifact.manifest, OCI_MANIFEST, artifact.digest);
+}
+
+/** An existing blob (HEAD answers 200) is not uploaded again. */
+async function pushBlob(client: RegistryClient, ref: RegistryReference, blob: Blob, options: PushOptions): Promise<void> {
+  const present = await blobExists(client, ref, blob.descriptor.digest);
+  if (!present) await uploadBlob(client, ref, blob.bytes, blob.descriptor.digest, options.chunkSize);
+  options.onBlob?.(blob.descriptor, !present);
+}
+
+export async function pullPackage(ref: RegistryReference, maxBytes: number, options: ClientOptions = {}): Promise<PulledPackage> {
+  const client = await RegistryClient.connect(ref.registry, ref.repository, 'pull', options);
+  const manifest = await getManifest(client, ref);
+  const layer = packageLayer(manifest.bytes, formatReference(ref));
+  const bytes = await getBlob(client, ref, layer, maxBytes);
+  return { digest: manifest.digest, layer, bytes, fileName: layerFileName(layer) };
+}
