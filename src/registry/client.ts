@@ -152,7 +152,7 @@ export class RegistryClient {
     const headers: Record<string, string> = {};
     if (credentials !== undefined) headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')}`;
     const response = await requestBounded(url.href, { headers }, { maxBytes: SMALL_BODY, timeoutMs: this.timeoutMs, maxRedirects: MAX_REDIRECTS });
-    if (response.status === 401 || response.status === 403) throw this.refused({ ...response, ...registryErrors(response) }, 'a token');
+    if (response.status === 401 || response.status === 403) throw this.refused({ ...response, ...registryErrors(response) }, `${this.purpose} (token service ${url.origin}${url.pathname})`);
     const body = response.status === 200 ? parseJson(response.bytes) : undefined;
     const token = isObject(body) ? (body.token ?? body.access_token) : undefined;
     if (typeof token !== 'string' || token === '') {
