@@ -9,7 +9,7 @@ import { extname } from 'node:path';
 import { EcliError } from '../errors.js';
 import { decodePackage } from '../package/load.js';
 import type { ComposedPackage } from '../package/types.js';
-import { looksLikeReference } from '../registry/reference.js';
+import { looksLikeReference } from './registry/reference.js';
 import { parseSha256Pin, verifySha256 } from './digest.js';
 import { fetchBounded } from './fetch.js';
 import { parseManifest, verifyManifest, type PackManifest } from './manifest.js';
@@ -88,7 +88,7 @@ async function readInput(spec: string, opts: ResolveOptions, pin: string | undef
     return { source: spec, bytes, name: new URL(finalUrl).pathname };
   }
   if (looksLikeReference(spec) && !existsSync(spec)) {
-    const { pullForRun } = await import('../registry/run-input.js');
+    const { pullForRun } = await import('./registry/run-input.js');
     return pullForRun(spec, { maxBytes, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, plainHttp: opts.plainHttp === true, ...(opts.onNotice ? { onNotice: opts.onNotice } : {}) });
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {

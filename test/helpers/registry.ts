@@ -22,6 +22,11 @@ export interface RunningRegistry {
   log(): string;
   /** The access-log request lines so far, e.g. `HEAD /v2/tools/x/blobs/sha256:... HTTP/1.1" 200`. */
   requests(): string[];
+  /**
+   * The request lines logged after the first `from`, once one of them satisfies `until` (the log
+   * arrives asynchronously, after a client that ran with spawnSync has exited).
+   */
+  requestsUntil(from: number, until: (request: string) => boolean): Promise<string[]>;
 }
 
 export interface RegistryUser {
@@ -71,11 +76,21 @@ export async function startRegistry(t: TestContext, users: RegistryUser[] = []):
   });
   const host = `127.0.0.1:${port}`;
   await waitUntilServing(host, () => output, () => child.exitCode !== null);
+  const requests = (): string[] => [...output.matchAll(/"((?:GET|HEAD|POST|PUT|PATCH|DELETE) [^"]*)" (\d{3})/g)].map((m) => `${m[1]}" ${m[2]}`);
   return {
     host,
     storage,
     log: () => output,
-    requests: () => [...output.matchAll(/"((?:GET|HEAD|POST|PUT|PATCH|DELETE) [^"]*)" (\d{3})/g)].map((m) => `${m[1]}" ${m[2]}`),
+    requests,
+    async requestsUntil(from, until) {
+      const deadline = Date.now() + READY_TIMEOUT_MS;
+      for (;;) {
+        const after = requests().slice(from);
+        if (after.some(until)) return after;
+        if (Date.now() > deadline) throw new Error(`the registry logged no such request within ${READY_TIMEOUT_MS} ms; after request ${from}:\n${after.join('\n')}`);
+        await sleep(20);
+      }
+    },
   };
 }
 

@@ -6,57 +6,14 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { jsonOf, startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
-import { ecliPath, runTool, type Completed } from '../helpers/ecli-process.js';
+import { ecliPath, type Completed } from '../helpers/ecli-process.js';
 import { haveRoot } from '../helpers/env.js';
-import { compileExample, haveToolchain, tempDir } from '../helpers/examples.js';
-
-interface Packed {
-  packagePath: string;
-  tarball: string;
-  /** The digest `ecli pack` printed for the tarball. */
-  sha256: string;
-  /** A copy of /bin/true whose path fits in comm (15 characters). */
-  exe: string;
-}
-
-/** Compiles execsnoop, packs it, and prepares an executable at a unique short path. */
-function prepare(t: TestContext): Packed {
-  const { packagePath } = compileExample(t, 'execsnoop');
-  const tarball = path.join(path.dirname(packagePath), 'x.tar.gz');
-  const packed = runTool(ecliPath, ['pack', packagePath, '-o', tarball]);
-  assert.equal(packed.status, 0, `ecli pack failed:\n${packed.stderr}`);
-  const digest = /^sha256 ([0-9a-f]{64})$/m.exec(packed.stdout);
-  assert.ok(digest, `ecli pack printed no digest:\n${packed.stdout}`);
-  const exe = path.join(tempDir(t, 'x'), 't');
-  assert.ok(exe.length <= 15, `${exe} does not fit in comm`);
-  copyFileSync('/bin/true', exe);
-  return { packagePath, tarball, sha256: digest[1]!, exe };
-}
-
-/** Execs `exe` from node (which copies the path into the child, so it is resident). */
-function execOnce(exe: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(exe, [], { stdio: 'ignore' });
-    child.on('error', reject);
-    child.on('spawn', () => resolve(child.pid!));
-  });
-}
-
-/** Runs `ecli run -j <args>`, checks the row of one exec of `exe`, stops it and checks the unload. */
-async function runAndSeeExec(t: TestContext, exe: string, args: string[], input?: Buffer): Promise<void> {
-  const running = await startEcliFor(t, ['run', '-j', ...args], input === undefined ? {} : { input });
-  const pid = await execOnce(exe);
-  const row = jsonOf(await running.waitForLine((l) => jsonOf(l)?.pid === pid));
-  assert.equal(row?.comm, exe, `ecli ${args.join(' ')}`);
-  assert.equal(row?.ppid, process.pid);
-  const ours = await stopAndCheckUnloaded(running);
-  assert.equal(ours.length, 1, `ecli held programs ${ours.join(', ')}`);
-}
+import { haveToolchain } from '../helpers/examples.js';
+import { prepareExecsnoop, runAndSeeExec } from '../helpers/execsnoop-run.js';
 
 /** Serves `file` at /<name> on an ephemeral 127.0.0.1 port until the test ends. */
 async function serve(t: TestContext, file: string): Promise<string> {
@@ -76,16 +33,16 @@ async function serve(t: TestContext, file: string): Promise<string> {
 
 test('ecli run loads a package from a tarball, stdin (JSON and tarball) and a pinned URL', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
-  const packed = prepare(t);
+  const packed = prepareExecsnoop(t);
 
   await t.test('a .tar.gz written by ecli pack', async (t) => {
     await runAndSeeExec(t, packed.exe, [packed.tarball]);
   });
   await t.test('- with the package JSON on stdin', async (t) => {
-    await runAndSeeExec(t, packed.exe, ['-'], readFileSync(packed.packagePath));
+    await runAndSeeExec(t, packed.exe, ['-'], { input: readFileSync(packed.packagePath) });
   });
   await t.test('- with the tarball on stdin', async (t) => {
-    await runAndSeeExec(t, packed.exe, ['-'], readFileSync(packed.tarball));
+    await runAndSeeExec(t, packed.exe, ['-'], { input: readFileSync(packed.tarball) });
   });
   await t.test('an http:// URL pinned with the digest ecli pack printed', async (t) => {
     const url = await serve(t, packed.tarball);
@@ -108,7 +65,7 @@ function runEcli(args: string[]): Promise<Completed> {
 
 test('a URL with a wrong pin exits 13 before loading; an unpinned URL exits 2', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
-  const packed = prepare(t);
+  const packed = prepareExecsnoop(t);
   const url = await serve(t, packed.tarball);
   const wrong = packed.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0'));
 

@@ -10,11 +10,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sha256Hex } from '../../src/distribute/digest.js';
-import { buildArtifact } from '../../src/registry/artifact.js';
-import { parseChallenge } from '../../src/registry/challenge.js';
-import { parseReference } from '../../src/registry/reference.js';
-import { pullPackage, pushArtifact } from '../../src/registry/transfer.js';
+import { sha256Hex } from '../../src/inputs/digest.js';
+import { buildArtifact } from '../../src/inputs/registry/artifact.js';
+import { parseChallenge } from '../../src/inputs/registry/challenge.js';
+import { parseReference } from '../../src/inputs/registry/reference.js';
+import { pullPackage, pushArtifact } from '../../src/inputs/registry/transfer.js';
 import { errorWith } from '../helpers/assertions.js';
 import { syntheticPackageText } from '../helpers/synthetic-package.js';
 

@@ -3,9 +3,9 @@
  * checks it with the registry, and stores it in docker's config file as docker does.
  */
 import { EcliError } from '../../errors.js';
-import { RegistryClient } from '../../registry/client.js';
-import { saveCredentials } from '../../registry/credentials.js';
-import { parseRegistryHost } from '../../registry/reference.js';
+import { RegistryClient } from '../../inputs/registry/client.js';
+import { saveCredentials } from '../../inputs/registry/credentials.js';
+import { parseRegistryHost } from '../../inputs/registry/reference.js';
 import type { CommandIo } from './io.js';
 
 export interface LoginCommandOptions {

@@ -5,8 +5,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { DEFAULT_MAX_BYTES } from '../../inputs/source.js';
-import { formatReference, parseReference } from '../../registry/reference.js';
-import { pullPackage } from '../../registry/transfer.js';
+import { formatReference, parseReference } from '../../inputs/registry/reference.js';
+import { pullPackage } from '../../inputs/registry/transfer.js';
 import type { CommandIo } from './io.js';
 import { resolveOutput, writeReplacing } from './output-file.js';
 

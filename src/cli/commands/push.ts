@@ -3,9 +3,9 @@ import { basename } from 'node:path';
 import { buildManifest } from '../../inputs/manifest.js';
 import { resolvePackageSource, type ResolveOptions } from '../../inputs/source.js';
 import { isGzip } from '../../inputs/tarball.js';
-import { buildArtifact, type PackageFileKind } from '../../registry/artifact.js';
-import { formatReference, parseReference } from '../../registry/reference.js';
-import { pushArtifact } from '../../registry/transfer.js';
+import { buildArtifact, type PackageFileKind } from '../../inputs/registry/artifact.js';
+import { formatReference, parseReference } from '../../inputs/registry/reference.js';
+import { pushArtifact } from '../../inputs/registry/transfer.js';
 import type { CommandIo } from './io.js';
 
 export interface PushCommandOptions extends ResolveOptions {

@@ -1,7 +1,7 @@
 /** The OCI image manifest of a package artifact: building it for push, reading it after pull. Pure. */
-import { EcliError } from '../errors.js';
+import { EcliError } from '../../errors.js';
 import { isObject } from './json.js';
-import { sha256Hex } from '../inputs/digest.js';
+import { sha256Hex } from '../digest.js';
 import {
   DESCRIPTION_ANNOTATION,
   DOCKER_MANIFEST,

@@ -1,5 +1,5 @@
 /** `ecli run <reference>`: the package layer of a registry artifact, as an input to resolve like a file. */
-import { EcliError } from '../errors.js';
+import { EcliError } from '../../errors.js';
 import { formatReference, parseReference } from './reference.js';
 import { pullPackage } from './transfer.js';
 

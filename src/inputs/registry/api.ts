@@ -1,6 +1,6 @@
 /** The distribution API calls ecli needs: manifests by tag or digest, blobs (HEAD, GET, upload). */
-import { EcliError } from '../errors.js';
-import { sha256Hex } from '../inputs/digest.js';
+import { EcliError } from '../../errors.js';
+import { sha256Hex } from '../digest.js';
 import type { Descriptor } from './artifact.js';
 import type { RegistryClient, RegistryResponse } from './client.js';
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from './media-types.js';

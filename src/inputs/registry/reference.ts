@@ -5,7 +5,7 @@
  * `:`, or be `localhost` (as docker tells a registry host from a Docker Hub user name).
  * `tools/x:v1` is therefore a relative path, never Docker Hub.
  */
-import { EcliError } from '../errors.js';
+import { EcliError } from '../../errors.js';
 
 export interface RegistryReference {
   /** `host[:port]` as written (lower case), the key for credentials. */

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { EcliError } from '../errors.js';
+import { EcliError } from '../../errors.js';
 import { isObject } from './json.js';
 
 export interface Credentials {

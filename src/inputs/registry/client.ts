@@ -3,8 +3,8 @@
  * loopback registries and --plain-http), answers the auth challenge (HTTP basic from docker's
  * config, or the bearer-token flow), and sends bounded requests. Never prints a secret.
  */
-import { EcliError } from '../errors.js';
-import { describeFetchError, requestBounded, type BoundedRequest, type BoundedResponse } from '../inputs/fetch.js';
+import { EcliError } from '../../errors.js';
+import { describeFetchError, requestBounded, type BoundedRequest, type BoundedResponse } from '../fetch.js';
 import { parseChallenge, type Challenge } from './challenge.js';
 import { findCredentials, type CredentialLookup, type Credentials } from './credentials.js';
 import { isObject } from './json.js';
