@@ -75,6 +75,7 @@ test('inspect text of bootstrap.json has the expected tables and rows', async (t
   assert.deepEqual(row(text, 'Export struct event (176 bytes)', 'comm'), ['comm', '24', '16', 'char[16]']);
   assert.ok(!text.includes('__eunomia_dummy'), 'dummy variables are not options');
   assert.match(text, /^Prints  rb: events as struct event \(the only one of the ring buffers, perf event arrays and sampled maps\)$/m);
+  assert.match(text, /^Needs   the kernel's BTF, for CO-RE relocations$/m);
 });
 
 test('inspect of runqlat.json shows the sampled histogram map and its options', async (t) => {
@@ -98,7 +99,7 @@ test('inspect --json is the report as pretty JSON', async (t) => {
   assert.ok(text.startsWith('{\n  "source": '));
   const parsed = JSON.parse(text);
   assert.deepEqual(parsed, JSON.parse(JSON.stringify(r)));
-  assert.deepEqual(Object.keys(parsed), ['source', 'objName', 'btfFiles', 'programs', 'maps', 'exports', 'options', 'exportStructs']);
+  assert.deepEqual(Object.keys(parsed), ['source', 'objName', 'btfFiles', 'programs', 'maps', 'exports', 'kernelBtfNeededFor', 'options', 'exportStructs']);
   assert.deepEqual(parsed.exportStructs[0].members[4], { member: 'comm', offset: 24, size: 16, type: 'char[16]' });
 });
 

@@ -167,6 +167,7 @@ test('inspect escapes package strings in its tables and keeps them exact in JSON
     programs: [{ name: 'p\x1b[1m', section: 'tp/x/y', attachKind: 'tracepoint', target: 'x/y' }],
     maps: [],
     exports: [],
+    kernelBtfNeededFor: [],
     options: [],
     exportStructs: [],
   };

@@ -25,6 +25,8 @@ export interface InspectReport {
   maps: InspectMap[];
   /** What `ecli run` prints, and why that map was chosen. */
   exports: InspectExport[];
+  /** Why the object needs the kernel's BTF (CO-RE relocations, tp_btf programs...); empty when it does not. */
+  kernelBtfNeededFor: string[];
   options: InspectOption[];
   exportStructs: InspectExportStruct[];
 }
@@ -99,6 +101,7 @@ export function inspectPackage(resolved: ResolvedPackage): InspectReport {
     programs: spec.programs.map((p) => ({ name: p.name, section: p.section, attachKind: p.kind, target: p.target })),
     maps: spec.maps.map((map) => describeMap(map, spec.exports.find((e) => e.map === map.meta))),
     exports: spec.exports.map((e) => ({ map: e.map.name, output: outputOf(e), reason: e.reason })),
+    kernelBtfNeededFor: [...spec.btfNeeds.reasons],
     options: spec.options.map((option) => {
       const flag = option.kind === 'flag';
       const fallback = option.kind === 'value' ? option.defaultText : undefined;
@@ -149,6 +152,7 @@ export function renderInspect(report: InspectReport, opts: { json: boolean }): s
   if (report.btfFiles.length > 0) heading.push(`BTF for ${report.btfFiles.length} kernel(s): ${report.btfFiles.join(', ')}`);
   if (report.exports.length === 0) heading.push('Prints  nothing: no map is exported (bpf_printk output goes to the trace pipe)');
   for (const e of report.exports) heading.push(`Prints  ${e.map}: ${e.output} (${e.reason})`);
+  if (report.kernelBtfNeededFor.length > 0) heading.push(`Needs   the kernel's BTF, for ${report.kernelBtfNeededFor.join(', ')}`);
   // Package strings are shown with their control characters escaped, one line each (JSON is exact).
   const lines = heading.map(escapeControls);
   lines.push(
