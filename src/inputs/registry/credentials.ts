@@ -1,8 +1,10 @@
 /**
  * Registry credentials in docker's config file: `$DOCKER_CONFIG/config.json`, else
- * `~/.docker/config.json`, `auths["host[:port]"].auth` = base64 of `user:password`.
- * Credential helpers (`credsStore`, `credHelpers`) are not run; their presence is reported.
+ * `~/.docker/config.json`, `auths["host[:port]"].auth` = base64 of `user:password`, or a credential
+ * helper as docker runs it: `credHelpers["host"]` first, then the entry in `auths`, then `credsStore`;
+ * `docker-credential-<name> get` reads the server on stdin and prints `{"Username","Secret"}`.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -36,15 +38,55 @@ export function findCredentials(registry: string, env: NodeJS.ProcessEnv = proce
   if (config === undefined) return { missing: `${path} does not exist` };
   const auths = isObject(config.auths) ? config.auths : {};
   const key = Object.keys(auths).find((k) => k === registry) ?? Object.keys(auths).find((k) => registryOfKey(k) === registry);
-  const helper = credentialHelper(config, registry);
-  if (key === undefined) {
-    return { missing: `no entry for ${registry} in ${path}${helper === undefined ? '' : ` (it names the credential helper docker-credential-${helper}, which ecli does not run)`}` };
-  }
-  const where = `${path} (auths[${JSON.stringify(key)}])`;
-  const entry = auths[key];
+  const named = namedHelper(config, registry);
+  if (named !== undefined) return fromHelper(named, registry, `${path} (credHelpers)`, env);
+  const where = key === undefined ? undefined : `${path} (auths[${JSON.stringify(key)}])`;
+  const entry = key === undefined ? undefined : auths[key];
   const decoded = isObject(entry) ? decodeEntry(entry) : undefined;
-  if (decoded === undefined) return { missing: `${where} holds no user name and password (an "auth" field of base64 user:password)` };
-  return { credentials: { ...decoded, source: where } };
+  if (decoded !== undefined) return { credentials: { ...decoded, source: where! } };
+  if (typeof config.credsStore === 'string' && config.credsStore !== '') return fromHelper(config.credsStore, registry, `${path} (credsStore)`, env);
+  if (where === undefined) return { missing: `no entry for ${registry} in ${path}` };
+  return { missing: `${where} holds no user name and password (an "auth" field of base64 user:password)` };
+}
+
+/** How long a credential helper may take (it may talk to a keychain daemon). */
+const HELPER_TIMEOUT_MS = 10_000;
+
+/**
+ * Asks `docker-credential-<name> get` for the registry's credentials. A helper that knows none says
+ * so and exits 1: that is anonymous access, not an error. A helper that cannot be run, times out
+ * or prints something else is an error, since the user configured it.
+ */
+function fromHelper(name: string, registry: string, configuredIn: string, env: NodeJS.ProcessEnv): CredentialLookup {
+  const program = `docker-credential-${name}`;
+  const source = `${program}, named in ${configuredIn}`;
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
+    throw new EcliError('REGISTRY_AUTH', `${configuredIn} names the credential helper ${JSON.stringify(name)}, which is not a helper name`, {
+      hint: 'a helper name is letters, digits, . _ or -: docker runs docker-credential-<name>',
+    });
+  }
+  const result = spawnSync(program, ['get'], { input: registry, env, encoding: 'utf8', timeout: HELPER_TIMEOUT_MS, maxBuffer: 1 << 20 });
+  if (result.error !== undefined) {
+    const why = (result.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not installed (not found in PATH)' : `could not be run: ${result.error.message}`;
+    throw new EcliError('REGISTRY_AUTH', `the credential helper ${source} ${why}`, {
+      hint: `install ${program}, or remove it from the config file to use the credentials in its "auths"`,
+    });
+  }
+  if (result.status !== 0) {
+    const said = result.stdout.trim() || result.stderr.trim();
+    if (/credentials not found/i.test(said)) return { missing: `${source} has no credentials for ${registry}` };
+    throw new EcliError('REGISTRY_AUTH', `the credential helper ${source} failed for ${registry} (exit ${result.status ?? result.signal}): ${said.split('\n')[0]}`);
+  }
+  let answer: unknown;
+  try {
+    answer = JSON.parse(result.stdout);
+  } catch {
+    answer = undefined;
+  }
+  if (!isObject(answer) || typeof answer.Username !== 'string' || typeof answer.Secret !== 'string' || answer.Secret === '') {
+    throw new EcliError('REGISTRY_AUTH', `the credential helper ${source} printed no {"Username", "Secret"} JSON for ${registry}`);
+  }
+  return { credentials: { username: answer.Username, password: answer.Secret, source } };
 }
 
 /** Stores credentials for `registry` (creating the file with mode 0600), keeping everything else in it. */
@@ -103,9 +145,8 @@ function decodeEntry(entry: Record<string, unknown>): { username: string; passwo
   return undefined;
 }
 
-function credentialHelper(config: DockerConfig, registry: string): string | undefined {
+function namedHelper(config: DockerConfig, registry: string): string | undefined {
   const helpers = isObject(config.credHelpers) ? config.credHelpers : {};
   const named = Object.entries(helpers).find(([key]) => registryOfKey(key) === registry)?.[1];
-  if (typeof named === 'string') return named;
-  return typeof config.credsStore === 'string' ? config.credsStore : undefined;
+  return typeof named === 'string' && named !== '' ? named : undefined;
 }
