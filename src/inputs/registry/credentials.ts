@@ -66,7 +66,9 @@ function fromHelper(name: string, registry: string, configuredIn: string, env: N
     });
   }
   const result = spawnSync(program, ['get'], { input: registry, env, encoding: 'utf8', timeout: HELPER_TIMEOUT_MS, maxBuffer: 1 << 20 });
-  if (result.error !== undefined) {
+  // A helper may exit without reading stdin (EPIPE for us): what it printed and its status still count.
+  const ranAnyway = (result.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && result.status !== null;
+  if (result.error !== undefined && !ranAnyway) {
     const why = (result.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not installed (not found in PATH)' : `could not be run: ${result.error.message}`;
     throw new EcliError('REGISTRY_AUTH', `the credential helper ${source} ${why}`, {
       hint: `install ${program}, or remove it from the config file to use the credentials in its "auths"`,
