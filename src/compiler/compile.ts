@@ -13,12 +13,14 @@ export interface CompileFlagsInput {
 
 /**
  * The reference's flag order, split where the per-source part starts:
- * `-g -O2 -target bpf -Wno-unknown-attributes -D__TARGET_ARCH_<arch> <sys includes> -I<vmlinux> <cflags>` + `-I<source dir>`.
+ * `-g -O2 -target bpf -Wno-unknown-attributes -D__TARGET_ARCH_<arch> <sys includes> -I<vmlinux> <cflags>` + `-I<source dir>`,
+ * plus `-Werror=implicit-function-declaration`: a misspelt helper would otherwise compile into an
+ * extern call that the kernel refuses at run time (`-a -Wno-error=...` turns it back into a warning).
  */
 export function compileFlags(input: CompileFlagsInput): { base: string[]; source: string[] } {
   return {
     base: [
-      '-g', '-O2', '-target', 'bpf', '-Wno-unknown-attributes', `-D__TARGET_ARCH_${input.arch}`,
+      '-g', '-O2', '-target', 'bpf', '-Wno-unknown-attributes', '-Werror=implicit-function-declaration', `-D__TARGET_ARCH_${input.arch}`,
       ...input.toolchain.sysIncludeFlags, `-I${input.vmlinuxDir}`, ...input.additionalCflags,
     ],
     source: [`-I${input.sourceDir}`],

@@ -6,12 +6,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Btf } from '../btf/btf.js';
-import { findSection, parseElf } from '../elf/elf.js';
+import { findSection, parseElf, type ElfFile } from '../elf/elf.js';
 import { EcliError } from '../errors.js';
 import { encodeBpfObject, stableStringify } from '../package/codec.js';
 import type { BpfSkeletonMeta, ExportedTypesStructMeta } from '../package/types.js';
 import { writeFileAtomic } from './cache.js';
 import { compileFlags, compileObject } from './compile.js';
+import { unresolvedExterns } from './externs.js';
 import { applyDocComments, memberDisplayHints } from './doc-comments.js';
 import { buildExportTypes, dummyPointerDeclarations, headerStructNames } from './export-types.js';
 import { objectBaseName, skeletonObjName } from './naming.js';
@@ -65,11 +66,26 @@ export interface EccResult {
 
 const silent: EccLogger = { info: () => {}, warn: () => {}, diagnostics: () => {} };
 
-function readInput(file: string, what: string): string {
+/** What each input must be named: ecc compiles C, so anything else is refused before clang sees it. */
+const INPUT_SUFFIXES = { source: '.c', header: '.h' } as const;
+
+function readInput(file: string, what: keyof typeof INPUT_SUFFIXES): string {
   if (!existsSync(file) || !statSync(file).isFile()) {
     throw new EcliError('INPUT_NOT_FOUND', `${what} ${file} does not exist`, { hint: 'check the path' });
   }
-  return readFileSync(file, 'utf8');
+  const suffix = INPUT_SUFFIXES[what];
+  if (!file.endsWith(suffix)) {
+    throw new EcliError('USAGE', `${what} ${file} is not a C ${what}: its name does not end in ${suffix}`, {
+      hint: what === 'source' ? 'give the BPF program in C, e.g. ecc prog.bpf.c prog.h' : 'give the header that declares the event struct, e.g. ecc prog.bpf.c prog.h',
+    });
+  }
+  const bytes = readFileSync(file);
+  if (bytes.includes(0)) {
+    throw new EcliError('USAGE', `${what} ${file} is not C text: it holds NUL bytes (a compiled object or other binary file?)`, {
+      hint: 'give the C file the object was built from',
+    });
+  }
+  return bytes.toString('utf8');
 }
 
 export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
@@ -129,6 +145,7 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
       throw new EcliError('COMPILE_FAILED', `${objectFile} has no .BTF section`, { hint: 'clang must run with -g; check -a flags that disable debug info' });
     }
     const btf = Btf.parse(btfSection.data);
+    refuseUnresolvedExterns(source, elf, btf);
     const documented = applyDocComments(buildSkeleton(elf, btf, objName), docs.decls);
     for (const warning of documented.warnings) logger.warn(`${source}: ${warning}`);
 
@@ -147,6 +164,15 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+function refuseUnresolvedExterns(source: string, elf: ElfFile, btf: Btf): void {
+  const externs = unresolvedExterns(elf, btf);
+  if (externs.length === 0) return;
+  const list = externs.map((e) => `${e.name} (${e.kind})`).join(', ');
+  throw new EcliError('COMPILE_FAILED', `${source}: unresolved extern symbol${externs.length === 1 ? '' : 's'} ${list}: declared extern, but nothing defines ${externs.length === 1 ? 'it' : 'them'}, so the kernel would refuse the object`, {
+    hint: 'define each in the source (check the spelling of helper names), or mark kernel symbols __ksym and kernel config values __kconfig',
+  });
 }
 
 /**
