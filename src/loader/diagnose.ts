@@ -6,6 +6,7 @@
 import { EcliError } from '../errors.js';
 import { type AttachKind, tracepointOf, uprobeTargetOf, usdtTargetOf, usesTrampoline } from '../model/attach-kind.js';
 import { EACCES, EINVAL, ENOENT, EOPNOTSUPP, EPERM, describeErrno, errnoName } from './ffi/errno.js';
+import { capabilityError, type ProcessCapabilities } from './capabilities.js';
 import type { LockdownLevel, TrampolineProbe } from './probe.js';
 
 export interface ProgramIdentity {
@@ -15,7 +16,7 @@ export interface ProgramIdentity {
 }
 
 export interface LoadFacts {
-  privileged(): boolean;
+  capabilities(): ProcessCapabilities;
   trampolines(): TrampolineProbe;
   bpfLsm(): boolean | undefined;
   lockdown(): LockdownLevel | undefined;
@@ -54,7 +55,8 @@ export function describeProgram(program: ProgramIdentity): string {
 
 export function diagnoseLoadFailure(failure: LoadFailure, facts: LoadFacts): EcliError {
   const { warnings } = failure;
-  if (isPermissionError(failure.error) && !facts.privileged()) return permissionError();
+  const refused = isPermissionError(failure.error) ? capabilityError(facts.capabilities(), failure.programs.map((p) => p.kind)) : undefined;
+  if (refused !== undefined) return refused;
   const failedProgram = findFailedProgram(failure);
   if (failedProgram) return diagnoseProgramLoad(failedProgram, failure, facts);
 
@@ -305,8 +307,3 @@ function isPermissionError(error: number): boolean {
   return n === EPERM || n === EACCES;
 }
 
-export function permissionError(): EcliError {
-  return new EcliError('PERMISSION', 'loading BPF needs root or the CAP_BPF and CAP_PERFMON capabilities', {
-    hint: 'run it with sudo',
-  });
-}

@@ -14,7 +14,7 @@ import { type LoadFacts, type ProgramIdentity, diagnoseLoadFailure } from './dia
 import { ENOENT, describeErrno, errnoName } from './ffi/errno.js';
 import { type Pointer, native } from './ffi/libbpf.js';
 import { type LibbpfLogCapture, captureLibbpfLog } from './log.js';
-import { hasVmlinuxBtf, isBpfLsmEnabled, isPrivileged, lockdownLevel, probeTrampolines } from './probe.js';
+import { hasVmlinuxBtf, isBpfLsmEnabled, lockdownLevel, processCapabilities, probeTrampolines } from './probe.js';
 import { tcxDirectionOf } from '../model/tc-hook.js';
 import { BPF_PROG_TYPE_SCHED_CLS, tcxAttachType } from './tcx-attr.js';
 
@@ -32,7 +32,7 @@ export interface OpenOptions {
 }
 
 const LOAD_FACTS: LoadFacts = {
-  privileged: isPrivileged,
+  capabilities: processCapabilities,
   trampolines: probeTrampolines,
   bpfLsm: isBpfLsmEnabled,
   lockdown: lockdownLevel,

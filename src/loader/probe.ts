@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, openSync, readFileSync, closeSync } from 'node:fs';
 import { KERNEL_BTF_PATH } from '../btf/kernel-btf-path.js';
 import { EcliError } from '../errors.js';
-import { permissionError } from './diagnose.js';
+import type { AttachKind } from '../model/attach-kind.js';
+import { capabilityError, effectiveCapabilities, type ProcessCapabilities } from './capabilities.js';
 
 const TRACEFS_MOUNT_POINTS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 const KPROBE_PMU = '/sys/bus/event_source/devices/kprobe';
@@ -14,10 +15,6 @@ const SECURITYFS = '/sys/kernel/security';
 const LSM_LIST = `${SECURITYFS}/lsm`;
 const LOCKDOWN = `${SECURITYFS}/lockdown`;
 const CPU_ONLINE = '/sys/devices/system/cpu/online';
-
-const CAP_SYS_ADMIN = 21n;
-const CAP_PERFMON = 38n;
-const CAP_BPF = 39n;
 
 /** Where tracefs is mounted (the folder holding `events/`), or undefined. */
 export function findTracefs(): string | undefined {
@@ -130,20 +127,13 @@ export function parseCpuList(text: string): number[] {
   return cpus;
 }
 
-/** Root, or CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN, which implies both), from /proc/self/status. */
-export function hasBpfPrivileges(euid: number, procStatus: string): boolean {
-  if (euid === 0) return true;
-  const match = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(procStatus);
-  if (!match) return false;
-  const caps = BigInt(`0x${match[1]}`);
-  const has = (cap: bigint) => ((caps >> cap) & 1n) === 1n;
-  return has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
+/** The effective uid and capabilities of this process, from /proc/self/status. */
+export function processCapabilities(): ProcessCapabilities {
+  return { euid: process.geteuid?.() ?? 0, effective: effectiveCapabilities(readFileSync('/proc/self/status', 'utf8')) };
 }
 
-export function isPrivileged(): boolean {
-  return hasBpfPrivileges(process.geteuid?.() ?? 0, readFileSync('/proc/self/status', 'utf8'));
-}
-
-export function checkPrivileges(): void {
-  if (!isPrivileged()) throw permissionError();
+/** Throws the PERMISSION error before anything is loaded when the programs need capabilities this process lacks. */
+export function checkPrivileges(kinds: readonly AttachKind[]): void {
+  const refused = capabilityError(processCapabilities(), kinds);
+  if (refused !== undefined) throw refused;
 }

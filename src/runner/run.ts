@@ -65,7 +65,7 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
     const programs = spec.programs.map((program) => ({ program: requireProgram(object, program.name, spec.source), attach: program.attach }));
     const maps = new Map(consumers.map((consumer) => [consumer, requireMap(object, consumer.map.name, spec.source)]));
     const observed = new Map(consumers.map((consumer, i) => [consumer, observeExport(options.observer, spec, spec.exports[i]!)]));
-    checkPrivileges();
+    checkPrivileges(spec.programs.map((program) => program.kind));
     ensureTracefs();
     spec.warnings.forEach(notice);
 

@@ -185,7 +185,7 @@ test('without privileges: a PERMISSION error, exit 5, and nothing loaded', (t) =
   const result = spawnSync(ecliPath, ['run', recordsPackage!], { cwd: repoRoot, uid: 65534, gid: 65534, encoding: 'utf8', timeout: 30_000 });
   assert.equal(
     result.stderr,
-    'ecli: error: loading BPF needs root or the CAP_BPF and CAP_PERFMON capabilities\nhint: run it with sudo\n',
+    'ecli: error: loading BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); this process (uid 65534) lacks CAP_BPF and CAP_PERFMON\nhint: run it with sudo\n',
   );
   assert.equal(result.status, 5);
   assert.ok(!loaded(PROGRAM));

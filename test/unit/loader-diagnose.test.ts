@@ -39,7 +39,7 @@ const FENTRY_WARNINGS = [
 const program = (name: string, sectionName: string, kind: ProgramIdentity['kind']): ProgramIdentity => ({ name, sectionName, kind });
 
 const rootFacts = (over: Partial<LoadFacts> = {}): LoadFacts => ({
-  privileged: () => true,
+  capabilities: () => ({ euid: 0, effective: 0x1ffffffffffn }),
   trampolines: () => 'refused',
   bpfLsm: () => undefined,
   lockdown: () => 'none',
@@ -105,8 +105,9 @@ test('EPERM with an empty log for an fentry program is diagnosed from the trampo
   assert.match(allowed.message, /^program do_unlinkat \(fentry\/do_unlinkat\): the kernel refused to load it: EPERM/);
   assert.doesNotMatch(allowed.message, /ulimit/);
 
-  const unprivileged = diagnoseLoadFailure(fentry, rootFacts({ privileged: () => false }));
+  const unprivileged = diagnoseLoadFailure(fentry, rootFacts({ capabilities: () => ({ euid: 1000, effective: 0n }) }));
   assert.equal(unprivileged.code, 'PERMISSION');
+  assert.equal(unprivileged.message, 'loading BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); this process (uid 1000) lacks CAP_BPF and CAP_PERFMON');
   assert.equal(unprivileged.hint, 'run it with sudo');
 });
 

@@ -5,7 +5,7 @@ import { describeErrno, errnoName } from '../../src/loader/ffi/errno.js';
 import { parseElf } from '../../src/elf/elf.js';
 import { btfNeedsOf } from '../../src/model/btf-needs.js';
 import { encodePerfEventAttr, resolvePerfEvent } from '../../src/model/perf-event.js';
-import { hasBpfPrivileges, parseCpuList } from '../../src/loader/probe.js';
+import { parseCpuList } from '../../src/loader/probe.js';
 import { haveFixtures } from '../helpers/env.js';
 import { fixtureElf, readFixturePackage } from '../helpers/fixtures.js';
 
@@ -81,16 +81,6 @@ test('CPU lists parse like the kernel writes them', () => {
   assert.deepEqual(parseCpuList('0'), [0]);
   assert.deepEqual(parseCpuList('0-2,5,7-8'), [0, 1, 2, 5, 7, 8]);
   assert.throws(() => parseCpuList('zero'), { code: 'INTERNAL' });
-});
-
-test('BPF privileges: root, CAP_BPF + CAP_PERFMON, or CAP_SYS_ADMIN', () => {
-  const status = (capEff: string) => `Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t${capEff}\n`;
-  assert.equal(hasBpfPrivileges(0, status('0000000000000000')), true);
-  assert.equal(hasBpfPrivileges(1000, status('0000000000000000')), false);
-  assert.equal(hasBpfPrivileges(1000, status((3n << 38n).toString(16).padStart(16, '0'))), true);
-  assert.equal(hasBpfPrivileges(1000, status((1n << 39n).toString(16).padStart(16, '0'))), false);
-  assert.equal(hasBpfPrivileges(1000, status((1n << 21n).toString(16).padStart(16, '0'))), true);
-  assert.equal(hasBpfPrivileges(1000, 'Name:\tnode\n'), false);
 });
 
 test('perf_event meta: defaults, inferred types and bad values', () => {
