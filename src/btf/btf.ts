@@ -1,22 +1,21 @@
 /** Parser and queries for raw BTF (the `.BTF` section of a BPF object, or /sys/kernel/btf/vmlinux). */
 import { EcliError } from '../errors.js';
-import { BtfKind, BTF_KIND_NAMES, type BtfMember, type BtfType } from './types.js';
+import { checkTypeGraph, describeType, invalidBtf as invalid, MAX_RESOLVE_DEPTH, NO_SIZE } from './type-graph.js';
+import { BtfKind, kindName, type BtfMember, type BtfType } from './types.js';
 
 const BTF_MAGIC = 0xeb9f;
-const MAX_RESOLVE_DEPTH = 64;
-
-function invalid(message: string): never {
-  throw new EcliError('BTF_INVALID', `malformed BTF: ${message}`, {
-    hint: 'the object was not produced by a BTF-aware clang (-g); recompile it with ./ecc',
-  });
-}
+/** Bits of a type's `info` word the kernel refuses to see set (kind is 5 bits, vlen 16). */
+const INFO_UNUSED_BITS = 0x60ff0000;
 
 export class Btf {
   /** Index = type id; entry 0 is `void`. */
   readonly types: readonly BtfType[];
   private byName: Map<string, BtfType[]> | undefined;
 
-  private constructor(types: BtfType[]) {
+  private constructor(
+    types: BtfType[],
+    private readonly sizes: readonly number[],
+  ) {
     this.types = types;
   }
 
@@ -55,6 +54,7 @@ export class Btf {
       const id = types.length;
       const name = stringAt(u32(at));
       const info = u32(at + 4);
+      if ((info & INFO_UNUSED_BITS) !== 0) invalid(`type ${id} has unused info bits set (0x${(info >>> 0).toString(16)})`);
       const sizeOrType = u32(at + 8);
       const vlen = info & 0xffff;
       const kind = (info >>> 24) & 0x1f;
@@ -150,7 +150,7 @@ export class Btf {
           invalid(`unknown type kind ${kind} at type id ${id}`);
       }
     }
-    return new Btf(types);
+    return new Btf(types, checkTypeGraph(types));
   }
 
   type(id: number): BtfType {
@@ -184,25 +184,9 @@ export class Btf {
 
   /** Size in bytes of a value of type `id`. */
   sizeOf(id: number): number {
-    const t = this.resolve(id);
-    switch (t.kind) {
-      case BtfKind.Int:
-      case BtfKind.Struct:
-      case BtfKind.Union:
-      case BtfKind.Enum:
-      case BtfKind.Enum64:
-      case BtfKind.Float:
-      case BtfKind.Datasec:
-        return t.size;
-      case BtfKind.Ptr:
-        return 8;
-      case BtfKind.Array:
-        return t.nelems * this.sizeOf(t.type);
-      case BtfKind.Var:
-        return this.sizeOf(t.type);
-      default:
-        throw new EcliError('BTF_INVALID', `BTF type ${id} (${kindName(t.kind)}) has no size`);
-    }
+    const size = this.sizes[this.type(id).id]!;
+    if (size === NO_SIZE) throw new EcliError('BTF_INVALID', `BTF ${describeType(this.resolve(id))} has no size`);
+    return size;
   }
 
   findByName(name: string, kind?: BtfKind): BtfType | undefined {
@@ -224,7 +208,11 @@ export class Btf {
    * metadata: `int`, `unsigned long long`, `char[16]`, `__u32[26]`, `struct event *`, `enum e`.
    */
   typeName(id: number): string {
-    const { base, suffix } = this.declarator(id, 0);
+    return this.declaredName(id, 0);
+  }
+
+  private declaredName(id: number, depth: number): string {
+    const { base, suffix } = this.declarator(id, depth);
     return suffix ? `${base}${suffix.startsWith('[') ? '' : ' '}${suffix}` : base;
   }
 
@@ -258,13 +246,11 @@ export class Btf {
       case BtfKind.Fwd:
         return { base: `${t.union ? 'union' : 'struct'} ${t.name}`, suffix: '' };
       case BtfKind.FuncProto:
-        return { base: this.typeName(t.returnType), suffix: '()' };
+        return { base: this.declaredName(t.returnType, depth + 1), suffix: '()' };
       default:
         return { base: t.name || kindName(t.kind).toLowerCase(), suffix: '' };
     }
   }
 }
 
-export function kindName(kind: BtfKind): string {
-  return BTF_KIND_NAMES[kind] ?? `KIND_${kind}`;
-}
+export { kindName };

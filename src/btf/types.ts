@@ -28,6 +28,10 @@ export const BTF_KIND_NAMES: readonly string[] = [
   'CONST', 'RESTRICT', 'FUNC', 'FUNC_PROTO', 'VAR', 'DATASEC', 'FLOAT', 'DECL_TAG', 'TYPE_TAG', 'ENUM64',
 ];
 
+export function kindName(kind: BtfKind): string {
+  return BTF_KIND_NAMES[kind] ?? `KIND_${kind}`;
+}
+
 export interface BtfMember {
   name: string;
   type: number;

@@ -132,6 +132,16 @@ export class BtfBuilder {
     return this.add(name, BtfKind.Datasec, vars.length, size, vars.flatMap((v) => [v.type, v.offset, v.size]), { size, align: 1 });
   }
 
+  /** The id the next type will get (for types that refer to themselves). */
+  nextId(): number {
+    return this.shapes.length;
+  }
+
+  /** A type record written as given, without looking at what it refers to: damaged BTF, for refusals. */
+  raw(kind: number, sizeOrType: number, extra: number[] = [], options: { name?: string; vlen?: number } = {}): number {
+    return this.add(options.name ?? '', kind, options.vlen ?? 0, sizeOrType, extra, { size: 0, align: 1 });
+  }
+
   /** Size in bytes of a type built here (for making records). */
   sizeOf(id: number): number {
     return this.shape(id).size;

@@ -1,0 +1,99 @@
+/** Hostile BTF: cycles, chains past the kernel's depth, dangling ids and oversized arrays are BTF_INVALID at parse time. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Btf } from '../../src/btf/btf.js';
+import { BtfKind } from '../../src/btf/types.js';
+import { EcliError, exitCodeFor } from '../../src/errors.js';
+import { ValueCompiler } from '../../src/format/value.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
+
+function refusal(b: BtfBuilder, message: RegExp): void {
+  assert.throws(
+    () => Btf.parse(b.build()),
+    (error: unknown) => {
+      assert.ok(error instanceof EcliError, String(error));
+      assert.equal(error.code, 'BTF_INVALID');
+      assert.equal(exitCodeFor(error), 4);
+      assert.ok(!error.message.includes('\n'));
+      assert.match(error.message, message);
+      return true;
+    },
+  );
+}
+
+test('an array whose element is the array itself is refused, naming the type', () => {
+  const b = new BtfBuilder();
+  const index = b.int('int', 4, { signed: true });
+  const self = b.nextId();
+  b.raw(BtfKind.Array, 0, [self, index, 4]);
+  refusal(b, /^malformed BTF: type 2 \(ARRAY\) contains itself \(2 → 2\)$/);
+});
+
+test('a typedef loop and a struct that contains itself are refused; a struct pointing at itself is fine', () => {
+  const loop = new BtfBuilder();
+  const first = loop.nextId();
+  loop.raw(BtfKind.Typedef, first + 1, [], { name: 'a_t' });
+  loop.raw(BtfKind.Typedef, first, [], { name: 'b_t' });
+  refusal(loop, /type 1 \(TYPEDEF a_t\) contains itself \(1 → 2 → 1\)/);
+
+  const nested = new BtfBuilder();
+  const int = nested.int('int', 4, { signed: true });
+  const node = nested.nextId();
+  nested.raw(BtfKind.Struct, 8, [0, int, 0, 0, node, 32], { name: 'node', vlen: 2 });
+  refusal(nested, /type 2 \(STRUCT node\) contains itself \(2 → 2\)/);
+
+  const list = new BtfBuilder();
+  const listInt = list.int('int', 4, { signed: true });
+  const listNode = list.nextId();
+  const next = listNode + 1;
+  list.raw(BtfKind.Struct, 16, [0, listInt, 0, 0, next, 64], { name: 'node', vlen: 2 });
+  list.ptr(listNode);
+  const btf = Btf.parse(list.build());
+  assert.equal(btf.sizeOf(listNode), 16);
+  assert.equal(btf.typeName(next), 'struct node *');
+  assert.equal(new ValueCompiler(btf).compile(listNode).size, 16);
+});
+
+test('a function type returning a pointer to itself is refused (type names would never end)', () => {
+  const b = new BtfBuilder();
+  const proto = b.nextId();
+  b.raw(BtfKind.FuncProto, proto + 1);
+  b.ptr(proto);
+  refusal(b, /type 1 \(FUNC_PROTO\) contains itself \(1 → 2 → 1\)/);
+});
+
+test('chains of 32 types are accepted and 33 refused, in either order of the ids', () => {
+  const chain = (length: number, leafFirst: boolean): BtfBuilder => {
+    const b = new BtfBuilder();
+    let t = b.int('int', 4, { signed: true });
+    if (leafFirst) for (let i = 0; i < length; i++) t = b.const(t);
+    else {
+      const first = b.nextId();
+      for (let i = 0; i < length; i++) b.raw(BtfKind.Const, i === length - 1 ? t : first + i + 1);
+    }
+    return b;
+  };
+  for (const leafFirst of [true, false]) {
+    assert.equal(Btf.parse(chain(32, leafFirst).build()).sizeOf(2), 4);
+    refusal(chain(33, leafFirst), /nests more than 32 types deep \(the kernel's limit\)/);
+  }
+  refusal(chain(100_000, true), /type \d+ \(CONST\) nests more than 32 types deep/);
+});
+
+test('dangling ids, arrays past 4 GiB, unknown kinds and unused info bits are refused', () => {
+  const dangling = new BtfBuilder();
+  dangling.raw(BtfKind.Ptr, 99);
+  refusal(dangling, /type 1 \(PTR\) refers to type 99, which does not exist \(the object has 1 types\)/);
+
+  const huge = new BtfBuilder();
+  huge.array(huge.array(huge.int('long', 8), 0x10000), 0x10000);
+  refusal(huge, /type \d \(ARRAY\) is 34359738368 bytes, more than the 4 GiB BTF allows/);
+
+  const unknown = new BtfBuilder();
+  unknown.raw(25, 0);
+  refusal(unknown, /unknown type kind 25 at type id 1/);
+
+  const bits = new BtfBuilder();
+  bits.raw(BtfKind.Int, 4, [32], { vlen: 0x10000 });
+  refusal(bits, /type 1 has unused info bits set/);
+});
