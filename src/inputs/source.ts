@@ -64,7 +64,16 @@ interface RawInput {
 export async function resolvePackageSource(spec: string, opts: ResolveOptions = {}): Promise<ResolvedPackage> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const pin = opts.sha256 === undefined ? undefined : parseSha256Pin(opts.sha256);
-  const input = await readInput(spec, opts, pin, maxBytes);
+  return resolveRawInput(await readInput(spec, opts, pin, maxBytes), opts, pin);
+}
+
+/** A package already in memory (JSON text or a tarball); `source` names it in messages. */
+export async function resolvePackageBytes(bytes: Uint8Array, source: string, opts: ResolveOptions = {}): Promise<ResolvedPackage> {
+  const pin = opts.sha256 === undefined ? undefined : parseSha256Pin(opts.sha256);
+  return resolveRawInput({ source, bytes }, opts, pin);
+}
+
+function resolveRawInput(input: RawInput, opts: ResolveOptions, pin: string | undefined): Promise<ResolvedPackage> | ResolvedPackage {
   if (pin !== undefined) verifySha256(input.bytes, pin, input.source);
   const type = opts.progType ?? guessType(input);
   return type === 'json' ? resolveJson(input) : resolveTarball(input);

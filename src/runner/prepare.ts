@@ -7,6 +7,7 @@ import { EcliError } from '../errors.js';
 import type { PackageSpec } from '../model/spec.js';
 import { writeOptionValues } from '../options/encode.js';
 import { parseProgramArgs } from '../options/parse.js';
+import type { OptionValue } from '../options/value.js';
 
 export interface SectionImage {
   section: string;
@@ -20,25 +21,29 @@ export type PreparedRun = { kind: 'print'; text: string } | { kind: 'run'; image
 export function prepareRun(spec: PackageSpec, programArgs: readonly string[]): PreparedRun {
   const parsed = parseProgramArgs([...spec.options], programArgs, spec.help);
   if (parsed.kind === 'help' || parsed.kind === 'version') return { kind: 'print', text: parsed.text };
+  return { kind: 'run', images: sectionImages(spec, parsed.values), verbose: parsed.verbose };
+}
 
+/** The initial images of the settable data sections with `values` (keyed by variable name) written in. */
+export function sectionImages(spec: PackageSpec, values: ReadonlyMap<string, OptionValue>): SectionImage[] {
   const images: SectionImage[] = [];
   const written = new Set<string>();
   for (const section of spec.dataSections) {
     if (!section.settable) {
-      if (section.variables.some((name) => parsed.values.has(name))) {
+      if (section.variables.some((name) => values.has(name))) {
         throw new EcliError('PACKAGE_INVALID', `${spec.source}: variables of section ${section.section} cannot be set`, {
           hint: 'only .rodata, .data and .bss globals can be program options',
         });
       }
       continue;
     }
-    images.push({ section: section.section, mapName: section.mapName, image: writeOptionValues(spec.btf, section.layout, parsed.values) });
-    for (const v of section.layout.variables) if (parsed.values.has(v.name)) written.add(v.name);
+    images.push({ section: section.section, mapName: section.mapName, image: writeOptionValues(spec.btf, section.layout, values) });
+    for (const v of section.layout.variables) if (values.has(v.name)) written.add(v.name);
   }
-  for (const name of parsed.values.keys()) {
+  for (const name of values.keys()) {
     if (!written.has(name)) {
       throw new EcliError('PACKAGE_INVALID', `${spec.source}: variable ${name} has a value but is in no settable data section`);
     }
   }
-  return { kind: 'run', images, verbose: parsed.verbose };
+  return images;
 }

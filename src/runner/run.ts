@@ -8,18 +8,17 @@ import type { Writable } from 'node:stream';
 import { EcliError } from '../errors.js';
 import { escapeControls, escapeControlsInLines } from '../terminal.js';
 import type { OutputSettings } from '../format/event.js';
-import { PerfBufferReader, RingBufferReader } from '../loader/buffers.js';
-import { BpfObject, type BpfMap, type BpfProgram } from '../loader/object.js';
-import { checkPrivileges, ensureTracefs } from '../loader/probe.js';
+import type { BpfMap } from '../loader/object.js';
 import { TracePipeReader } from '../loader/trace-pipe.js';
 import type { ExportSpec } from '../model/exports.js';
 import type { PackageSpec } from '../model/spec.js';
 import { createProcSymbolizer } from '../symbols/proc-symbolizer.js';
-import { buildConsumers, type EventConsumerSpec } from './consumers.js';
+import { buildConsumers } from './consumers.js';
 import type { EventTally, RunObserver, SampledMapWatch } from './observer.js';
+import { PackageObject } from './package-object.js';
 import { prepareRun } from './prepare.js';
 import type { SampleSource } from './sampler.js';
-import { Session, type RecordReaderOpener } from './session.js';
+import { Session } from './session.js';
 
 export interface RunPackageOptions {
   output: OutputSettings;
@@ -51,32 +50,21 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
   const notice = (message: string): void => {
     options.stderr.write(`ecli: ${escapeControls(message)}\n`);
   };
-  const object = BpfObject.open(spec.object, {
-    objectName: spec.objectName,
-    verbose,
-    warn: notice,
-    needsKernelBtf: spec.btfNeeds.kernelBtf,
-    ...(options.btfCustomPath === undefined ? {} : { btfCustomPath: options.btfCustomPath }),
-  });
+  const object = PackageObject.open(spec, prepared.images, { verbose, warn: notice, btfCustomPath: options.btfCustomPath });
   const session = new Session({ stdout: options.stdout, notice });
   let failed = false;
   try {
-    for (const { mapName, image } of prepared.images) object.setInitialValue(requireMap(object, mapName, spec.source), image);
-    const programs = spec.programs.map((program) => ({ program: requireProgram(object, program.name, spec.source), attach: program.attach }));
-    const maps = new Map(consumers.map((consumer) => [consumer, requireMap(object, consumer.map.name, spec.source)]));
+    const maps = new Map(consumers.map((consumer) => [consumer, object.map(consumer.map.name)]));
     const observed = new Map(consumers.map((consumer, i) => [consumer, observeExport(options.observer, spec, spec.exports[i]!)]));
-    checkPrivileges(spec.programs.map((program) => program.kind));
-    ensureTracefs();
+    object.checkHost();
     spec.warnings.forEach(notice);
-
-    object.load();
-    for (const { program, attach } of programs) object.attach(program, attach);
+    object.loadAndAttach();
 
     // Readers first, so that every event after the notice below is seen.
     for (const [consumer, map] of maps) {
       const { tally, watch } = observed.get(consumer) ?? {};
       if (consumer.kind === 'sample') session.startSampling(consumer, watch ? watchedSource(map, watch) : map);
-      else session.startEvents(consumer, eventReaderOpener(consumer, map, spec.perfBufferPages), tally);
+      else session.startEvents(consumer, object.recordReader(consumer.map.name, consumer.transport), tally);
     }
     if (consumers.length === 0 && options.tracePipe) session.relayTracePipe((handlers) => TracePipeReader.open(handlers));
     const attached = spec.programs.length;
@@ -91,7 +79,7 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
   } finally {
     session.close();
     options.observer?.detach();
-    const detachFailure = closeObject(object);
+    const detachFailure = object.close();
     await session.finish(options.stopForced);
     // A failed detach fails the run; when the run failed already, that error is the one
     // reported, and the detach failure is printed before it.
@@ -100,35 +88,6 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
       notice(`error: ${detachFailure.message}`);
     }
   }
-}
-
-/** Closes the object (detaching everything); returns what could not be detached. */
-function closeObject(object: BpfObject): Error | undefined {
-  try {
-    object.close();
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
-  }
-}
-
-function requireMap(object: BpfObject, name: string, source: string): BpfMap {
-  return object.findMap(name) ?? missingFromObject('map', name, source);
-}
-
-function requireProgram(object: BpfObject, name: string, source: string): BpfProgram {
-  return object.findProgram(name) ?? missingFromObject('program', name, source);
-}
-
-function missingFromObject(what: 'map' | 'program', name: string, source: string): never {
-  throw new EcliError('PACKAGE_INVALID', `${source}: ${what} ${name} is listed in the meta but not in the BPF object`, {
-    hint: 'the meta and the object come from different builds; recompile with ./ecc',
-  });
-}
-
-function eventReaderOpener(consumer: EventConsumerSpec, map: BpfMap, perfBufferPages: number): RecordReaderOpener {
-  if (consumer.transport === 'ringbuf') return ({ onRecord }) => new RingBufferReader(map, { onRecord });
-  return ({ onRecord, onLost }) => new PerfBufferReader(map, { pages: perfBufferPages, onRecord, onLost: (_cpu, count) => onLost(count) });
 }
 
 interface Observed {

@@ -1,4 +1,4 @@
-/** Samples a map on a timer: formats every entry, clears the map when asked, flushes the output. */
+/** Samples a map on a timer: formats every entry (as a line, or a decoded entry), clears the map when asked, flushes the output. */
 import type { Cancel, Clock } from './clock.js';
 
 /** What sampling reads: a loaded map (BpfMap), or a fake one in tests. */
@@ -7,8 +7,8 @@ export interface SampleSource {
   clear(): void;
 }
 
-export interface SamplerHooks {
-  writeLine(line: string): void;
+export interface SamplerHooks<T = string> {
+  writeLine(line: T): void;
   flush(): void;
   /** A formatter error for one entry: counted by the caller (rethrows what is not a malformed entry). */
   countMalformed(error: unknown): void;
@@ -23,11 +23,11 @@ export interface SampleSchedule {
 }
 
 /** Samples once at once, then every `schedule.interval` ms; returns what stops it. */
-export function startSampler(
+export function startSampler<T>(
   source: SampleSource,
-  format: (key: Uint8Array, value: Uint8Array) => string,
+  format: (key: Uint8Array, value: Uint8Array) => T,
   schedule: SampleSchedule,
-  hooks: SamplerHooks,
+  hooks: SamplerHooks<T>,
   clock: Clock,
 ): Cancel {
   const sampleOnce = (): void => {

@@ -35,7 +35,7 @@ export function prepareExecsnoop(t: TestContext): PackedExecsnoop {
 }
 
 /** Execs `exe` from node (which copies the path into the child, so it is resident). */
-function execOnce(exe: string): Promise<number> {
+export function execOnce(exe: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(exe, [], { stdio: 'ignore' });
     child.on('error', reject);

@@ -19,7 +19,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['loader/ffi'],
   ['loader', 'symbols'],
   ['runner', 'inputs', 'compiler'],
-  ['metrics'],
+  ['metrics', 'api'],
   ['cli'],
 ];
 const KOFFI_FOLDER = 'loader/ffi';

@@ -1,0 +1,81 @@
+/**
+ * The library API against the kernel, in this test process: execsnoop's exec events arrive
+ * through `for await`, runqlat's histogram through samples(); close() and the AbortSignal
+ * detach everything (the programs this process held are gone).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
+import path from 'node:path';
+import { openPackage, type Session } from '../../src/api/index.js';
+import { assertGoneWithin } from '../helpers/ecli-checks.js';
+import { loadedPrograms, programIdsHeldBy } from '../helpers/ecli-process.js';
+import { haveRoot } from '../helpers/env.js';
+import { compileExample, haveToolchain, tempDir } from '../helpers/examples.js';
+import { execOnce } from '../helpers/execsnoop-run.js';
+
+interface ExecEvent {
+  pid: number;
+  ppid: number;
+  comm: string;
+}
+
+const UNLOAD_GRACE_MS = 3000;
+
+/** The programs this process holds now; after `session` closes they must all be gone. */
+function heldPrograms(names: readonly string[]): number[] {
+  const ours = programIdsHeldBy(process.pid);
+  const held = loadedPrograms().filter((p) => ours.includes(p.id));
+  assert.deepEqual(names.filter((name) => !held.some((p) => p.name === name)), [], 'programs loaded while the session runs');
+  return ours;
+}
+
+async function assertUnloaded(session: Session, ours: readonly number[]): Promise<void> {
+  assert.equal(session.closed, true);
+  assert.deepEqual(programIdsHeldBy(process.pid).filter((id) => ours.includes(id)), [], 'no program fd left open');
+  await assertGoneWithin(() => loadedPrograms().filter((p) => ours.includes(p.id)), UNLOAD_GRACE_MS, 'programs still loaded after close()');
+}
+
+test('execsnoop through the API: our own exec arrives as a typed object; close() detaches and is idempotent', async (t) => {
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const { packagePath, programNames } = compileExample(t, 'execsnoop');
+  const exe = path.join(tempDir(t, 'a'), 't');
+  copyFileSync('/bin/true', exe);
+  const pkg = await openPackage(packagePath);
+  const session = await pkg.run({ signal: AbortSignal.timeout(20_000) });
+  t.after(() => session.close());
+  const ours = heldPrograms(programNames);
+  const pid = await execOnce(exe);
+  let seen: ExecEvent | undefined;
+  for await (const event of session.events<ExecEvent>()) {
+    if (event.pid !== pid) continue;
+    seen = event;
+    await session.close();
+  }
+  assert.deepEqual(seen && [seen.comm, seen.ppid], [exe, process.pid], 'the exec event, before the 20 s timeout');
+  assert.ok(session.stats.received >= 1 && session.stats.malformed === 0, JSON.stringify(session.stats));
+  await session.close();
+  await assertUnloaded(session, ours);
+});
+
+test('runqlat through the API: samples() yields its log2 histogram; aborting the signal detaches', async (t) => {
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const { packagePath, programNames } = compileExample(t, 'runqlat');
+  const pkg = await openPackage(packagePath);
+  const controller = new AbortController();
+  const session = await pkg.run({ signal: controller.signal });
+  t.after(() => session.close());
+  const ours = heldPrograms(programNames);
+  assert.throws(() => session.events(), /exports no ring buffer/);
+  const samples = [];
+  for await (const sample of session.samples<unknown, { slots: number[] }>()) {
+    samples.push(sample);
+    // The first read is at once; the second, one interval later, has seen the scheduler run.
+    if (samples.length === 2) controller.abort();
+  }
+  assert.equal(samples.length, 2);
+  assert.deepEqual([samples[1]!.map, samples[1]!.type], ['hists', 'log2_hist']);
+  const slots = samples[1]!.entries.flatMap((entry) => entry.value.slots);
+  assert.ok(slots.some((count) => count > 0), `a non-empty histogram: ${JSON.stringify(samples[1]!.entries).slice(0, 300)}`);
+  await assertUnloaded(session, ours);
+});
