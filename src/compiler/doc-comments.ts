@@ -10,6 +10,7 @@
  * number, which its runner then rejects), and keys may contain `_` (`@perf_event`,
  * `@export_config`), which clang's comment lexer splits after the reference's `@perf`.
  */
+import { didYouMean } from '../suggest.js';
 import { DISPLAY_HINTS, type BpfSkeletonMeta, type DisplayHint } from '../package/types.js';
 import type { CommentNode, HeaderRecord, SourceDecl } from './ast-scan.js';
 
@@ -149,7 +150,10 @@ export function memberDisplayHints(records: readonly HeaderRecord[]): { hints: M
         if (key === DEFAULT_KEY) continue;
         if (key !== 'display') warnings.push(`@${key} of ${what} is ignored: struct members take only @display`);
         else if (isDisplayHint(value)) members.set(field.name, value);
-        else warnings.push(`@display ${JSON.stringify(value)} of ${what} is ignored: use one of ${DISPLAY_HINTS.map((h) => `"${h}"`).join(', ')}`);
+        else {
+          const close = typeof value === 'string' ? didYouMean(value, DISPLAY_HINTS, (h) => `"${h}"`) : '';
+          warnings.push(`@display ${JSON.stringify(value)} of ${what} is ignored${close}: use one of ${DISPLAY_HINTS.map((h) => `"${h}"`).join(', ')}`);
+        }
       }
     }
     hints.set(record.name, members);

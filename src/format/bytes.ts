@@ -184,10 +184,12 @@ export class ByteWriterCompiler {
   }
 }
 
-/** A JSON member whose value does not come from the record (the line's time stamp). */
+/** A JSON member that is not one of the record's columns: the line's time stamp, a display hint's readable twin. */
 export interface ExtraJsonField {
   key: string;
-  write(out: TextBuffer): void;
+  /** Where in the record `write` reads (0 for a member that reads nothing). */
+  offset: number;
+  write: ByteWriter;
 }
 
 /**
@@ -202,7 +204,7 @@ export function jsonLineWriter(compiler: ByteWriterCompiler, columns: readonly C
     offset: column.offset,
     write: compiler.writer(column.typeId, 'json'),
   }));
-  for (const extra of extras) fields.push({ key: extra.key, value: () => '', offset: 0, write: (_d, _o, out) => extra.write(out) });
+  for (const extra of extras) fields.push({ key: extra.key, value: () => '', offset: extra.offset, write: extra.write });
   const plan = objectPlan(fields);
   const prefixes = plan.prefixes.map((p) => Buffer.from(p));
   const writers = plan.decoded.map((f) => f.write);

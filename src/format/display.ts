@@ -5,6 +5,7 @@
  * - `args`: an array of strings (`char[N][M]`) as one command line: the strings joined by spaces,
  *   each quoted like a POSIX shell word when it needs quoting, trailing empty strings left out.
  * - `hidden`: the column is not shown.
+ * - value hints (`errno`, `signal`, `hex`, ...): the value's readable form (hints.ts).
  */
 import type { Btf } from '../btf/btf.js';
 import type { Column } from '../btf/columns.js';
@@ -12,6 +13,7 @@ import { BtfKind } from '../btf/types.js';
 import { EcliError } from '../errors.js';
 import type { DisplayHint } from '../package/types.js';
 import { controlEscape } from '../terminal.js';
+import { isValueHint, valueHintDecoders, valueHintProblem, type HintContext, type HintDecoders, type ValueHint } from './hints.js';
 import type { CompiledRecord, PlainCell } from './record.js';
 import { cString, type Decoder } from './value.js';
 
@@ -26,6 +28,7 @@ function stringArrayShape(btf: Btf, typeId: number): { count: number; length: nu
 
 /** Why `hint` cannot apply to a value of type `typeId`; undefined when it can. */
 export function displayProblem(btf: Btf, typeId: number, hint: DisplayHint): string | undefined {
+  if (isValueHint(hint)) return valueHintProblem(btf, typeId, hint);
   if (hint === 'args' && !stringArrayShape(btf, typeId)) {
     return `display "args" needs an array of strings (char[N][M]), not ${btf.typeName(typeId)}`;
   }
@@ -61,10 +64,15 @@ function argsDecoder(count: number, length: number): Decoder {
 }
 
 /** The columns plain text shows and how, with the display hints of `record`'s columns applied. */
-export function plainCells(btf: Btf, record: CompiledRecord): PlainCell[] {
+export function plainCells(btf: Btf, record: CompiledRecord, context: HintContext): PlainCell[] {
   const cells: PlainCell[] = [];
   for (const [i, column] of record.columns.members.entries()) {
     const value = record.values[i]!;
+    if (column.display !== undefined && isValueHint(column.display)) {
+      const { plain, mayBeNonAscii } = hintDecoders(btf, record.columns.describe, column, column.display, context);
+      cells.push({ column, plain, mayBeNonAscii });
+      continue;
+    }
     switch (column.display) {
       case undefined:
         cells.push({ column, plain: value.plain, mayBeNonAscii: value.mayBeNonAscii });
@@ -73,7 +81,7 @@ export function plainCells(btf: Btf, record: CompiledRecord): PlainCell[] {
         break;
       case 'args': {
         const shape = stringArrayShape(btf, column.typeId);
-        if (!shape) throw badHint(record, column, displayProblem(btf, column.typeId, 'args')!);
+        if (!shape) throw badHint(record.columns.describe, column, displayProblem(btf, column.typeId, 'args')!);
         cells.push({ column, plain: argsDecoder(shape.count, shape.length), mayBeNonAscii: true });
         break;
       }
@@ -82,8 +90,15 @@ export function plainCells(btf: Btf, record: CompiledRecord): PlainCell[] {
   return cells;
 }
 
-function badHint(record: CompiledRecord, column: Column, problem: string): EcliError {
-  return new EcliError('PACKAGE_INVALID', `${record.columns.describe}: member "${column.name}": ${problem}`, {
+/** The decoders of a column's value hint; a hint that does not fit the member's type is a PACKAGE_INVALID error. */
+export function hintDecoders(btf: Btf, describe: string, column: Column, hint: ValueHint, context: HintContext): HintDecoders {
+  const problem = valueHintProblem(btf, column.typeId, hint);
+  if (problem) throw badHint(describe, column, problem);
+  return valueHintDecoders(btf, column.typeId, hint, context);
+}
+
+function badHint(describe: string, column: Column, problem: string): EcliError {
+  return new EcliError('PACKAGE_INVALID', `${describe}: member "${column.name}": ${problem}`, {
     hint: 'fix or remove the @display comment of the member and rebuild the package with ecc',
   });
 }

@@ -6,7 +6,8 @@ import { Buffer } from 'node:buffer';
 import type { Btf } from '../btf/btf.js';
 import type { Column, Columns } from '../btf/columns.js';
 import { ByteWriterCompiler, jsonLineWriter, plainRowWriter, type ExtraJsonField } from './bytes.js';
-import { plainCells } from './display.js';
+import { hintDecoders, plainCells } from './display.js';
+import { currentBootTimeNs, isValueHint, twinKey, type HintContext } from './hints.js';
 import { selectColumns, type FieldSelection } from './fields.js';
 import { compileRecord, plainHeader } from './record.js';
 import { TextBuffer } from './text-buffer.js';
@@ -31,10 +32,15 @@ export interface EventFormatOptions {
    * header is printed again (default). False keeps the reference's fixed offsets.
    */
   widen?: boolean;
+  /**
+   * Wall-clock nanoseconds at which the monotonic clock was 0, for `boot_ns` display hints
+   * (default: measured when the formatter is made; tests pin it).
+   */
+  bootTimeNs?: bigint;
 }
 
 /** What the command line chooses about output (`-j`, `--fields`, `--time`, `--no-widen`). */
-export type OutputSettings = Omit<EventFormatOptions, 'clock'>;
+export type OutputSettings = Omit<EventFormatOptions, 'clock' | 'bootTimeNs'>;
 
 export interface EventFormatter {
   /** Plain text only: the header line, printed once before the first event (it ends with a space). */
@@ -62,7 +68,8 @@ export function createEventFormatter(btf: Btf, columns: Columns, options: EventF
   const checkLength = (data: Buffer, offset: number, length: number): void => {
     if (length < whole.needed) whole.checkLength(data.subarray(offset, offset + length), 'event');
   };
-  const formatInto = options.format === 'json' ? jsonFormatter(writers, columns, options) : plainFormatter(btf, values, writers, columns, options);
+  const hints: HintContext = { bootTimeNs: options.bootTimeNs ?? currentBootTimeNs() };
+  const formatInto = options.format === 'json' ? jsonFormatter(btf, writers, columns, options, hints) : plainFormatter(btf, values, writers, columns, options, hints);
   const scratch = new TextBuffer(1024);
   return {
     header: formatInto.header,
@@ -85,10 +92,10 @@ interface LineFormatter {
   write(data: Buffer, offset: number, out: TextBuffer): void;
 }
 
-function jsonFormatter(writers: ByteWriterCompiler, columns: Columns, options: EventFormatOptions): LineFormatter {
+function jsonFormatter(btf: Btf, writers: ByteWriterCompiler, columns: Columns, options: EventFormatOptions, hints: HintContext): LineFormatter {
   const shown = options.fields ? selectColumns(columns, options.fields) : columns.members;
   const mode = options.time ?? 'iso';
-  const extras: ExtraJsonField[] = [];
+  const extras: ExtraJsonField[] = hintTwins(btf, columns, shown, hints);
   if (mode !== 'none' && !columns.members.some((c) => c.name === JSON_TIME_KEY)) {
     const text = createTimeText(mode, options.clock);
     // ns is a JSON number; the other modes are strings (of digits and punctuation: no escapes).
@@ -103,15 +110,29 @@ function jsonFormatter(writers: ByteWriterCompiler, columns: Columns, options: E
       }
       out.constant(bytes);
     };
-    extras.push({ key: JSON_TIME_KEY, write });
+    extras.push({ key: JSON_TIME_KEY, offset: 0, write: (_data, _offset, out) => write(out) });
   }
   const line = jsonLineWriter(writers, shown, extras);
   return { header: undefined, write: line };
 }
 
-function plainFormatter(btf: Btf, values: ValueCompiler, writers: ByteWriterCompiler, columns: Columns, options: EventFormatOptions): LineFormatter {
+/**
+ * The readable `<name>_text` twins of shown members with a value display hint; a struct member
+ * of that name keeps it, and gets no twin.
+ */
+function hintTwins(btf: Btf, columns: Columns, shown: readonly Column[], hints: HintContext): ExtraJsonField[] {
+  const names = new Set(columns.members.map((c) => c.name));
+  return shown.flatMap((column) => {
+    const hint = column.display;
+    if (hint === undefined || !isValueHint(hint) || names.has(twinKey(column.name))) return [];
+    const { json } = hintDecoders(btf, columns.describe, column, hint, hints);
+    return [{ key: twinKey(column.name), offset: column.offset, write: (data: Buffer, offset: number, out: TextBuffer) => out.string(json(data, offset)) }];
+  });
+}
+
+function plainFormatter(btf: Btf, values: ValueCompiler, writers: ByteWriterCompiler, columns: Columns, options: EventFormatOptions, hints: HintContext): LineFormatter {
   const shown = options.fields ? plainSelection(columns, options.fields) : columns.members;
-  const cells = plainCells(btf, compileRecord(values, { ...columns, members: shown }));
+  const cells = plainCells(btf, compileRecord(values, { ...columns, members: shown }), hints);
   const mode = options.time ?? 'hms';
   const start = mode === 'none' ? '' : 'TIME'.padEnd(timeTextWidth(mode) + 1);
   const names = cells.map((c) => c.column);

@@ -53,6 +53,12 @@ function hmsMillis(d: Date): string {
   return `${hms(d)}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
+/** `HH:MM:SS.uuuuuu` local time of `ns` nanoseconds since the Unix epoch. */
+export function hmsMicros(ns: bigint): string {
+  const micros = (ns / 1000n) % 1_000_000n;
+  return `${hms(new Date(Number(ns / 1_000_000n)))}.${micros.toString().padStart(6, '0')}`;
+}
+
 /** `2026-12-03T09:15:27.123+01:00`: local time with the zone's offset. */
 export function isoLocal(d: Date): string {
   const offset = -d.getTimezoneOffset();

@@ -174,14 +174,15 @@ export interface ExportedTypesStructMemberMeta {
   offset?: number;
   size?: number;
   kind?: string;
-  /** How plain text shows the member (from a `/// @display` comment); JSON output ignores it. */
+  /** How the member is shown (from a `/// @display` comment); JSON keeps its value and may add a `<name>_text` twin. */
   display?: DisplayHint;
   [key: string]: unknown;
 }
 
 /**
- * Plain-text display hints of exported struct members: `args` shows an array of strings as one
- * shell-quoted command line; `hidden` leaves the member out of plain text.
+ * Display hints of exported struct members: `args` shows an array of strings as one shell-quoted
+ * command line; `hidden` leaves the member out of plain text. The value hints (`errno` ... `port`)
+ * show a readable form in plain text and add it to JSON as `<name>_text` (format/hints.ts).
  */
-export const DISPLAY_HINTS = ['args', 'hidden'] as const;
+export const DISPLAY_HINTS = ['args', 'hidden', 'errno', 'signal', 'hex', 'flags', 'duration', 'boot_ns', 'ipv4', 'ipv6', 'port'] as const;
 export type DisplayHint = (typeof DISPLAY_HINTS)[number];

@@ -41,7 +41,7 @@ test('member comments become display hints; other values and keys are warned abo
     ],
   );
   assert.deepEqual(warnings, [
-    '@display "loud" of member bad_value of struct event is ignored: use one of "args", "hidden"',
+    '@display "loud" of member bad_value of struct event is ignored: use one of "args", "hidden", "errno", "signal", "hex", "flags", "duration", "boot_ns", "ipv4", "ipv6", "port"',
     '@unit of member other_key of struct event is ignored: struct members take only @display',
   ]);
 });

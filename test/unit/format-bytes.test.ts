@@ -81,7 +81,7 @@ function checkSameAsStrings(display: Record<string, DisplayHint> = {}): void {
   const writers = new ByteWriterCompiler(btf, values);
   const record = compileRecord(values, columns);
   const json = jsonLineWriter(writers, columns.members);
-  const cells = plainCells(btf, record);
+  const cells = plainCells(btf, record, { bootTimeNs: 0n });
   const row = plainRowWriter(writers, cells, cells.map(() => 0), false);
   // A small buffer, so that growing it is exercised too.
   const out = new TextBuffer(64);
