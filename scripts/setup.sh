@@ -19,6 +19,8 @@ command -v make >/dev/null || need_apt+=(make)
 command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 command -v prometheus >/dev/null || need_apt+=(prometheus)
 command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
+# curl: a URL test pins the digest users take with curl | sha256sum.
+command -v curl >/dev/null || need_apt+=(curl)
 [ -f /usr/include/x86_64-linux-gnu/sys/sdt.h ] || [ -f /usr/include/sys/sdt.h ] || need_apt+=(systemtap-sdt-dev)
 if [ "${ECLI_SETUP_BENCH:-0}" = 1 ]; then
   command -v bpftrace >/dev/null || need_apt+=(bpftrace)

@@ -1,4 +1,6 @@
 /** HTTP(S) requests with bounds: total time, body size and number of redirects. */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { EcliError } from '../errors.js';
 
 export interface FetchLimits {
@@ -26,6 +28,12 @@ export interface BoundedResponse extends FetchedBody {
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/**
+ * Content codings a server may still send after `Accept-Encoding: identity` whose bytes are a
+ * file ecli reads as they are: a gzip-coded body is a gzip file, what `curl -o` saves (servers
+ * commonly label a .tar.gz so).
+ */
+const FILE_CODINGS = new Set(['identity', 'gzip', 'x-gzip']);
 /** Error bodies are read only for their message: at most this much of them. */
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -35,6 +43,12 @@ export async function fetchBounded(url: string, limits: FetchLimits): Promise<Fe
   if (response.status < 200 || response.status > 299) {
     throw new EcliError('NETWORK', `GET ${describeUrl(response.finalUrl, url)}: HTTP ${response.status} ${response.statusText}`.trimEnd());
   }
+  const coding = response.headers.get('content-encoding')?.trim().toLowerCase() ?? '';
+  if (coding !== '' && !FILE_CODINGS.has(coding)) {
+    throw new EcliError('NETWORK', `GET ${describeUrl(response.finalUrl, url)}: the server sent Content-Encoding: ${coding} although ecli asked for identity; ecli hashes and reads the bytes exactly as sent, and these are not the file`, {
+      hint: 'serve the file without compression (a .tar.gz is compressed already)',
+    });
+  }
   return { bytes: response.bytes, finalUrl: response.finalUrl };
 }
 
@@ -42,7 +56,9 @@ export async function fetchBounded(url: string, limits: FetchLimits): Promise<Fe
  * Sends one request and reads its whole body, following redirects by hand (GET and HEAD only) so
  * that their number and the final URL are known. A redirect may not leave http(s), nor downgrade
  * https to http, and an Authorization header is not sent to another origin. Bodies of statuses
- * ≥ 400 are cut at 64 KiB instead of failing.
+ * ≥ 400 are cut at 64 KiB instead of failing. It asks for `Accept-Encoding: identity` and never
+ * decodes a body: the bytes are exactly those the server sent, as `curl -o` saves them, so a
+ * digest taken with `curl | sha256sum` matches (Node's fetch always decodes gzip and deflate).
  */
 export async function requestBounded(url: string, request: BoundedRequest, limits: FetchLimits): Promise<BoundedResponse> {
   const method = request.method ?? 'GET';
@@ -53,29 +69,24 @@ export async function requestBounded(url: string, request: BoundedRequest, limit
     controller.abort();
   }, limits.timeoutMs);
   let current = url;
-  let headers = request.headers ?? {};
+  let headers = withIdentityEncoding(request.headers ?? {});
   const where = (): string => `${method} ${describeUrl(current, url)}`;
   try {
     for (let redirects = 0; ; redirects++) {
-      const response = await fetch(current, {
-        method,
-        headers,
-        redirect: 'manual',
-        signal: controller.signal,
-        ...(request.body === undefined ? {} : { body: request.body as Uint8Array<ArrayBuffer> }),
-      });
-      const location = response.headers.get('location');
-      if (REDIRECT_STATUSES.has(response.status) && location !== null && (method === 'GET' || method === 'HEAD')) {
-        await response.body?.cancel();
+      const response = await exchange(new URL(current), method, headers, request.body, controller.signal);
+      const location = response.headers.location;
+      if (REDIRECT_STATUSES.has(response.statusCode ?? 0) && location !== undefined && (method === 'GET' || method === 'HEAD')) {
+        response.destroy();
         if (redirects >= limits.maxRedirects) throw new EcliError('NETWORK', `${where()}: more than ${limits.maxRedirects} redirects`);
         const next = nextUrl(current, location, where);
         if (new URL(next).origin !== new URL(current).origin) headers = withoutAuthorization(headers);
         current = next;
         continue;
       }
-      const failed = response.status >= 400;
+      const status = response.statusCode ?? 0;
+      const failed = status >= 400;
       const bytes = await readBody(response, failed ? MAX_ERROR_BODY : limits.maxBytes, !failed, where);
-      return { status: response.status, statusText: response.statusText, headers: response.headers, bytes, finalUrl: current };
+      return { status, statusText: response.statusMessage ?? '', headers: headersOf(response), bytes, finalUrl: current };
     }
   } catch (error) {
     if (error instanceof EcliError) throw error;
@@ -89,6 +100,27 @@ export async function requestBounded(url: string, request: BoundedRequest, limit
     clearTimeout(timer);
     controller.abort();
   }
+}
+
+/** One HTTP exchange: resolves once the status line and headers arrived. */
+function exchange(url: URL, method: string, headers: Record<string, string>, body: Uint8Array | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const outgoing = send(url, { method, headers, signal }, resolve);
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+function withIdentityEncoding(headers: Record<string, string>): Record<string, string> {
+  const others = Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'accept-encoding');
+  return { ...Object.fromEntries(others), 'accept-encoding': 'identity' };
+}
+
+function headersOf(response: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) headers.append(response.rawHeaders[i]!, response.rawHeaders[i + 1]!);
+  return headers;
 }
 
 function describeUrl(current: string, original: string): string {
@@ -116,40 +148,35 @@ function withoutAuthorization(headers: Record<string, string>): Record<string, s
 }
 
 /** Reads at most `maxBytes`; beyond that it fails when `strict`, else it cuts the body there. */
-async function readBody(response: Response, maxBytes: number, strict: boolean, where: () => string): Promise<Uint8Array> {
+async function readBody(response: IncomingMessage, maxBytes: number, strict: boolean, where: () => string): Promise<Uint8Array> {
   const tooLarge = (): EcliError =>
     new EcliError('NETWORK', `${where()}: the response is larger than the ${maxBytes} byte limit`, {
       hint: 'a package is normally well under 1 MiB; check the URL',
     });
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  const declared = Number(response.headers['content-length'] ?? Number.NaN);
   if (strict && declared > maxBytes) {
-    await response.body?.cancel();
+    response.destroy();
     throw tooLarge();
   }
-  if (response.body === null) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
+  const chunks: Buffer[] = [];
   let total = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (total + value.length > maxBytes) {
-      await reader.cancel();
+  for await (const chunk of response as AsyncIterable<Buffer>) {
+    if (total + chunk.length > maxBytes) {
+      response.destroy();
       if (strict) throw tooLarge();
-      chunks.push(value.subarray(0, maxBytes - total));
+      chunks.push(chunk.subarray(0, maxBytes - total));
       total = maxBytes;
       break;
     }
-    total += value.length;
-    chunks.push(value);
+    total += chunk.length;
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks, total);
 }
 
-/** undici reports "fetch failed" and hides the reason (ECONNREFUSED, ENOTFOUND...) in `cause`. */
+/** What went wrong below HTTP, in one line: `connect ECONNREFUSED 127.0.0.1:1`, `self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)`. */
 export function describeFetchError(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-  if (cause !== undefined && typeof cause.code === 'string') return `${cause.code} ${String(cause.message ?? '')}`.trim();
-  if (cause !== undefined && typeof cause.message === 'string') return cause.message;
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
 }

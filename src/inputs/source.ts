@@ -125,6 +125,12 @@ function guessType(input: RawInput): ProgType {
 }
 
 function resolveJson(input: RawInput): ResolvedPackage {
+  // Also what a server that labels a gzip file `Content-Encoding: gzip` sends for a .json URL.
+  if (isGzip(input.bytes)) {
+    throw new EcliError('PACKAGE_INVALID', `${input.source} is gzip-compressed, not JSON`, {
+      hint: 'decompress it with gunzip, or pass -p tar if it is a package tarball',
+    });
+  }
   return { source: input.source, bytes: input.bytes, type: 'json', ...decodePackage(utf8(input.bytes), input.source) };
 }
 

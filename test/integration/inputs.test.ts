@@ -5,18 +5,19 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ecliPath, type Completed } from '../helpers/ecli-process.js';
 import { haveRoot } from '../helpers/env.js';
-import { haveToolchain } from '../helpers/examples.js';
+import { haveCommands, haveToolchain } from '../helpers/examples.js';
 import { prepareExecsnoop, runAndSeeExec } from '../helpers/execsnoop-run.js';
 
 /** Serves `file` at /<name> on an ephemeral 127.0.0.1 port until the test ends. */
-async function serve(t: TestContext, file: string): Promise<string> {
+async function serve(t: TestContext, file: string, headers: Record<string, string> = {}): Promise<string> {
   const body = readFileSync(file);
   const name = path.basename(file);
   const server = createServer((req, res) => {
@@ -24,7 +25,7 @@ async function serve(t: TestContext, file: string): Promise<string> {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': body.length }).end(body);
+    res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': body.length, ...headers }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -47,6 +48,14 @@ test('ecli run loads a package from a tarball, stdin (JSON and tarball) and a pi
   await t.test('an http:// URL pinned with the digest ecli pack printed', async (t) => {
     const url = await serve(t, packed.tarball);
     await runAndSeeExec(t, packed.exe, ['--sha256', packed.sha256, url]);
+  });
+  await t.test('a URL the server labels Content-Encoding: gzip, pinned with the digest of curl | sha256sum', async (t) => {
+    if (!haveCommands(t, ['curl', 'sha256sum'])) return;
+    const url = await serve(t, packed.tarball, { 'content-encoding': 'gzip' });
+    const curled = await promisify(execFile)('sh', ['-c', `curl -sSf ${url} | sha256sum`]);
+    const digest = curled.stdout.split(' ')[0]!;
+    assert.equal(digest, packed.sha256, 'curl saves the bytes as sent');
+    await runAndSeeExec(t, packed.exe, ['--sha256', digest, url]);
   });
 });
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { sha256Hex } from '../../src/inputs/digest.js';
 import { resolvePackageSource } from '../../src/inputs/source.js';
 import { fixturesDir, haveFixtures } from '../helpers/env.js';
@@ -18,10 +18,14 @@ const TARBALL = gzipSync(buildTar([{ path: 'package.json', data: PACKAGE }]));
 let server: Server;
 let base = '';
 const requests: string[] = [];
+/** The Accept-Encoding of each request, by URL. */
+const acceptEncodings = new Map<string, string | undefined>();
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = req.url ?? '/';
   requests.push(url);
+  acceptEncodings.set(url, req.headers['accept-encoding']);
+  const askedForGzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
   const redirect = /^\/hop\/(\d+)$/.exec(url);
   if (redirect) {
     const n = Number(redirect[1]);
@@ -40,6 +44,21 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       return;
     case '/download?id=7':
       res.writeHead(200).end(TARBALL);
+      return;
+    case '/negotiated.json':
+      // Compresses when the client asks for it, as most servers do.
+      if (askedForGzip) res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(PACKAGE));
+      else res.writeHead(200).end(PACKAGE);
+      return;
+    case '/labelled.tar.gz':
+      // A server that labels .gz files with their coding whatever the client asks (Apache's AddEncoding).
+      res.writeHead(200, { 'content-encoding': 'x-gzip' }).end(TARBALL);
+      return;
+    case '/labelled.json':
+      res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(PACKAGE));
+      return;
+    case '/brotli.json':
+      res.writeHead(200, { 'content-encoding': 'br' }).end(brotliCompressSync(PACKAGE));
       return;
     case '/hop-to-missing':
       res.writeHead(301, { location: '/missing.json' }).end();
@@ -161,5 +180,41 @@ test('a refused connection is a NETWORK error', async () => {
   await assert.rejects(
     resolvePackageSource(`http://127.0.0.1:${port}/p.json`, { insecure: true }),
     errorWith('NETWORK', /ECONNREFUSED/),
+  );
+});
+
+test('URLs are fetched with Accept-Encoding: identity, so a server that compresses on request sends the file itself', async () => {
+  const url = `${base}/negotiated.json`;
+  const resolved = await resolvePackageSource(url, { sha256: sha256Hex(PACKAGE) });
+  assert.equal(acceptEncodings.get('/negotiated.json'), 'identity');
+  assert.deepEqual(Buffer.from(resolved.bytes), PACKAGE);
+});
+
+test('a body the server still labels Content-Encoding: gzip is hashed and read as sent, as curl -o saves it', async () => {
+  const url = `${base}/labelled.tar.gz`;
+  const resolved = await resolvePackageSource(url, { sha256: sha256Hex(TARBALL) });
+  assert.equal(resolved.type, 'tar');
+  assert.deepEqual(Buffer.from(resolved.bytes), TARBALL);
+  assert.equal(resolved.pkg.meta.bpf_skel.obj_name, 'served_bpf');
+  // The digest of the decoded bytes (what Node's fetch would have hashed) is not the file's.
+  const decoded = sha256Hex(gunzipSync(TARBALL));
+  await assert.rejects(
+    resolvePackageSource(url, { sha256: decoded }),
+    errorWith('INTEGRITY', new RegExp(`^sha256 mismatch for ${url}: expected ${decoded}, got ${sha256Hex(TARBALL)}$`)),
+  );
+});
+
+test('a .json URL sent gzip-coded is refused as gzip-compressed, after its pin matched the bytes sent', async () => {
+  const url = `${base}/labelled.json`;
+  await assert.rejects(
+    resolvePackageSource(url, { sha256: sha256Hex(gzipSync(PACKAGE)) }),
+    errorWith('PACKAGE_INVALID', new RegExp(`^${url} is gzip-compressed, not JSON$`)),
+  );
+});
+
+test('a content coding other than gzip is refused: its bytes are not the file', async () => {
+  await assert.rejects(
+    resolvePackageSource(`${base}/brotli.json`, { insecure: true }),
+    errorWith('NETWORK', new RegExp(`^GET ${base}/brotli\\.json: the server sent Content-Encoding: br although ecli asked for identity; ecli hashes and reads the bytes exactly as sent, and these are not the file$`)),
   );
 });
