@@ -271,6 +271,8 @@ export class ValueCompiler {
     }
     const element = this.compile(t.type);
     const step = element.size;
+    // Without this, 2^32 empty structs in zero bytes would print for ever.
+    if (step === 0 && count > 0) this.fail(t.id, 'its elements have no bytes');
     const each = element.json;
     const json: Decoder =
       count === 0

@@ -97,3 +97,16 @@ test('dangling ids, arrays past 4 GiB, unknown kinds and unused info bits are re
   bits.raw(BtfKind.Int, 4, [32], { vlen: 0x10000 });
   refusal(bits, /type 1 has unused info bits set/);
 });
+
+test('an array of 2^32-1 empty structs is refused by the formatter instead of printing for ever', () => {
+  const b = new BtfBuilder();
+  const empty = b.struct('empty', []);
+  const many = b.array(empty, 0xffffffff);
+  const btf = Btf.parse(b.build());
+  assert.equal(btf.sizeOf(many), 0);
+  assert.throws(() => new ValueCompiler(btf).compile(many), (error: unknown) => {
+    assert.ok(error instanceof EcliError && error.code === 'BTF_INVALID');
+    assert.match(error.message, /cannot print values of type struct empty\[4294967295\] \(BTF type 3\): its elements have no bytes/);
+    return true;
+  });
+});
