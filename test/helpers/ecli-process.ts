@@ -40,13 +40,14 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: () => stri
  * it through a command that execs it, e.g. `['nsenter', '-t', pid, '-n']` for another network
  * namespace, so that signals still reach ecli itself. `input` is written to its stdin, which is
  * then closed (otherwise stdin is /dev/null). `stdoutFd` gives ecli that fd as its stdout
- * instead of a pipe read by the test (then `lines` stays empty).
+ * instead of a pipe read by the test (then `lines` stays empty). `ecli` runs another ecli than
+ * the repository's (an installed one).
  */
 export async function startEcli(
   args: string[],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; prefix?: string[]; input?: Buffer; stdoutFd?: number } = {},
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; prefix?: string[]; input?: Buffer; stdoutFd?: number; ecli?: string } = {},
 ): Promise<RunningEcli> {
-  const [command, ...commandArgs] = [...(options.prefix ?? []), ecliPath, ...args];
+  const [command, ...commandArgs] = [...(options.prefix ?? []), options.ecli ?? ecliPath, ...args];
   const child = spawn(command!, commandArgs, {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...options.env },

@@ -1,0 +1,116 @@
+/**
+ * The npm package as its users get it: `npm pack`, then (1) installed into a fresh project with
+ * TypeScript, where examples/api and a test program type-check against the shipped declarations
+ * and the program, run as root outside the repository, sees its own exec through `for await`
+ * and closes with nothing left loaded; (2) installed globally into a temporary prefix, whose
+ * `ecc` and `ecli run` work from another directory. npm resolves the dependencies with
+ * --prefer-offline (its cache first, the registry for what the cache lacks).
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { assertGoneWithin } from '../helpers/ecli-checks.js';
+import { loadedPrograms, programIdsHeldBy, runTool } from '../helpers/ecli-process.js';
+import { haveRoot, repoRoot } from '../helpers/env.js';
+import { compileExample, haveToolchain, sleep, startHelper, tempDir, type Helper } from '../helpers/examples.js';
+import { runAndSeeExec } from '../helpers/execsnoop-run.js';
+
+const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+
+function devVersion(name: string): string {
+  return (JSON.parse(readFileSync(path.join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function npm(args: string[], cwd: string): string {
+  const result = runTool('npm', args, { cwd });
+  assert.equal(result.status, 0, `npm ${args.join(' ')}\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+/** `npm pack` of the repository into a temporary folder; returns the tarball's path. */
+function pack(t: TestContext): string {
+  const dir = tempDir(t, 'ecli-npm-');
+  const name = npm(['pack', '--pack-destination', dir, '--loglevel=error', repoRoot], dir).trim().split('\n').pop()!;
+  return path.join(dir, name);
+}
+
+/** A copy of /bin/true at a path that fits in comm (15 characters). */
+function shortExe(t: TestContext): string {
+  const exe = path.join(tempDir(t, 'n'), 't');
+  assert.ok(exe.length <= 15, exe);
+  copyFileSync('/bin/true', exe);
+  return exe;
+}
+
+async function untilLine(helper: Helper, match: (line: string) => boolean, what: string): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const line = helper.stdout().split('\n').find(match);
+    if (line !== undefined) return line;
+    assert.ok(Date.now() < deadline, `no ${what} line within 20 s; stdout:\n${helper.stdout()}`);
+    await sleep(50);
+  }
+}
+
+test('npm pack: the tarball holds the built code, its declarations and the schema, but no tests or examples', (t) => {
+  const files = runTool('tar', ['tzf', pack(t)]).stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
+  for (const needed of ['package.json', 'README.md', 'schemas/package.schema.json', 'dist/src/api/index.js', 'dist/src/api/index.d.ts', 'dist/src/cli/ecli.js', 'dist/src/cli/ecc.js']) {
+    assert.ok(files.includes(needed), `${needed} is in the tarball`);
+  }
+  assert.deepEqual(files.filter((f) => /^(dist\/(test|bench)|test|examples|src|bench)\//.test(f)), [], 'nothing but what users need');
+});
+
+test('installed into a fresh project: the examples type-check, and a program sees its own exec, closes, and nothing stays loaded', async (t) => {
+  const tarball = pack(t);
+  const project = tempDir(t, 'ecli-consumer-');
+  writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  writeFileSync(
+    path.join(project, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'out', rootDir: 'src', types: ['node'] } }),
+  );
+  mkdirSync(path.join(project, 'src'));
+  const sources = [
+    ...readdirSync(path.join(repoRoot, 'examples/api')).filter((f) => f.endsWith('.ts')).map((f) => path.join(repoRoot, 'examples/api', f)),
+    path.join(repoRoot, 'test/package-consumer/see-exec.ts'),
+  ];
+  assert.equal(sources.length, 3, 'two examples and the test program');
+  for (const source of sources) copyFileSync(source, path.join(project, 'src', path.basename(source)));
+  npm(['install', ...NPM_FLAGS, tarball, `typescript@${devVersion('typescript')}`, `@types/node@${devVersion('@types/node')}`], project);
+  const tsc = runTool(path.join(project, 'node_modules/.bin/tsc'), ['-p', project], { cwd: project });
+  assert.equal(tsc.status, 0, `tsc against the shipped declarations:\n${tsc.stdout}${tsc.stderr}`);
+
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const { packagePath, programNames } = compileExample(t, 'execsnoop');
+  const exe = shortExe(t);
+  const program = startHelper(t, process.execPath, [path.join(project, 'out/see-exec.js'), packagePath, exe], { cwd: project });
+  await untilLine(program, (l) => l === 'attached', 'attached');
+  const ours = programIdsHeldBy(program.pid);
+  const held = new Set(loadedPrograms().filter((p) => ours.includes(p.id)).map((p) => p.name));
+  assert.deepEqual(programNames.filter((name) => !held.has(name)), [], 'the package is attached');
+  program.child.stdin!.write('go\n');
+  const seen = JSON.parse(await untilLine(program, (l) => l.startsWith('{"seen"'), 'seen')) as { seen: { comm: string; ppid: number } };
+  assert.deepEqual([seen.seen.comm, seen.seen.ppid], [exe, program.pid]);
+  const closed = JSON.parse(await untilLine(program, (l) => l.startsWith('{"closed"'), 'closed')) as { closed: boolean; stats: { received: number; malformed: number } };
+  assert.equal(closed.closed, true);
+  assert.ok(closed.stats.received >= 1 && closed.stats.malformed === 0, JSON.stringify(closed.stats));
+  // The program still runs: only close() can have detached its programs.
+  assert.deepEqual(programIdsHeldBy(program.pid), [], 'no program fd left open after close()');
+  await assertGoneWithin(() => loadedPrograms().filter((p) => ours.includes(p.id)), 3000, 'programs still loaded after close()');
+  program.child.stdin!.end();
+  assert.equal(await program.exited, 0);
+});
+
+test('installed globally into a prefix: ecc and ecli run work from outside the repository', async (t) => {
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const tarball = pack(t);
+  const prefix = tempDir(t, 'ecli-global-');
+  npm(['install', '--global', '--prefix', prefix, ...NPM_FLAGS, tarball], prefix);
+  const work = tempDir(t, 'ecli-outside-');
+  for (const file of ['execsnoop.bpf.c', 'execsnoop.h']) copyFileSync(path.join(repoRoot, 'examples/execsnoop', file), path.join(work, file));
+  const version = runTool(path.join(prefix, 'bin/ecli'), ['--version'], { cwd: work });
+  assert.match(version.stdout, /0\.\d+\.\d+/, version.stderr);
+  const compiled = runTool(path.join(prefix, 'bin/ecc'), ['execsnoop.bpf.c', 'execsnoop.h'], { cwd: work });
+  assert.equal(compiled.status, 0, `installed ecc:\n${compiled.stderr}`);
+  await runAndSeeExec(t, shortExe(t), [path.join(work, 'package.json')], { ecli: path.join(prefix, 'bin/ecli'), cwd: work });
+});
