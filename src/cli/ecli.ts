@@ -19,6 +19,7 @@ import { escapeControls } from '../terminal.js';
 import type { ProgType, ResolveOptions } from '../inputs/source.js';
 import { TOOL_VERSION } from '../version.js';
 import { runRun } from './commands/run.js';
+import { parseCount, parseDuration } from './run-limits.js';
 import { reportError } from './report.js';
 
 interface GlobalFlags {
@@ -41,6 +42,8 @@ interface RunFlags extends SourceFlags {
   widen: boolean;
   metrics?: string;
   metricsLabels?: string;
+  duration?: number;
+  count?: number;
 }
 
 const COMMANDS = new Set(['run', 'inspect', 'pack', 'push', 'pull', 'login', 'help']);
@@ -98,6 +101,7 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
     output: outputSettings(flags),
     tracePipe: flags.tracePipe === true,
     verbose: global.verbose,
+    limits: { ...(flags.count === undefined ? {} : { count: flags.count }), ...(flags.duration === undefined ? {} : { durationMs: flags.duration }) },
     ...(flags.metrics === undefined ? {} : { metrics: { address: flags.metrics, labels: flags.metricsLabels } }),
   };
   if (flags.metricsLabels !== undefined && flags.metrics === undefined) {
@@ -152,6 +156,8 @@ function buildProgram(exit: (code: number) => void): Command {
         new Option('--time <mode>', 'time stamp of each line (plain text: hms by default; JSON: iso)').choices(TIME_MODES),
       )
       .option('--no-widen', "plain text: keep the reference's fixed column offsets instead of widening columns to fit")
+      .option('--duration <time>', 'stop after this long: 500ms, 10s, 2m, 1h (a bare number is seconds)', parseDuration)
+      .option('--count <n>', 'stop after n events (for a package printing only sampled maps: n intervals)', parseCount)
       .option('--metrics <host:port>', 'also serve Prometheus metrics at http://HOST:PORT/metrics ([::]:PORT for every address)')
       .option('--metrics-labels <k=v,...>', 'constant labels added to every metric, e.g. host=web1,role=db')
       .argument('<package>', 'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, a registry reference host[:port]/repo[:tag|@sha256:...], or - for stdin')

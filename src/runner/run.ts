@@ -13,12 +13,12 @@ import { TracePipeReader } from '../loader/trace-pipe.js';
 import type { ExportSpec } from '../model/exports.js';
 import type { PackageSpec } from '../model/spec.js';
 import { createProcSymbolizer } from '../symbols/proc-symbolizer.js';
-import { buildConsumers } from './consumers.js';
+import { buildConsumers, type ConsumerSpec } from './consumers.js';
 import type { EventTally, RunObserver, SampledMapWatch } from './observer.js';
 import { PackageObject } from './package-object.js';
 import { prepareRun } from './prepare.js';
 import type { SampleSource } from './sampler.js';
-import { Session } from './session.js';
+import { Session, type OutputWatcher, type RunLimits } from './session.js';
 
 export interface RunPackageOptions {
   output: OutputSettings;
@@ -35,6 +35,10 @@ export interface RunPackageOptions {
   stopForced?: Promise<string>;
   /** Watches the exports beside stdout (`--metrics`). */
   observer?: RunObserver;
+  /** `--count N` (events, or intervals when only sampled maps are printed) and `--duration`. */
+  limits?: { count?: number; durationMs?: number };
+  /** Ends the run as soon as stdout's reader goes away, even while nothing is printed. */
+  watchOutput?: OutputWatcher;
 }
 
 export async function runPackage(spec: PackageSpec, programArgs: readonly string[], options: RunPackageOptions): Promise<number> {
@@ -45,13 +49,19 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
   }
   // Built before anything is opened: a formatter that refuses its columns is a package error.
   const consumers = buildConsumers(spec.btf, spec.exports, options.output, createProcSymbolizer());
+  const limits = runLimits(options.limits, consumers, spec.objectName);
   const verbose = options.verbose || prepared.verbose;
 
   const notice = (message: string): void => {
     options.stderr.write(`ecli: ${escapeControls(message)}\n`);
   };
   const object = PackageObject.open(spec, prepared.images, { verbose, warn: notice, btfCustomPath: options.btfCustomPath });
-  const session = new Session({ stdout: options.stdout, notice });
+  const session = new Session({
+    stdout: options.stdout,
+    notice,
+    limits,
+    ...(options.watchOutput ? { watchOutput: options.watchOutput } : {}),
+  });
   let failed = false;
   try {
     const maps = new Map(consumers.map((consumer) => [consumer, object.map(consumer.map.name)]));
@@ -81,6 +91,7 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
     options.observer?.detach();
     const detachFailure = object.close();
     await session.finish(options.stopForced);
+    if (!failed && detachFailure === undefined) notice(session.summary());
     // A failed detach fails the run; when the run failed already, that error is the one
     // reported, and the detach failure is printed before it.
     if (detachFailure !== undefined) {
@@ -88,6 +99,17 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
       notice(`error: ${detachFailure.message}`);
     }
   }
+}
+
+/** `--count` counts printed events, or sampled intervals when the package prints only sampled maps. */
+function runLimits(limits: RunPackageOptions['limits'], consumers: readonly ConsumerSpec[], objectName: string): RunLimits {
+  if (limits?.count === undefined) return { ...limits };
+  if (consumers.length === 0) {
+    throw new EcliError('USAGE', `--count ${limits.count}: package ${objectName} exports no map, so there is nothing to count`, {
+      hint: 'use --duration to stop it after a time',
+    });
+  }
+  return { ...limits, countOf: consumers.every((c) => c.kind === 'sample') ? 'intervals' : 'events' };
 }
 
 interface Observed {

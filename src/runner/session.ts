@@ -24,10 +24,28 @@ export interface RecordHandlers {
 /** Creates the reader of one event map (a RingBufferReader or PerfBufferReader, or a fake). */
 export type RecordReaderOpener = (handlers: RecordHandlers) => Poller;
 
+/** `--count` and `--duration`: when a run stops by itself. */
+export interface RunLimits {
+  /** Stop once this many events were printed, or this many sampled intervals when `countOf` is `intervals`. */
+  count?: number;
+  /** What `count` counts: `events` unless the run prints only sampled maps. */
+  countOf?: 'events' | 'intervals';
+  /** Stop after this many milliseconds. */
+  durationMs?: number;
+}
+
+/**
+ * Watches stdout's reader, calling `onGone` as soon as it goes away (the pipe's read end is
+ * closed) even when nothing is being written; returns what stops watching.
+ */
+export type OutputWatcher = (onGone: () => void) => Cancel;
+
 export interface SessionOptions {
   stdout: Writable;
   notice: (message: string) => void;
   clock?: Clock;
+  limits?: RunLimits;
+  watchOutput?: OutputWatcher;
 }
 
 /** After a stop, how long stdout gets to take the output still queued (a second signal ends it at once). */
@@ -42,12 +60,21 @@ export class Session {
   private readonly polling: PollLoop;
   private readonly samplers: Cancel[] = [];
   private tracePipe: { close(): void } | undefined;
+  private readonly limits: RunLimits;
+  private readonly cancelWatch: Cancel;
+  private printed = 0;
+  private intervals = 0;
+  private startedAt = 0;
+  private stoppedAt: number | undefined;
+  private droppedAtEnd = 0;
 
   constructor(options: SessionOptions) {
     this.clock = options.clock ?? systemClock;
     this.notice = options.notice;
+    this.limits = options.limits ?? {};
     this.notices = new EventNotices(this.notice, this.clock);
-    this.sink = createLineSink(options.stdout, () => this.stop.outputGone());
+    this.sink = createLineSink(options.stdout, () => this.stop.end());
+    this.cancelWatch = options.watchOutput?.(() => this.stop.end()) ?? nothingToCancel;
     this.polling = new PollLoop(this.clock, {
       flush: () => this.sink.flush(),
       afterBurst: () => this.notices.report(),
@@ -61,14 +88,18 @@ export class Session {
     const counts = tally ?? { received: 0, lost: undefined, malformed: 0, dropped: 0 };
     const onRecord = (data: Buffer, offset: number, length: number): void => {
       counts.received++;
+      // After --count, or once stdout's reader is gone, the rest is not printed.
+      if (this.stop.hasEnded) return;
       const dropped = this.sink.dropped;
       const out = this.sink.lineBuffer();
       if (out === undefined) {
         counts.dropped += this.sink.dropped - dropped;
         return;
       }
+      const before = out.length;
       try {
         consumer.write(data, offset, length, out);
+        if (out.length > before) this.counted('events');
       } catch (error) {
         this.notices.countMalformed(error);
         counts.malformed++;
@@ -90,7 +121,10 @@ export class Session {
         writeLine: (line) => this.sink.writeLine(line),
         flush: () => this.sink.flush(),
         countMalformed: (error) => this.notices.countMalformed(error),
-        afterSample: () => this.notices.report(),
+        afterSample: () => {
+          this.notices.report();
+          this.counted('intervals');
+        },
         onError: (error) => this.stop.abort(error),
       }, this.clock),
     );
@@ -110,18 +144,49 @@ export class Session {
     return { ...this.notices.counts, dropped: this.sink.dropped };
   }
 
-  /** Resolves with exit status 0 on a stop signal or when stdout is closed; rejects when polling or sampling failed. */
-  runUntil(stopRequested: Promise<string>): Promise<number> {
-    return this.stop.wait(stopRequested, this.clock);
+  /**
+   * Resolves with exit status 0 on a stop signal, when stdout is closed, or when a limit
+   * (`--count`, `--duration`) is reached; rejects when polling or sampling failed.
+   */
+  async runUntil(stopRequested: Promise<string>): Promise<number> {
+    this.startedAt = this.clock.now();
+    try {
+      return await this.stop.wait(stopRequested, this.clock, this.limits.durationMs);
+    } finally {
+      this.stoppedAt = this.clock.now();
+    }
   }
 
-  /** Stops timers and readers; drains what is already in the buffers first (unless the run failed). */
+  /**
+   * Stops timers and readers; drains what is already in the buffers first, unless the run failed
+   * or ended by itself (`--count` reached, or nobody reads stdout any more).
+   */
   close(): void {
+    this.stoppedAt ??= this.clock.now();
     this.stop.close();
+    this.cancelWatch();
     this.notices.close();
     this.samplers.forEach((cancel) => cancel());
     this.tracePipe?.close();
-    this.polling.close(!this.stop.hasFailed);
+    this.polling.close(!this.stop.hasFailed && !this.stop.hasEnded);
+  }
+
+  /** The exit summary: `printed 12 events in 3.004 s; 0 lost, 0 malformed, 0 dropped`. Complete after finish(). */
+  summary(): string {
+    const what = [
+      ...(this.printed > 0 || this.intervals === 0 ? [plural(this.printed, 'event')] : []),
+      ...(this.intervals > 0 ? [plural(this.intervals, 'interval')] : []),
+    ].join(' and ');
+    const seconds = (((this.stoppedAt ?? this.clock.now()) - this.startedAt) / 1000).toFixed(3);
+    const { lost, malformed } = this.notices.counts;
+    return `printed ${what} in ${seconds} s; ${lost} lost, ${malformed} malformed, ${this.sink.dropped + this.droppedAtEnd} dropped`;
+  }
+
+  private counted(unit: 'events' | 'intervals'): void {
+    if (unit === 'events') this.printed++;
+    else this.intervals++;
+    const { count, countOf = 'events' } = this.limits;
+    if (count !== undefined && unit === countOf && (unit === 'events' ? this.printed : this.intervals) >= count) this.stop.end();
   }
 
   /**
@@ -138,6 +203,7 @@ export class Session {
     const complete = await this.sink.drain(Promise.race([grace, forced]));
     cancelGrace();
     const unwritten = complete ? 0 : this.sink.unwritten;
+    this.droppedAtEnd = unwritten;
     const dropped = this.sink.dropped + unwritten;
     if (dropped === 0) return;
     const stalled = unwritten > 0 ? ` (${unwritten} of them still waiting for stdout when ecli stopped)` : '';
@@ -149,4 +215,8 @@ export class Session {
     this.sink.writeLine(header);
     this.sink.flush();
   }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -1,16 +1,18 @@
 /**
- * When a run ends: on a stop signal or when stdout's reader went away (exit status 0), or on the
- * first failure of polling or sampling (the run rejects with it).
+ * When a run ends: on a stop signal, when stdout's reader went away, when `--duration` is over or
+ * `--count` is reached (exit status 0), or on the first failure of polling or sampling (the run
+ * rejects with it).
  */
 import { nothingToCancel, type Cancel, type Clock } from './clock.js';
 
 export class RunStop {
   private failure: unknown;
   private failed = false;
-  private outputClosed = false;
+  private ended = false;
   private reject: ((error: unknown) => void) | undefined;
   private resolveEarly: (() => void) | undefined;
   private cancelKeepAlive: Cancel = nothingToCancel;
+  private cancelDuration: Cancel = nothingToCancel;
 
   /** Records the first failure; later ones are ignored. */
   abort(error: unknown): void {
@@ -25,14 +27,25 @@ export class RunStop {
     return this.failed;
   }
 
-  /** Nobody reads our output any more (`ecli run pkg | head`): stop like a killed pipeline would. */
-  outputGone(): void {
-    this.outputClosed = true;
+  /**
+   * The run is over without a signal: nobody reads our output any more (`ecli run pkg | head`,
+   * stopping like a killed pipeline would), or `--count` was reached.
+   */
+  end(): void {
+    this.ended = true;
     this.resolveEarly?.();
   }
 
-  /** Resolves with exit status 0 on a stop signal or when stdout is closed; rejects when the run failed. */
-  wait(stopRequested: Promise<string>, clock: Clock): Promise<number> {
+  /** True once end() was called. */
+  get hasEnded(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * Resolves with exit status 0 on a stop signal, on end(), or after `durationMs` (when given);
+   * rejects when the run failed.
+   */
+  wait(stopRequested: Promise<string>, clock: Clock, durationMs?: number): Promise<number> {
     // Signal handlers do not keep node running: without this timer a package with nothing to
     // poll would let the process exit at once, skipping the detach (TC filters would stay).
     this.cancelKeepAlive = clock.every(1 << 30, () => undefined);
@@ -41,17 +54,19 @@ export class RunStop {
         reject(this.failure);
         return;
       }
-      if (this.outputClosed) {
+      if (this.ended) {
         resolve(0);
         return;
       }
       this.reject = reject;
       this.resolveEarly = () => resolve(0);
+      if (durationMs !== undefined) this.cancelDuration = clock.after(durationMs, () => resolve(0));
       stopRequested.then(() => resolve(0), reject);
     });
   }
 
   close(): void {
     this.cancelKeepAlive();
+    this.cancelDuration();
   }
 }

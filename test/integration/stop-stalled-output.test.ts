@@ -5,62 +5,21 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUTPUT_GRACE_MS } from '../../src/runner/session.js';
 import { assertGoneWithin, startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
-import { eccCompile, loadedPrograms, programIdsHeldBy, runTool, type RunningEcli } from '../helpers/ecli-process.js';
+import { loadedPrograms, programIdsHeldBy, runTool, type RunningEcli } from '../helpers/ecli-process.js';
+import { compileGetppidCalls, GETPPID_PROGRAM } from '../helpers/getppid-calls.js';
 import { haveRoot } from '../helpers/env.js';
 import { haveCommands, haveToolchain, sleep, startHelper, tempDir } from '../helpers/examples.js';
 
-const HEADER = `#ifndef __CALLS_H
-#define __CALLS_H
-struct call {
-	__u32 pid;
-	__u64 seq;
-};
-#endif
-`;
-
-const SOURCE = `#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include "calls.h"
-
-const volatile __u32 pid = 0;
-__u64 next_seq = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1024 * 1024);
-} rb SEC(".maps");
-
-SEC("tracepoint/syscalls/sys_enter_getppid")
-int on_getppid(void *ctx)
-{
-	struct call *e;
-
-	if ((bpf_get_current_pid_tgid() >> 32) != pid)
-		return 0;
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	if (!e)
-		return 0;
-	e->pid = pid;
-	e->seq = __sync_fetch_and_add(&next_seq, 1);
-	bpf_ringbuf_submit(e, 0);
-	return 0;
-}
-
-char LICENSE[] SEC("license") = "GPL";
-`;
-
-const DROPPED = /\necli: dropped (\d+) lines because stdout could not keep up \((\d+) of them still waiting for stdout when ecli stopped\)\n$/;
+const DROPPED = /\necli: dropped (\d+) lines because stdout could not keep up \((\d+) of them still waiting for stdout when ecli stopped\)\necli: printed \d+ events in [\d.]+ s; 0 lost, 0 malformed, (\d+) dropped\n$/;
 
 /** ecli running the getppid counter for a busy process, its stdout a FIFO nobody reads. */
 async function stalledRun(t: TestContext): Promise<RunningEcli> {
   const dir = tempDir(t, 'ecli-stalled-');
-  writeFileSync(join(dir, 'calls.bpf.c'), SOURCE);
-  writeFileSync(join(dir, 'calls.h'), HEADER);
-  const packagePath = eccCompile(join(dir, 'calls.bpf.c'), join(dir, 'calls.h'), dir);
+  const packagePath = compileGetppidCalls(t);
   const fifo = join(dir, 'stdout');
   assert.equal(runTool('mkfifo', [fifo]).status, 0);
   // Holds the FIFO open for reading and never reads it.
@@ -80,9 +39,10 @@ function ready(t: TestContext): boolean {
 test('SIGTERM with a stalled stdout: detached, exit 0 after the grace period, the unwritten lines reported', async (t) => {
   if (!ready(t)) return;
   const ecli = await stalledRun(t);
-  await stopAndCheckUnloaded(ecli, 'SIGTERM', ['on_getppid']);
-  const [, dropped, waiting] = DROPPED.exec(ecli.stderr()) ?? assert.fail(`no dropped-lines notice:\n${ecli.stderr()}`);
+  await stopAndCheckUnloaded(ecli, 'SIGTERM', [GETPPID_PROGRAM]);
+  const [, dropped, waiting, summarized] = DROPPED.exec(ecli.stderr()) ?? assert.fail(`no dropped-lines notice and summary:\n${ecli.stderr()}`);
   assert.ok(Number(waiting) > 0 && Number(dropped) >= Number(waiting), ecli.stderr());
+  assert.equal(summarized, dropped, 'the exit summary counts the same dropped lines');
 });
 
 test('a second signal ends the wait for a stalled stdout at once: detached, exit 0, the unwritten lines reported', async (t) => {

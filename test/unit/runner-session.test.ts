@@ -9,7 +9,7 @@ import type { MapSpec } from '../../src/model/maps.js';
 import { buildConsumers, type EventConsumerSpec, type SampleConsumerSpec } from '../../src/runner/consumers.js';
 import { NOTICE_INTERVAL_MS } from '../../src/runner/event-notices.js';
 import { POLL_INTERVAL_MS, type Poller } from '../../src/runner/poll-loop.js';
-import { OUTPUT_GRACE_MS, Session, type RecordHandlers } from '../../src/runner/session.js';
+import { OUTPUT_GRACE_MS, Session, type RecordHandlers, type SessionOptions } from '../../src/runner/session.js';
 import type { LineReaderHandlers } from '../../src/runner/trace-relay.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -81,11 +81,11 @@ class Capture extends Writable {
   }
 }
 
-function session() {
+function session(options: Partial<Pick<SessionOptions, 'limits' | 'watchOutput'>> = {}) {
   const clock = new FakeClock();
   const stdout = new Capture();
   const notices: string[] = [];
-  const run = new Session({ stdout, notice: (message) => notices.push(message), clock });
+  const run = new Session({ stdout, notice: (message) => notices.push(message), clock, ...options });
   return { clock, stdout, notices, run };
 }
 
@@ -193,6 +193,72 @@ test('when stdout breaks (its reader went away) the run stops with status 0', as
   stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
   assert.equal(await stopped, 0);
   run.close();
+});
+
+test('--count 3: the run ends after the third event printed; the rest is not printed and not drained', async () => {
+  const { clock, stdout, run } = session({ limits: { count: 3, countOf: 'events' } });
+  const reader = new FakeReader();
+  run.startEvents(eventConsumer(), reader.open);
+  const stopped = run.runUntil(new Promise(() => undefined));
+  for (let i = 0; i < 5; i++) reader.queue.push(record(7, i));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.equal(await stopped, 0);
+  reader.queue.push(record(7, 9));
+  run.close();
+  await run.finish();
+  assert.deepEqual(stdout.text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { seq: number }).seq), [0, 1, 2]);
+  assert.equal(reader.queue.length, 1, 'not drained after the count');
+  assert.equal(run.summary(), 'printed 3 events in 0.010 s; 0 lost, 0 malformed, 0 dropped');
+});
+
+test('--count 2 of a sampled map counts intervals: the first is read at once, the second one interval later', async () => {
+  const { clock, run } = session({ limits: { count: 2, countOf: 'intervals' } });
+  run.startSampling(sampleConsumer(false), { entries: () => [], clear: () => undefined });
+  let done = false;
+  const stopped = run.runUntil(new Promise(() => undefined)).then((status) => ((done = true), status));
+  await Promise.resolve();
+  assert.equal(done, false);
+  clock.advance(1000);
+  assert.equal(await stopped, 0);
+  run.close();
+  await run.finish();
+  assert.equal(run.summary(), 'printed 2 intervals in 1.000 s; 0 lost, 0 malformed, 0 dropped');
+});
+
+test('--duration: the run ends with status 0 once the time is over, and the summary says how long it ran', async () => {
+  const { clock, run } = session({ limits: { durationMs: 2500 } });
+  const reader = new FakeReader();
+  run.startEvents(eventConsumer(), reader.open);
+  reader.queue.push(record(1, 1), Buffer.alloc(2), { lost: 4 });
+  const stopped = run.runUntil(new Promise(() => undefined));
+  clock.advance(2499);
+  let done = false;
+  void stopped.then(() => (done = true));
+  await Promise.resolve();
+  assert.equal(done, false);
+  clock.advance(1);
+  assert.equal(await stopped, 0);
+  run.close();
+  await run.finish();
+  assert.equal(clock.pending, 0);
+  assert.equal(run.summary(), 'printed 1 event in 2.500 s; 4 lost, 1 malformed, 0 dropped');
+});
+
+test('the output watcher ends the run when stdout\'s reader goes away, with nothing written; close stops watching', async () => {
+  let gone: (() => void) | undefined;
+  let watching = false;
+  const { run } = session({
+    watchOutput: (onGone) => {
+      gone = onGone;
+      watching = true;
+      return () => (watching = false);
+    },
+  });
+  const stopped = run.runUntil(new Promise(() => undefined));
+  gone!();
+  assert.equal(await stopped, 0);
+  run.close();
+  assert.equal(watching, false);
 });
 
 test('sampling reads the map at once and every interval, and clears it only with clear_map', () => {

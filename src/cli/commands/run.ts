@@ -5,6 +5,7 @@ import type { OutputSettings } from '../../format/event.js';
 import type { PackManifest } from '../../inputs/manifest.js';
 import { buildPackageSpec, type PackageSpec } from '../../model/spec.js';
 import type { RunObserver } from '../../runner/observer.js';
+import { watchOutputReader } from '../../loader/output-reader-watch.js';
 import { runPackage } from '../../runner/run.js';
 import type { CommandIo } from './io.js';
 
@@ -18,10 +19,12 @@ export interface RunCommandOptions extends ResolveOptions {
   stopRequested: Promise<string>;
   /** Resolves on a second stop signal. */
   stopForced: Promise<string>;
+  /** `--count` and `--duration`. */
+  limits?: { count?: number; durationMs?: number };
 }
 
 export async function runRun(spec: string, programArgs: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
-  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, ...resolveOptions } = opts;
+  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, ...resolveOptions } = opts;
   // Bound before the package is even read: a taken port is a usage error, not a half-started run.
   const served = metrics === undefined ? undefined : await startMetrics(metrics, io);
   try {
@@ -38,6 +41,9 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
         stderr: io.stderr,
         stopRequested,
         stopForced,
+        ...(limits === undefined ? {} : { limits }),
+        // Only the process's own stdout has a reader to watch (tests hand in streams of their own).
+        ...(io.stdout === process.stdout ? { watchOutput: (onGone: () => void) => watchOutputReader(1, onGone) } : {}),
         ...(served === undefined ? {} : { observer: served.observe(packageSpec, resolved.manifest) }),
       });
     } finally {

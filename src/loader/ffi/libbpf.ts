@@ -116,6 +116,8 @@ export interface Native {
   unmap(ptr: Pointer, length: number): void;
   /** poll(2) for input on one fd: 1 when readable, 0 on timeout, or -errno. */
   waitReadable(fd: number, timeoutMs: number): number;
+  /** True when poll(2) reports POLLERR or POLLHUP on `fd` now: the other end of a pipe or socket is closed. */
+  hungUp(fd: number): boolean;
   /** An ArrayBuffer over native memory, without copying; it must not be used after the memory goes. */
   view(ptr: Pointer, length: number): ArrayBuffer;
   registerPrintCallback(fn: (level: number, fmt: Pointer, ap: Pointer) => number): Pointer;
@@ -132,6 +134,8 @@ const PROT_READ = 1;
 const PROT_WRITE = 2;
 const MAP_SHARED = 1;
 const POLLIN = 1;
+const POLLERR = 8;
+const POLLHUP = 16;
 const IF_NAMESIZE = 16;
 const MAP_FAILED = (1n << 64n) - 1n;
 
@@ -341,6 +345,12 @@ function loadNative(): Native {
       pollfd.writeInt16LE(POLLIN, 4);
       const result = pollFds(pollfd, 1, timeoutMs) as number;
       return result < 0 ? -(koffi.errno() || 22) : result;
+    },
+    hungUp(fd) {
+      const pollfd = Buffer.alloc(8);
+      pollfd.writeInt32LE(fd, 0); // events 0: POLLERR and POLLHUP are always reported
+      if ((pollFds(pollfd, 1, 0) as number) <= 0) return false;
+      return (pollfd.readInt16LE(6) & (POLLERR | POLLHUP)) !== 0;
     },
     view: (ptr, length) => koffi.view(ptr, length),
     registerPrintCallback: (fn) => koffi.register(fn, koffi.pointer(types.printFn)),

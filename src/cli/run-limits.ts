@@ -1,0 +1,30 @@
+/**
+ * `--duration` and `--count` of `ecli run`. Durations are a number with a unit (`500ms`, `10s`,
+ * `1.5m`, `2h`), or a bare number of seconds, as timeout(1) takes them.
+ */
+import { EcliError } from '../errors.js';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** setTimeout's limit: a longer timer would fire at once. */
+const MAX_DURATION_MS = 2 ** 31 - 1;
+
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const ms = match ? Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']!) : Number.NaN;
+  if (!(ms >= 1 && ms <= MAX_DURATION_MS)) {
+    throw new EcliError('USAGE', `--duration ${JSON.stringify(text)} is not a duration between 1ms and 596h`, {
+      hint: 'give a number with a unit: 500ms, 10s, 2m or 1h (a bare number is seconds)',
+    });
+  }
+  return ms;
+}
+
+export function parseCount(text: string): number {
+  const count = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(count) || count < 1) {
+    throw new EcliError('USAGE', `--count ${JSON.stringify(text)} is not a positive whole number`, {
+      hint: 'give how many events to print (or intervals, for sampled maps), e.g. --count 10',
+    });
+  }
+  return count;
+}
