@@ -7,9 +7,9 @@ EXAMPLE ?= execsnoop
 setup:
 	bash scripts/setup.sh
 
-dist/.built: $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.json package.json schemas/package.schema.json
-	node scripts/gen-validators.mjs
-	npx tsc -p tsconfig.json
+# Folders too: removing or renaming a source changes its folder's time, and dist/ is rebuilt.
+dist/.built: $(wildcard bench/*.ts) $(shell find src test bench/lib -mindepth 1 -name '*.ts' -o -mindepth 1 -type d) tsconfig.json package.json package-lock.json schemas/package.schema.json scripts/build.mjs scripts/bundle.mjs scripts/gen-validators.mjs
+	npm run --silent build
 	@touch $@
 
 build: dist/.built

@@ -12,7 +12,8 @@ import { highestLosslessRate, runRate, type ConsumerKind, type RateRun, type Rat
 import { describeMachine } from './lib/machine.js';
 import { checkPerfPages } from './lib/perf-pages.js';
 import { writeReport, type Results, type VariantResults } from './lib/report.js';
-import { measureStartup } from './lib/startup.js';
+import { measureBreakdown } from './lib/startup-breakdown.js';
+import { measureCommands, measureStartup, type Command } from './lib/startup.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const started = Date.now();
@@ -25,7 +26,8 @@ const RATE_EVENTS: Record<Variant, number> = { ringbuf: 1_000_000, perf: 300_000
 /** Unpaced events of the sustained run: several times what the buffer holds. */
 const SUSTAINED_EVENTS: Record<Variant, number> = { ringbuf: 4_000_000, perf: 600_000 };
 const RATE_REPEATS = 3;
-const STARTUP_RUNS = 5;
+const STARTUP_RUNS = 7;
+const COMMAND_RUNS = 11;
 const STORM_EXECS = 10_000;
 const STORM_WORKERS = 2;
 
@@ -48,6 +50,22 @@ async function variantResults(setup: RateSetup, variant: Variant): Promise<Varia
   return { variant, events: RATE_EVENTS[variant], runs, lossless };
 }
 
+function shortCommands(ecli: string): Command[] {
+  const node = (name: string, ...args: string[]): Command => ({ name, command: process.execPath, args });
+  const bundle = path.join(root, 'dist/bundle/ecli.cjs');
+  const unbundled = path.join(root, 'dist/src/cli/ecli.js');
+  return [
+    node('`node -e 0`', '-e', '0'),
+    { name: '`ecli --version` (`./ecli`)', command: ecli, args: ['--version'] },
+    { name: '`ecli --help` (`./ecli`)', command: ecli, args: ['--help'] },
+    { name: '`ecli --version` (npm bin: `bin/ecli.cjs`)', command: path.join(root, 'bin/ecli.cjs'), args: ['--version'] },
+    node('`ecli --version`, bundle without code cache', bundle, '--version'),
+    node('`ecli --help`, bundle without code cache', bundle, '--help'),
+    node('`ecli --version`, unbundled ES modules', unbundled, '--version'),
+    node('`ecli --help`, unbundled ES modules', unbundled, '--help'),
+  ];
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark loads BPF programs: run it as root (sudo make bench)');
   const only = new Set((process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'startup,exec,ringbuf,perf').split(','));
@@ -61,7 +79,17 @@ async function main(): Promise<void> {
 
   if (only.has('startup')) {
     log('start-up: each tracer alone, spawn to header line');
-    results.startup = await measureStartup(built.rusage, [...tracers, BARE_NODE], workDir, STARTUP_RUNS);
+    const seed = tracers[1]!;
+    // The same build without its code cache, and tsc's ES modules: what bundling and the cache give.
+    const variants = [
+      { ...seed, name: `${seed.name}, bundle without code cache`, command: process.execPath, args: [path.join(root, 'dist/bundle/ecli.cjs'), ...seed.args] },
+      { ...seed, name: `${seed.name}, unbundled ES modules (tsc output)`, command: process.execPath, args: [path.join(root, 'dist/src/cli/ecli.js'), ...seed.args] },
+    ];
+    results.startup = await measureStartup(built.rusage, [...tracers, ...variants, BARE_NODE], workDir, STARTUP_RUNS);
+    log('start-up: `ecli --version` / `--help` against `node -e 0`');
+    results.commands = await measureCommands(built.rusage, shortCommands(ecli), workDir, COMMAND_RUNS);
+    log('start-up breakdown: ecli execsnoop (seed) with its performance marks reported');
+    results.breakdown = await measureBreakdown(built.rusage, seed, path.join(root, 'bench/lib/startup-marks.cjs'), workDir, STARTUP_RUNS);
   }
   if (only.has('exec')) {
     log(`exec storm: ${STORM_EXECS} execs, ${tracers.length} tracers at once`);

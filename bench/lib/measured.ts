@@ -21,6 +21,7 @@ export interface StartOptions {
   /** Write stdout to this file; by default it is read as lines (see waitForLine). */
   stdoutFile?: string;
   cwd?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 type Stream = 'stdout' | 'stderr';
@@ -33,6 +34,7 @@ export class Measured {
   private readonly lines: Record<Stream, string[]> = { stdout: [], stderr: [] };
   private readonly waiters: { stream: Stream; test: (line: string) => boolean; resolve: (ms: number) => void }[] = [];
   private readonly ended: Promise<void>;
+  private endedAt = Number.NaN;
 
   constructor(
     rusageBin: string,
@@ -43,9 +45,14 @@ export class Measured {
     options: StartOptions = {},
   ) {
     const out = options.stdoutFile === undefined ? 'pipe' : openSync(options.stdoutFile, 'w');
-    this.child = spawn(rusageBin, [reportFile, command, ...args], { stdio: ['ignore', out, 'pipe'], cwd: options.cwd });
+    this.child = spawn(rusageBin, [reportFile, command, ...args], { stdio: ['ignore', out, 'pipe'], cwd: options.cwd, env: options.env });
     if (typeof out === 'number') closeSync(out);
-    this.ended = new Promise((resolve) => this.child.once('close', () => resolve()));
+    this.ended = new Promise((resolve) =>
+      this.child.once('close', () => {
+        this.endedAt = performance.now();
+        resolve();
+      }),
+    );
     this.follow('stderr');
     if (out === 'pipe') this.follow('stdout');
   }
@@ -66,6 +73,11 @@ export class Measured {
         reject(new Error(`${this.label}: exited before printing the expected line; stderr: ${this.stderr().slice(-500)}`));
       });
     });
+  }
+
+  /** When the command ended (its output closed), on the clock of `spawnedAt`; NaN before. */
+  endedAtMs(): number {
+    return this.endedAt;
   }
 
   /** The measured command's PID (the wrapper's child). */

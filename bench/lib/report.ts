@@ -8,7 +8,8 @@ import type { Storm } from './exec-storm.js';
 import type { ConsumerKind, LosslessSearch, RateRun, Variant } from './high-rate.js';
 import type { Machine } from './machine.js';
 import type { PerfPagesCheck } from './perf-pages.js';
-import { median, type StartupResult } from './startup.js';
+import type { Breakdown } from './startup-breakdown.js';
+import { median, type CommandResult, type StartupResult } from './startup.js';
 
 export interface VariantResults {
   variant: Variant;
@@ -21,6 +22,9 @@ export interface Results {
   machine: Machine;
   ecli: string;
   startup?: StartupResult[];
+  /** `ecli --version` / `--help` and `node -e 0`, spawn to exit. */
+  commands?: CommandResult[];
+  breakdown?: Breakdown;
   storm?: Storm;
   /** The storm again with only ecli's execsnoop-full attached: the highest exec rate. */
   stormAlone?: Storm;
@@ -106,6 +110,39 @@ function startupSection(startup: StartupResult[]): string {
         [...s.runsMs.map((v) => v.toFixed(0)), ...s.failures.map((f) => `failed: ${f}`)].join(', '),
         mb(s.maxRssKb),
       ]),
+    ),
+  ].join('\n');
+}
+
+function commandsSection(commands: CommandResult[]): string {
+  const bare = commands[0]!;
+  return [
+    '### Short commands',
+    '',
+    `Spawn to exit, each command in turn, ${bare.runsMs.length} runs each; the ratio is to the median of ${bare.command}.`,
+    '',
+    table(
+      ['command', 'median (ms)', 'vs bare Node.js', 'runs (ms)'],
+      commands.map((c) => [
+        c.command,
+        c.medianMs.toFixed(0),
+        `${(c.medianMs / bare.medianMs).toFixed(2)}×`,
+        [...c.runsMs.map((v) => v.toFixed(0)), ...c.failures.map((f) => `failed: ${f}`)].join(', '),
+      ]),
+    ),
+  ].join('\n');
+}
+
+function breakdownSection(b: Breakdown): string {
+  return [
+    '### Start-up breakdown',
+    '',
+    `${b.tracer}, ${b.runs} runs with \`bench/lib/startup-marks.cjs\` preloaded (it reports Node's bootstrap time and ecli's \`ecli:*\` performance marks at exit); median of each phase, so the phases need not add up to the median total of ${b.totalMs.toFixed(0)} ms.` +
+      (b.failures.length > 0 ? ` Failed runs: ${b.failures.join('; ')}.` : ''),
+    '',
+    table(
+      ['phase', 'median (ms)'],
+      b.phases.map((p) => [p.name, p.medianMs.toFixed(1)]),
     ),
   ].join('\n');
 }
@@ -205,7 +242,7 @@ function targetsSection(results: Results): string {
     ]);
   }
   const startup = results.startup;
-  const oursStart = startup?.find((s) => s.tracer.startsWith('ecli execsnoop-full'));
+  const oursStart = startup?.find((s) => s.tracer === 'ecli execsnoop (seed, perf buffer)');
   const toolsStart = startup?.find((s) => s.tracer === 'libbpf-tools execsnoop');
   if (oursStart && toolsStart) {
     const ratio = oursStart.medianMs / toolsStart.medianMs;
@@ -213,11 +250,28 @@ function targetsSection(results: Results): string {
     const limit = 2 * toolsStart.medianMs;
     const miss = oursStart.medianMs - limit;
     rows.push([
-      'start-up (spawn → header) ≤ 2× libbpf-tools `execsnoop`',
+      'start-up (spawn → header) of `ecli run examples/execsnoop/package.json` ≤ 2× libbpf-tools `execsnoop` (median of 7, alternating)',
       `${oursStart.medianMs.toFixed(0)} ms vs ${toolsStart.medianMs.toFixed(0)} ms = ${ratio.toFixed(2)}×` +
         (miss > 0 ? `: over the ${limit.toFixed(0)} ms allowed by ${miss.toFixed(0)} ms` : '') +
-        (bare ? ` (Node.js alone: ${bare.medianMs.toFixed(0)} ms)` : ''),
+        (bare ? ` (Node.js alone printing a line: ${bare.medianMs.toFixed(0)} ms)` : ''),
       yes(ratio <= 2),
+    ]);
+  }
+  const unbundled = startup?.find((s) => s.tracer.endsWith('unbundled ES modules (tsc output)'));
+  if (oursStart && unbundled) {
+    rows.push([
+      '`ecli run` peak RSS not above the unbundled build’s (same run)',
+      `${mb(oursStart.maxRssKb)} MB vs ${mb(unbundled.maxRssKb)} MB`,
+      yes(oursStart.maxRssKb <= unbundled.maxRssKb),
+    ]);
+  }
+  const bareCommand = results.commands?.[0];
+  for (const command of (results.commands ?? []).slice(1, 3)) {
+    const ratio = command.medianMs / bareCommand!.medianMs;
+    rows.push([
+      `${command.command} ≤ 1.35× ${bareCommand!.command}`,
+      `${command.medianMs.toFixed(0)} ms vs ${bareCommand!.medianMs.toFixed(0)} ms = ${ratio.toFixed(2)}×`,
+      yes(ratio <= 1.35),
     ]);
   }
   const rss = [
@@ -245,6 +299,8 @@ function targetsSection(results: Results): string {
 export function renderResults(results: Results): string {
   const parts = [machineSection(results.machine, results), targetsSection(results)];
   if (results.startup) parts.push(startupSection(results.startup));
+  if (results.breakdown) parts.push(breakdownSection(results.breakdown));
+  if (results.commands) parts.push(commandsSection(results.commands));
   if (results.storm) parts.push(stormSection(results.storm, 'Exec storm', 'all tracers attached at once'));
   if (results.stormAlone) parts.push(stormSection(results.stormAlone, 'Exec storm, ecli alone', 'only ecli attached: the highest exec rate'));
   if (results.ringbuf) parts.push(variantSection(results.ringbuf, 'High rate: ring buffer'));

@@ -47,3 +47,36 @@ export async function measureStartup(rusage: string, tracers: Tracer[], workDir:
     failures: failures[i]!,
   }));
 }
+
+export interface Command {
+  name: string;
+  command: string;
+  args: string[];
+}
+
+export interface CommandResult {
+  command: string;
+  runsMs: number[];
+  medianMs: number;
+  failures: string[];
+}
+
+/** Spawn to exit of short commands (`ecli --version`, `node -e 0`), run in turn `runs` times each. */
+export async function measureCommands(rusage: string, commands: Command[], workDir: string, runs: number): Promise<CommandResult[]> {
+  const times = commands.map(() => [] as number[]);
+  const failures = commands.map(() => [] as string[]);
+  for (let run = 0; run < runs; run++) {
+    for (const [i, c] of commands.entries()) {
+      const measured = new Measured(rusage, path.join(workDir, `command-${i}.rusage`), c.name, c.command, c.args);
+      const usage = await measured.finished();
+      if (usage.status === 0) times[i]!.push(measured.endedAtMs() - measured.spawnedAt);
+      else failures[i]!.push(`exit status ${usage.status}: ${measured.stderr().slice(0, 200)}`);
+    }
+  }
+  return commands.map((c, i) => ({
+    command: c.name,
+    runsMs: times[i]!,
+    medianMs: times[i]!.length > 0 ? median(times[i]!) : Number.NaN,
+    failures: failures[i]!,
+  }));
+}

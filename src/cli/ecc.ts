@@ -1,14 +1,11 @@
-#!/usr/bin/env node
 /**
  * `ecc <source.bpf.c> [header.h]`: compile a BPF program into an ecli package.
  * Progress goes to stderr as `INFO ...` lines; errors as `ecc: error: ...` plus `hint: ...`.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { EcliError } from '../errors.js';
 import { escapeControlsInLines } from '../terminal.js';
-import { runEccPipeline, type EccLogger } from '../compiler/ecc.js';
+import type { EccLogger } from '../compiler/ecc.js';
 import { reportError } from './report.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -53,7 +50,7 @@ function stderrLogger(verbose: boolean): EccLogger {
 }
 
 /** Runs ecc with `argv` (without node and script); returns the exit status. */
-export async function runEcc(argv: readonly string[]): Promise<number> {
+async function runEcc(argv: readonly string[]): Promise<number> {
   const command = buildCommand();
   let verbose = false;
   try {
@@ -61,6 +58,8 @@ export async function runEcc(argv: readonly string[]): Promise<number> {
     const options = command.opts<EccCliOptions>();
     verbose = options.verbose === true;
     const [source, header] = command.processedArgs as [string, string | undefined];
+    // Loaded only to compile: `--help` and `--version` do without the compiler.
+    const { runEccPipeline } = await import('../compiler/ecc.js');
     await runEccPipeline({
       source,
       ...(header === undefined ? {} : { header }),
@@ -90,15 +89,6 @@ export async function runEcc(argv: readonly string[]): Promise<number> {
   }
 }
 
-function invokedDirectly(): boolean {
-  if (!process.argv[1]) return false;
-  try {
-    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
-  process.exitCode = await runEcc(process.argv.slice(2));
-}
+void runEcc(process.argv.slice(2)).then((status) => {
+  process.exitCode = status;
+});

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `ecli`: run, inspect and pack eunomia-style eBPF packages.
  *   ecli run [-j] [--trace-pipe] [--metrics HOST:PORT [--metrics-labels k=v,...]] [--sha256 H | --insecure] [-p json|tar] <package> [program options...]
@@ -18,7 +17,6 @@ import { TIME_MODES, type TimeMode } from '../format/time.js';
 import { escapeControls } from '../terminal.js';
 import type { ProgType, ResolveOptions } from '../inputs/source.js';
 import { TOOL_VERSION } from '../version.js';
-import { runRun } from './commands/run.js';
 import { parseCount, parseDuration } from './run-limits.js';
 import { reportError } from './report.js';
 
@@ -108,6 +106,8 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
     throw new EcliError('USAGE', '--metrics-labels needs --metrics', { hint: 'add --metrics HOST:PORT, e.g. --metrics 127.0.0.1:9464' });
   }
   const stop = stopSignals();
+  // Each command loads what it needs when it runs: `--help` and `--version` load none of it.
+  const { runRun } = await import('./commands/run.js');
   return runRun(packageSpec, programArgs, { ...options, stopRequested: stop.requested, stopForced: stop.forced }, io);
 }
 

@@ -9,6 +9,7 @@ import { BpfObject, type BpfMap, type BpfProgram } from '../loader/object.js';
 import { checkPrivileges, ensureTracefs } from '../loader/probe.js';
 import type { AttachMeta } from '../model/programs.js';
 import type { PackageSpec } from '../model/spec.js';
+import { startupMark } from '../startup-mark.js';
 import type { SectionImage } from './prepare.js';
 import type { RecordReaderOpener } from './session.js';
 
@@ -61,7 +62,9 @@ export class PackageObject {
 
   loadAndAttach(): void {
     this.object.load();
+    startupMark('loaded');
     for (const { program, attach } of this.programs) this.object.attach(program, attach);
+    startupMark('attached');
   }
 
   /** The reader of an exported ring buffer or perf event array. */

@@ -6,6 +6,7 @@
  */
 import type { Writable } from 'node:stream';
 import { EcliError } from '../errors.js';
+import { startupMark } from '../startup-mark.js';
 import { escapeControls, escapeControlsInLines } from '../terminal.js';
 import type { OutputSettings } from '../format/event.js';
 import type { BpfMap } from '../loader/object.js';
@@ -50,12 +51,14 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
   // Built before anything is opened: a formatter that refuses its columns is a package error.
   const consumers = buildConsumers(spec.btf, spec.exports, options.output, createProcSymbolizer());
   const limits = runLimits(options.limits, consumers, spec.objectName);
+  startupMark('decoded');
   const verbose = options.verbose || prepared.verbose;
 
   const notice = (message: string): void => {
     options.stderr.write(`ecli: ${escapeControls(message)}\n`);
   };
   const object = PackageObject.open(spec, prepared.images, { verbose, warn: notice, btfCustomPath: options.btfCustomPath });
+  startupMark('opened');
   const session = new Session({
     stdout: options.stdout,
     notice,
@@ -68,6 +71,7 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
     const observed = new Map(consumers.map((consumer, i) => [consumer, observeExport(options.observer, spec, spec.exports[i]!)]));
     object.checkHost();
     spec.warnings.forEach(notice);
+    startupMark('checked');
     object.loadAndAttach();
 
     // Readers first, so that every event after the notice below is seen.

@@ -11,6 +11,7 @@ import type { EventTally } from './observer.js';
 import { EventNotices } from './event-notices.js';
 import { createLineSink, type LineSink } from './output.js';
 import { PollLoop, type Poller } from './poll-loop.js';
+import { startupMark } from '../startup-mark.js';
 import { startSampler, type SampleSource } from './sampler.js';
 import { RunStop } from './stop.js';
 import { relayLines, type LineReaderOpener } from './trace-relay.js';
@@ -214,6 +215,7 @@ export class Session {
     if (header === undefined) return;
     this.sink.writeLine(header);
     this.sink.flush();
+    startupMark('header');
   }
 }
 

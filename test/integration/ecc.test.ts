@@ -11,7 +11,7 @@ import { decodeBpfObject, stableStringify } from '../../src/package/codec.js';
 import { validatePackage } from '../../src/package/validate.js';
 import { repoRoot, skipUnlessCi } from '../helpers/env.js';
 
-const eccCli = path.join(repoRoot, 'dist/src/cli/ecc.js');
+const eccCli = path.join(repoRoot, 'bin/ecc.cjs');
 const execsnoop = path.join(repoRoot, 'examples/execsnoop');
 
 function haveToolchain(t: TestContext): boolean {

@@ -275,7 +275,7 @@ test('an uncaught error detaches everything before it is reported: exit 70, no s
   // A TC filter is attached through netlink and outlives its process: only ecli's own
   // teardown removes it. The injected handler throws from the event loop on SIGUSR2.
   const inject = 'data:text/javascript,process.on("SIGUSR2",()=>{throw new Error("injected failure")})';
-  const child = spawn(process.execPath, ['--import', inject, join(repoRoot, 'dist/src/cli/ecli.js'), 'run', tcPackage!], {
+  const child = spawn(process.execPath, ['--import', inject, join(repoRoot, 'bin/ecli.cjs'), 'run', tcPackage!], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   t.after(() => {

@@ -10,7 +10,7 @@ import { repoRoot } from '../helpers/env.js';
 
 /** Bottom to top, as in the README's diagram; folders on one row must not import each other. */
 const LAYERS: readonly (readonly string[])[] = [
-  ['errors.ts', 'version.ts', 'suggest.ts', 'terminal.ts'],
+  ['errors.ts', 'version.ts', 'suggest.ts', 'terminal.ts', 'startup-mark.ts'],
   ['elf'],
   ['package'],
   ['btf'],

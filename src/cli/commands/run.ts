@@ -6,6 +6,7 @@ import type { PackManifest } from '../../inputs/manifest.js';
 import { buildPackageSpec, type PackageSpec } from '../../model/spec.js';
 import type { RunObserver } from '../../runner/observer.js';
 import { watchOutputReader } from '../../loader/output-reader-watch.js';
+import { startupMark } from '../../startup-mark.js';
 import { runPackage } from '../../runner/run.js';
 import type { CommandIo } from './io.js';
 
@@ -24,6 +25,7 @@ export interface RunCommandOptions extends ResolveOptions {
 }
 
 export async function runRun(spec: string, programArgs: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
+  startupMark('run');
   const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, ...resolveOptions } = opts;
   // Bound before the package is even read: a taken port is a usage error, not a half-started run.
   const served = metrics === undefined ? undefined : await startMetrics(metrics, io);

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import type { LibraryHandle } from 'koffi';
 import { EcliError } from '../../errors.js';
+import { startupMark } from '../../startup-mark.js';
 
 type Koffi = typeof import('koffi');
 
@@ -148,7 +149,10 @@ let cached: Native | undefined;
 
 /** The bindings, loading libbpf and libc on first use. */
 export function native(): Native {
-  cached ??= loadNative();
+  if (cached === undefined) {
+    cached = loadNative();
+    startupMark('ffi');
+  }
   return cached;
 }
 
