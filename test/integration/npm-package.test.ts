@@ -55,7 +55,7 @@ async function untilLine(helper: Helper, match: (line: string) => boolean, what:
 
 test('npm pack: the tarball holds the built code, its declarations and the schema, but no tests or examples', (t) => {
   const files = runTool('tar', ['tzf', pack(t)]).stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
-  for (const needed of ['package.json', 'README.md', 'schemas/package.schema.json', 'dist/src/api/index.js', 'dist/src/api/index.d.ts', 'dist/src/cli/ecli.js', 'dist/src/cli/ecc.js']) {
+  for (const needed of ['package.json', 'README.md', 'schemas/package.schema.json', 'dist/src/api/index.js', 'dist/src/api/index.d.ts', 'bin/ecli.cjs', 'bin/ecc.cjs', 'bin/run-bundle.cjs', 'dist/bundle/ecli.cjs', 'dist/bundle/ecli.cjs.cache', 'dist/bundle/ecc.cjs', 'dist/bundle/ecc.cjs.cache']) {
     assert.ok(files.includes(needed), `${needed} is in the tarball`);
   }
   assert.deepEqual(files.filter((f) => /^(dist\/(test|bench)|test|examples|src|bench)\//.test(f)), [], 'nothing but what users need');
