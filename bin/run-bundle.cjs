@@ -8,17 +8,30 @@ const Module = require('node:module');
 const path = require('node:path');
 const vm = require('node:vm');
 
-module.exports = function runBundle(name) {
-  const filename = path.join(__dirname, '..', 'dist', 'bundle', `${name}.cjs`);
+const bundlePath = (name) => path.join(__dirname, '..', 'dist', 'bundle', `${name}.cjs`);
+
+/** The bundle compiled (with `cachedData` when given), and a function that runs it as the main module. */
+function compileBundle(name, cachedData) {
+  const filename = bundlePath(name);
+  const script = new vm.Script(Module.wrap(readFileSync(filename, 'utf8')), { filename, cachedData });
+  const run = () => {
+    const bundle = new Module(filename, module);
+    bundle.filename = filename;
+    bundle.paths = Module._nodeModulePaths(path.dirname(filename));
+    script.runInThisContext()(bundle.exports, Module.createRequire(filename), bundle, filename, path.dirname(filename));
+  };
+  return { filename, script, run };
+}
+
+function runBundle(name) {
   let cachedData;
   try {
-    cachedData = readFileSync(`${filename}.cache`);
+    cachedData = readFileSync(`${bundlePath(name)}.cache`);
   } catch {
     // no cache: compile from source
   }
-  const script = new vm.Script(Module.wrap(readFileSync(filename, 'utf8')), { filename, cachedData });
-  const bundle = new Module(filename, module);
-  bundle.filename = filename;
-  bundle.paths = Module._nodeModulePaths(path.dirname(filename));
-  script.runInThisContext()(bundle.exports, Module.createRequire(filename), bundle, filename, path.dirname(filename));
-};
+  compileBundle(name, cachedData).run();
+}
+
+module.exports = runBundle;
+module.exports.compileBundle = compileBundle;

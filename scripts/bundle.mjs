@@ -4,16 +4,21 @@
 // One file instead of ~60 ES modules spares Node's module loader; modules that a command
 // imports with `await import()` stay in the file but are evaluated only when that command runs.
 // koffi stays outside: it is loaded from node_modules with its native part.
-import { readFileSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
-import vm from 'node:vm';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
-// Bundle name → its entry module in src/cli/.
-const ENTRY_POINTS = { ecli: 'ecli-entry', ecc: 'ecc' };
+const missing = `${root}dist/bundle/no-such-input`;
+// Bundle name → its entry module in src/cli/, and the command line that trains its code cache:
+// one that evaluates what a real run evaluates (the command's modules, argument parsing, the
+// error report) and stops early, needing neither root nor a package.
+const ENTRY_POINTS = {
+  ecli: { entry: 'ecli-entry', training: ['run', `${missing}.json`] },
+  ecc: { entry: 'ecc', training: [`${missing}.bpf.c`] },
+};
 
-for (const [name, entry] of Object.entries(ENTRY_POINTS)) {
+for (const [name, { entry, training }] of Object.entries(ENTRY_POINTS)) {
   const outfile = `${root}dist/bundle/${name}.cjs`;
   await build({
     entryPoints: [`${root}src/cli/${entry}.ts`],
@@ -28,7 +33,9 @@ for (const [name, entry] of Object.entries(ENTRY_POINTS)) {
     banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
     logLevel: 'warning',
   });
-  // The same wrapper as bin/run-bundle.cjs compiles, or V8 rejects the cache.
-  const script = new vm.Script(Module.wrap(readFileSync(outfile, 'utf8')), { filename: outfile });
-  writeFileSync(`${outfile}.cache`, script.createCachedData());
+  // The training run fails by design, as a missing input does: with the tool's own message.
+  const trained = spawnSync(process.execPath, [`${root}scripts/code-cache-trainer.cjs`, name, ...training], { encoding: 'utf8' });
+  if (!trained.stderr.startsWith(`${name}: error: `) || !existsSync(`${outfile}.cache`)) {
+    throw new Error(`bundle: the code cache training run of ${name} did not end as expected:\n${trained.stderr}`);
+  }
 }

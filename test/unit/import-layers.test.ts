@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../helpers/env.js';
+import { importsOf, resolveImport, sourceFiles, type SourceFile } from '../helpers/source-imports.js';
 
 /** Bottom to top, as in the README's diagram; folders on one row must not import each other. */
 const LAYERS: readonly (readonly string[])[] = [
@@ -24,28 +24,12 @@ const LAYERS: readonly (readonly string[])[] = [
 ];
 const KOFFI_FOLDER = 'loader/ffi';
 
-interface SourceFile {
-  /** Relative to src/, with forward slashes. */
-  path: string;
-  text: string;
-}
-
 /** The layer unit of a file: a top-level file, a top-level folder, or a folder LAYERS names (loader/ffi). */
 function unitOf(file: string): string {
   const parts = file.split('/');
   if (parts.length === 1) return parts[0]!;
   const nested = `${parts[0]}/${parts[1]}`;
   return LAYERS.some((row) => row.includes(nested)) ? nested : parts[0]!;
-}
-
-/** Static imports and re-exports, `import type`, and dynamic `import('...')`; comments stripped. */
-function importsOf(text: string): string[] {
-  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
-  const specifiers: string[] = [];
-  for (const match of code.matchAll(/\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm)) {
-    specifiers.push((match[1] ?? match[2] ?? match[3])!);
-  }
-  return specifiers;
 }
 
 function checkLayers(files: readonly SourceFile[]): string[] {
@@ -66,7 +50,7 @@ function checkLayers(files: readonly SourceFile[]): string[] {
         continue;
       }
       if (!specifier.startsWith('.')) continue;
-      const target = path.posix.normalize(path.posix.join(path.posix.dirname(file.path), specifier)).replace(/\.js$/, '.ts');
+      const target = resolveImport(file.path, specifier);
       const to = unitOf(target);
       if (to === from) continue;
       if (!edges.has(from)) edges.set(from, new Set());
@@ -98,15 +82,6 @@ function cyclesOf(edges: ReadonlyMap<string, ReadonlySet<string>>): string[][] {
   };
   for (const unit of edges.keys()) visit(unit, []);
   return cycles;
-}
-
-function sourceFiles(dir: string, prefix = ''): SourceFile[] {
-  return readdirSync(dir).flatMap((name) => {
-    const full = path.join(dir, name);
-    const rel = prefix ? `${prefix}/${name}` : name;
-    if (statSync(full).isDirectory()) return sourceFiles(full, rel);
-    return name.endsWith('.ts') ? [{ path: rel, text: readFileSync(full, 'utf8') }] : [];
-  });
 }
 
 test('src/ follows the layer order, has no folder cycle, and imports koffi only in loader/ffi', () => {
