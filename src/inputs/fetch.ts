@@ -68,6 +68,7 @@ export async function requestBounded(url: string, request: BoundedRequest, limit
     timedOut = true;
     controller.abort();
   }, limits.timeoutMs);
+  refuseCredentials(url, `${method} request`);
   let current = url;
   let headers = withIdentityEncoding(request.headers ?? {});
   const where = (): string => `${method} ${describeUrl(current, url)}`;
@@ -123,6 +124,25 @@ function headersOf(response: IncomingMessage): Headers {
   return headers;
 }
 
+/**
+ * A `user:password@` part would be sent as HTTP basic by node:http, and would show in every
+ * message that names the URL: refused, without repeating it.
+ */
+function refuseCredentials(url: string, what: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return; // node:http reports the invalid URL itself.
+  }
+  if (parsed.username === '' && parsed.password === '') return;
+  parsed.username = '';
+  parsed.password = '';
+  throw new EcliError('USAGE', `${what} to ${parsed.href}: the URL carries a user name or password, which ecli does not send`, {
+    hint: 'serve the package without credentials in the URL, or push it to a registry and log in with ecli login',
+  });
+}
+
 function describeUrl(current: string, original: string): string {
   return current === original ? original : `${current} (redirected from ${original})`;
 }
@@ -134,6 +154,7 @@ function nextUrl(current: string, location: string, where: () => string): string
   } catch {
     throw new EcliError('NETWORK', `${where()}: redirect to an invalid URL ${JSON.stringify(location)}`);
   }
+  refuseCredentials(next.href, `${where()}: redirect`);
   if (next.protocol !== 'http:' && next.protocol !== 'https:') {
     throw new EcliError('NETWORK', `${where()}: redirect to ${next.href}, which is not http(s)`);
   }

@@ -60,6 +60,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     case '/brotli.json':
       res.writeHead(200, { 'content-encoding': 'br' }).end(brotliCompressSync(PACKAGE));
       return;
+    case '/hop-with-credentials':
+      res.writeHead(302, { location: `http://someone:hunter2@${req.headers.host}/package.json` }).end();
+      return;
     case '/hop-to-missing':
       res.writeHead(301, { location: '/missing.json' }).end();
       return;
@@ -216,5 +219,24 @@ test('a content coding other than gzip is refused: its bytes are not the file', 
   await assert.rejects(
     resolvePackageSource(`${base}/brotli.json`, { insecure: true }),
     errorWith('NETWORK', new RegExp(`^GET ${base}/brotli\\.json: the server sent Content-Encoding: br although ecli asked for identity; ecli hashes and reads the bytes exactly as sent, and these are not the file$`)),
+  );
+});
+
+test('a URL or a redirect carrying a user name and password is refused without sending or printing them', async () => {
+  const withCredentials = base.replace('http://', 'http://someone:hunter2@');
+  const before = requests.length;
+  await assert.rejects(
+    resolvePackageSource(`${withCredentials}/package.json`, { insecure: true }),
+    (error: Error & { code?: string; hint?: string }) => {
+      assert.equal(error.code, 'USAGE');
+      assert.equal(error.message, `GET request to ${base}/package.json: the URL carries a user name or password, which ecli does not send`);
+      assert.ok(!`${error.message}${error.hint}`.includes('hunter2'));
+      return true;
+    },
+  );
+  assert.equal(requests.length, before, 'no request was sent');
+  await assert.rejects(
+    resolvePackageSource(`${base}/hop-with-credentials`, { insecure: true }),
+    errorWith('USAGE', new RegExp(`^GET ${base}/hop-with-credentials: redirect to ${base}/package.json: the URL carries a user name or password, which ecli does not send$`)),
   );
 });
