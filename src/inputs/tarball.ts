@@ -35,6 +35,7 @@ type Tar = typeof import('tar');
 
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 const TAR_BLOCK = 512;
+const PACKAGE_JSON = 'package.json';
 const LAYOUT_HINT = 'a package tarball holds package.json at its top level (ecli pack writes one)';
 
 export function isGzip(bytes: Uint8Array): boolean {
@@ -86,6 +87,7 @@ function gunzipBounded(bytes: Uint8Array, source: string, limits: TarLimits): Bu
 class EntryChecker {
   private entries = 0;
   private totalBytes = 0;
+  private readonly names = new Set<string>();
 
   constructor(
     private readonly source: string,
@@ -98,6 +100,13 @@ class EntryChecker {
       throw invalid(`${where} is a ${entry.type}; only regular files and directories are allowed`);
     }
     checkEntryPath(entry.path, where);
+    const name = entryName(entry.path);
+    // Extraction would let the last of two same-named entries win, silently.
+    if (this.names.has(name)) throw invalid(`${where} appears twice in the archive; which one is meant is ambiguous`);
+    this.names.add(name);
+    if (name.endsWith(`/${PACKAGE_JSON}`)) {
+      throw invalid(`${where} is a ${PACKAGE_JSON} below the top level; a package tarball has exactly one, at its top`);
+    }
     if (++this.entries > this.limits.maxEntries) {
       throw invalid(`${this.source} has more than ${this.limits.maxEntries} entries`);
     }
@@ -109,6 +118,11 @@ class EntryChecker {
       throw invalid(`${this.source} unpacks to more than ${this.limits.maxTotalBytes} bytes`);
     }
   }
+}
+
+/** The name an entry is extracted as: `./a//b/` is `a/b`. */
+function entryName(path: string): string {
+  return path.split('/').filter((part) => part !== '' && part !== '.').join('/');
 }
 
 /** Relative, no `..`, no backslashes or NULs (other tar tools treat them as separators or ends). */
@@ -218,9 +232,9 @@ export function locatePackageTree(dir: string, source: string): PackageTree {
       return undefined;
     }
   };
-  if (kindOf('package.json') !== 'file') throw invalid(`${source} has no package.json at its top level`);
+  if (kindOf(PACKAGE_JSON) !== 'file') throw invalid(`${source} has no ${PACKAGE_JSON} at its top level`);
   return {
-    packageJson: join(dir, 'package.json'),
+    packageJson: join(dir, PACKAGE_JSON),
     ...(kindOf('manifest.json') === 'file' ? { manifest: join(dir, 'manifest.json') } : {}),
     ...(kindOf('btfhub-archive') === 'dir' ? { btfArchive: join(dir, 'btfhub-archive') } : {}),
   };

@@ -55,12 +55,41 @@ test('a plain package tarball extracts and its parts are found', async () => {
 });
 
 test('a tarball without a top-level package.json is refused', async () => {
-  const extracted = await extractTarball(buildTar([{ path: 'sub/package.json', data: PACKAGE }]), 'nested.tar');
+  const extracted = await extractTarball(buildTar([{ path: 'manifest.json', data: '{}' }]), 'empty.tar');
   try {
-    assert.throws(() => locatePackageTree(extracted.dir, 'nested.tar'), /nested\.tar has no package\.json at its top level/);
+    assert.throws(() => locatePackageTree(extracted.dir, 'empty.tar'), /empty\.tar has no package\.json at its top level/);
   } finally {
     extracted.cleanup();
   }
+});
+
+test('a package.json below the top level is refused, with or without one at the top', async () => {
+  await assertRefused([{ path: 'sub/package.json', data: PACKAGE }], /^evil\.tar: entry "sub\/package\.json" is a package\.json below the top level; a package tarball has exactly one, at its top$/);
+  await assertRefused(
+    [
+      { path: 'package.json', data: PACKAGE },
+      { path: 'btfhub-archive/./package.json', data: PACKAGE },
+    ],
+    /entry "btfhub-archive\/\.\/package\.json" is a package\.json below the top level/,
+  );
+});
+
+test('two entries with the same name are refused instead of the last one winning', async () => {
+  await assertRefused(
+    [
+      { path: 'package.json', data: PACKAGE },
+      { path: './package.json', data: '{"meta":{"evil":true}}' },
+    ],
+    /^evil\.tar: entry "\.\/package\.json" appears twice in the archive; which one is meant is ambiguous$/,
+  );
+  await assertRefused(
+    [
+      { path: 'package.json', data: PACKAGE },
+      { path: 'btfhub-archive/a.btf', data: 'x' },
+      { path: 'btfhub-archive//a.btf', data: 'y' },
+    ],
+    /entry "btfhub-archive\/\/a\.btf" appears twice/,
+  );
 });
 
 test('a ../ entry is refused and nothing is written outside', async () => {
