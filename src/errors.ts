@@ -60,3 +60,13 @@ const EXIT_CODES: Record<ErrorCode, number> = {
 export function exitCodeFor(error: unknown): number {
   return error instanceof EcliError ? EXIT_CODES[error.code] : EXIT_CODES.INTERNAL;
 }
+
+/** The RUNTIME error for a failed write to stdout; with line counts when they are known (a run). */
+export function writeFailure(error: { code?: string; message: string }, written?: number, lost?: number): EcliError {
+  const reason = error.code ?? error.message;
+  const counts = written === undefined ? '; the output is incomplete' : ` after ${written} lines; ${lost} lines were not written`;
+  return new EcliError('RUNTIME', `writing to stdout failed (${reason})${counts}`, {
+    hint: error.code === 'ENOSPC' ? 'free space where stdout goes, or send it elsewhere' : 'check where stdout goes (a full disk, a closed or broken file)',
+    cause: error,
+  });
+}

@@ -10,7 +10,7 @@
  * ecli's own flags come before the package; everything after it belongs to the program.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { EcliError } from '../errors.js';
+import { EcliError, writeFailure } from '../errors.js';
 import type { OutputSettings } from '../format/event.js';
 import { parseFields } from '../format/fields.js';
 import { TIME_MODES, type TimeMode } from '../format/time.js';
@@ -260,8 +260,18 @@ async function main(): Promise<void> {
   const ecliFlags = commandAt < 0 ? argv : argv.slice(0, commandAt);
   const debug = ecliFlags.includes('--debug');
   const verbose = ecliFlags.some((a) => a === '-v' || a === '--verbose');
+  // A run counts its own lost lines; any other command that could not write its output fails here.
+  let stdoutFailure: NodeJS.ErrnoException | undefined;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    stdoutFailure ??= error;
+  });
   const exit = (code: number): void => {
-    process.stdout.write('', () => process.exit(code));
+    process.stdout.write('', (error?: NodeJS.ErrnoException | null) => {
+      // This callback may run before the 'error' event of the write that failed.
+      const failure = stdoutFailure ?? error ?? undefined;
+      const lost = code === 0 && failure !== undefined && failure.code !== 'EPIPE';
+      process.exit(lost ? reportError(writeFailure(failure), { tool: 'ecli', verbose, debug }) : code);
+    });
   };
   if (argv.length === 0) {
     process.stderr.write('ecli: error: no package given\nhint: ecli run <package.json> [options]; see ecli --help\n');

@@ -6,6 +6,7 @@
  * bound, so the kernel side is never blocked silently.
  */
 import type { Writable } from 'node:stream';
+import { writeFailure, type EcliError } from '../errors.js';
 import { TextBuffer } from '../format/text-buffer.js';
 
 export interface LineSink {
@@ -34,8 +35,15 @@ export interface LineSink {
 /** Upper bound of output held while the destination is not draining (bytes). */
 const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
-/** `onClosed` is called once when the destination fails (EPIPE: the reader went away, e.g. `| head`). */
-export function createLineSink(stream: Writable & { writableLength?: number }, onClosed: () => void = () => {}): LineSink {
+export interface SinkEnd {
+  /** The reader went away (EPIPE, e.g. `| head`): a clean end of the run. */
+  closed(): void;
+  /** Any other write error (ENOSPC, EIO, EBADF...): output is being lost, the run must fail. */
+  failed(error: EcliError): void;
+}
+
+/** `end` hears once when the destination fails. */
+export function createLineSink(stream: Writable & { writableLength?: number }, end: SinkEnd = { closed() {}, failed() {} }): LineSink {
   const buffer = new TextBuffer();
   // What may be queued before the next flush; the stream's own backlog is known after each write.
   let budget = MAX_PENDING_BYTES;
@@ -44,10 +52,13 @@ export function createLineSink(stream: Writable & { writableLength?: number }, o
   // Lines in `buffer`, and lines in writes the stream has not completed.
   let queuedLines = 0;
   let inFlightLines = 0;
-  stream.on('error', () => {
+  let writtenLines = 0;
+  let failedLines = 0;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
     if (broken) return;
     broken = true;
-    onClosed();
+    if (error.code === 'EPIPE') end.closed();
+    else end.failed(writeFailure(error, writtenLines, failedLines + queuedLines + inFlightLines));
   });
   const room = (): boolean => {
     if (broken) return false;
@@ -79,8 +90,10 @@ export function createLineSink(stream: Writable & { writableLength?: number }, o
       const lines = queuedLines;
       queuedLines = 0;
       inFlightLines += lines;
-      stream.write(buffer.view(), () => {
+      stream.write(buffer.view(), (error) => {
         inFlightLines -= lines;
+        if (error) failedLines += lines;
+        else writtenLines += lines;
       });
       const pending = stream.writableLength ?? 0;
       // Written through (files, and pipes with room, are written synchronously): reuse the memory.

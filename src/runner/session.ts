@@ -74,7 +74,10 @@ export class Session {
     this.notice = options.notice;
     this.limits = options.limits ?? {};
     this.notices = new EventNotices(this.notice, this.clock);
-    this.sink = createLineSink(options.stdout, () => this.stop.end());
+    this.sink = createLineSink(options.stdout, {
+      closed: () => this.stop.end(),
+      failed: (error) => this.stop.abort(error),
+    });
     this.cancelWatch = options.watchOutput?.(() => this.stop.end()) ?? nothingToCancel;
     this.polling = new PollLoop(this.clock, {
       flush: () => this.sink.flush(),
