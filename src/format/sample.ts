@@ -17,11 +17,19 @@ import type { MapSampleMeta } from '../package/types.js';
 import { escapeControls } from '../terminal.js';
 import type { OutputFormat } from './event.js';
 import { compileRecord, plainHeader, type CompiledRecord } from './record.js';
-import { createTimeOfDay } from './time.js';
+import { jsonString } from './numbers.js';
+import { createTimeOfDay, createTimeText, type TimeMode } from './time.js';
 import { asBuffer, ValueCompiler } from './value.js';
 
 export interface SampleFormatOptions {
   format: OutputFormat;
+  /**
+   * Plain text: the time line before each interval's histograms, and default_kv's TIME column
+   * (default `hms`); JSON: the `timestamp` member (default `iso`). `none` leaves them out.
+   */
+  time?: TimeMode;
+  /** Plain default_kv rows: widen columns to fit (default), or keep fixed offsets. */
+  widen?: boolean;
   /** The map's `sample` meta: `type` (default `default_kv`), `unit` (default `(unit)`), and for
    * `linear_hist` our optional `min` (default 0) and `step` (default 1). */
   sample: MapSampleMeta;
@@ -33,8 +41,13 @@ export interface SampleFormatOptions {
 export interface SampleFormatter {
   /** Plain `default_kv` only: the header line, printed once. */
   header: string | undefined;
-  /** The text of one map entry; throws EcliError('RUNTIME') when a buffer is too short. */
-  format(key: Uint8Array, value: Uint8Array): string;
+  /** Plain histograms: the line printed before each interval's entries (its time); undefined for none. */
+  intervalHeader(): string | undefined;
+  /**
+   * The text of one map entry, one of `entries` entries read in this interval; throws
+   * EcliError('RUNTIME') when a buffer is too short.
+   */
+  format(key: Uint8Array, value: Uint8Array, entries?: number): string;
 }
 
 const DEFAULT_UNIT = '(unit)';
@@ -53,22 +66,44 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
     return [k, v];
   };
 
+  const histogram = type === 'log2_hist' || type === 'linear_hist';
+  if (!histogram && type !== 'default_kv' && options.format === 'plain') {
+    throw new EcliError('PACKAGE_INVALID', `map ${options.mapName}: unknown sample type "${String(type)}"`, {
+      hint: 'use log2_hist, linear_hist or default_kv',
+    });
+  }
+  // JSON prints the value whatever it holds, as the reference does: buckets only when it has slots.
+  const hasSlots = histogram && (options.format === 'plain' || value.columns.members.some((c) => c.name === 'slots'));
+  const slots = hasSlots ? slotsReader(btf, value, options.mapName, type) : undefined;
+  const bounds = hasSlots && type === 'linear_hist' ? linearBounds(options.sample, options.mapName) : undefined;
+  const noHeader = (): undefined => undefined;
+
   if (options.format === 'json') {
+    const mode = options.time ?? 'iso';
+    const time = mode === 'none' ? undefined : createTimeText(mode, options.clock);
+    const quote = mode === 'ns' ? '' : '"';
+    const unitJson = jsonString(options.sample.unit ?? DEFAULT_UNIT);
     return {
       header: undefined,
+      intervalHeader: noHeader,
       format(keyBytes, valueBytes) {
         const [k, v] = read(keyBytes, valueBytes);
-        return `{"key":${key.json(k, 0)},"value":${value.json(v, 0)}}`;
+        // Sorted keys, like the reference's {"key","value"}: buckets, key, timestamp, unit, value.
+        const buckets = slots === undefined ? '' : `"buckets":${bucketsJson(slots.read(v), bounds)},`;
+        const stamp = time === undefined ? '' : `,"timestamp":${quote}${time()}${quote}`;
+        const unitField = slots === undefined ? '' : `,"unit":${unitJson}`;
+        return `{${buckets}"key":${key.json(k, 0)}${stamp}${unitField},"value":${value.json(v, 0)}}`;
       },
     };
   }
 
-  if (type === 'default_kv') {
+  if (slots === undefined) {
     const start = plainHeader('TIME     ', keyColumns.members);
     const { header } = plainHeader(start.header, valueColumns.members);
     const timeOfDay = createTimeOfDay(options.clock);
     return {
       header,
+      intervalHeader: noHeader,
       format(keyBytes, valueBytes) {
         const [k, v] = read(keyBytes, valueBytes);
         // The reference prints JSON here; JSON escapes C0 controls but not DEL or C1.
@@ -77,30 +112,56 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
     };
   }
 
-  if (type !== 'log2_hist' && type !== 'linear_hist') {
-    throw new EcliError('PACKAGE_INVALID', `map ${options.mapName}: unknown sample type "${String(type)}"`, {
-      hint: 'use log2_hist, linear_hist or default_kv',
-    });
-  }
-  const slots = slotsReader(btf, value, options.mapName, type);
-  const render =
-    type === 'log2_hist' ? (counts: bigint[]) => log2Histogram(counts, unit) : linearRenderer(options.sample, options.mapName, unit);
+  const render = bounds === undefined ? (counts: bigint[]) => log2Histogram(counts, unit) : (counts: bigint[]) => linearHistogram(counts, unit, bounds.min, bounds.step);
   const others = value.columns.members
     .map((c, i) => ({ c, label: `${escapeControls(c.name)} = `, plain: value.values[i]!.plain }))
     .filter(({ c }) => c !== slots.column);
   const keyPlain = key.values.map((v, i) => ({ plain: v.plain, offset: keyColumns.members[i]!.offset }));
+  const mode = options.time ?? 'hms';
+  const time = mode === 'none' ? undefined : createTimeText(mode, options.clock);
   return {
     header: undefined,
-    format(keyBytes, valueBytes) {
+    intervalHeader: () => time?.(),
+    format(keyBytes, valueBytes, entries) {
       const [k, v] = read(keyBytes, valueBytes);
-      // Each key column adds a space and its text: a single key reads `key =  4294967295`.
-      let text = 'key = ';
-      for (const { plain, offset } of keyPlain) text += ` ${plain(k, offset)}`;
-      text += '\n';
-      for (const { c, label, plain } of others) text += `${label}${plain(v, c.offset)}\n`;
+      let text = '';
+      if (!(entries === 1 && isPlaceholderKey(k, keyColumns.size))) {
+        // Each key column adds a space and its text: a single key reads `key =  4294967295`.
+        text = 'key = ';
+        for (const { plain, offset } of keyPlain) text += ` ${plain(k, offset)}`;
+        text += '\n';
+      }
+      for (const { c, label, plain } of others) {
+        const shown = plain(v, c.offset);
+        if (shown !== '') text += `${label}${shown}\n`;
+      }
       return `${text}\n${render(slots.read(v))}`;
     },
   };
+}
+
+/**
+ * The key of a map's only entry that stands for "everything" rather than naming something: all
+ * bits set (runqlat's `-1`) or all zero (a `struct key = {}`). Its key line says nothing.
+ */
+function isPlaceholderKey(key: Buffer, size: number): boolean {
+  const bytes = key.subarray(0, size);
+  return bytes.every((b) => b === 0xff) || bytes.every((b) => b === 0);
+}
+
+/**
+ * `[{"count":N,"high":H,"low":L},...]`, one per slot: the inclusive integer bounds each slot
+ * counts (log2 slot i: 2^i..2^(i+1)-1, slot 0 from 0; linear: min+i*step..min+(i+1)*step-1).
+ */
+function bucketsJson(counts: readonly bigint[], linear: { min: bigint; step: bigint } | undefined): string {
+  const items = counts.map((count, i) => {
+    const [low, high] =
+      linear === undefined
+        ? [i === 0 ? 0n : 1n << BigInt(i), (1n << BigInt(i + 1)) - 1n]
+        : [linear.min + BigInt(i) * linear.step, linear.min + BigInt(i + 1) * linear.step - 1n];
+    return `{"count":${count},"high":${high},"low":${low}}`;
+  });
+  return `[${items.join(',')}]`;
 }
 
 export interface SlotsReader {
@@ -168,11 +229,6 @@ export function log2Histogram(counts: readonly bigint[], unit: string): string {
     text += `${`${low}`.padStart(width)} -> ${`${high}`.padEnd(width)} : ${`${count}`.padEnd(8)} |${stars(count, max, starWidth)}|\n`;
   }
   return text;
-}
-
-function linearRenderer(sample: MapSampleMeta, mapName: string, unit: string): (counts: bigint[]) => string {
-  const { min, step } = linearBounds(sample, mapName);
-  return (counts) => linearHistogram(counts, unit, min, step);
 }
 
 /** A `linear_hist`'s `min` (default 0) and `step` (default 1): slot i counts [min + i*step, min + (i+1)*step). */

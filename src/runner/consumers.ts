@@ -5,7 +5,7 @@
  */
 import type { Btf } from '../btf/btf.js';
 import { EcliError } from '../errors.js';
-import { createEventFormatter, type OutputFormat, type OutputSettings } from '../format/event.js';
+import { createEventFormatter, type OutputSettings } from '../format/event.js';
 import { createSampleFormatter } from '../format/sample.js';
 import { createStackTraceFormatter, type StackSymbolizer } from '../format/stack.js';
 import type { TextBuffer } from '../format/text-buffer.js';
@@ -30,7 +30,10 @@ export interface SampleConsumerSpec {
   map: MapMeta;
   sample: MapSampleMeta;
   header: string | undefined;
-  format(key: Uint8Array, value: Uint8Array): string;
+  /** The line before each interval's entries, or undefined. */
+  intervalHeader(): string | undefined;
+  /** `entries`: how many entries the map held in this interval. */
+  format(key: Uint8Array, value: Uint8Array, entries?: number): string;
 }
 
 export type ConsumerSpec = EventConsumerSpec | SampleConsumerSpec;
@@ -44,7 +47,7 @@ export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], output:
         hint: 'leave out --fields for this package',
       });
     }
-    if (spec.kind === 'sample') return sampleConsumer(btf, spec, format);
+    if (spec.kind === 'sample') return sampleConsumer(btf, spec, output);
     const { map, transport, columns } = spec;
     if (spec.stackTrace && format === 'plain') {
       const formatter = createStackTraceFormatter(btf, columns, spec.stackTrace.fieldMap, spec.stackTrace.withSymbols ? symbolizer : undefined);
@@ -61,12 +64,19 @@ export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], output:
   });
 }
 
-function sampleConsumer(btf: Btf, spec: SampleExportSpec, format: OutputFormat): SampleConsumerSpec {
+function sampleConsumer(btf: Btf, spec: SampleExportSpec, output: OutputSettings): SampleConsumerSpec {
   const { map, sample } = spec;
-  const formatter = explainedByWarnings(spec.columnWarnings, () =>
-    createSampleFormatter(btf, spec.keyColumns, spec.valueColumns, { format, sample, mapName: map.name }),
-  );
-  return { kind: 'sample', map, sample, header: formatter.header, format: (k, v) => formatter.format(k, v) };
+  const { format, time, widen } = output;
+  const options = { format, sample, mapName: map.name, ...(time === undefined ? {} : { time }), ...(widen === undefined ? {} : { widen }) };
+  const formatter = explainedByWarnings(spec.columnWarnings, () => createSampleFormatter(btf, spec.keyColumns, spec.valueColumns, options));
+  return {
+    kind: 'sample',
+    map,
+    sample,
+    header: formatter.header,
+    intervalHeader: () => formatter.intervalHeader(),
+    format: (k, v, entries) => formatter.format(k, v, entries),
+  };
 }
 
 /**

@@ -7,7 +7,14 @@ export interface SampleSource {
   clear(): void;
 }
 
+/** One map entry: key and value bytes. */
+export type SampleEntry = readonly [Uint8Array, Uint8Array];
+
 export interface SamplerHooks<T = string> {
+  /** The entries of one interval in the order to print them (`--sort`, `--top`); default: as read. */
+  arrange?(entries: SampleEntry[]): SampleEntry[];
+  /** Written before the entries of an interval that has any (its time). */
+  intervalHeader?(): T | undefined;
   writeLine(line: T): void;
   flush(): void;
   /** A formatter error for one entry: counted by the caller (rethrows what is not a malformed entry). */
@@ -25,16 +32,21 @@ export interface SampleSchedule {
 /** Samples once at once, then every `schedule.interval` ms; returns what stops it. */
 export function startSampler<T>(
   source: SampleSource,
-  format: (key: Uint8Array, value: Uint8Array) => T,
+  /** `entries`: how many entries the map held in this interval. */
+  format: (key: Uint8Array, value: Uint8Array, entries: number) => T,
   schedule: SampleSchedule,
   hooks: SamplerHooks<T>,
   clock: Clock,
 ): Cancel {
   const sampleOnce = (): void => {
     try {
-      for (const [key, value] of source.entries()) {
+      const read: SampleEntry[] = [...source.entries()];
+      const shown = hooks.arrange ? hooks.arrange(read) : read;
+      const header = shown.length > 0 ? hooks.intervalHeader?.() : undefined;
+      if (header !== undefined) hooks.writeLine(header);
+      for (const [key, value] of shown) {
         try {
-          hooks.writeLine(format(key, value));
+          hooks.writeLine(format(key, value, read.length));
         } catch (error) {
           hooks.countMalformed(error);
         }

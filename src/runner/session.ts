@@ -122,6 +122,7 @@ export class Session {
     const schedule = { interval: consumer.sample.interval, clearMap: consumer.sample.clear_map === true };
     this.samplers.push(
       startSampler(source, consumer.format, schedule, {
+        intervalHeader: () => consumer.intervalHeader(),
         writeLine: (line) => this.sink.writeLine(line),
         flush: () => this.sink.flush(),
         countMalformed: (error) => this.notices.countMalformed(error),

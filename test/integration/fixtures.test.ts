@@ -130,20 +130,31 @@ test('bootstrap --min_duration_ns 100ms: a quick exit is filtered, a 0.3 s sleep
 
 const HIST_HEADING = '     (unit)              : count    distribution';
 
+/**
+ * Where the first histogram block printed for `key` starts: its key line, or for the map's only
+ * entry with a placeholder key (undefined), the interval's time line.
+ */
+function blockStart(lines: string[], key: string | undefined): number {
+  return key === undefined ? lines.findIndex((l) => /^\d\d:\d\d:\d\d$/.test(l)) : lines.indexOf(`key =  ${key}`);
+}
+
 /** The rows of the first complete histogram block printed for `key`, once it is complete. */
-function histogramRows(lines: string[], key: string): string[] | undefined {
-  const start = lines.indexOf(`key =  ${key}`);
-  if (start < 0 || lines.length < start + 4) return undefined;
-  const end = lines.indexOf('', start + 4);
-  return end < 0 ? undefined : lines.slice(start + 4, end);
+function histogramRows(lines: string[], key: string | undefined): string[] | undefined {
+  const start = blockStart(lines, key);
+  if (start < 0) return undefined;
+  // The comm line is left out when comm is empty.
+  const heading = lines.indexOf(HIST_HEADING, start);
+  const end = heading < 0 ? -1 : lines.indexOf('', heading);
+  return end < 0 ? undefined : lines.slice(heading + 1, end);
 }
 
 /** Checks a block against bcc's log2 layout: bounds, widths and a 40-column bar. */
-function checkHistogram(lines: string[], key: string): void {
-  const start = lines.indexOf(`key =  ${key}`);
-  assert.match(lines[start + 1]!, /^comm = /, 'the non-slots member of struct hist');
-  assert.equal(lines[start + 2], '', 'a blank line ends the key part');
-  assert.equal(lines[start + 3], HIST_HEADING);
+function checkHistogram(lines: string[], key: string | undefined): void {
+  const start = blockStart(lines, key);
+  const blank = lines[start + 1]?.startsWith('comm = ') ? start + 2 : start + 1;
+  if (key !== undefined) assert.match(lines[start + 1]!, /^comm = /, 'the non-slots member of struct hist');
+  assert.equal(lines[blank], '', 'a blank line ends the key part');
+  assert.equal(lines[blank + 1], HIST_HEADING);
   const rows = histogramRows(lines, key)!;
   assert.ok(rows.length > 0, 'at least one slot');
   const counts = rows.map((row) => Number(/ : (\d+) +\|/.exec(row)?.[1] ?? NaN));
@@ -156,11 +167,16 @@ function checkHistogram(lines: string[], key: string): void {
   });
 }
 
-test('runqlat: a log2 histogram for the whole system (key 4294967295) within 2.5 s', async (t) => {
+test('runqlat: a log2 histogram for the whole system within 2.5 s; its key -1 only in JSON (the only entry)', async (t) => {
   if (!ready(t)) return;
+  const json = await startEcliFor(t, ['run', '-j', fixture('runqlat.json')]);
+  const line = await json.waitForLine((l) => jsonOf(l) !== undefined, 2500);
+  assert.deepEqual(jsonOf(line)!['key'], { u32: 4294967295 });
+  await stopAndCheckUnloaded(json);
   const running = await startEcliFor(t, ['run', fixture('runqlat.json')]);
-  await running.waitForLine(() => histogramRows(running.lines, '4294967295') !== undefined, 2500);
-  checkHistogram(running.lines, '4294967295');
+  await running.waitForLine(() => histogramRows(running.lines, undefined) !== undefined, 2500);
+  checkHistogram(running.lines, undefined);
+  assert.ok(!running.lines.some((l) => l.startsWith('key = ')), running.lines.join('\n'));
   assert.equal((await stopAndCheckUnloaded(running)).length, 3);
 });
 

@@ -76,7 +76,8 @@ int main(void)
 }
 `;
 
-const KEY_LINE = 'key =  0';
+/** Each interval starts with its time; the map's only entry has key 0, a placeholder, so no key line follows. */
+const isTimeLine = (line: string | undefined): boolean => /^\d\d:\d\d:\d\d$/.test(line ?? '');
 const HEADING = `${' '.repeat(5)}${'(unit)'.padEnd(19)} : count    distribution`;
 const ROW = /^ *(\d+) -> (\d+) +: (\d+) +\|(\**) *\|$/;
 
@@ -120,8 +121,8 @@ function expectedSlots(first: number, calls: number): number[] {
 function textBlocks(lines: string[], from = 0): number[][] {
   const blocks: number[][] = [];
   for (let i = from; i < lines.length; i++) {
-    if (lines[i] !== KEY_LINE) continue;
-    assert.equal(lines[i + 1] ?? '', '', 'a blank line after the key');
+    if (!isTimeLine(lines[i])) continue;
+    assert.equal(lines[i + 1] ?? '', '', 'a blank line after the time');
     const end = lines.indexOf('', i + 2);
     if (end < 0) break; // not complete yet
     const slots = new Array<number>(16).fill(0);
@@ -148,7 +149,7 @@ function sumSlots(blocks: number[][]): number[] {
 
 async function startFor(t: TestContext, prepared: Prepared, json: boolean): Promise<{ running: RunningEcli; caller: Helper }> {
   const caller = startHelper(t, prepared.caller, []);
-  const running = await startEcliFor(t, ['run', ...(json ? ['-j'] : []), prepared.packagePath, '--target_pid', String(caller.pid)]);
+  const running = await startEcliFor(t, ['run', ...(json ? ['-j', '--time', 'none'] : []), prepared.packagePath, '--target_pid', String(caller.pid)]);
   return { running, caller };
 }
 
@@ -175,9 +176,8 @@ test('linear_hist with clear_map: each interval shows only the calls made during
   const secondBlocks = textBlocks(running.lines, seen);
   if (secondBlocks.length === 1) {
     // Not split by an interval boundary: its rows are exactly slots 4 to 6.
-    const at = running.lines.lastIndexOf(KEY_LINE);
-    assert.deepEqual(running.lines.slice(at, at + 7), [
-      KEY_LINE,
+    const at = running.lines.length - 1 - [...running.lines].reverse().findIndex(isTimeLine);
+    assert.deepEqual(running.lines.slice(at + 1, at + 7), [
       '',
       HEADING,
       `${'4'.padStart(10)} -> ${'4'.padEnd(10)} : 1        |${'*'.repeat(40)}|`,
@@ -189,14 +189,19 @@ test('linear_hist with clear_map: each interval shows only the calls made during
   await stopAndCheckUnloaded(running);
 });
 
-test('linear_hist in JSON: {"key":{"__u32":0},"value":{"slots":[...]}} per interval', async (t) => {
+test('linear_hist in JSON: {"buckets":[...],"key":{"__u32":0},"unit":"(unit)","value":{"slots":[...]}} per interval', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t) || !haveCommands(t, ['cc'])) return;
   const { running, caller } = await startFor(t, prepare(t), true);
   await callGetppid(caller, 20);
   const rows = (): number[][] =>
     running.lines.map(jsonOf).flatMap((row) => {
       if (row === undefined) return [];
-      assert.deepEqual(Object.keys(row), ['key', 'value']);
+      assert.deepEqual(Object.keys(row), ['buckets', 'key', 'unit', 'value']);
+      assert.equal(row.unit, '(unit)');
+      // min 0, step 1: slot i holds exactly the value i.
+      const buckets = row.buckets as { low: number; high: number; count: number }[];
+      assert.deepEqual(buckets.map((b) => [b.low, b.high]), Array.from({ length: 16 }, (_, i) => [i, i]));
+      assert.deepEqual(buckets.map((b) => b.count), (row.value as { slots: number[] }).slots);
       // A scalar key is one column named after its type, like the reference's {"u32":...}.
       assert.deepEqual(row.key, { __u32: 0 });
       const value = row.value as { slots: number[] };
@@ -206,6 +211,6 @@ test('linear_hist in JSON: {"key":{"__u32":0},"value":{"slots":[...]}} per inter
     });
   const expected = expectedSlots(0, 20);
   await running.waitForLine(() => sumSlots(rows()).join() === expected.join(), 5000);
-  assert.ok(running.lines.every((l) => /^\{"key":\{"__u32":0\},"value":\{"slots":\[(\d+,){15}\d+\]\}\}$/.test(l)), running.lines.join('\n'));
+  assert.ok(running.lines.every((l) => /^\{"buckets":\[[^\]]*\],"key":\{"__u32":0\},"unit":"\(unit\)","value":\{"slots":\[(\d+,){15}\d+\]\}\}$/.test(l)), running.lines.join('\n'));
   await stopAndCheckUnloaded(running);
 });

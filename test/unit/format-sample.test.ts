@@ -5,6 +5,7 @@ import { Btf } from '../../src/btf/btf.js';
 import { checkSampleColumns } from '../../src/btf/export-check.js';
 import { EcliError } from '../../src/errors.js';
 import { createSampleFormatter, linearHistogram, log2Histogram } from '../../src/format/sample.js';
+import type { TimeMode } from '../../src/format/time.js';
 import type { MapSampleMeta } from '../../src/package/types.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
 import { haveFixtures } from '../helpers/env.js';
@@ -12,12 +13,12 @@ import { loadFixture, mapTypeIds } from '../helpers/fixtures.js';
 
 const clock = () => new Date('2024-05-06T12:00:00Z');
 
-function runqlat(sample: MapSampleMeta, format: 'plain' | 'json' = 'plain') {
+function runqlat(sample: MapSampleMeta, format: 'plain' | 'json' = 'plain', time?: TimeMode) {
   const { btf, meta } = loadFixture('runqlat.json');
   const ids = mapTypeIds(btf, 'hists');
   const key = checkSampleColumns(btf, ids.key).columns;
   const value = checkSampleColumns(btf, ids.value, meta.export_types[0]).columns;
-  const formatter = createSampleFormatter(btf, key, value, { format, sample, mapName: 'hists', clock });
+  const formatter = createSampleFormatter(btf, key, value, { format, sample, mapName: 'hists', clock, ...(time === undefined ? {} : { time }) });
   const keyBytes = Buffer.alloc(4);
   keyBytes.writeUInt32LE(0x12345678);
   const valueBytes = Buffer.alloc(120);
@@ -77,14 +78,50 @@ test('runqlat fixture, default_kv: header once, then time and two compact JSON o
   assert.equal(formatter.format(keyBytes, valueBytes), `12:00:00 {"u32":305419896} {"comm":"COMM-STR","slots":[${slots}]}`);
 });
 
-test('runqlat fixture, JSON: one key/value line whatever the sample type', (t) => {
+test("runqlat fixture, JSON: the reference's key/value line, with a timestamp; histograms add buckets and unit", (t) => {
   if (!haveFixtures(t)) return;
   const slots = Array.from({ length: 26 }, (_, i) => 1000 + i).join(',');
-  for (const type of ['log2_hist', 'linear_hist', 'default_kv'] as const) {
-    const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000, type }, 'json');
-    assert.equal(formatter.header, undefined);
-    assert.equal(formatter.format(keyBytes, valueBytes), `{"key":{"u32":305419896},"value":{"comm":"COMM-STR","slots":[${slots}]}}`);
-  }
+  const reference = `"key":{"u32":305419896},"timestamp":"2024-05-06T12:00:00.000+00:00","value":{"comm":"COMM-STR","slots":[${slots}]}`;
+  const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000, type: 'default_kv' }, 'json');
+  assert.equal(formatter.header, undefined);
+  assert.equal(formatter.format(keyBytes, valueBytes), `{${reference}}`);
+  const log2 = runqlat({ interval: 1000, type: 'log2_hist', unit: 'usecs' }, 'json');
+  const line = JSON.parse(log2.formatter.format(log2.keyBytes, log2.valueBytes)) as { buckets: { low: number; high: number; count: number }[]; unit: string };
+  assert.equal(line.unit, 'usecs');
+  assert.equal(line.buckets.length, 26);
+  assert.deepEqual(line.buckets.slice(0, 3), [
+    { count: 1000, high: 1, low: 0 },
+    { count: 1001, high: 3, low: 2 },
+    { count: 1002, high: 7, low: 4 },
+  ]);
+  assert.deepEqual(line.buckets[25], { count: 1025, high: 2 ** 26 - 1, low: 2 ** 25 });
+  const text = log2.formatter.format(log2.keyBytes, log2.valueBytes);
+  assert.ok(text.startsWith('{"buckets":[{"count":1000,"high":1,"low":0},'), text);
+  assert.ok(text.endsWith(`,${reference.replace('"value"', '"unit":"usecs","value"')}}`), text);
+  // --time none: no timestamp; the unit defaults to the reference's "(unit)".
+  const untimed = runqlat({ interval: 1000, type: 'linear_hist', min: 10, step: 5 }, 'json', 'none');
+  const linear = untimed.formatter.format(untimed.keyBytes, untimed.valueBytes);
+  assert.ok(linear.startsWith('{"buckets":[{"count":1000,"high":14,"low":10},{"count":1001,"high":19,"low":15},'), linear);
+  assert.ok(linear.endsWith(`],"key":{"u32":305419896},"unit":"(unit)","value":{"comm":"COMM-STR","slots":[${slots}]}}`), linear);
+});
+
+test('log2_hist plain: a time line before each interval; no key line for the only entry with a placeholder key', (t) => {
+  if (!haveFixtures(t)) return;
+  const { formatter, valueBytes } = runqlat({ interval: 1000, type: 'log2_hist' });
+  assert.equal(formatter.intervalHeader(), '12:00:00');
+  const heading = '     (unit)              : count    distribution';
+  const body = `comm = COMM-STR\n\n${[heading, ...RUNQLAT_ROWS].join('\n')}\n`;
+  const global = Buffer.alloc(4, 0xff);
+  assert.equal(formatter.format(global, valueBytes, 1), body, 'runqlat -1: the global histogram');
+  assert.equal(formatter.format(Buffer.alloc(4), valueBytes, 1), body, 'a zero key');
+  // Among several entries, or a real key, the key line stays.
+  assert.equal(formatter.format(global, valueBytes, 2), `key =  4294967295\n${body}`);
+  const real = Buffer.alloc(4);
+  real.writeUInt32LE(42);
+  assert.equal(formatter.format(real, valueBytes, 1), `key =  42\n${body}`);
+  const untimed = runqlat({ interval: 1000, type: 'log2_hist' }, 'plain', 'ms');
+  assert.equal(untimed.formatter.intervalHeader(), '12:00:00.000');
+  assert.equal(runqlat({ interval: 1000, type: 'log2_hist' }, 'plain', 'none').formatter.intervalHeader(), undefined);
 });
 
 test('log2 histogram: the library unit test values with unit qaq', () => {
@@ -143,7 +180,8 @@ test('log2_hist reads u64 slots with their real width and does not wrap the star
       `         2 -> 3          : 1099511627776 |${'*'.repeat(40)}|\n` +
       `         4 -> 7          : 549755813889 |${'*'.repeat(20)}${' '.repeat(20)}|\n`,
   );
-  assert.equal(formatter.format(Buffer.from([7, 0, 0, 0]), Buffer.alloc(value.size)), 'key =  7\ncomm = \n\n');
+  // An empty string member says nothing: its line is left out.
+  assert.equal(formatter.format(Buffer.from([7, 0, 0, 0]), Buffer.alloc(value.size)), 'key =  7\n\n');
 });
 
 test('log2_hist and linear_hist need a slots member; buffers must be long enough', () => {
@@ -171,7 +209,7 @@ test('linear_hist in plain text: buckets of step width from min, first to last n
   v.writeUInt32LE(6, 12);
   assert.equal(
     formatter.format(Buffer.alloc(4), v),
-    'key =  0\ncomm = \n\n' +
+    'key =  0\n\n' +
       '     ms                  : count    distribution\n' +
       `       110 -> 119        : 3        |${'*'.repeat(20)}${' '.repeat(20)}|\n` +
       `       120 -> 129        : 0        |${' '.repeat(40)}|\n` +
