@@ -2,10 +2,11 @@
  * The npm package as its users get it: `npm pack`, then (1) installed into a fresh project with
  * TypeScript, where examples/api and a test program type-check against the shipped declarations
  * and the program, run as root outside the repository, sees its own exec through `for await`
- * and closes with nothing left loaded; (2) installed globally into a temporary prefix, whose
+ * and closes with nothing left loaded, and both examples run and show what the test did; (2) installed globally into a temporary prefix, whose
  * `ecc` and `ecli run` work from another directory. npm resolves the dependencies with
  * --prefer-offline (its cache first, the registry for what the cache lacks).
  */
+import { execFile } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -61,7 +62,7 @@ test('npm pack: the tarball holds the built code, its declarations and the schem
   assert.deepEqual(files.filter((f) => /^(dist\/(test|bench)|test|examples|src|bench)\//.test(f)), [], 'nothing but what users need');
 });
 
-test('installed into a fresh project: the examples type-check, and a program sees its own exec, closes, and nothing stays loaded', async (t) => {
+test('installed into a fresh project: the examples type-check and run, and a program sees its own exec, closes, and nothing stays loaded', async (t) => {
   const tarball = pack(t);
   const project = tempDir(t, 'ecli-consumer-');
   writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
@@ -99,7 +100,55 @@ test('installed into a fresh project: the examples type-check, and a program see
   await assertGoneWithin(() => loadedPrograms().filter((p) => ours.includes(p.id)), 3000, 'programs still loaded after close()');
   program.child.stdin!.end();
   assert.equal(await program.exited, 0);
+
+  await runExamples(t, project);
 });
+
+/** The two examples, run as their comments say: each shows what this process did, and stops on Ctrl-C. */
+async function runExamples(t: TestContext, project: string): Promise<void> {
+  const execsnoop = compileExample(t, 'execsnoop').packagePath;
+  const exe = shortExe(t);
+  const parents = startExample(t, project, 'exec-parents', execsnoop);
+  await untilText(() => parents.stderr, /counting execs/, 'exec-parents to start');
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => execFile(exe, resolve));
+  await sleep(300);
+  parents.helper.child.kill('SIGINT');
+  assert.equal(await parents.helper.exited, 0, parents.stderr);
+  const row = parents.helper.stdout().split('\n').find((line) => line.trim().split(/\s+/)[0] === String(process.pid));
+  assert.ok(row !== undefined && Number(row.trim().split(/\s+/)[1]) >= 3, `this process's three execs:\n${parents.helper.stdout()}`);
+
+  const opensnoop = compileExample(t, 'opensnoop').packagePath;
+  const opened = path.join(tempDir(t, 'ecli-opens-'), 'opened-by-the-test');
+  writeFileSync(opened, '');
+  const top = startExample(t, project, 'top-opens', opensnoop);
+  await untilLine(top.helper, (line) => line.startsWith('--- '), 'first top-ten');
+  for (let i = 0; i < 50; i++) readFileSync(opened);
+  await untilLine(top.helper, (line) => line.endsWith(`  ${opened}`) && Number(line.trim().split(/\s+/)[0]) >= 50, 'top-ten line of our file');
+  top.helper.child.kill('SIGINT');
+  assert.equal(await top.helper.exited, 0, top.stderr);
+}
+
+function startExample(t: TestContext, project: string, name: string, packagePath: string): { helper: Helper; readonly stderr: string } {
+  const helper = startHelper(t, process.execPath, [path.join(project, `out/${name}.js`), packagePath], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  helper.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  return {
+    helper,
+    get stderr() {
+      return stderr;
+    },
+  };
+}
+
+async function untilText(text: () => string, pattern: RegExp, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!pattern.test(text())) {
+    assert.ok(Date.now() < deadline, `waited 20 s for ${what}:\n${text()}`);
+    await sleep(50);
+  }
+}
 
 test('installed globally into a prefix: ecc and ecli run work from outside the repository', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
