@@ -29,10 +29,13 @@ function npm(args: string[], cwd: string): string {
   return result.stdout;
 }
 
-/** `npm pack` of the repository into a temporary folder; returns the tarball's path. */
+/**
+ * `npm pack` of the repository into a temporary folder; returns the tarball's path. The tests
+ * run from the build that is packed, so prepack (a rebuild) must not run under them.
+ */
 function pack(t: TestContext): string {
   const dir = tempDir(t, 'ecli-npm-');
-  const name = npm(['pack', '--pack-destination', dir, '--loglevel=error', repoRoot], dir).trim().split('\n').pop()!;
+  const name = npm(['pack', '--ignore-scripts', '--pack-destination', dir, '--loglevel=error', repoRoot], dir).trim().split('\n').pop()!;
   return path.join(dir, name);
 }
 
