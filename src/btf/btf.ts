@@ -166,7 +166,7 @@ export class Btf {
   /** Follows typedef, const, volatile, restrict and type tags to the underlying type. */
   resolve(id: number): BtfType {
     let t = this.type(id);
-    for (let depth = 0; depth < MAX_RESOLVE_DEPTH; depth++) {
+    for (let depth = 0; depth <= MAX_RESOLVE_DEPTH; depth++) {
       switch (t.kind) {
         case BtfKind.Typedef:
         case BtfKind.Const:

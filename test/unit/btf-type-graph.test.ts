@@ -1,11 +1,19 @@
 /** Hostile BTF: cycles, chains past the kernel's depth, dangling ids and oversized arrays are BTF_INVALID at parse time. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Btf } from '../../src/btf/btf.js';
 import { BtfKind } from '../../src/btf/types.js';
 import { EcliError, exitCodeFor } from '../../src/errors.js';
 import { ValueCompiler } from '../../src/format/value.js';
+import { findSection, parseElf } from '../../src/elf/elf.js';
+import { encodeBpfObject } from '../../src/package/codec.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
+import { ecliPath, runTool } from '../helpers/ecli-process.js';
+import { haveFixtures } from '../helpers/env.js';
+import { fixtureElf, readFixturePackage } from '../helpers/fixtures.js';
 
 function refusal(b: BtfBuilder, message: RegExp): void {
   assert.throws(
@@ -74,7 +82,11 @@ test('chains of 32 types are accepted and 33 refused, in either order of the ids
     return b;
   };
   for (const leafFirst of [true, false]) {
-    assert.equal(Btf.parse(chain(32, leafFirst).build()).sizeOf(2), 4);
+    const longest = Btf.parse(chain(32, leafFirst).build());
+    const top = leafFirst ? 33 : 2;
+    assert.equal(longest.sizeOf(top), 4);
+    assert.equal(longest.resolve(top).id, 1);
+    assert.equal(longest.typeName(top), 'int');
     refusal(chain(33, leafFirst), /nests more than 32 types deep \(the kernel's limit\)/);
   }
   refusal(chain(100_000, true), /type \d+ \(CONST\) nests more than 32 types deep/);
@@ -109,4 +121,31 @@ test('an array of 2^32-1 empty structs is refused by the formatter instead of pr
     assert.match(error.message, /cannot print values of type struct empty\[4294967295\] \(BTF type 3\): its elements have no bytes/);
     return true;
   });
+});
+
+test('ecli inspect and ecli run of a package whose BTF array contains itself: one line, exit 4, no stack overflow', (t) => {
+  if (!haveFixtures(t)) return;
+  const pkg = readFixturePackage('minimal_printk.json');
+  const elf = fixtureElf(pkg);
+  const section = findSection(parseElf(elf), '.BTF')!;
+  const hostile = new BtfBuilder();
+  const index = hostile.int('int', 4, { signed: true });
+  hostile.raw(BtfKind.Array, 0, [hostile.nextId(), index, 4]);
+  const bytes = hostile.build();
+  assert.ok(bytes.length <= section.data.length);
+  const at = section.data.byteOffset - elf.byteOffset;
+  elf.fill(0, at, at + section.data.length).set(bytes, at);
+  const dir = mkdtempSync(join(tmpdir(), 'ecli-hostile-btf-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'package.json');
+  writeFileSync(path, JSON.stringify({ ...pkg, ...encodeBpfObject(elf) }));
+  for (const command of ['inspect', 'run']) {
+    const result = runTool(ecliPath, [command, path]);
+    assert.equal(result.status, 4, result.stderr);
+    assert.equal(
+      result.stderr,
+      'ecli: error: malformed BTF: type 2 (ARRAY) contains itself (2 → 2)\n' +
+        'hint: the object was not produced by a BTF-aware clang (-g); recompile it with ./ecc\n',
+    );
+  }
 });
