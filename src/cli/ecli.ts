@@ -10,7 +10,9 @@
  * ecli's own flags come before the package; everything after it belongs to the program.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { existsSync } from 'node:fs';
 import { EcliError, writeFailure } from '../errors.js';
+import { closestName, didYouMean } from '../suggest.js';
 import type { OutputSettings } from '../format/event.js';
 import { parseFields } from '../format/fields.js';
 import { TIME_MODES, type TimeMode } from '../format/time.js';
@@ -33,6 +35,8 @@ interface SourceFlags {
 }
 
 interface RunFlags extends SourceFlags {
+  verbose?: boolean;
+  debug?: boolean;
   json?: boolean;
   tracePipe?: boolean;
   fields?: string;
@@ -87,10 +91,11 @@ function stopSignals(): { requested: Promise<string>; forced: Promise<string> } 
   return { requested, forced };
 }
 
-async function run(packageSpec: string, programArgs: string[], flags: RunFlags, global: GlobalFlags): Promise<number> {
+async function run(packageSpec: string, programArgs: string[], flags: RunFlags, global: GlobalFlags, hostOptions: ReadonlySet<string>): Promise<number> {
   // `run` passes unknown options through to the program, so one before the package lands here.
   if (packageSpec.startsWith('-') && packageSpec !== '-') {
-    throw new EcliError('USAGE', `unknown option ${packageSpec} for ecli run (the package must come before its own options)`, {
+    const close = didYouMean(packageSpec.split('=')[0]!, hostOptions);
+    throw new EcliError('USAGE', `unknown option ${packageSpec} for ecli run${close} (the package must come before its own options)`, {
       hint: 'see ecli run --help',
     });
   }
@@ -98,7 +103,8 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
     ...resolveOptions(flags),
     output: outputSettings(flags),
     tracePipe: flags.tracePipe === true,
-    verbose: global.verbose,
+    verbose: global.verbose || flags.verbose === true,
+    hostOptions,
     limits: { ...(flags.count === undefined ? {} : { count: flags.count }), ...(flags.duration === undefined ? {} : { durationMs: flags.duration }) },
     ...(flags.metrics === undefined ? {} : { metrics: { address: flags.metrics, labels: flags.metricsLabels } }),
   };
@@ -126,7 +132,8 @@ function sourceOptions(command: Command): Command {
     .addOption(new Option('-p, --prog-type <type>', 'package type when it cannot be guessed').choices(['json', 'tar', 'JSON', 'TAR', 'jsoneunomia']));
 }
 
-function buildProgram(exit: (code: number) => void): Command {
+/** `requested` is ecli's --verbose and --debug, updated when they are given after `run` too. */
+function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Command {
   let global: GlobalFlags = { verbose: false, debug: false };
   const program = new Command('ecli')
     .description('Run eunomia-bpf style eBPF packages (ecli-compatible)')
@@ -138,17 +145,20 @@ function buildProgram(exit: (code: number) => void): Command {
     .configureOutput({
       writeErr: (text) => process.stderr.write(text),
       // Commander's `error: ...` becomes ours: `ecli: error: ...` plus a hint.
-      outputError: (text, write) => write(`ecli: ${escapeControls(text.trimEnd())}\nhint: see ecli --help, or ecli <command> --help\n`),
+      // Its "(Did you mean ...?)" comes on a line of its own: keep the message on one line.
+      outputError: (text, write) => write(`ecli: ${escapeControls(text.trimEnd().replace(/\n/g, ' '))}\nhint: see ecli --help, or ecli <command> --help\n`),
     })
     .hook('preAction', (command) => {
       const opts = command.opts<{ verbose?: boolean; debug?: boolean }>();
       global = { verbose: opts.verbose === true, debug: opts.debug === true };
     });
 
-  sourceOptions(
+  const runCommand = sourceOptions(
     program
       .command('run')
       .description('load a package, attach its programs and print what it exports until Ctrl-C')
+      .option('-v, --verbose', 'show libbpf messages and full verifier logs (as ecli -v)')
+      .option('--debug', 'show stack traces of errors (as ecli --debug)')
       .option('-j, --json', 'print events as JSON lines')
       .option('--trace-pipe', 'for bpf_printk programs: print the kernel trace pipe on stdout')
       .option('--fields <list>', 'columns to show: pid,comm (only these, in this order) or -ppid,+argv (change the default ones)')
@@ -164,8 +174,11 @@ function buildProgram(exit: (code: number) => void): Command {
       .argument('[options...]', "the program's own options (see `ecli run <package> --help`)")
       .passThroughOptions()
       .allowUnknownOption(),
-  ).action(async (spec: string, args: string[], flags: RunFlags) => {
-    const code = await run(spec, args, flags, global);
+  );
+  runCommand.action(async (spec: string, args: string[], flags: RunFlags) => {
+    if (flags.debug) requested.debug = true;
+    const hostOptions = new Set(runCommand.options.flatMap((o) => [o.short, o.long].filter((w): w is string => w !== undefined)));
+    const code = await run(spec, args, flags, global, hostOptions);
     // Output still queued means the run gave up on a stdout that stopped reading (and said so):
     // waiting for it here would hang the exit.
     if (process.stdout.writableNeedDrain) process.exit(code);
@@ -253,6 +266,18 @@ function withImplicitRun(argv: string[]): string[] {
   return [...argv.slice(0, i), 'run', ...argv.slice(i)];
 }
 
+/**
+ * `ecli runn pkg.json` would run a package named `runn`: a first word that is close to a command's
+ * name, and is no file, is refused with the command it probably meant.
+ */
+function refuseMistypedCommand(argv: string[]): void {
+  const first = argv.find((a) => !['-v', '--verbose', '--debug'].includes(a));
+  if (first === undefined || COMMANDS.has(first) || first.startsWith('-') || /[./:]/.test(first) || existsSync(first)) return;
+  const command = closestName(first, COMMANDS);
+  if (command === undefined) return;
+  throw new EcliError('USAGE', `unknown command ${first} (did you mean ${command}?)`, { hint: `the commands are ${[...COMMANDS].join(', ')}; a package is a file name or URL` });
+}
+
 async function main(): Promise<void> {
   const argv = withImplicitRun(process.argv.slice(2));
   // ecli's own flags stand before the command; what follows the package is the program's.
@@ -278,14 +303,16 @@ async function main(): Promise<void> {
     exit(2);
     return;
   }
+  const requested: GlobalFlags = { verbose, debug };
   try {
-    await buildProgram(exit).parseAsync(argv, { from: 'user' });
+    refuseMistypedCommand(process.argv.slice(2));
+    await buildProgram(exit, requested).parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       exit(error.exitCode === 0 ? 0 : 2);
       return;
     }
-    exit(reportError(error, { tool: 'ecli', verbose, debug }));
+    exit(reportError(error, { tool: 'ecli', verbose, debug: requested.debug }));
   }
 }
 

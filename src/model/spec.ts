@@ -6,9 +6,11 @@
  * `run` loads what the spec describes; `inspect` renders it.
  */
 import { Btf } from '../btf/btf.js';
+import type { DataSectionLayout } from '../btf/layout.js';
 import { findSection, parseElf, type ElfFile } from '../elf/elf.js';
 import { EcliError } from '../errors.js';
 import { packageHelpTexts, type PackageHelpTexts } from '../options/help.js';
+import { withInitialValues } from '../options/initial.js';
 import { buildOptionSpecs, type OptionSpec } from '../options/spec.js';
 import type { ComposedPackage, EunomiaObjectMeta } from '../package/types.js';
 import { btfNeedsOf, type BtfNeeds } from './btf-needs.js';
@@ -67,6 +69,7 @@ export function buildPackageSpec(input: DecodedInput): PackageSpec {
   const maps = mapSpecs(meta.bpf_skel.maps, btf, elf, source);
   for (const map of maps) if (map.meta.sample) checkSampleInterval(map.meta.sample.interval, map.name, source);
   const plan = planExports(meta, btf, maps);
+  const dataSections = dataSectionSpecs(meta, btf, elf, source);
   return Object.freeze({
     source,
     objectName: meta.bpf_skel.obj_name,
@@ -78,12 +81,16 @@ export function buildPackageSpec(input: DecodedInput): PackageSpec {
     maps: Object.freeze(maps),
     exports: Object.freeze(plan.exports),
     warnings: Object.freeze(plan.warnings),
-    options: Object.freeze(buildOptionSpecs(meta, btf)),
-    dataSections: Object.freeze(dataSectionSpecs(meta, btf, elf, source)),
+    options: Object.freeze(withInitialValues(buildOptionSpecs(meta, btf), settableLayouts(dataSections))),
+    dataSections: Object.freeze(dataSections),
     btfNeeds: Object.freeze(btfNeedsOf(elf, programs)),
     perfBufferPages: perfBufferPages(meta, source),
     help: Object.freeze(packageHelpTexts(meta)),
   });
+}
+
+function settableLayouts(sections: readonly DataSectionSpec[]): DataSectionLayout[] {
+  return sections.flatMap((s) => (s.settable ? [s.layout] : []));
 }
 
 function perfBufferPages(meta: EunomiaObjectMeta, source: string): number {

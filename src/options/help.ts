@@ -1,5 +1,6 @@
 /** The `--help` and `--version` texts of a package, laid out like the reference's (clap's). */
 import type { EunomiaObjectMeta } from '../package/types.js';
+import { optionValueText } from './initial.js';
 import { shadowedBuiltins, type OptionSpec } from './spec.js';
 
 export interface PackageHelpTexts {
@@ -38,11 +39,12 @@ export function formatHelp(specs: OptionSpec[], info: PackageHelpTexts): string 
   const shadowed = shadowedBuiltins(specs);
   const rows: [string, string][] = shadowed.long.has('verbose') ? [] : [['      --verbose', VERBOSE_HELP]];
   for (const spec of specs) {
+    const shown = defaultShown(spec);
+    const help = shown === undefined ? spec.help : `${spec.help} [default: ${shown}]`;
     if (spec.kind === 'flag') {
-      rows.push([`      --${spec.long}`, spec.help]);
+      rows.push([`      --${spec.long}`, help]);
     } else {
       const short = spec.short === undefined ? '    ' : `-${spec.short}, `;
-      const help = spec.defaultText === undefined ? spec.help : `${spec.help} [default: ${spec.defaultText}]`;
       rows.push([`  ${short}--${spec.long} <${spec.variable}>`, help]);
     }
   }
@@ -57,6 +59,17 @@ export function formatHelp(specs: OptionSpec[], info: PackageHelpTexts): string 
   const options = rows.map(([left, help]) => left.padEnd(width) + help.split('\n').join(`\n${' '.repeat(width)}`));
   const notes = shadowingNotes(shadowed, info.name);
   return [info.beforeHelp, '', `Usage: ${info.name} [OPTIONS]`, '', 'Options:', ...options, ...notes, '', info.afterHelp].join('\n') + '\n';
+}
+
+/**
+ * What the program gets without the option: the `@cmdarg` default as the meta writes it (the
+ * reference's text), else the variable's initial value in the object. `--enable-x`/`--disable-x`
+ * say theirs in their names.
+ */
+export function defaultShown(spec: OptionSpec): string | undefined {
+  if (spec.kind === 'flag') return spec.form === 'set' && spec.initial !== undefined ? String(spec.initial) : undefined;
+  if (spec.defaultText !== undefined) return spec.defaultText;
+  return spec.initial === undefined ? undefined : optionValueText(spec.valueType, spec.initial);
 }
 
 /** Which names above are the package's own, and where ecli's options of those names went. */

@@ -4,6 +4,7 @@
  * A value option takes the next word even when it looks like a negative number.
  */
 import { EcliError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import { formatHelp, formatVersion, type PackageHelpTexts } from './help.js';
 import type { FlagOptionSpec, OptionSpec } from './spec.js';
 import { parseValueText, type OptionValue } from './value.js';
@@ -18,7 +19,12 @@ type Target = OptionSpec | 'verbose' | 'help' | 'version';
 
 const NEGATIVE_NUMBER = /^-([0-9]|\.[0-9]|inf|nan)/i;
 
-export function parseProgramArgs(specs: OptionSpec[], argv: readonly string[], info: PackageHelpTexts): ProgramArgs {
+/**
+ * `hostOptions`: the option words of the command that runs the package (ecli run's `-j`, ...);
+ * one of them given after the package, where the package has no such option, is refused with
+ * "put it before the package".
+ */
+export function parseProgramArgs(specs: OptionSpec[], argv: readonly string[], info: PackageHelpTexts, hostOptions: ReadonlySet<string> = new Set()): ProgramArgs {
   const longs = new Map<string, Target>([['verbose', 'verbose'], ['help', 'help'], ['version', 'version']]);
   const shorts = new Map<string, Target>([['h', 'help'], ['V', 'version']]);
   for (const spec of specs) {
@@ -45,14 +51,21 @@ export function parseProgramArgs(specs: OptionSpec[], argv: readonly string[], i
       inline = eq < 0 ? undefined : word.slice(eq + 1);
       shown = `--${name}`;
       target = longs.get(name);
-      if (target === undefined) throw unknownOption(shown, info, nearMiss(name, specs));
+      if (target === undefined) {
+        if (hostOptions.has(shown)) throw misplaced(shown, info);
+        const near = nearMiss(name, specs);
+        throw unknownOption(shown, info, near, near === undefined ? didYouMean(name, longs.keys(), (n) => `--${n}`) : '');
+      }
     } else {
       const [letter = '', ...rest] = [...word.slice(1)];
       const attached = rest.join('');
       inline = attached === '' ? undefined : attached.startsWith('=') ? attached.slice(1) : attached;
       shown = `-${letter}`;
       target = shorts.get(letter);
-      if (target === undefined) throw unknownOption(shown, info, undefined);
+      if (target === undefined) {
+        if (hostOptions.has(shown)) throw misplaced(shown, info);
+        throw unknownOption(shown, info, undefined);
+      }
     }
 
     if (typeof target === 'string' || target.kind === 'flag') {
@@ -105,8 +118,14 @@ function strayArgument(word: string, info: PackageHelpTexts): EcliError {
   });
 }
 
-function unknownOption(shown: string, info: PackageHelpTexts, hint: string | undefined): EcliError {
-  return new EcliError('USAGE', `unknown option ${shown} for package ${info.name}; run with --help to list its options`, { hint });
+function unknownOption(shown: string, info: PackageHelpTexts, hint: string | undefined, suggestion = ''): EcliError {
+  return new EcliError('USAGE', `unknown option ${shown} for package ${info.name}${suggestion}; run with --help to list its options`, { hint });
+}
+
+function misplaced(shown: string, info: PackageHelpTexts): EcliError {
+  return new EcliError('USAGE', `${shown} is ecli's option, not one of package ${info.name}: put ${shown} before the package`, {
+    hint: "what follows the package is the package's own options: ecli run [ecli's options] <package> [the package's options]",
+  });
 }
 
 function givenTwice(shown: string): EcliError {

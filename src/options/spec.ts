@@ -22,6 +22,8 @@ interface OptionBase {
   typeName: string;
   valueType: ValueType;
   help: string;
+  /** The variable's value in the object (initial.ts), when the object's section image is known. */
+  initial?: OptionValue;
 }
 
 export interface FlagOptionSpec extends OptionBase {

@@ -18,8 +18,8 @@ export interface SectionImage {
 
 export type PreparedRun = { kind: 'print'; text: string } | { kind: 'run'; images: SectionImage[]; verbose: boolean };
 
-export function prepareRun(spec: PackageSpec, programArgs: readonly string[]): PreparedRun {
-  const parsed = parseProgramArgs([...spec.options], programArgs, spec.help);
+export function prepareRun(spec: PackageSpec, programArgs: readonly string[], hostOptions?: ReadonlySet<string>): PreparedRun {
+  const parsed = parseProgramArgs([...spec.options], programArgs, spec.help, hostOptions);
   if (parsed.kind === 'help' || parsed.kind === 'version') return { kind: 'print', text: parsed.text };
   return { kind: 'run', images: sectionImages(spec, parsed.values), verbose: parsed.verbose };
 }

@@ -40,10 +40,12 @@ export interface RunPackageOptions {
   limits?: { count?: number; durationMs?: number };
   /** Ends the run as soon as stdout's reader goes away, even while nothing is printed. */
   watchOutput?: OutputWatcher;
+  /** The runner's own option words (`-j`, `--fields`, ...): one given after the package gets "put it before the package". */
+  hostOptions?: ReadonlySet<string>;
 }
 
 export async function runPackage(spec: PackageSpec, programArgs: readonly string[], options: RunPackageOptions): Promise<number> {
-  const prepared = prepareRun(spec, programArgs);
+  const prepared = prepareRun(spec, programArgs, options.hostOptions);
   if (prepared.kind === 'print') {
     options.stdout.write(escapeControlsInLines(prepared.text));
     return 0;

@@ -182,7 +182,7 @@ test("a package's --help goes to stdout with exit 0", (t) => {
   assert.equal(result.stderr, '');
   assert.equal(result.status, 0);
   assert.match(result.stdout, /^A simple eBPF program\n\nUsage: client_bpf \[OPTIONS\]\n/);
-  assert.match(result.stdout, /^ {6}--min_duration_ns <min_duration_ns> {2}Set value of `unsigned long long` variable min_duration_ns$/m);
+  assert.match(result.stdout, /^ {6}--min_duration_ns <min_duration_ns> {2}Set value of `unsigned long long` variable min_duration_ns \[default: 0\]$/m, 'the initial value from the object');
 });
 
 test('ecli with no arguments, and with options it does not know: exit 2', () => {

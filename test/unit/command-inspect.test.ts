@@ -56,7 +56,7 @@ test('inspect of bootstrap.json: programs, maps, options and the export layout',
     { name: 'client_b.rodata', ident: 'rodata', kind: 'array', key: 'int', value: '.rodata', maxEntries: 1 },
   );
   assert.deepEqual(r.options, [
-    { name: 'min_duration_ns', variable: 'min_duration_ns', section: '.rodata', type: 'unsigned long long', help: 'Set value of `unsigned long long` variable min_duration_ns' },
+    { name: 'min_duration_ns', variable: 'min_duration_ns', section: '.rodata', type: 'unsigned long long', default: '0', initial: '0', help: 'Set value of `unsigned long long` variable min_duration_ns' },
   ]);
   assert.equal(r.exportStructs.length, 1);
   const event = r.exportStructs[0]!;
@@ -71,7 +71,7 @@ test('inspect text of bootstrap.json has the expected tables and rows', async (t
   assert.doesNotMatch(text, /\u001b\[/, 'no colour escapes');
   assert.deepEqual(row(text, 'Programs', 'handle_exec'), ['handle_exec', 'tp/sched/sched_process_exec', 'tracepoint', 'sched/sched_process_exec']);
   assert.deepEqual(row(text, 'Maps', 'rb').slice(0, 3), ['rb', 'rb', 'ringbuf']);
-  assert.deepEqual(row(text, 'Options', '--min_duration_ns').slice(0, 3), ['--min_duration_ns', '.rodata', 'unsigned long long']);
+  assert.deepEqual(row(text, 'Options', '--min_duration_ns').slice(0, 5), ['--min_duration_ns', '.rodata', 'unsigned long long', '0', '0']);
   assert.deepEqual(row(text, 'Export struct event (176 bytes)', 'comm'), ['comm', '24', '16', 'char[16]']);
   assert.ok(!text.includes('__eunomia_dummy'), 'dummy variables are not options');
   assert.match(text, /^Prints  rb: events as struct event \(the only one of the ring buffers, perf event arrays and sampled maps\)$/m);
@@ -110,6 +110,6 @@ test('runInspect writes to the given stdout', async (t) => {
   const stderr = new Writable({ write: (_chunk, _enc, done) => done() });
   await runInspect(join(fixturesDir, 'simple_prog_5_xdp.json'), { json: true }, { stdout, stderr });
   const parsed = JSON.parse(out);
-  assert.deepEqual(parsed.programs, [{ name: 'xdp_pass', section: 'xdp', attachKind: 'xdp', target: '' }]);
+  assert.deepEqual(parsed.programs, [{ name: 'xdp_pass', section: 'xdp', attachKind: 'xdp', target: 'lo (ifindex 1), BPF link' }]);
   assert.deepEqual(parsed.options, []);
 });

@@ -8,8 +8,12 @@ import { structLayout } from '../../btf/layout.js';
 import type { ExportSpec } from '../../model/exports.js';
 import type { MapSpec } from '../../model/maps.js';
 import { buildPackageSpec } from '../../model/spec.js';
+import { defaultShown } from '../../options/help.js';
+import { optionValueText } from '../../options/initial.js';
 import { resolvePackageSource, type ResolveOptions, type ResolvedPackage } from '../../inputs/source.js';
 import { escapeControls } from '../../terminal.js';
+import { attachTargetText } from '../../model/attach-target.js';
+import { fitColumnWidths } from './table-fit.js';
 import type { CommandIo } from './io.js';
 
 export interface InspectReport {
@@ -60,7 +64,10 @@ export interface InspectOption {
   variable: string;
   section: string;
   type: string;
-  default?: unknown;
+  /** What the program gets without the option: the @cmdarg default, else the initial value. */
+  default?: string;
+  /** The variable's value in the object (its C initialiser; 0 in .bss). */
+  initial?: string;
   help?: string;
 }
 
@@ -75,11 +82,18 @@ export interface InspectOptions extends ResolveOptions {
   json?: boolean;
 }
 
+export interface RenderOptions {
+  json: boolean;
+  /** Terminal columns the tables must fit (cells wrap); unlimited when undefined (a pipe or file). */
+  width?: number;
+}
+
 export async function runInspect(spec: string, opts: InspectOptions, io: CommandIo): Promise<void> {
   const { json, ...resolveOptions } = opts;
   const resolved = await resolvePackageSource(spec, resolveOptions);
   try {
-    io.stdout.write(renderInspect(inspectPackage(resolved), { json: json === true }));
+    const width = (io.stdout as { isTTY?: boolean; columns?: number }).isTTY ? (io.stdout as { columns?: number }).columns : undefined;
+    io.stdout.write(renderInspect(inspectPackage(resolved), { json: json === true, ...(width ? { width } : {}) }));
   } finally {
     resolved.btfArchive?.cleanup();
   }
@@ -98,19 +112,19 @@ export function inspectPackage(resolved: ResolvedPackage): InspectReport {
     ...(typeof spec.meta.eunomia_version === 'string' ? { eunomiaVersion: spec.meta.eunomia_version } : {}),
     ...(manifest === undefined ? {} : { packedBy: manifest.created_by }),
     btfFiles: manifest?.btf ?? [],
-    programs: spec.programs.map((p) => ({ name: p.name, section: p.section, attachKind: p.kind, target: p.target })),
+    programs: spec.programs.map((p) => ({ name: p.name, section: p.section, attachKind: p.kind, target: attachTargetText(p) })),
     maps: spec.maps.map((map) => describeMap(map, spec.exports.find((e) => e.map === map.meta))),
     exports: spec.exports.map((e) => ({ map: e.map.name, output: outputOf(e), reason: e.reason })),
     kernelBtfNeededFor: [...spec.btfNeeds.reasons],
     options: spec.options.map((option) => {
-      const flag = option.kind === 'flag';
-      const fallback = option.kind === 'value' ? option.defaultText : undefined;
+      const shown = option.kind === 'flag' && option.form !== 'set' ? String(option.default) : defaultShown(option);
       return {
         name: option.kind === 'value' && option.short ? `${option.long}, -${option.short}` : option.long,
         variable: option.variable,
         section: option.section,
         type: option.typeName,
-        ...(flag ? { default: option.default ?? '(initial value)' } : fallback === undefined ? {} : { default: fallback }),
+        ...(shown === undefined ? {} : { default: shown }),
+        ...(option.initial === undefined ? {} : { initial: optionValueText(option.valueType, option.initial) }),
         help: option.help,
       };
     }),
@@ -143,7 +157,7 @@ function describeMap(map: MapSpec, exported: ExportSpec | undefined): InspectMap
   };
 }
 
-export function renderInspect(report: InspectReport, opts: { json: boolean }): string {
+export function renderInspect(report: InspectReport, opts: RenderOptions): string {
   if (opts.json) return `${JSON.stringify(report, null, 2)}\n`;
   const heading = [`Package ${report.source}`, `Object  ${report.objName}${report.version === undefined ? '' : ` ${report.version}`}`];
   if (report.description !== undefined) heading.push(`About   ${report.description}`);
@@ -161,16 +175,19 @@ export function renderInspect(report: InspectReport, opts: { json: boolean }): s
       'Programs',
       ['name', 'section', 'attach', 'target'],
       report.programs.map((p) => [p.name, p.section, p.attachKind, p.target]),
+      opts.width,
     ),
     ...section(
       'Maps',
       ['name', 'ident', 'kind', 'key', 'value', 'max entries', 'output'],
       report.maps.map((m) => [m.name, m.ident, m.kind, m.key, m.value, m.maxEntries, m.output]),
+      opts.width,
     ),
     ...section(
       'Options',
-      ['option', 'section', 'type', 'default', 'help'],
-      report.options.map((o) => [`--${o.name}`, o.section, o.type, o.default === undefined ? '' : showJson(o.default), o.help]),
+      ['option', 'section', 'type', 'default', 'initial', 'help'],
+      report.options.map((o) => [`--${o.name}`, o.section, o.type, o.default, o.initial, o.help]),
+      opts.width,
     ),
   );
   for (const struct of report.exportStructs) {
@@ -179,20 +196,25 @@ export function renderInspect(report: InspectReport, opts: { json: boolean }): s
         `Export struct ${struct.name} (${struct.size} bytes)`,
         ['member', 'offset', 'size', 'type'],
         struct.members.map((m) => [m.member, m.offset, m.size, m.type]),
+        opts.width,
       ),
     );
   }
   return `${lines.join('\n')}\n`;
 }
 
-function section(title: string, head: string[], rows: (string | number | undefined)[][]): string[] {
+function section(title: string, head: string[], rows: (string | number | undefined)[][], width: number | undefined): string[] {
   if (rows.length === 0) return [escapeControls(title), '  (none)', ''];
+  const cells = rows.map((row) => row.map((cell) => (typeof cell === 'string' ? escapeControls(cell) : `${cell ?? ''}`)));
+  // Cell text plus one space of padding on each side.
+  const natural = head.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)) + 2);
+  const fitted = width === undefined ? undefined : fitColumnWidths(natural, width);
   // No colours: the output must read the same in a terminal, a pipe and a test.
-  const table = new Table({ head, style: { head: [], border: [], compact: true } });
-  table.push(...rows.map((row) => row.map((cell) => (typeof cell === 'string' ? escapeControls(cell) : (cell ?? '')))));
+  const table = new Table({
+    head,
+    style: { head: [], border: [], compact: true },
+    ...(fitted === undefined ? {} : { colWidths: fitted, wordWrap: true, wrapOnWordBoundary: false }),
+  });
+  table.push(...cells);
   return [escapeControls(title), table.toString(), ''];
-}
-
-function showJson(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
 }

@@ -22,11 +22,13 @@ export interface RunCommandOptions extends ResolveOptions {
   stopForced: Promise<string>;
   /** `--count` and `--duration`. */
   limits?: { count?: number; durationMs?: number };
+  /** ecli run's own option words, for "put -j before the package". */
+  hostOptions?: ReadonlySet<string>;
 }
 
 export async function runRun(spec: string, programArgs: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
   startupMark('run');
-  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, ...resolveOptions } = opts;
+  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, hostOptions, ...resolveOptions } = opts;
   // Bound before the package is even read: a taken port is a usage error, not a half-started run.
   const served = metrics === undefined ? undefined : await startMetrics(metrics, io);
   try {
@@ -46,6 +48,7 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
         ...(limits === undefined ? {} : { limits }),
         // Only the process's own stdout has a reader to watch (tests hand in streams of their own).
         ...(io.stdout === process.stdout ? { watchOutput: (onGone: () => void) => watchOutputReader(1, onGone) } : {}),
+        ...(hostOptions === undefined ? {} : { hostOptions }),
         ...(served === undefined ? {} : { observer: served.observe(packageSpec, resolved.manifest) }),
       });
     } finally {
