@@ -83,7 +83,7 @@ test("a package's own --verbose sets its global; ecli's --verbose before the pac
 
   const help = runTool(ecliPath, ['run', packagePath, '--help']);
   assert.equal(help.status, 0, help.stderr);
-  assert.match(help.stdout, /^ {6}--verbose +Report the value of verbose in every event$/m);
+  assert.match(help.stdout, /^ {6}--verbose +Report the value of verbose in every event \[default: false\]$/m);
   assert.match(help.stdout, /^--verbose is verbose_bpf's own option; ecli's \(libbpf messages\) goes before the package: ecli --verbose run <package>$/m);
   assert.match(help.stdout, /^ {2}-h, --help +Print help$/m);
 });
