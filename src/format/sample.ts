@@ -8,7 +8,7 @@
  * blank line, then the histogram rows (each ending in `\n`), so after the runner's `\n` the
  * block ends in a blank line, and an all-zero histogram leaves two blank lines.
  */
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 import { EcliError } from '../errors.js';
 import type { Btf } from '../btf/btf.js';
 import type { Column, Columns } from '../btf/columns.js';
@@ -16,9 +16,10 @@ import { BtfKind } from '../btf/types.js';
 import type { MapSampleMeta } from '../package/types.js';
 import { escapeControls } from '../terminal.js';
 import type { OutputFormat } from './event.js';
-import { compileRecord, plainHeader, type CompiledRecord } from './record.js';
+import { compileRecord, type CompiledRecord } from './record.js';
 import { jsonString } from './numbers.js';
-import { createTimeOfDay, createTimeText, type TimeMode } from './time.js';
+import { createEventFormatter } from './event.js';
+import { createTimeText, type TimeMode } from './time.js';
 import { asBuffer, ValueCompiler } from './value.js';
 
 export interface SampleFormatOptions {
@@ -98,16 +99,29 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
   }
 
   if (slots === undefined) {
-    const start = plainHeader('TIME     ', keyColumns.members);
-    const { header } = plainHeader(start.header, valueColumns.members);
-    const timeOfDay = createTimeOfDay(options.clock);
+    // Rows of real columns, as events print: key members then value members, one record of
+    // the key's bytes followed by the value's (the reference prints two JSON objects instead).
+    const keySize = keyColumns.size;
+    const record: Columns = {
+      describe: `${keyColumns.describe} and ${valueColumns.describe}`,
+      members: [...keyColumns.members, ...valueColumns.members.map((c) => ({ ...c, offset: c.offset + keySize }))],
+      size: keySize + valueColumns.size,
+    };
+    const rows = createEventFormatter(btf, record, {
+      format: 'plain',
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.time === undefined ? {} : { time: options.time }),
+      ...(options.widen === undefined ? {} : { widen: options.widen }),
+    });
+    const joined = Buffer.alloc(record.size);
     return {
-      header,
+      header: rows.header,
       intervalHeader: noHeader,
       format(keyBytes, valueBytes) {
         const [k, v] = read(keyBytes, valueBytes);
-        // The reference prints JSON here; JSON escapes C0 controls but not DEL or C1.
-        return escapeControls(`${timeOfDay()} ${key.json(k, 0)} ${value.json(v, 0)}`);
+        k.copy(joined, 0, 0, keySize);
+        v.copy(joined, keySize, 0, valueColumns.size);
+        return rows.format(joined);
       },
     };
   }

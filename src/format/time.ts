@@ -8,11 +8,6 @@ export type TimeMode = 'none' | 'hms' | 'ms' | 'iso' | 'ns';
 
 export const TIME_MODES: readonly TimeMode[] = ['none', 'hms', 'ms', 'iso', 'ns'];
 
-/** Returns the current local time of day; the text is rebuilt only when the second changes. */
-export function createTimeOfDay(clock?: () => Date): () => string {
-  return createTimeText('hms', clock);
-}
-
 /** Number of characters every text of `mode` has (ns: 19 digits until the year 2286). */
 export function timeTextWidth(mode: TimeMode): number {
   return { none: 0, hms: 8, ms: 12, iso: 29, ns: 19 }[mode];

@@ -70,12 +70,39 @@ test('runqlat fixture, log2_hist: the key line, member lines, blank line, then t
   assert.ok(written.endsWith('|\n\n'));
 });
 
-test('runqlat fixture, default_kv: header once, then time and two compact JSON objects', (t) => {
+test('runqlat fixture, default_kv: key and value members as columns that widen to fit, under the reference header', (t) => {
   if (!haveFixtures(t)) return;
   const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000 });
   assert.equal(formatter.header, 'TIME     U32    SLOTS  COMM   ');
-  const slots = Array.from({ length: 26 }, (_, i) => 1000 + i).join(',');
-  assert.equal(formatter.format(keyBytes, valueBytes), `12:00:00 {"u32":305419896} {"comm":"COMM-STR","slots":[${slots}]}`);
+  const slots = `[${Array.from({ length: 26 }, (_, i) => 1000 + i).join(',')}]`;
+  // The slots text reaches past its column: COMM moves right, and the header is printed again.
+  const header = `TIME     U32        SLOTS${' '.repeat(slots.length + 1 - 5)}COMM   `;
+  assert.equal(formatter.format(keyBytes, valueBytes), `${header}\n12:00:00  305419896 ${slots} COMM-STR`);
+  assert.equal(formatter.format(keyBytes, valueBytes), `12:00:00  305419896 ${slots} COMM-STR`);
+});
+
+test('default_kv rows keep fixed offsets with widen false, and follow --time', () => {
+  const b = new BtfBuilder();
+  const u32 = b.typedef('__u32', b.int('unsigned int', 4));
+  const u64 = b.typedef('__u64', b.int('unsigned long long', 8));
+  const char = b.int('char', 1, { signed: true });
+  const counts = b.struct('counts', [
+    { name: 'count', type: u64 },
+    { name: 'comm', type: b.array(char, 16) },
+  ]);
+  const btf = Btf.parse(b.build());
+  const key = checkSampleColumns(btf, u32).columns;
+  const value = checkSampleColumns(btf, counts, { name: 'counts', members: [{ name: 'count', type: '__u64' }, { name: 'comm', type: 'char[16]' }], size: 24, type_id: counts }).columns;
+  const k = Buffer.from([0x39, 0x30, 0, 0]);
+  const v = Buffer.alloc(24);
+  v.writeBigUInt64LE(98n, 0);
+  v.write('sh', 8);
+  const fixed = createSampleFormatter(btf, key, value, { format: 'plain', sample: { interval: 1000 }, mapName: 'c', clock, widen: false });
+  assert.equal(fixed.header, 'TIME     __U32  COUNT  COMM   ');
+  assert.equal(fixed.format(k, v), '12:00:00  12345 98     sh');
+  const untimed = createSampleFormatter(btf, key, value, { format: 'plain', sample: { interval: 1000 }, mapName: 'c', clock, time: 'none' });
+  assert.equal(untimed.header, '__U32  COUNT  COMM   ');
+  assert.equal(untimed.format(k, v), '12345  98     sh');
 });
 
 test("runqlat fixture, JSON: the reference's key/value line, with a timestamp; histograms add buckets and unit", (t) => {
