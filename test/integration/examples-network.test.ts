@@ -29,7 +29,7 @@ test('xdp attaches to lo and counts packets and bytes per ethertype', async (t) 
   const example = compileExample(t, 'xdp');
   const netns = await privateNetns(t);
 
-  const ecli = await startEcliFor(t, ['run', '-j', example.packagePath], { prefix: netns.prefix });
+  const ecli = await startEcliFor(t, ['run', '-j', '--time', 'none', example.packagePath], { prefix: netns.prefix });
   const link = netns.run('ip', ['link', 'show', 'lo']);
   assert.match(link.stdout, /\bxdp(generic)?\b/);
   assert.match(link.stdout, /prog\/xdp id \d+ name xdp_count/);
@@ -83,7 +83,7 @@ for (const signal of ['SIGINT', 'SIGKILL'] as const) {
     const example = compileExample(t, 'tcx');
     const netns = await privateNetns(t);
 
-    const ecli = await startEcliFor(t, ['run', '-j', example.packagePath], { prefix: netns.prefix });
+    const ecli = await startEcliFor(t, ['run', '-j', '--time', 'none', example.packagePath], { prefix: netns.prefix });
     const programIds = programIdsHeldBy(ecli.child.pid!);
     assert.equal(tcxLinksOf(ecli, programIds).length, 1, `one TCX link while ecli runs\n${ecli.stderr()}`);
     assert.doesNotMatch(netns.run('bpftool', ['net', 'show']).stdout, /tcx_count/, 'not a netlink tc filter');
