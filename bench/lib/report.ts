@@ -96,6 +96,11 @@ function machineSection(m: Machine, results: Results): string {
   ].join('\n');
 }
 
+/** Every run's time, then every failed run. */
+function runsCell(runsMs: readonly number[], failures: readonly string[]): string {
+  return [...runsMs.map((v) => v.toFixed(0)), ...failures.map((f) => `failed: ${f}`)].join(', ');
+}
+
 function startupSection(startup: StartupResult[]): string {
   return [
     '### Start-up and idle memory',
@@ -107,7 +112,7 @@ function startupSection(startup: StartupResult[]): string {
       startup.map((s) => [
         s.tracer,
         s.medianMs.toFixed(0),
-        [...s.runsMs.map((v) => v.toFixed(0)), ...s.failures.map((f) => `failed: ${f}`)].join(', '),
+        runsCell(s.runsMs, s.failures),
         mb(s.maxRssKb),
       ]),
     ),
@@ -127,7 +132,7 @@ function commandsSection(commands: CommandResult[]): string {
         c.command,
         c.medianMs.toFixed(0),
         `${(c.medianMs / bare.medianMs).toFixed(2)}×`,
-        [...c.runsMs.map((v) => v.toFixed(0)), ...c.failures.map((f) => `failed: ${f}`)].join(', '),
+        runsCell(c.runsMs, c.failures),
       ]),
     ),
   ].join('\n');
