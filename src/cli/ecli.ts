@@ -19,7 +19,8 @@ import { TIME_MODES, type TimeMode } from '../format/time.js';
 import { escapeControls } from '../terminal.js';
 import type { ProgType, ResolveOptions } from '../inputs/source.js';
 import { TOOL_VERSION } from '../version.js';
-import { parseCount, parseDuration } from './run-limits.js';
+import { parseCount, parseDuration, parseTop } from './run-limits.js';
+import { parseSort, type SortKey } from '../format/sample-order.js';
 import { reportError } from './report.js';
 
 interface GlobalFlags {
@@ -46,6 +47,8 @@ interface RunFlags extends SourceFlags {
   metricsLabels?: string;
   duration?: number;
   count?: number;
+  sort?: SortKey[];
+  top?: number;
 }
 
 const COMMANDS = new Set(['run', 'inspect', 'pack', 'push', 'pull', 'login', 'help']);
@@ -121,6 +124,8 @@ function outputSettings(flags: RunFlags): OutputSettings {
   const settings: OutputSettings = { format: flags.json ? 'json' : 'plain', widen: flags.widen };
   if (flags.fields !== undefined) settings.fields = parseFields(flags.fields);
   if (flags.time !== undefined) settings.time = flags.time;
+  if (flags.sort !== undefined) settings.sort = flags.sort;
+  if (flags.top !== undefined) settings.top = flags.top;
   return settings;
 }
 
@@ -168,6 +173,8 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
       .option('--no-widen', "plain text: keep the reference's fixed column offsets instead of widening columns to fit")
       .option('--duration <time>', 'stop after this long: 500ms, 10s, 2m, 1h (a bare number is seconds)', parseDuration)
       .option('--count <n>', 'stop after n events (for a package printing only sampled maps: n intervals)', parseCount)
+      .option('--sort <fields>', 'sampled maps: order each interval by these key/value fields, -name for descending (e.g. -count,comm)', parseSort)
+      .option('--top <n>', 'sampled maps: print at most n entries per interval (after --sort)', parseTop)
       .option('--metrics <host:port>', 'also serve Prometheus metrics at http://HOST:PORT/metrics ([::]:PORT for every address)')
       .option('--metrics-labels <k=v,...>', 'constant labels added to every metric, e.g. host=web1,role=db')
       .argument('<package>', 'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, a registry reference host[:port]/repo[:tag|@sha256:...], or - for stdin')

@@ -20,11 +20,18 @@ export function parseDuration(text: string): number {
 }
 
 export function parseCount(text: string): number {
+  return positiveWholeNumber('--count', text, 'give how many events to print (or intervals, for sampled maps), e.g. --count 10');
+}
+
+/** `--top` of sampled maps (it lives here with --count: the same kind of number). */
+export function parseTop(text: string): number {
+  return positiveWholeNumber('--top', text, 'give how many entries to print per interval, e.g. --top 10');
+}
+
+function positiveWholeNumber(flag: string, text: string, hint: string): number {
   const count = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(count) || count < 1) {
-    throw new EcliError('USAGE', `--count ${JSON.stringify(text)} is not a positive whole number`, {
-      hint: 'give how many events to print (or intervals, for sampled maps), e.g. --count 10',
-    });
+    throw new EcliError('USAGE', `${flag} ${JSON.stringify(text)} is not a positive whole number`, { hint });
   }
   return count;
 }

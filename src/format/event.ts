@@ -9,6 +9,7 @@ import { ByteWriterCompiler, jsonLineWriter, plainRowWriter, type ExtraJsonField
 import { hintDecoders, plainCells } from './display.js';
 import { currentBootTimeNs, isValueHint, twinKey, type HintContext } from './hints.js';
 import { selectColumns, type FieldSelection } from './fields.js';
+import type { SampleOrderSettings } from './sample-order.js';
 import { compileRecord, plainHeader } from './record.js';
 import { TextBuffer } from './text-buffer.js';
 import { createTimeText, timeTextWidth, type TimeMode } from './time.js';
@@ -40,7 +41,7 @@ export interface EventFormatOptions {
 }
 
 /** What the command line chooses about output (`-j`, `--fields`, `--time`, `--no-widen`). */
-export type OutputSettings = Omit<EventFormatOptions, 'clock' | 'bootTimeNs'>;
+export type OutputSettings = Omit<EventFormatOptions, 'clock' | 'bootTimeNs'> & SampleOrderSettings;
 
 export interface EventFormatter {
   /** Plain text only: the header line, printed once before the first event (it ends with a space). */

@@ -7,6 +7,7 @@ import type { Btf } from '../btf/btf.js';
 import { EcliError } from '../errors.js';
 import { createEventFormatter, type OutputSettings } from '../format/event.js';
 import { createSampleFormatter } from '../format/sample.js';
+import { createSampleOrder, type MapEntry } from '../format/sample-order.js';
 import { createStackTraceFormatter, type StackSymbolizer } from '../format/stack.js';
 import type { TextBuffer } from '../format/text-buffer.js';
 import type { ExportSpec, SampleExportSpec } from '../model/exports.js';
@@ -30,6 +31,8 @@ export interface SampleConsumerSpec {
   map: MapMeta;
   sample: MapSampleMeta;
   header: string | undefined;
+  /** `--sort`, `--top`: the entries of one interval in the order to print them. */
+  arrange?(entries: MapEntry[]): MapEntry[];
   /** The line before each interval's entries, or undefined. */
   intervalHeader(): string | undefined;
   /** `entries`: how many entries the map held in this interval. */
@@ -42,6 +45,11 @@ export type ConsumerSpec = EventConsumerSpec | SampleConsumerSpec;
 export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], output: OutputSettings, symbolizer?: StackSymbolizer): ConsumerSpec[] {
   const { format } = output;
   return exports.map((spec): ConsumerSpec => {
+    if ((output.sort !== undefined || output.top !== undefined) && spec.kind !== 'sample') {
+      throw new EcliError('USAGE', `--sort and --top order the entries of sampled maps, but map ${spec.map.name} prints events`, {
+        hint: 'leave them out for this package (use --fields to choose event columns)',
+      });
+    }
     if (output.fields && (spec.kind === 'sample' || (spec.stackTrace && format === 'plain'))) {
       throw new EcliError('USAGE', `--fields selects event columns, but map ${spec.map.name} is ${spec.kind === 'sample' ? 'a sampled map' : 'printed as stack traces'}`, {
         hint: 'leave out --fields for this package',
@@ -69,11 +77,13 @@ function sampleConsumer(btf: Btf, spec: SampleExportSpec, output: OutputSettings
   const { format, time, widen } = output;
   const options = { format, sample, mapName: map.name, ...(time === undefined ? {} : { time }), ...(widen === undefined ? {} : { widen }) };
   const formatter = explainedByWarnings(spec.columnWarnings, () => createSampleFormatter(btf, spec.keyColumns, spec.valueColumns, options));
+  const arrange = createSampleOrder(btf, spec.keyColumns, spec.valueColumns, output, map.name);
   return {
     kind: 'sample',
     map,
     sample,
     header: formatter.header,
+    ...(arrange ? { arrange } : {}),
     intervalHeader: () => formatter.intervalHeader(),
     format: (k, v, entries) => formatter.format(k, v, entries),
   };

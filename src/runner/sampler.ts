@@ -1,4 +1,5 @@
 /** Samples a map on a timer: formats every entry (as a line, or a decoded entry), clears the map when asked, flushes the output. */
+import type { MapEntry } from '../format/sample-order.js';
 import type { Cancel, Clock } from './clock.js';
 
 /** What sampling reads: a loaded map (BpfMap), or a fake one in tests. */
@@ -7,12 +8,10 @@ export interface SampleSource {
   clear(): void;
 }
 
-/** One map entry: key and value bytes. */
-export type SampleEntry = readonly [Uint8Array, Uint8Array];
 
 export interface SamplerHooks<T = string> {
   /** The entries of one interval in the order to print them (`--sort`, `--top`); default: as read. */
-  arrange?(entries: SampleEntry[]): SampleEntry[];
+  arrange?(entries: MapEntry[]): MapEntry[];
   /** Written before the entries of an interval that has any (its time). */
   intervalHeader?(): T | undefined;
   writeLine(line: T): void;
@@ -40,7 +39,7 @@ export function startSampler<T>(
 ): Cancel {
   const sampleOnce = (): void => {
     try {
-      const read: SampleEntry[] = [...source.entries()];
+      const read: MapEntry[] = [...source.entries()];
       const shown = hooks.arrange ? hooks.arrange(read) : read;
       const header = shown.length > 0 ? hooks.intervalHeader?.() : undefined;
       if (header !== undefined) hooks.writeLine(header);

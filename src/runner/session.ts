@@ -123,6 +123,7 @@ export class Session {
     this.samplers.push(
       startSampler(source, consumer.format, schedule, {
         intervalHeader: () => consumer.intervalHeader(),
+        ...(consumer.arrange ? { arrange: (entries) => consumer.arrange!(entries) } : {}),
         writeLine: (line) => this.sink.writeLine(line),
         flush: () => this.sink.flush(),
         countMalformed: (error) => this.notices.countMalformed(error),

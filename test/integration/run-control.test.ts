@@ -108,3 +108,31 @@ test('a bad --count or --duration is a usage error (exit 2) before the package i
     assert.match(ecli.stderr(), message);
   }
 });
+
+test('--sort -u32 --top 3 on runqlat per process: each interval shows at most three histograms, pids descending', async (t) => {
+  if (!haveRoot(t) || !haveFixtures(t)) return;
+  const ecli = await startEcliFor(t, ['run', '--count', '2', '--sort', '-u32', '--top', '3', join(fixturesDir, 'runqlat.json'), '--targ_per_process']);
+  const ours = heldPrograms(ecli);
+  await exitsCleanly(ecli, ours);
+  // Each interval starts with its time line; its histograms follow, each after its key line.
+  const intervals: number[][] = [];
+  for (const line of ecli.lines) {
+    if (/^\d\d:\d\d:\d\d$/.test(line)) intervals.push([]);
+    else if (line.startsWith('key =  ')) intervals.at(-1)!.push(Number(line.slice('key =  '.length)));
+  }
+  // The first read comes right after attaching, when the map may still be empty: an empty
+  // interval prints nothing, not even its time.
+  assert.ok(intervals.length >= 1 && intervals.length <= 2, ecli.lines.join('\n'));
+  for (const keys of intervals) {
+    assert.ok(keys.length > 0 && keys.length <= 3, ecli.lines.join('\n'));
+    assert.deepEqual(keys, [...keys].sort((x, y) => y - x));
+  }
+});
+
+test('--sort on a package that prints events is a usage error (exit 2), with nothing loaded', async (t) => {
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const packagePath = compileGetppidCalls(t);
+  const ecli = await startEcliFor(t, ['run', '--sort', 'pid', packagePath]);
+  assert.equal(await ecli.exited(), 2, ecli.stderr());
+  assert.match(ecli.stderr(), /--sort and --top order the entries of sampled maps, but map rb prints events/);
+});
