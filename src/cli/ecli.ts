@@ -19,8 +19,8 @@ import { TIME_MODES, type TimeMode } from '../format/time.js';
 import { escapeControls } from '../terminal.js';
 import type { ProgType, ResolveOptions } from '../inputs/source.js';
 import { TOOL_VERSION } from '../version.js';
-import { parseCount, parseDuration, parseTop } from './run-limits.js';
-import { parseSort, type SortKey } from '../format/sample-order.js';
+import type { SortKey } from '../format/sample-order.js';
+import { parseCount, parseDuration, parseSort, parseTop } from './run-limits.js';
 import { reportError } from './report.js';
 
 interface GlobalFlags {

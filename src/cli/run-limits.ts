@@ -1,8 +1,9 @@
 /**
- * `--duration` and `--count` of `ecli run`. Durations are a number with a unit (`500ms`, `10s`,
+ * `--duration`, `--count`, `--sort` and `--top` of `ecli run`. Durations are a number with a unit (`500ms`, `10s`,
  * `1.5m`, `2h`), or a bare number of seconds, as timeout(1) takes them.
  */
 import { EcliError } from '../errors.js';
+import type { SortKey } from '../format/sample-order.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 /** setTimeout's limit: a longer timer would fire at once. */
@@ -21,6 +22,15 @@ export function parseDuration(text: string): number {
 
 export function parseCount(text: string): number {
   return positiveWholeNumber('--count', text, 'give how many events to print (or intervals, for sampled maps), e.g. --count 10');
+}
+
+/** Parses `--sort`: names separated by commas, each with an optional `-` (descending) or `+`. */
+export function parseSort(text: string): SortKey[] {
+  const items = text.split(',').map((s) => s.trim());
+  if (items.some((s) => s.replace(/^[+-]/, '') === '')) {
+    throw new EcliError('USAGE', `--sort ${text}: empty field name`, { hint: 'give names separated by commas, e.g. --sort -count,comm' });
+  }
+  return items.map((item) => ({ field: item.replace(/^[+-]/, ''), descending: item.startsWith('-') }));
 }
 
 /** `--top` of sampled maps (it lives here with --count: the same kind of number). */

@@ -25,15 +25,6 @@ export interface SampleOrderSettings {
 /** One map entry: key and value bytes. */
 export type MapEntry = readonly [Uint8Array, Uint8Array];
 
-/** Parses `--sort`: names separated by commas, each with an optional `-` (descending) or `+`. */
-export function parseSort(text: string): SortKey[] {
-  const items = text.split(',').map((s) => s.trim());
-  if (items.some((s) => s.replace(/^[+-]/, '') === '')) {
-    throw new EcliError('USAGE', `--sort ${text}: empty field name`, { hint: 'give names separated by commas, e.g. --sort -count,comm' });
-  }
-  return items.map((item) => ({ field: item.replace(/^[+-]/, ''), descending: item.startsWith('-') }));
-}
-
 type Comparable = bigint | number | string | undefined;
 
 /**

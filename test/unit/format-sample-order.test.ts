@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Btf } from '../../src/btf/btf.js';
 import { checkSampleColumns } from '../../src/btf/export-check.js';
 import { EcliError } from '../../src/errors.js';
-import { createSampleOrder, parseSort, type MapEntry } from '../../src/format/sample-order.js';
+import { parseSort } from '../../src/cli/run-limits.js';
+import { createSampleOrder, type MapEntry } from '../../src/format/sample-order.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
 
 /** Key `__u32`, value `struct counts { __u64 count; char comm[8]; }`. */
