@@ -51,8 +51,10 @@ test('--fields comm,pid: plain text shows these columns in this order', async (t
   assert.equal(await running.waitForLine(() => true), header);
   const pid = await execOnce();
   const row = await running.waitForLine((line) => line.endsWith(` ${pid}`) && line.includes(exe));
-  // The 15-character path is wider than COMM: the header comes again, widened, before the row.
-  const widened = running.lines[running.lines.indexOf(row) - 1]!;
+  // The 15-character path is wider than COMM: the header comes again, widened, before the row
+  // (other processes' rows may come between them, or widen it first).
+  const widened = running.lines.slice(0, running.lines.indexOf(row)).reverse().find((line) => line.startsWith('TIME '))!;
+  assert.notEqual(widened, header);
   assert.match(widened, /^TIME {5}COMM {12,}PID {4}$/);
   assert.deepEqual(parsePlainRow(widened, row).values, { COMM: exe, PID: String(pid) });
   await stopAndCheckUnloaded(running);
