@@ -51,7 +51,8 @@ export interface SampleFormatter {
   format(key: Uint8Array, value: Uint8Array, entries?: number): string;
 }
 
-const DEFAULT_UNIT = '(unit)';
+/** What the histogram heading shows when a package gives no `unit` (the reference's text). */
+export const DEFAULT_UNIT = '(unit)';
 
 export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumns: Columns, options: SampleFormatOptions): SampleFormatter {
   const compiler = new ValueCompiler(btf);
@@ -167,12 +168,9 @@ function isPlaceholderKey(key: Buffer, size: number): boolean {
  * `[{"count":N,"high":H,"low":L},...]`, one per slot: the inclusive integer bounds each slot
  * counts (log2 slot i: 2^i..2^(i+1)-1, slot 0 from 0; linear: min+i*step..min+(i+1)*step-1).
  */
-function bucketsJson(counts: readonly bigint[], linear: { min: bigint; step: bigint } | undefined): string {
+function bucketsJson(counts: readonly bigint[], linear: LinearBounds | undefined): string {
   const items = counts.map((count, i) => {
-    const [low, high] =
-      linear === undefined
-        ? [i === 0 ? 0n : 1n << BigInt(i), (1n << BigInt(i + 1)) - 1n]
-        : [linear.min + BigInt(i) * linear.step, linear.min + BigInt(i + 1) * linear.step - 1n];
+    const [low, high] = slotBounds(i, linear);
     return `{"count":${count},"high":${high},"low":${low}}`;
   });
   return `[${items.join(',')}]`;
@@ -237,8 +235,7 @@ export function log2Histogram(counts: readonly bigint[], unit: string): string {
   const starWidth = wide ? 20 : 40;
   let text = `${' '.repeat(wide ? 15 : 5)}${unit.padEnd(wide ? 29 : 19)} : count    distribution\n`;
   for (let i = 0; i <= last; i++) {
-    const low = i === 0 ? 0n : 1n << BigInt(i);
-    const high = (1n << BigInt(i + 1)) - 1n;
+    const [low, high] = slotBounds(i, undefined);
     const count = counts[i]!;
     text += `${`${low}`.padStart(width)} -> ${`${high}`.padEnd(width)} : ${`${count}`.padEnd(8)} |${stars(count, max, starWidth)}|\n`;
   }
@@ -246,7 +243,22 @@ export function log2Histogram(counts: readonly bigint[], unit: string): string {
 }
 
 /** A `linear_hist`'s `min` (default 0) and `step` (default 1): slot i counts [min + i*step, min + (i+1)*step). */
-export function linearBounds(sample: MapSampleMeta, mapName: string): { min: bigint; step: bigint } {
+export interface LinearBounds {
+  min: bigint;
+  step: bigint;
+}
+
+/**
+ * The inclusive integer bounds of histogram slot `i`: of a log2_hist [2^i, 2^(i+1) - 1] (slot 0
+ * holds 0 and 1), of a linear_hist (`linear`) [min + i*step, min + (i+1)*step - 1].
+ */
+export function slotBounds(i: number, linear: LinearBounds | undefined): [low: bigint, high: bigint] {
+  if (linear === undefined) return [i === 0 ? 0n : 1n << BigInt(i), (1n << BigInt(i + 1)) - 1n];
+  const low = linear.min + BigInt(i) * linear.step;
+  return [low, low + linear.step - 1n];
+}
+
+export function linearBounds(sample: MapSampleMeta, mapName: string): LinearBounds {
   const min = sample['min'] ?? 0;
   const step = sample['step'] ?? 1;
   if (!Number.isSafeInteger(min) || !Number.isSafeInteger(step) || (step as number) < 1) {
@@ -275,8 +287,8 @@ export function linearHistogram(counts: readonly bigint[], unit: string, min: bi
   });
   if (last < 0) return '';
   const bounds = (i: number): [string, string] => {
-    const low = min + BigInt(i) * step;
-    return [`${low}`, `${low + step - 1n}`];
+    const [low, high] = slotBounds(i, { min, step });
+    return [`${low}`, `${high}`];
   };
   let width = 10;
   for (const i of [first, last]) for (const b of bounds(i)) width = Math.max(width, b.length);

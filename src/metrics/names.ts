@@ -2,6 +2,7 @@
  * Prometheus names for what a package exports: snake_case metric and label names, and the base
  * unit (seconds, bytes) of a sampled map's `unit`.
  */
+import { DEFAULT_UNIT } from '../format/sample.js';
 
 /** Every metric a package's maps produce starts with this; ecli's own families too. */
 export const METRIC_PREFIX = 'ecli_';
@@ -46,15 +47,13 @@ const BYTE_UNITS: ReadonlyArray<[string[], number]> = [
   [['mb', 'mib', 'mbytes', 'megabytes'], 1 / (1024 * 1024)],
 ];
 
-/** The sample formatter's placeholder when a package gives no unit. */
-const NO_UNIT = '(unit)';
 
 /**
  * Time units become seconds and byte units bytes (Prometheus' base units), scaling the bucket
  * bounds; any other unit is kept as a name suffix (`packets`), unscaled.
  */
 export function baseUnit(unit: string | undefined): BaseUnit {
-  if (unit === undefined || unit === NO_UNIT) return { suffix: '', divisor: 1 };
+  if (unit === undefined || unit === DEFAULT_UNIT) return { suffix: '', divisor: 1 };
   const key = unit.trim().toLowerCase();
   for (const [names, divisor] of TIME_UNITS) if (names.includes(key)) return { suffix: 'seconds', divisor };
   for (const [names, divisor] of BYTE_UNITS) if (names.includes(key)) return { suffix: 'bytes', divisor };

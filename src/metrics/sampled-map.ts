@@ -18,7 +18,7 @@ import type { Btf } from '../btf/btf.js';
 import type { Column } from '../btf/columns.js';
 import { BtfKind, type BtfMember } from '../btf/types.js';
 import { compileRecord, type CompiledRecord } from '../format/record.js';
-import { linearBounds, slotsReader, type SlotsReader } from '../format/sample.js';
+import { linearBounds, slotBounds, slotsReader, type SlotsReader } from '../format/sample.js';
 import { asBuffer, isCharArray, ValueCompiler, type Decoder } from '../format/value.js';
 import type { MapEntries, SampledMapSpec } from '../runner/observer.js';
 import { BucketHistogram } from './bucket-histogram.js';
@@ -262,15 +262,7 @@ function histogramLayout(spec: SampledMapSpec, value: CompiledRecord, base: stri
   const upperBounds: string[] = [];
   const midpoints: number[] = [];
   for (let i = 0; i < slots.count; i++) {
-    let low: bigint;
-    let high: bigint;
-    if (linear) {
-      low = linear.min + BigInt(i) * linear.step;
-      high = low + linear.step - 1n;
-    } else {
-      low = i === 0 ? 0n : 1n << BigInt(i);
-      high = (1n << BigInt(i + 1)) - 1n;
-    }
+    const [low, high] = slotBounds(i, linear);
     upperBounds.push(`${Number(high) / unit.divisor}`);
     midpoints.push((Number(low) + Number(high)) / 2);
   }

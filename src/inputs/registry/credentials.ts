@@ -36,14 +36,14 @@ export function findCredentials(registry: string, env: NodeJS.ProcessEnv = proce
   const path = dockerConfigPath(env);
   const config = readConfig(path);
   if (config === undefined) return { missing: `${path} does not exist` };
-  const auths = isObject(config.auths) ? config.auths : {};
-  const key = Object.keys(auths).find((k) => k === registry) ?? Object.keys(auths).find((k) => registryOfKey(k) === registry);
   const named = namedHelper(config, registry);
   if (named !== undefined) return fromHelper(named, registry, `${path} (credHelpers)`, env);
+  const auths = isObject(config.auths) ? config.auths : {};
+  const key = Object.keys(auths).find((k) => k === registry) ?? Object.keys(auths).find((k) => registryOfKey(k) === registry);
   const where = key === undefined ? undefined : `${path} (auths[${JSON.stringify(key)}])`;
   const entry = key === undefined ? undefined : auths[key];
   const decoded = isObject(entry) ? decodeEntry(entry) : undefined;
-  if (decoded !== undefined) return { credentials: { ...decoded, source: where! } };
+  if (where !== undefined && decoded !== undefined) return { credentials: { ...decoded, source: where } };
   if (typeof config.credsStore === 'string' && config.credsStore !== '') return fromHelper(config.credsStore, registry, `${path} (credsStore)`, env);
   if (where === undefined) return { missing: `no entry for ${registry} in ${path}` };
   return { missing: `${where} holds no user name and password (an "auth" field of base64 user:password)` };
