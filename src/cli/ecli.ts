@@ -20,7 +20,7 @@ import { escapeControls } from '../terminal.js';
 import type { ProgType, ResolveOptions } from '../inputs/source.js';
 import { TOOL_VERSION } from '../version.js';
 import type { SortKey } from '../format/sample-order.js';
-import { parseCount, parseDuration, parseSort, parseTop } from './run-limits.js';
+import { parseChunkSize, parseCount, parseDuration, parseSort, parseTop } from './run-limits.js';
 import { reportError } from './report.js';
 
 interface GlobalFlags {
@@ -254,14 +254,6 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
       exit(0);
     });
   return program;
-}
-
-function parseChunkSize(value: string): number {
-  const size = Number(value);
-  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(size) || size < 1) {
-    throw new EcliError('USAGE', `--chunk-size ${JSON.stringify(value)} is not a positive number of bytes`);
-  }
-  return size;
 }
 
 /** `ecli <package> ...` is `ecli run <package> ...`: insert `run` after ecli's own leading flags. */

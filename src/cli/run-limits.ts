@@ -1,5 +1,5 @@
 /**
- * `--duration`, `--count`, `--sort` and `--top` of `ecli run`. Durations are a number with a unit (`500ms`, `10s`,
+ * `--duration`, `--count`, `--sort` and `--top` of `ecli run`, and `--chunk-size` of `ecli push`. Durations are a number with a unit (`500ms`, `10s`,
  * `1.5m`, `2h`), or a bare number of seconds, as timeout(1) takes them.
  */
 import { EcliError } from '../errors.js';
@@ -36,6 +36,10 @@ export function parseSort(text: string): SortKey[] {
 /** `--top` of sampled maps (it lives here with --count: the same kind of number). */
 export function parseTop(text: string): number {
   return positiveWholeNumber('--top', text, 'give how many entries to print per interval, e.g. --top 10');
+}
+
+export function parseChunkSize(text: string): number {
+  return positiveWholeNumber('--chunk-size', text, 'give the size of each upload request in bytes, e.g. --chunk-size 5242880');
 }
 
 function positiveWholeNumber(flag: string, text: string, hint: string): number {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCount, parseDuration } from '../../src/cli/run-limits.js';
+import { parseChunkSize, parseCount, parseDuration } from '../../src/cli/run-limits.js';
 import { EcliError } from '../../src/errors.js';
 
 test('--duration: a number with ms, s, m or h; a bare number is seconds', () => {
@@ -23,5 +23,12 @@ test('--count: a positive whole number', () => {
   assert.equal(parseCount('1000000'), 1_000_000);
   for (const text of ['0', '-3', '2.5', 'ten', '', '1e3', '99999999999999999999']) {
     assert.throws(() => parseCount(text), (e) => e instanceof EcliError && e.code === 'USAGE', text);
+  }
+});
+
+test('--chunk-size: a positive whole number of bytes', () => {
+  assert.equal(parseChunkSize('4096'), 4096);
+  for (const text of ['0', '-1', '1.5', '4k', '', '9007199254740993']) {
+    assert.throws(() => parseChunkSize(text), (e) => e instanceof EcliError && e.code === 'USAGE' && e.message === `--chunk-size ${JSON.stringify(text)} is not a positive whole number`, text);
   }
 });
