@@ -17,7 +17,7 @@ import { decodeBpfObject } from '../src/package/codec.js';
 import type { ComposedPackage } from '../src/package/types.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const fixture = path.resolve(root, '../shared/fixtures/ecc/bootstrap.json');
+const fixture = path.resolve(root, 'test/fixtures/ecc/bootstrap.json');
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const ROUNDS = 15;
 const BATCH = 4096;

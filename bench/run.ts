@@ -83,7 +83,12 @@ async function main(): Promise<void> {
     // The same build without its code cache, and tsc's ES modules: what bundling and the cache give.
     const variants = [
       { ...seed, name: `${seed.name}, bundle without code cache`, command: process.execPath, args: [path.join(root, 'dist/bundle/ecli.cjs'), ...seed.args] },
-      { ...seed, name: `${seed.name}, unbundled ES modules (tsc output)`, command: process.execPath, args: [path.join(root, 'dist/src/cli/ecli.js'), ...seed.args] },
+      {
+        ...seed,
+        name: `${seed.name}, unbundled ES modules (tsc output)`,
+        command: process.execPath,
+        args: [path.join(root, 'dist/src/cli/ecli.js'), ...seed.args],
+      },
     ];
     results.startup = await measureStartup(built.rusage, [...tracers, ...variants, BARE_NODE], workDir, STARTUP_RUNS);
     log('start-up: `ecli --version` / `--help` against `node -e 0`');

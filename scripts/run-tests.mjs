@@ -42,7 +42,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 // Integration tests load BPF programs and watch system-wide events: run files one at a time.
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+// A hung test fails after ECLI_TEST_TIMEOUT_MS (default 5 min) instead of hanging the run.
+const timeoutMs = Number(process.env.ECLI_TEST_TIMEOUT_MS ?? 300_000);
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', `--test-timeout=${timeoutMs}`, '--test-reporter=spec', ...files], {
   stdio: 'inherit',
   env: { ...process.env, ECLI_REPO_ROOT: root },
 });

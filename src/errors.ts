@@ -28,7 +28,7 @@ export class EcliError extends Error {
   /** Extra detail printed only with --verbose (e.g. the full verifier log). */
   readonly detail: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { hint?: string; detail?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string | undefined; detail?: string | undefined; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'EcliError';
     this.code = code;
@@ -62,7 +62,7 @@ export function exitCodeFor(error: unknown): number {
 }
 
 /** The RUNTIME error for a failed write to stdout; with line counts when they are known (a run). */
-export function writeFailure(error: { code?: string; message: string }, written?: number, lost?: number): EcliError {
+export function writeFailure(error: { code?: string | undefined; message: string }, written?: number, lost?: number): EcliError {
   const reason = error.code ?? error.message;
   const counts = written === undefined ? '; the output is incomplete' : ` after ${written} lines; ${lost} lines were not written`;
   return new EcliError('RUNTIME', `writing to stdout failed (${reason})${counts}`, {

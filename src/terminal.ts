@@ -35,4 +35,3 @@ export function escapeControls(text: string): string {
 export function escapeControlsInLines(text: string): string {
   return CONTROL.test(text) ? text.replace(CONTROLS_BUT_NEWLINE, controlEscape) : text;
 }
-

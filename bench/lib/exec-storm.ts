@@ -83,7 +83,10 @@ export async function runStorm(built: Built, tracers: Tracer[], workDir: string,
       tracer: tracers[i]!.name,
       execs: storm.count,
       // exec-gen's own exec shows the target in its arguments: not one of the storm's execs.
-      delivered: m.stdout().split('\n').filter((line) => line.includes(EXEC_TARGET) && !line.includes('exec-gen')).length,
+      delivered: m
+        .stdout()
+        .split('\n')
+        .filter((line) => line.includes(EXEC_TARGET) && !line.includes('exec-gen')).length,
       lostReported: lostReported(m.stdout(), m.stderr()),
       cpuUs: usage[i]!.cpuUs,
       cpuAfterAttachUs: usage[i]!.cpuUs - cpuAtAttach[i]!,

@@ -23,7 +23,10 @@ function perfMappings(pid: number): number[] {
     .split('\n')
     .filter((line) => line.includes('[perf_event]'))
     .map((line) => {
-      const [start, end] = line.split(' ')[0]!.split('-').map((hex) => Number.parseInt(hex, 16)) as [number, number];
+      const [start, end] = line
+        .split(' ')[0]!
+        .split('-')
+        .map((hex) => Number.parseInt(hex, 16)) as [number, number];
       return (end - start) / PAGE_SIZE - 1;
     });
 }
@@ -34,7 +37,13 @@ export async function checkPerfPages(built: Built, ecli: string, workDir: string
   for (const requested of [16, 256]) {
     const file = path.join(workDir, `perf-pages-${requested}.json`);
     writeFileSync(file, JSON.stringify({ ...pkg, meta: { ...pkg.meta, perf_buffer_pages: requested } }));
-    const measured = new Measured(built.rusage, path.join(workDir, 'perf-pages.rusage'), `perf_buffer_pages ${requested}`, ecli, ['run', '-j', file, '--pid', '1']);
+    const measured = new Measured(built.rusage, path.join(workDir, 'perf-pages.rusage'), `perf_buffer_pages ${requested}`, ecli, [
+      'run',
+      '-j',
+      file,
+      '--pid',
+      '1',
+    ]);
     await measured.waitForLine('stderr', (line) => /attached/.test(line), 15000);
     let mapped = perfMappings(measured.pid());
     for (let i = 0; i < 20 && mapped.length === 0; i++) {

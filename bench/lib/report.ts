@@ -109,12 +109,7 @@ function startupSection(startup: StartupResult[]): string {
     '',
     table(
       ['tracer', 'spawn → header, median (ms)', 'runs (ms)', 'peak RSS (MB)'],
-      startup.map((s) => [
-        s.tracer,
-        s.medianMs.toFixed(0),
-        runsCell(s.runsMs, s.failures),
-        mb(s.maxRssKb),
-      ]),
+      startup.map((s) => [s.tracer, s.medianMs.toFixed(0), runsCell(s.runsMs, s.failures), mb(s.maxRssKb)]),
     ),
   ].join('\n');
 }
@@ -128,12 +123,7 @@ function commandsSection(commands: CommandResult[]): string {
     '',
     table(
       ['command', 'median (ms)', 'vs bare Node.js', 'runs (ms)'],
-      commands.map((c) => [
-        c.command,
-        c.medianMs.toFixed(0),
-        `${(c.medianMs / bare.medianMs).toFixed(2)}×`,
-        runsCell(c.runsMs, c.failures),
-      ]),
+      commands.map((c) => [c.command, c.medianMs.toFixed(0), `${(c.medianMs / bare.medianMs).toFixed(2)}×`, runsCell(c.runsMs, c.failures)]),
     ),
   ].join('\n');
 }

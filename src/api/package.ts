@@ -56,9 +56,10 @@ const DEFAULT_QUEUE_LIMIT = 65536;
 export async function openPackage(source: string | URL | Uint8Array, options: OpenOptions = {}): Promise<Package> {
   const { type, ...rest } = options;
   const resolveOptions = { ...rest, ...(type === undefined ? {} : { progType: type }) };
-  const resolved = source instanceof Uint8Array
-    ? await resolvePackageBytes(source, '<buffer>', resolveOptions)
-    : await resolvePackageSource(source instanceof URL && source.protocol === 'file:' ? fileURLToPath(source) : String(source), resolveOptions);
+  const resolved =
+    source instanceof Uint8Array
+      ? await resolvePackageBytes(source, '<buffer>', resolveOptions)
+      : await resolvePackageSource(source instanceof URL && source.protocol === 'file:' ? fileURLToPath(source) : String(source), resolveOptions);
   try {
     return createPackage(buildPackageSpec(resolved), resolved);
   } catch (error) {

@@ -72,11 +72,13 @@ export class Session {
     this.polling = new PollLoop(systemClock, { flush: () => undefined, afterBurst: () => undefined, onError: (error) => this.fail(error) });
     // Decoders are built before anything is opened: a struct they refuse is a package error.
     const events = spec.exports.filter((e): e is EventExportSpec => e.kind === 'events').map((e) => ({ spec: e, decode: eventDecoder(spec.btf, e.columns) }));
-    const samples = spec.exports.filter((e): e is SampleExportSpec => e.kind === 'sample').map((e) => ({
-      spec: e,
-      key: recordDecoder(spec.btf, e.keyColumns, `key of map ${e.map.name}`),
-      value: recordDecoder(spec.btf, e.valueColumns, `value of map ${e.map.name}`),
-    }));
+    const samples = spec.exports
+      .filter((e): e is SampleExportSpec => e.kind === 'sample')
+      .map((e) => ({
+        spec: e,
+        key: recordDecoder(spec.btf, e.keyColumns, `key of map ${e.map.name}`),
+        value: recordDecoder(spec.btf, e.valueColumns, `value of map ${e.map.name}`),
+      }));
     this.object = PackageObject.open(spec, settings.images, { verbose: settings.verbose, warn: settings.warn, btfCustomPath: settings.btfCustomPath });
     try {
       this.object.checkHost();
@@ -172,17 +174,23 @@ export class Session {
     let entries: Sample['entries'] = [];
     const read = { entries: () => map.entries(), clear: () => map.clear() };
     this.samplers.push(
-      startSampler(read, (k, v) => ({ key: key(k), value: value(v) }), schedule, {
-        writeLine: (entry) => entries.push(entry),
-        flush: () => {
-          const sample: Sample = { map: exported.map.name, type: exported.sample.type ?? 'default_kv', time: new Date(), entries };
-          entries = [];
-          this.sampleQueue.offer(() => sample);
+      startSampler(
+        read,
+        (k, v) => ({ key: key(k), value: value(v) }),
+        schedule,
+        {
+          writeLine: (entry) => entries.push(entry),
+          flush: () => {
+            const sample: Sample = { map: exported.map.name, type: exported.sample.type ?? 'default_kv', time: new Date(), entries };
+            entries = [];
+            this.sampleQueue.offer(() => sample);
+          },
+          countMalformed: (error) => this.countMalformed(error),
+          afterSample: () => undefined,
+          onError: (error) => this.fail(error),
         },
-        countMalformed: (error) => this.countMalformed(error),
-        afterSample: () => undefined,
-        onError: (error) => this.fail(error),
-      }, systemClock),
+        systemClock,
+      ),
     );
   }
 

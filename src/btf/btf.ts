@@ -58,16 +58,22 @@ export class Btf {
       const sizeOrType = u32(at + 8);
       const vlen = info & 0xffff;
       const kind = (info >>> 24) & 0x1f;
-      const kindFlag = (info >>> 31) === 1;
+      const kindFlag = info >>> 31 === 1;
       at += 12;
       switch (kind) {
         case BtfKind.Int: {
           const enc = u32(at);
           at += 4;
           types.push({
-            id, name, kind, size: sizeOrType,
-            signed: ((enc >>> 24) & 1) !== 0, char: ((enc >>> 24) & 2) !== 0, bool: ((enc >>> 24) & 4) !== 0,
-            bitOffset: (enc >>> 16) & 0xff, bits: enc & 0xff,
+            id,
+            name,
+            kind,
+            size: sizeOrType,
+            signed: ((enc >>> 24) & 1) !== 0,
+            char: ((enc >>> 24) & 2) !== 0,
+            bool: ((enc >>> 24) & 4) !== 0,
+            bitOffset: (enc >>> 16) & 0xff,
+            bits: enc & 0xff,
           });
           break;
         }

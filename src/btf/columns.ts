@@ -11,7 +11,7 @@ export interface Column {
   /** Byte size of the value. */
   size: number;
   /** Plain-text display hint from the package's export type (reference packages have none). */
-  display?: DisplayHint;
+  display?: DisplayHint | undefined;
 }
 
 export interface Columns {

@@ -1,6 +1,6 @@
 /**
  * Checks the package's export types against the object's BTF and turns them into the columns
- * the output formatters print (reference §3.1 and §2.4). Pure: warnings are returned, not logged.
+ * the output formatters print (docs/eunomia-spec.md §3.1 and §2.4). Pure: warnings are returned, not logged.
  */
 import { EcliError } from '../errors.js';
 import type { ExportCustomMember, ExportedTypesStructMeta } from '../package/types.js';
@@ -28,7 +28,7 @@ function memberSize(btf: Btf, owner: string, struct: { size: number }, member: B
   const size = btf.sizeOf(member.type);
   if (offset + size > struct.size) {
     throw new EcliError('BTF_INVALID', `${owner}: member "${member.name}" at offset ${offset} (${size} bytes) ends past the struct's ${struct.size} bytes`, {
-      hint: 'the BPF object\'s BTF is damaged; rebuild the package with ecc',
+      hint: "the BPF object's BTF is damaged; rebuild the package with ecc",
     });
   }
   return size;
@@ -106,20 +106,16 @@ export function checkSampleColumns(btf: Btf, typeId: number, exportType?: Export
     return { columns: { describe: btf.typeName(t.id), members: [{ name: t.name, typeId: t.id, offset: 0, size }], size }, warnings };
   }
   if (meta && meta.members.length !== t.members.length) {
-    warnings.push(
-      `struct ${t.name} has ${t.members.length} members in BTF but ${meta.members.length} in the package; using BTF names for the columns`,
-    );
+    warnings.push(`struct ${t.name} has ${t.members.length} members in BTF but ${meta.members.length} in the package; using BTF names for the columns`);
     meta = undefined;
   }
   const owner = `struct ${t.name}`;
-  const members = t.members.map(
-    (m, i): Column => ({
-      name: meta ? meta.members[i]!.name : btf.type(m.type).name,
-      typeId: m.type,
-      offset: byteOffset(owner, m),
-      size: memberSize(btf, owner, t, m, byteOffset(owner, m)),
-    }),
-  );
+  const members = t.members.map((m, i): Column => ({
+    name: meta ? meta.members[i]!.name : btf.type(m.type).name,
+    typeId: m.type,
+    offset: byteOffset(owner, m),
+    size: memberSize(btf, owner, t, m, byteOffset(owner, m)),
+  }));
   return { columns: { describe: owner, members, size: t.size }, warnings };
 }
 

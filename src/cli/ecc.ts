@@ -24,8 +24,11 @@ function buildCommand(): Command {
     .description('Compile an eBPF C program into an ecli package (package.json)')
     .argument('<source>', 'the BPF C source, e.g. prog.bpf.c (the header itself with --header-only)')
     .argument('[header]', 'header defining the event struct(s) to export to user space')
-    .option('-o, --output-path <dir>', 'output directory (default: the source\'s directory)')
-    .option('-a, --additional-cflags <flags>', 'extra clang flags; repeatable, split on spaces', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('-o, --output-path <dir>', "output directory (default: the source's directory)")
+    .option('-a, --additional-cflags <flags>', 'extra clang flags; repeatable, split on spaces', (value: string, previous: string[] | undefined) => [
+      ...(previous ?? []),
+      value,
+    ])
     .option('-c, --clang-bin <path>', 'clang to use (default: $ECC_CLANG, else clang on PATH)')
     .option('-l, --llvm-strip-bin <path>', 'llvm-strip to use (default: llvm-strip on PATH)')
     .option('-v, --verbose', 'print each command ecc runs and full diagnostics')

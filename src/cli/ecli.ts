@@ -167,9 +167,7 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
       .option('-j, --json', 'print events as JSON lines')
       .option('--trace-pipe', 'for bpf_printk programs: print the kernel trace pipe on stdout')
       .option('--fields <list>', 'columns to show: pid,comm (only these, in this order) or -ppid,+argv (change the default ones)')
-      .addOption(
-        new Option('--time <mode>', 'time stamp of each line (plain text: hms by default; JSON: iso)').choices(TIME_MODES),
-      )
+      .addOption(new Option('--time <mode>', 'time stamp of each line (plain text: hms by default; JSON: iso)').choices(TIME_MODES))
       .option('--no-widen', "plain text: keep the reference's fixed column offsets instead of widening columns to fit")
       .option('--duration <time>', 'stop after this long: 500ms, 10s, 2m, 1h (a bare number is seconds)', parseDuration)
       .option('--count <n>', 'stop after n events (for a package printing only sampled maps: n intervals)', parseCount)
@@ -177,7 +175,10 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
       .option('--top <n>', 'sampled maps: print at most n entries per interval (after --sort)', parseTop)
       .option('--metrics <host:port>', 'also serve Prometheus metrics at http://HOST:PORT/metrics ([::]:PORT for every address)')
       .option('--metrics-labels <k=v,...>', 'constant labels added to every metric, e.g. host=web1,role=db')
-      .argument('<package>', 'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, a registry reference host[:port]/repo[:tag|@sha256:...], or - for stdin')
+      .argument(
+        '<package>',
+        'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, a registry reference host[:port]/repo[:tag|@sha256:...], or - for stdin',
+      )
       .argument('[options...]', "the program's own options (see `ecli run <package> --help`)")
       .passThroughOptions()
       .allowUnknownOption(),
@@ -210,7 +211,10 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
     .description('write a tarball of a package, with a manifest and optional BTF files')
     .argument('<package.json>')
     .option('-o, --output <path>', 'output file or directory (default: <name>.tar.gz)')
-    .option('--btf <path>', 'a BTF file (<id>/<version>/<arch>/<release>.btf) or btfhub-archive tree; repeatable', (value: string, prev: string[] = []) => [...prev, value])
+    .option('--btf <path>', 'a BTF file (<id>/<version>/<arch>/<release>.btf) or btfhub-archive tree; repeatable', (value: string, prev: string[] = []) => [
+      ...prev,
+      value,
+    ])
     .action(async (path: string, flags: { output?: string; btf?: string[] }) => {
       const { runPack } = await import('./commands/pack.js');
       await runPack(path, { ...(flags.output ? { output: flags.output } : {}), ...(flags.btf ? { btf: flags.btf } : {}) }, io);
@@ -226,7 +230,12 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
     .option('--chunk-size <bytes>', 'upload in PATCH requests of this many bytes (default: one PUT)', parseChunkSize)
     .action(async (spec: string, reference: string, flags: { plainHttp?: boolean; chunkSize?: number }) => {
       const { runPush } = await import('./commands/push.js');
-      await runPush(spec, reference, { ...(flags.plainHttp ? { plainHttp: true } : {}), ...(flags.chunkSize === undefined ? {} : { chunkSize: flags.chunkSize }) }, io);
+      await runPush(
+        spec,
+        reference,
+        { ...(flags.plainHttp ? { plainHttp: true } : {}), ...(flags.chunkSize === undefined ? {} : { chunkSize: flags.chunkSize }) },
+        io,
+      );
       exit(0);
     });
 
@@ -274,7 +283,9 @@ function refuseMistypedCommand(argv: string[]): void {
   if (first === undefined || COMMANDS.has(first) || first.startsWith('-') || /[./:]/.test(first) || existsSync(first)) return;
   const command = closestName(first, COMMANDS);
   if (command === undefined) return;
-  throw new EcliError('USAGE', `unknown command ${first} (did you mean ${command}?)`, { hint: `the commands are ${[...COMMANDS].join(', ')}; a package is a file name or URL` });
+  throw new EcliError('USAGE', `unknown command ${first} (did you mean ${command}?)`, {
+    hint: `the commands are ${[...COMMANDS].join(', ')}; a package is a file name or URL`,
+  });
 }
 
 async function main(): Promise<void> {

@@ -20,8 +20,16 @@ export interface CompileFlagsInput {
 export function compileFlags(input: CompileFlagsInput): { base: string[]; source: string[] } {
   return {
     base: [
-      '-g', '-O2', '-target', 'bpf', '-Wno-unknown-attributes', '-Werror=implicit-function-declaration', `-D__TARGET_ARCH_${input.arch}`,
-      ...input.toolchain.sysIncludeFlags, `-I${input.vmlinuxDir}`, ...input.additionalCflags,
+      '-g',
+      '-O2',
+      '-target',
+      'bpf',
+      '-Wno-unknown-attributes',
+      '-Werror=implicit-function-declaration',
+      `-D__TARGET_ARCH_${input.arch}`,
+      ...input.toolchain.sysIncludeFlags,
+      `-I${input.vmlinuxDir}`,
+      ...input.additionalCflags,
     ],
     source: [`-I${input.sourceDir}`],
   };
@@ -29,7 +37,10 @@ export function compileFlags(input: CompileFlagsInput): { base: string[]; source
 
 /** The first `error:` line of a diagnostic output, for one-line messages. */
 export function firstErrorLine(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /\berror:/.test(l)) ?? lines[0] ?? 'no diagnostic output';
 }
 
@@ -44,7 +55,7 @@ export async function compileObject(
   const clang = await runTool(toolchain.clang, [...flags, '-c', input, '-o', output], { log });
   if (clang.code !== 0) {
     throw new EcliError('COMPILE_FAILED', `clang failed: ${firstErrorLine(clang.stderr)}`, {
-      hint: 'fix the errors above in the BPF source (see clang\'s output)',
+      hint: "fix the errors above in the BPF source (see clang's output)",
       detail: clang.stderr,
     });
   }

@@ -107,9 +107,7 @@ export function applyDocComments(skel: BpfSkeletonMeta, decls: readonly SourceDe
       named('VarDecl', v.name).reduce((acc, d) => merge(acc, d.comment, `variable ${v.name}`, RESERVED.variable), v as Record<string, unknown>),
     ),
   }));
-  const maps = skel.maps.map((m) =>
-    mapComments(decls, m.name).reduce((acc, c) => merge(acc, c, `map ${m.name}`, RESERVED.map), m as Record<string, unknown>),
-  );
+  const maps = skel.maps.map((m) => mapComments(decls, m.name).reduce((acc, c) => merge(acc, c, `map ${m.name}`, RESERVED.map), m as Record<string, unknown>));
   const progs = skel.progs.map((p) =>
     named('FunctionDecl', p.name).reduce((acc, d) => merge(acc, d.comment, `program ${p.name}`, RESERVED.program), p as Record<string, unknown>),
   );

@@ -76,7 +76,10 @@ function readInput(file: string, what: keyof typeof INPUT_SUFFIXES): string {
   const suffix = INPUT_SUFFIXES[what];
   if (!file.endsWith(suffix)) {
     throw new EcliError('USAGE', `${what} ${file} is not a C ${what}: its name does not end in ${suffix}`, {
-      hint: what === 'source' ? 'give the BPF program in C, e.g. ecc prog.bpf.c prog.h' : 'give the header that declares the event struct, e.g. ecc prog.bpf.c prog.h',
+      hint:
+        what === 'source'
+          ? 'give the BPF program in C, e.g. ecc prog.bpf.c prog.h'
+          : 'give the header that declares the event struct, e.g. ecc prog.bpf.c prog.h',
     });
   }
   const bytes = readFileSync(file);
@@ -123,9 +126,10 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
   const structNames = headerText === undefined ? [] : headerStructNames(headerText);
   const workDir = mkdtempSync(path.join(tmpdir(), 'ecc-'));
   try {
-    const { input, inputFlags } = headerText === undefined
-      ? { input: source, inputFlags: [...flags.base, ...flags.source] }
-      : writeSourceCopy(workDir, source, sourceText, structNames, [...flags.base, ...flags.source]);
+    const { input, inputFlags } =
+      headerText === undefined
+        ? { input: source, inputFlags: [...flags.base, ...flags.source] }
+        : writeSourceCopy(workDir, source, sourceText, structNames, [...flags.base, ...flags.source]);
     const objectTemp = path.join(workDir, objectFile);
 
     logger.info('Compiling bpf object...');
@@ -170,9 +174,13 @@ function refuseUnresolvedExterns(source: string, elf: ElfFile, btf: Btf): void {
   const externs = unresolvedExterns(elf, btf);
   if (externs.length === 0) return;
   const list = externs.map((e) => `${e.name} (${e.kind})`).join(', ');
-  throw new EcliError('COMPILE_FAILED', `${source}: unresolved extern symbol${externs.length === 1 ? '' : 's'} ${list}: declared extern, but nothing defines ${externs.length === 1 ? 'it' : 'them'}, so the kernel would refuse the object`, {
-    hint: 'define each in the source (check the spelling of helper names), or mark kernel symbols __ksym and kernel config values __kconfig',
-  });
+  throw new EcliError(
+    'COMPILE_FAILED',
+    `${source}: unresolved extern symbol${externs.length === 1 ? '' : 's'} ${list}: declared extern, but nothing defines ${externs.length === 1 ? 'it' : 'them'}, so the kernel would refuse the object`,
+    {
+      hint: 'define each in the source (check the spelling of helper names), or mark kernel symbols __ksym and kernel config values __kconfig',
+    },
+  );
 }
 
 /**

@@ -65,9 +65,13 @@ export function buildExportTypes(
   const undefinedStructs = structNames.filter((s) => !defined.has(s));
   if (structNames.length > 0 && types.length === 0) {
     const header = where.header.split('/').pop();
-    throw new EcliError('COMPILE_FAILED', `${where.source} does not include ${where.header}: its structs (${structNames.join(', ')}) are not defined in the object`, {
-      hint: `add #include "${header}" to ${where.source} so the event struct is compiled into the object`,
-    });
+    throw new EcliError(
+      'COMPILE_FAILED',
+      `${where.source} does not include ${where.header}: its structs (${structNames.join(', ')}) are not defined in the object`,
+      {
+        hint: `add #include "${header}" to ${where.source} so the event struct is compiled into the object`,
+      },
+    );
   }
   return { types, undefinedStructs, warnings };
 }

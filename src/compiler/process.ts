@@ -14,7 +14,7 @@ export interface ToolRunOptions {
   /** Called with each chunk of stdout instead of collecting it. */
   onStdout?: (text: string) => void;
   /** Receives `$ <command line>` before the tool runs. */
-  log?: (line: string) => void;
+  log?: ((line: string) => void) | undefined;
   stdin?: string;
 }
 

@@ -30,9 +30,7 @@ interface InternalMap {
 
 export function buildSkeleton(elf: ElfFile, btf: Btf, objName: string): BpfSkeletonMeta {
   const internal = [...dataSectionMaps(elf, btf, objName), ...kconfigMap(btf, objName)];
-  const data_sections: DataSectionMeta[] = internal.flatMap((m) =>
-    m.variables ? [{ name: m.section, variables: m.variables }] : [],
-  );
+  const data_sections: DataSectionMeta[] = internal.flatMap((m) => (m.variables ? [{ name: m.section, variables: m.variables }] : []));
   return {
     obj_name: objName,
     maps: [...userMaps(elf, btf), ...internal.map((m) => m.meta)],
@@ -123,9 +121,7 @@ function internalMap(objName: string, section: string, variables: DataSectionVar
 /** Functions in executable sections other than `.text` (which holds subprograms). */
 function programs(elf: ElfFile): ProgMeta[] {
   const programSections = new Map(
-    elf.sections
-      .filter((s) => s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0n && s.size > 0 && s.name !== '.text')
-      .map((s) => [s.index, s.name]),
+    elf.sections.filter((s) => s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0n && s.size > 0 && s.name !== '.text').map((s) => [s.index, s.name]),
   );
   const symbols = elf.symbols
     .filter((sym) => sym.type === STT_FUNC && programSections.has(sym.sectionIndex))

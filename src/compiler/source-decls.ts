@@ -25,9 +25,9 @@ export interface SourceDeclOptions {
   sourceFlags: string[];
   source: string;
   /** The event header, whose structs' member comments are read. */
-  header?: string;
+  header?: string | undefined;
   env?: NodeJS.ProcessEnv;
-  log?: (line: string) => void;
+  log?: ((line: string) => void) | undefined;
 }
 
 export interface SourceDocs {

@@ -32,7 +32,17 @@ export function findBpftool(): string {
 
 /** `__TARGET_ARCH_<arch>` for the machine ecc runs on, as bpf_tracing.h spells architectures. */
 export function targetArch(arch: string = process.arch): string {
-  const names: Record<string, string> = { x64: 'x86', arm64: 'arm64', arm: 'arm', ppc64: 'powerpc', mips: 'mips', mipsel: 'mips', riscv64: 'riscv', s390x: 's390', loong64: 'loongarch' };
+  const names: Record<string, string> = {
+    x64: 'x86',
+    arm64: 'arm64',
+    arm: 'arm',
+    ppc64: 'powerpc',
+    mips: 'mips',
+    mipsel: 'mips',
+    riscv64: 'riscv',
+    s390x: 's390',
+    loong64: 'loongarch',
+  };
   return names[arch] ?? arch;
 }
 
@@ -51,7 +61,7 @@ export function parseSysIncludeDirs(verboseOutput: string): string[] {
 }
 
 export async function resolveToolchain(
-  options: { clang?: string; llvmStrip?: string },
+  options: { clang?: string | undefined; llvmStrip?: string | undefined },
   log?: (line: string) => void,
 ): Promise<Toolchain> {
   const clang = requireTool('clang', options.clang, INSTALL_HINT);
@@ -64,6 +74,9 @@ export async function resolveToolchain(
     });
   }
   const dirs = parseSysIncludeDirs(probe.stderr);
-  const identity = probe.stderr.split('\n').filter((l) => /version|^Target:/.test(l)).join('\n');
+  const identity = probe.stderr
+    .split('\n')
+    .filter((l) => /version|^Target:/.test(l))
+    .join('\n');
   return { clang, llvmStrip, sysIncludeFlags: dirs.flatMap((d) => ['-idirafter', d]), clangIdentity: `${clang}\n${identity}` };
 }

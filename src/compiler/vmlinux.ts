@@ -19,7 +19,7 @@ export interface VmlinuxHeader {
 export interface VmlinuxOptions {
   env?: NodeJS.ProcessEnv;
   kernelBtfPath?: string;
-  log?: (line: string) => void;
+  log?: ((line: string) => void) | undefined;
   /** Reports that the header is being generated (a cache miss). */
   progress?: (line: string) => void;
 }

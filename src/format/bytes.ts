@@ -44,9 +44,7 @@ function integerWriter(bits: number, signed: boolean, decoder: Decoder): ByteWri
     case 8:
       return signed ? (d, o, out) => out.integer((d[o]! << 24) >> 24) : (d, o, out) => out.integer(d[o]!);
     case 16:
-      return signed
-        ? (d, o, out) => out.integer(((d[o]! | (d[o + 1]! << 8)) << 16) >> 16)
-        : (d, o, out) => out.integer(d[o]! | (d[o + 1]! << 8));
+      return signed ? (d, o, out) => out.integer(((d[o]! | (d[o + 1]! << 8)) << 16) >> 16) : (d, o, out) => out.integer(d[o]! | (d[o + 1]! << 8));
     case 32:
       return signed ? (d, o, out) => out.integer(i32At(d, o)) : (d, o, out) => out.integer(u32At(d, o));
     case 64:

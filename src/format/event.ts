@@ -1,5 +1,5 @@
 /**
- * Formatter for ring buffer and perf event records (reference §3.3 plain text, §3.4 JSON).
+ * Formatter for ring buffer and perf event records (docs/eunomia-spec.md §3.3 plain text, §3.4 JSON).
  * Everything is compiled once per layout; `formatInto` only reads bytes and writes one line.
  */
 import { Buffer } from 'node:buffer';
@@ -70,7 +70,8 @@ export function createEventFormatter(btf: Btf, columns: Columns, options: EventF
     if (length < whole.needed) whole.checkLength(data.subarray(offset, offset + length), 'event');
   };
   const hints: HintContext = { bootTimeNs: options.bootTimeNs ?? currentBootTimeNs() };
-  const formatInto = options.format === 'json' ? jsonFormatter(btf, writers, columns, options, hints) : plainFormatter(btf, values, writers, columns, options, hints);
+  const formatInto =
+    options.format === 'json' ? jsonFormatter(btf, writers, columns, options, hints) : plainFormatter(btf, values, writers, columns, options, hints);
   const scratch = new TextBuffer(1024);
   return {
     header: formatInto.header,
@@ -131,7 +132,14 @@ function hintTwins(btf: Btf, columns: Columns, shown: readonly Column[], hints: 
   });
 }
 
-function plainFormatter(btf: Btf, values: ValueCompiler, writers: ByteWriterCompiler, columns: Columns, options: EventFormatOptions, hints: HintContext): LineFormatter {
+function plainFormatter(
+  btf: Btf,
+  values: ValueCompiler,
+  writers: ByteWriterCompiler,
+  columns: Columns,
+  options: EventFormatOptions,
+  hints: HintContext,
+): LineFormatter {
   const shown = options.fields ? plainSelection(columns, options.fields) : columns.members;
   const cells = plainCells(btf, compileRecord(values, { ...columns, members: shown }), hints);
   const mode = options.time ?? 'hms';

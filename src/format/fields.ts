@@ -7,9 +7,7 @@ import type { Column, Columns } from '../btf/columns.js';
 import { EcliError } from '../errors.js';
 import { didYouMean } from '../suggest.js';
 
-export type FieldSelection =
-  | { kind: 'only'; names: string[] }
-  | { kind: 'change'; add: string[]; remove: string[] };
+export type FieldSelection = { kind: 'only'; names: string[] } | { kind: 'change'; add: string[]; remove: string[] };
 
 /** Parses the text of `--fields`; throws USAGE for an empty list or a mix of both styles. */
 export function parseFields(text: string): FieldSelection {

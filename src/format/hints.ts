@@ -99,7 +99,9 @@ export function valueHintProblem(btf: Btf, typeId: number, hint: ValueHint): str
     case 'ipv4':
       return (integer && size === 4) || byteArrayLength(btf, typeId) === 4 ? undefined : `display "ipv4" needs 4 bytes (__be32 or u8[4]), not ${type}`;
     case 'ipv6':
-      return size === 16 && btf.resolve(typeId).kind !== BtfKind.Int ? undefined : `display "ipv6" needs 16 bytes (u8[16], u32[4] or struct in6_addr), not ${type}`;
+      return size === 16 && btf.resolve(typeId).kind !== BtfKind.Int
+        ? undefined
+        : `display "ipv6" needs 16 bytes (u8[16], u32[4] or struct in6_addr), not ${type}`;
   }
 }
 
@@ -109,7 +111,12 @@ export function valueHintDecoders(btf: Btf, typeId: number, hint: ValueHint, con
   const asciiOnly = hint !== 'flags';
   return {
     plain: asciiOnly ? text : (d, o) => escapeControls(text(d, o)),
-    json: hint === 'boot_ns' ? bootTimeJson(integerReader(btf, typeId)!.read, context) : asciiOnly ? (d, o) => `"${text(d, o)}"` : (d, o) => JSON.stringify(text(d, o)),
+    json:
+      hint === 'boot_ns'
+        ? bootTimeJson(integerReader(btf, typeId)!.read, context)
+        : asciiOnly
+          ? (d, o) => `"${text(d, o)}"`
+          : (d, o) => JSON.stringify(text(d, o)),
     mayBeNonAscii: !asciiOnly,
   };
 }
@@ -159,10 +166,24 @@ for (const [name, value] of Object.entries(constants.errno)) if (!ERRNO_NAMES.ha
 ERRNO_NAMES.set(95n, 'EOPNOTSUPP');
 /** Kernel-internal codes that BPF programs see in return values (include/linux/errno.h). */
 const KERNEL_ERRNOS: [number, string][] = [
-  [512, 'ERESTARTSYS'], [513, 'ERESTARTNOINTR'], [514, 'ERESTARTNOHAND'], [515, 'ENOIOCTLCMD'],
-  [516, 'ERESTART_RESTARTBLOCK'], [517, 'EPROBE_DEFER'], [518, 'EOPENSTALLED'], [519, 'ENOPARAM'],
-  [521, 'EBADHANDLE'], [522, 'ENOTSYNC'], [523, 'EBADCOOKIE'], [524, 'ENOTSUPP'], [525, 'ETOOSMALL'],
-  [526, 'ESERVERFAULT'], [527, 'EBADTYPE'], [528, 'EJUKEBOX'], [529, 'EIOCBQUEUED'], [530, 'ERECALLCONFLICT'],
+  [512, 'ERESTARTSYS'],
+  [513, 'ERESTARTNOINTR'],
+  [514, 'ERESTARTNOHAND'],
+  [515, 'ENOIOCTLCMD'],
+  [516, 'ERESTART_RESTARTBLOCK'],
+  [517, 'EPROBE_DEFER'],
+  [518, 'EOPENSTALLED'],
+  [519, 'ENOPARAM'],
+  [521, 'EBADHANDLE'],
+  [522, 'ENOTSYNC'],
+  [523, 'EBADCOOKIE'],
+  [524, 'ENOTSUPP'],
+  [525, 'ETOOSMALL'],
+  [526, 'ESERVERFAULT'],
+  [527, 'EBADTYPE'],
+  [528, 'EJUKEBOX'],
+  [529, 'EIOCBQUEUED'],
+  [530, 'ERECALLCONFLICT'],
 ];
 for (const [value, name] of KERNEL_ERRNOS) ERRNO_NAMES.set(BigInt(value), name);
 
@@ -186,7 +207,11 @@ function signalText(value: bigint): string {
   return `${value}`;
 }
 
-const DURATION_UNITS: [bigint, string][] = [[1_000_000_000n, 's'], [1_000_000n, 'ms'], [1_000n, 'us']];
+const DURATION_UNITS: [bigint, string][] = [
+  [1_000_000_000n, 's'],
+  [1_000_000n, 'ms'],
+  [1_000n, 'us'],
+];
 
 /** Nanoseconds in the largest unit that keeps a value of at least 1, with up to 3 decimals: `1.235ms`. */
 export function durationText(ns: bigint): string {

@@ -1,5 +1,5 @@
 /**
- * Formatter for sampled maps (reference §3.5): one text per map entry per tick, in the
+ * Formatter for sampled maps (docs/eunomia-spec.md §3.5): one text per map entry per tick, in the
  * `log2_hist`, `linear_hist` or `default_kv` plain layouts, or a JSON line for any type.
  *
  * Contract with the runner: every string `format` returns (and `header`) is written followed by
@@ -127,7 +127,8 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
     };
   }
 
-  const render = bounds === undefined ? (counts: bigint[]) => log2Histogram(counts, unit) : (counts: bigint[]) => linearHistogram(counts, unit, bounds.min, bounds.step);
+  const render =
+    bounds === undefined ? (counts: bigint[]) => log2Histogram(counts, unit) : (counts: bigint[]) => linearHistogram(counts, unit, bounds.min, bounds.step);
   const others = value.columns.members
     .map((c, i) => ({ c, label: `${escapeControls(c.name)} = `, plain: value.values[i]!.plain }))
     .filter(({ c }) => c !== slots.column);

@@ -1,5 +1,5 @@
 /**
- * The `stack_trace` interpreter of ring buffer/perf events (reference §3.6), plain text only.
+ * The `stack_trace` interpreter of ring buffer/perf events (docs/eunomia-spec.md §3.6), plain text only.
  * A frame is `  N [<%016x>]`, followed by ` sym+0xoff` when a symbolizer names the address.
  */
 import type { Buffer } from 'node:buffer';
@@ -28,15 +28,9 @@ export interface StackTraceFormatter {
   format(record: Uint8Array): string | undefined;
 }
 
-const FIELDS = ['pid', 'cpu_id', 'comm', 'kstack_sz', 'ustack_sz', 'kstack', 'ustack'] as const;
-type Field = (typeof FIELDS)[number];
+type Field = 'pid' | 'cpu_id' | 'comm' | 'kstack_sz' | 'ustack_sz' | 'kstack' | 'ustack';
 
-export function createStackTraceFormatter(
-  btf: Btf,
-  columns: Columns,
-  fieldMap: StackTraceFieldMap = {},
-  symbolizer?: StackSymbolizer,
-): StackTraceFormatter {
+export function createStackTraceFormatter(btf: Btf, columns: Columns, fieldMap: StackTraceFieldMap = {}, symbolizer?: StackSymbolizer): StackTraceFormatter {
   const record = compileRecord(new ValueCompiler(btf), columns);
   const find = (field: Field): { column: Column; plain: Decoder } => {
     const name = typeof fieldMap[field] === 'string' ? (fieldMap[field] as string) : field;
@@ -52,7 +46,9 @@ export function createStackTraceFormatter(
     new EcliError(
       'PACKAGE_INVALID',
       `stack_trace interpreter: member "${column.name}" (field ${field}) is ${btf.typeName(column.typeId)}, expected ${expected}`,
-      { hint: 'declare the event like struct stacktrace_event { __u32 pid; __u32 cpu_id; char comm[16]; __s32 kstack_sz; __s32 ustack_sz; __u64 kstack[N]; __u64 ustack[N]; }' },
+      {
+        hint: 'declare the event like struct stacktrace_event { __u32 pid; __u32 cpu_id; char comm[16]; __s32 kstack_sz; __s32 ustack_sz; __u64 kstack[N]; __u64 ustack[N]; }',
+      },
     );
   const integer = (field: Field) => {
     const found = find(field);

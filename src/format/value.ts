@@ -1,6 +1,6 @@
 /**
  * Compiled value decoders: for a BTF type, closures that turn the bytes of one value into
- * its JSON text and its plain text (reference §3.2). All BTF walking happens once, when a
+ * its JSON text and its plain text (docs/eunomia-spec.md §3.2). All BTF walking happens once, when a
  * type is compiled; decoding an event only reads bytes and concatenates strings.
  */
 import { Buffer } from 'node:buffer';
@@ -115,9 +115,7 @@ function integerText(bits: number, signed: boolean): Decoder | undefined {
     case 8:
       return signed ? (d, o) => `${(d[o]! << 24) >> 24}` : (d, o) => `${d[o]!}`;
     case 16:
-      return signed
-        ? (d, o) => `${((d[o]! | (d[o + 1]! << 8)) << 16) >> 16}`
-        : (d, o) => `${d[o]! | (d[o + 1]! << 8)}`;
+      return signed ? (d, o) => `${((d[o]! | (d[o + 1]! << 8)) << 16) >> 16}` : (d, o) => `${d[o]! | (d[o + 1]! << 8)}`;
     case 32:
       return signed
         ? (d, o) => `${d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16) | (d[o + 3]! << 24)}`

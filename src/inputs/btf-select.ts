@@ -65,11 +65,9 @@ export function selectBtfPath(input: BtfSelectInput): string | undefined {
     const candidate = join(input.archiveDir, btfRelativePath(target));
     if (fs.isFile(candidate) && fs.isReadable(candidate)) return candidate;
   }
-  throw new EcliError(
-    'KERNEL_UNSUPPORTED',
-    `this kernel has no BTF (${KERNEL_BTF_PATH}) and the package carries none for ${describeTarget(target)}`,
-    { hint: 'set BTF_FILE_PATH=<vmlinux BTF file> or pack one with ecli pack --btf' },
-  );
+  throw new EcliError('KERNEL_UNSUPPORTED', `this kernel has no BTF (${KERNEL_BTF_PATH}) and the package carries none for ${describeTarget(target)}`, {
+    hint: 'set BTF_FILE_PATH=<vmlinux BTF file> or pack one with ecli pack --btf',
+  });
 }
 
 function systemTarget(input: BtfSelectInput): BtfTarget {

@@ -45,9 +45,13 @@ export async function fetchBounded(url: string, limits: FetchLimits): Promise<Fe
   }
   const coding = response.headers.get('content-encoding')?.trim().toLowerCase() ?? '';
   if (coding !== '' && !FILE_CODINGS.has(coding)) {
-    throw new EcliError('NETWORK', `GET ${describeUrl(response.finalUrl, url)}: the server sent Content-Encoding: ${coding} although ecli asked for identity; ecli hashes and reads the bytes exactly as sent, and these are not the file`, {
-      hint: 'serve the file without compression (a .tar.gz is compressed already)',
-    });
+    throw new EcliError(
+      'NETWORK',
+      `GET ${describeUrl(response.finalUrl, url)}: the server sent Content-Encoding: ${coding} although ecli asked for identity; ecli hashes and reads the bytes exactly as sent, and these are not the file`,
+      {
+        hint: 'serve the file without compression (a .tar.gz is compressed already)',
+      },
+    );
   }
   return { bytes: response.bytes, finalUrl: response.finalUrl };
 }
@@ -62,13 +66,14 @@ export async function fetchBounded(url: string, limits: FetchLimits): Promise<Fe
  */
 export async function requestBounded(url: string, request: BoundedRequest, limits: FetchLimits): Promise<BoundedResponse> {
   const method = request.method ?? 'GET';
+  // Refused before the timer starts: a timer left behind would keep the process alive.
+  refuseCredentials(url, `${method} request`);
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort();
   }, limits.timeoutMs);
-  refuseCredentials(url, `${method} request`);
   let current = url;
   let headers = withIdentityEncoding(request.headers ?? {});
   const where = (): string => `${method} ${describeUrl(current, url)}`;

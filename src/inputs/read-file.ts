@@ -50,10 +50,14 @@ export async function readStreamBounded(stream: NodeJS.ReadableStream, maxBytes:
 function unreadable(path: string, error: unknown, hint: string | undefined): EcliError {
   const code = (error as NodeJS.ErrnoException).code;
   const why =
-    code === 'ENOENT' ? 'no such file'
-    : code === 'EACCES' ? 'permission denied'
-    : code === 'EISDIR' ? 'it is a directory'
-    : code === 'ELOOP' ? 'it is a symlink loop'
-    : (error as Error).message;
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'ELOOP'
+            ? 'it is a symlink loop'
+            : (error as Error).message;
   return new EcliError('INPUT_NOT_FOUND', `cannot read ${path}: ${why}`, hint === undefined ? { cause: error } : { hint, cause: error });
 }

@@ -98,7 +98,12 @@ async function readInput(spec: string, opts: ResolveOptions, pin: string | undef
   }
   if (looksLikeReference(spec) && !existsSync(spec)) {
     const { pullForRun } = await import('./registry/run-input.js');
-    return pullForRun(spec, { maxBytes, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, plainHttp: opts.plainHttp === true, ...(opts.onNotice ? { onNotice: opts.onNotice } : {}) });
+    return pullForRun(spec, {
+      maxBytes,
+      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      plainHttp: opts.plainHttp === true,
+      ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
+    });
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
     throw new EcliError('USAGE', `cannot fetch ${spec}: only http:// and https:// URLs are supported`, {
@@ -119,9 +124,13 @@ function guessType(input: RawInput): ProgType {
   const first = input.bytes.find((byte) => !isJsonSpace(byte));
   if (first === 0x7b /* { */) return 'json';
   const extension = extname(name);
-  throw new EcliError('PACKAGE_INVALID', `cannot tell what kind of package ${input.source} is${extension ? ` (extension ${extension})` : ''}: it is neither JSON nor a tarball`, {
-    hint: 'pass -p json or -p tar to say which it is',
-  });
+  throw new EcliError(
+    'PACKAGE_INVALID',
+    `cannot tell what kind of package ${input.source} is${extension ? ` (extension ${extension})` : ''}: it is neither JSON nor a tarball`,
+    {
+      hint: 'pass -p json or -p tar to say which it is',
+    },
+  );
 }
 
 function resolveJson(input: RawInput): ResolvedPackage {

@@ -48,11 +48,7 @@ export function isTar(bytes: Uint8Array): boolean {
 }
 
 /** Extracts a (possibly gzipped) tarball; the caller owns the returned directory. */
-export async function extractTarball(
-  bytes: Uint8Array,
-  source: string,
-  limits: TarLimits = DEFAULT_TAR_LIMITS,
-): Promise<ExtractedTarball> {
+export async function extractTarball(bytes: Uint8Array, source: string, limits: TarLimits = DEFAULT_TAR_LIMITS): Promise<ExtractedTarball> {
   const tarBytes = isGzip(bytes) ? gunzipBounded(bytes, source, limits) : Buffer.from(bytes);
   const checker = new EntryChecker(source, limits);
   // Loaded here, not at start-up: most runs read a package.json (tar costs ~15 ms to load).
@@ -122,7 +118,10 @@ class EntryChecker {
 
 /** The name an entry is extracted as: `./a//b/` is `a/b`. */
 function entryName(path: string): string {
-  return path.split('/').filter((part) => part !== '' && part !== '.').join('/');
+  return path
+    .split('/')
+    .filter((part) => part !== '' && part !== '.')
+    .join('/');
 }
 
 /** Relative, no `..`, no backslashes or NULs (other tar tools treat them as separators or ends). */

@@ -59,7 +59,9 @@ export function attachTc(target: AttachTarget, meta: AttachMeta, context: Attach
       'cannot add the filter',
       attached,
       Math.abs(attached) === EEXIST
-        ? { hint: `a filter with handle ${requested.handle} and priority ${requested.priority} is already there; list it with: tc filter show dev ${qdisc.device} ${direction}` }
+        ? {
+            hint: `a filter with handle ${requested.handle} and priority ${requested.priority} is already there; list it with: tc filter show dev ${qdisc.device} ${direction}`,
+          }
         : {},
     );
     try {

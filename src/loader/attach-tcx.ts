@@ -41,7 +41,9 @@ interface TcxHook {
 /** `tc`, `tcx/ingress` and `tcx/egress` programs, as their tc hook plan says. */
 export function attachTcHook(target: AttachTarget, meta: AttachMeta, context: AttachContext): Attachment {
   // Callers of the loader without a package spec pass the prog meta alone: plan from it here.
-  const plan = meta.tcHook ?? tcHookPlan({ ...meta, name: target.info.name, attach: target.info.sectionName, link: true } as ProgMeta, target.info.kind === 'tcx' ? 'tcx' : 'tc');
+  const plan =
+    meta.tcHook ??
+    tcHookPlan({ ...meta, name: target.info.name, attach: target.info.sectionName, link: true } as ProgMeta, target.info.kind === 'tcx' ? 'tcx' : 'tc');
   if (plan.via === 'netlink') return attachTc(target, meta, context);
   const what = describeProgram(target.info);
   const hook = resolveHook(plan, what);
@@ -80,7 +82,12 @@ function attachTcx(target: AttachTarget, hook: TcxHook): Attachment {
   const what = describeProgram(target.info);
   const { order } = hook.plan;
   const relativeId = order === undefined || order.anchor === true ? undefined : resolveAnchor(order.anchor, hook, what);
-  const attr = linkCreateAttr(target.fd, hook.ifindex, tcxAttachType(hook.plan.direction), order && { position: order.position, ...(relativeId === undefined ? {} : { relativeId }) });
+  const attr = linkCreateAttr(
+    target.fd,
+    hook.ifindex,
+    tcxAttachType(hook.plan.direction),
+    order && { position: order.position, ...(relativeId === undefined ? {} : { relativeId }) },
+  );
   const fd = native().bpf(BPF_LINK_CREATE, attr);
   if (fd < 0) {
     throw hookError(what, hook, 'the kernel refused the TCX link', fd, -fd === EEXIST ? { hint: 'this program is already attached there' } : {});

@@ -35,12 +35,7 @@ export function attachProgram(target: AttachTarget, meta: AttachMeta, context: A
   const link = native().libbpf.bpf_program__attach(target.handle);
   if (link.ptr !== null) return [linkAttachment(link.ptr, target.info.sectionName)];
 
-  const special = Object.hasOwn(SPECIAL_ATTACHERS, target.info.sectionName)
-    ? SPECIAL_ATTACHERS[target.info.sectionName]
-    : undefined;
+  const special = Object.hasOwn(SPECIAL_ATTACHERS, target.info.sectionName) ? SPECIAL_ATTACHERS[target.info.sectionName] : undefined;
   if (link.errno === EOPNOTSUPP && special) return [special(target, meta, context)].flat();
-  throw diagnoseAttachFailure(
-    { program: target.info, errno: link.errno, warnings: warningsSince(context.log, mark) },
-    ATTACH_FACTS,
-  );
+  throw diagnoseAttachFailure({ program: target.info, errno: link.errno, warnings: warningsSince(context.log, mark) }, ATTACH_FACTS);
 }

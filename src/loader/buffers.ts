@@ -128,9 +128,7 @@ export class PerfBufferReader extends EventReader {
           }
         })
       : null;
-    this.start(lost === null ? [sample] : [sample, lost], () =>
-      ffi.libbpf.perf_buffer__new(map.fd, pages, sample, lost, null, null),
-    );
+    this.start(lost === null ? [sample] : [sample, lost], () => ffi.libbpf.perf_buffer__new(map.fd, pages, sample, lost, null, null));
   }
 
   protected pollNative(handle: Pointer, timeoutMs: number): number {

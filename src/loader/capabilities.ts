@@ -44,11 +44,16 @@ export function capabilityError(process: ProcessCapabilities, kinds: readonly At
   const missing = missingCapabilities(process.effective, required);
   if (missing.length === 0) return undefined;
   const what = required.includes('CAP_NET_ADMIN') ? 'loading XDP and TC programs' : 'loading BPF';
-  return new EcliError('PERMISSION', `${what} needs ${englishList(required)} (or CAP_SYS_ADMIN); this process (uid ${process.euid}) lacks ${englishList(missing)}`, {
-    hint: process.euid === 0
-      ? `root's capabilities are dropped here; grant them (for example docker run ${missing.map((cap) => `--cap-add ${cap.slice(4)}`).join(' ')})`
-      : 'run it with sudo',
-  });
+  return new EcliError(
+    'PERMISSION',
+    `${what} needs ${englishList(required)} (or CAP_SYS_ADMIN); this process (uid ${process.euid}) lacks ${englishList(missing)}`,
+    {
+      hint:
+        process.euid === 0
+          ? `root's capabilities are dropped here; grant them (for example docker run ${missing.map((cap) => `--cap-add ${cap.slice(4)}`).join(' ')})`
+          : 'run it with sudo',
+    },
+  );
 }
 
 function englishList(items: readonly string[]): string {

@@ -55,7 +55,12 @@ export function describeProgram(program: ProgramIdentity): string {
 
 export function diagnoseLoadFailure(failure: LoadFailure, facts: LoadFacts): EcliError {
   const { warnings } = failure;
-  const refused = isPermissionError(failure.error) ? capabilityError(facts.capabilities(), failure.programs.map((p) => p.kind)) : undefined;
+  const refused = isPermissionError(failure.error)
+    ? capabilityError(
+        facts.capabilities(),
+        failure.programs.map((p) => p.kind),
+      )
+    : undefined;
   if (refused !== undefined) return refused;
   const failedProgram = findFailedProgram(failure);
   if (failedProgram) return diagnoseProgramLoad(failedProgram, failure, facts);
@@ -108,26 +113,20 @@ function diagnoseProgramLoad(program: ProgramIdentity, failure: LoadFailure, fac
       }
       const probe = facts.trampolines();
       if (probe !== 'allowed') {
-        return new EcliError(
-          'KERNEL_UNSUPPORTED',
-          `${what}: this kernel refuses BPF trampolines (fentry/fexit/LSM programs), even for root`,
-          {
-            hint: TRAMPOLINE_ALTERNATIVE,
-            detail:
-              probe === 'refused'
-                ? 'tracefs refuses to list available_filter_functions: function tracing, which trampolines need, is closed'
-                : 'the kernel answered EPERM with an empty verifier log',
-          },
-        );
+        return new EcliError('KERNEL_UNSUPPORTED', `${what}: this kernel refuses BPF trampolines (fentry/fexit/LSM programs), even for root`, {
+          hint: TRAMPOLINE_ALTERNATIVE,
+          detail:
+            probe === 'refused'
+              ? 'tracefs refuses to list available_filter_functions: function tracing, which trampolines need, is closed'
+              : 'the kernel answered EPERM with an empty verifier log',
+        });
       }
     }
   }
   const reason = firstReason(failure.warnings.filter((w) => !w.includes('failed to load object')));
-  return new EcliError(
-    'LOAD_FAILED',
-    `${what}: the kernel refused to load it: ${describeErrno(failure.error)}${reason ? `: ${reason}` : ''}`,
-    { detail: failure.warnings.join('\n') },
-  );
+  return new EcliError('LOAD_FAILED', `${what}: the kernel refused to load it: ${describeErrno(failure.error)}${reason ? `: ${reason}` : ''}`, {
+    detail: failure.warnings.join('\n'),
+  });
 }
 
 /** Helpers the kernel withholds from every program at a lockdown level (security/lockdown: LOCKDOWN_BPF_*). */
@@ -170,8 +169,7 @@ export function diagnoseAttachFailure(failure: AttachFailure, facts: AttachFacts
       hint: 'auto-attaching sections include tp/<category>/<event>, raw_tp/<event>, tp_btf/<event>, fentry/<function>, kprobe/<function> and uprobe/<binary>:<function>; besides those only the exact sections xdp, tc and perf_event are attached',
     });
   }
-  const generic = () =>
-    new EcliError('ATTACH_FAILED', `cannot attach ${what}: ${errnoName(errno)}: ${reason}`, { detail: warnings.join('\n') });
+  const generic = () => new EcliError('ATTACH_FAILED', `cannot attach ${what}: ${errnoName(errno)}: ${reason}`, { detail: warnings.join('\n') });
 
   switch (program.kind) {
     case 'kprobe':
@@ -183,18 +181,14 @@ export function diagnoseAttachFailure(failure: AttachFailure, facts: AttachFacts
       if (!target || Math.abs(errno) !== ENOENT) return generic();
       const tracefs = facts.tracefs();
       if (tracefs === undefined) {
-        return new EcliError(
-          'KERNEL_UNSUPPORTED',
-          `${what}: tracefs is not mounted, so tracepoint ${target.category}/${target.name} cannot be found`,
-          { hint: 'mount -t tracefs tracefs /sys/kernel/tracing' },
-        );
+        return new EcliError('KERNEL_UNSUPPORTED', `${what}: tracefs is not mounted, so tracepoint ${target.category}/${target.name} cannot be found`, {
+          hint: 'mount -t tracefs tracefs /sys/kernel/tracing',
+        });
       }
       if (!facts.tracepointExists(tracefs, target.category, target.name)) {
-        return new EcliError(
-          'ATTACH_FAILED',
-          `cannot attach ${what}: tracepoint ${target.category}/${target.name} does not exist on this kernel`,
-          { hint: `the available ones are listed under ${tracefs}/events/` },
-        );
+        return new EcliError('ATTACH_FAILED', `cannot attach ${what}: tracepoint ${target.category}/${target.name} does not exist on this kernel`, {
+          hint: `the available ones are listed under ${tracefs}/events/`,
+        });
       }
       return generic();
     }
@@ -205,11 +199,9 @@ export function diagnoseAttachFailure(failure: AttachFailure, facts: AttachFacts
       if (target.binary.includes('/') && !facts.fileExists(target.binary)) {
         return new EcliError('ATTACH_FAILED', `cannot attach ${what}: ${target.binary} does not exist`);
       }
-      return new EcliError(
-        'ATTACH_FAILED',
-        `cannot attach ${what}: cannot probe ${target.func} in ${target.binary}: ${errnoName(errno)}: ${reason}`,
-        { detail: warnings.join('\n') },
-      );
+      return new EcliError('ATTACH_FAILED', `cannot attach ${what}: cannot probe ${target.func} in ${target.binary}: ${errnoName(errno)}: ${reason}`, {
+        detail: warnings.join('\n'),
+      });
     }
     case 'usdt': {
       const target = usdtTargetOf(program.sectionName);
@@ -235,11 +227,9 @@ export function isMemlockAdvice(message: string): boolean {
 }
 
 function noKprobes(program: ProgramIdentity): EcliError {
-  return new EcliError(
-    'KERNEL_UNSUPPORTED',
-    `${describeProgram(program)}: this kernel has no kprobe support (CONFIG_KPROBES is not set)`,
-    { hint: 'use tracepoint (tp/...) or tp_btf/... programs instead, or a kernel built with CONFIG_KPROBES=y' },
-  );
+  return new EcliError('KERNEL_UNSUPPORTED', `${describeProgram(program)}: this kernel has no kprobe support (CONFIG_KPROBES is not set)`, {
+    hint: 'use tracepoint (tp/...) or tp_btf/... programs instead, or a kernel built with CONFIG_KPROBES=y',
+  });
 }
 
 export interface VerifierSummary {
@@ -253,7 +243,10 @@ export interface VerifierSummary {
 
 /** The verdict of a verifier log and the source line it concerns; the statistics at the end are skipped. */
 export function summarizeVerifierLog(log: string): VerifierSummary {
-  const lines = log.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
+  const lines = log
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '');
   const isStatistics = (line: string) =>
     /^(processed \d+ insns|verification time|stack depth|max_states_per_insn|Func#|-- END PROG LOAD LOG)/.test(line.trim());
   let verdict = lines.length - 1;
@@ -306,4 +299,3 @@ function isPermissionError(error: number): boolean {
   const n = Math.abs(error);
   return n === EPERM || n === EACCES;
 }
-

@@ -38,7 +38,6 @@ const LOAD_FACTS: LoadFacts = {
   lockdown: lockdownLevel,
 };
 
-
 export class BpfObject {
   readonly maps: BpfMap[];
   readonly programs: BpfProgram[];
@@ -76,7 +75,10 @@ export class BpfObject {
       btf_custom_path: options.btfCustomPath ?? null,
     });
     if (opened.ptr === null) {
-      const reason = log.since(mark).find((m) => m.level === 'warn')?.text.replace(/^libbpf: /, '');
+      const reason = log
+        .since(mark)
+        .find((m) => m.level === 'warn')
+        ?.text.replace(/^libbpf: /, '');
       ffi.free(memory);
       log.release();
       throw new EcliError(
@@ -103,10 +105,7 @@ export class BpfObject {
     this.assertOpen();
     if (this.loaded) throw new EcliError('INTERNAL', `initial value of map ${map.name} set after load`);
     if (bytes.length !== map.valueSize) {
-      throw new EcliError(
-        'BTF_INVALID',
-        `the initial value for map ${map.name} is ${bytes.length} bytes but the map holds ${map.valueSize}`,
-      );
+      throw new EcliError('BTF_INVALID', `the initial value for map ${map.name} is ${bytes.length} bytes but the map holds ${map.valueSize}`);
     }
     const error = native().libbpf.bpf_map__set_initial_value(map.handle, bytes, bytes.length);
     if (error < 0) {

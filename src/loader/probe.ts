@@ -81,13 +81,14 @@ export type LockdownLevel = 'none' | 'integrity' | 'confidentiality';
 export function lockdownLevel(): LockdownLevel | undefined {
   let text: string;
   try {
-    text = existsSync(LOCKDOWN) || existsSync(LSM_LIST)
-      ? readFileSync(LOCKDOWN, 'utf8')
-      : execFileSync('unshare', ['--mount', 'sh', '-c', `mount -t securityfs securityfs ${SECURITYFS} && cat ${LOCKDOWN}`], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'ignore'],
-          timeout: 5000,
-        });
+    text =
+      existsSync(LOCKDOWN) || existsSync(LSM_LIST)
+        ? readFileSync(LOCKDOWN, 'utf8')
+        : execFileSync('unshare', ['--mount', 'sh', '-c', `mount -t securityfs securityfs ${SECURITYFS} && cat ${LOCKDOWN}`], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+            timeout: 5000,
+          });
   } catch {
     return undefined;
   }

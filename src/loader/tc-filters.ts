@@ -66,7 +66,7 @@ export interface DumpPart {
 export function decodeDumpPart(datagram: Uint8Array, seq: number): DumpPart {
   const view = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
   const part: DumpPart = { entries: [], done: false };
-  for (let at = 0; at + NLMSG_HEADER <= datagram.length; ) {
+  for (let at = 0; at + NLMSG_HEADER <= datagram.length;) {
     const length = view.getUint32(at, true);
     if (length < NLMSG_HEADER || at + length > datagram.length) break;
     const type = view.getUint16(at + 4, true);
@@ -110,8 +110,7 @@ function attributes(view: DataView, at: number, end: number): Map<number, { star
 /** The filters under `parent` (CLSACT_INGRESS/EGRESS) on `ifindex`; none when there is no clsact qdisc. */
 export function listFilters(ifindex: number, parent: number): TcFilterEntry[] {
   const lib = native();
-  const fail = (step: string, errno: number) =>
-    new EcliError('RUNTIME', `cannot list the TC filters of ifindex ${ifindex}: ${step}: ${describeErrno(errno)}`);
+  const fail = (step: string, errno: number) => new EcliError('RUNTIME', `cannot list the TC filters of ifindex ${ifindex}: ${step}: ${describeErrno(errno)}`);
   const fd = lib.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) throw fail('netlink socket', fd);
   try {

@@ -44,7 +44,9 @@ export function parseConstantLabels(text: string): Record<string, string> {
     const equals = pair.indexOf('=');
     const name = equals < 0 ? pair : pair.slice(0, equals);
     const bad = (why: string): never => {
-      throw new EcliError('USAGE', `--metrics-labels ${text}: ${why}`, { hint: 'give NAME=VALUE pairs separated by commas, e.g. --metrics-labels host=web1,role=db' });
+      throw new EcliError('USAGE', `--metrics-labels ${text}: ${why}`, {
+        hint: 'give NAME=VALUE pairs separated by commas, e.g. --metrics-labels host=web1,role=db',
+      });
     };
     if (equals < 0) bad(`"${pair}" has no =`);
     if (!LABEL_NAME.test(name) || name.startsWith('__')) bad(`"${name}" is not a label name (letters, digits and _, not starting with a digit or __)`);

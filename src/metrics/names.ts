@@ -47,7 +47,6 @@ const BYTE_UNITS: ReadonlyArray<[string[], number]> = [
   [['mb', 'mib', 'mbytes', 'megabytes'], 1 / (1024 * 1024)],
 ];
 
-
 /**
  * Time units become seconds and byte units bytes (Prometheus' base units), scaling the bucket
  * bounds; any other unit is kept as a name suffix (`packets`), unscaled.

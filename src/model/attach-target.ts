@@ -6,7 +6,13 @@ import type { ProgramSpec } from './programs.js';
 
 /** libbpf's default interface for XDP and TC: ifindex 1 is always the network namespace's loopback. */
 const DEFAULT_IFINDEX = 1;
-const XDP_FLAG_NAMES: [number, string][] = [[1, 'UPDATE_IF_NOEXIST'], [2, 'SKB_MODE'], [4, 'DRV_MODE'], [8, 'HW_MODE'], [16, 'REPLACE']];
+const XDP_FLAG_NAMES: [number, string][] = [
+  [1, 'UPDATE_IF_NOEXIST'],
+  [2, 'SKB_MODE'],
+  [4, 'DRV_MODE'],
+  [8, 'HW_MODE'],
+  [16, 'REPLACE'],
+];
 
 function interfaceText(ifindex: number, name?: string): string {
   if (name !== undefined) return name;

@@ -1,5 +1,5 @@
 /**
- * What a package prints, and why (reference §2.3/§2.4): in single-export mode the last map that
+ * What a package prints, and why (docs/eunomia-spec.md §2.3/§2.4): in single-export mode the last map that
  * is sampled or is a ring buffer / perf event array wins; in multiple-export mode every map with
  * an `export_config` other than `no_export`. Each export carries the columns its formatter
  * prints, checked against the object's BTF.
@@ -95,11 +95,27 @@ function exportSpec(meta: EunomiaObjectMeta, btf: Btf, map: MapSpec, reason: str
       const config = map.meta.export_config;
       const descriptor = config === 'default' || config === undefined || config === 'no_export' ? { btf_type_id: map.btfValueTypeId } : config;
       const valueColumns = descriptorColumns(btf, descriptor, map.name, map.valueSize);
-      return Object.freeze({ kind: 'sample', map: map.meta, sample: map.meta.sample, keyColumns: keyColumns.columns, valueColumns, columnWarnings: [], reason });
+      return Object.freeze({
+        kind: 'sample',
+        map: map.meta,
+        sample: map.meta.sample,
+        keyColumns: keyColumns.columns,
+        valueColumns,
+        columnWarnings: [],
+        reason,
+      });
     }
     const checked = checkSampleColumns(btf, map.btfValueTypeId, meta.export_types[0]);
     const columnWarnings = [...keyColumns.warnings, ...checked.warnings];
-    return Object.freeze({ kind: 'sample', map: map.meta, sample: map.meta.sample, keyColumns: keyColumns.columns, valueColumns: checked.columns, columnWarnings, reason });
+    return Object.freeze({
+      kind: 'sample',
+      map: map.meta,
+      sample: map.meta.sample,
+      keyColumns: keyColumns.columns,
+      valueColumns: checked.columns,
+      columnWarnings,
+      reason,
+    });
   }
   const transport = map.transport;
   if (transport === 'other') throw new EcliError('INTERNAL', `map ${map.name} was selected for export but is not a buffer`);

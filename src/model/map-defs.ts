@@ -10,15 +10,15 @@ import { mapTypeName } from './map-types.js';
 export interface MapDefinition {
   name: string;
   /** bpf_map_type number. */
-  type?: number;
+  type?: number | undefined;
   /** e.g. `ringbuf`, `hash`; `type <N>` for numbers this table does not know. */
   kind: string;
-  maxEntries?: number;
+  maxEntries?: number | undefined;
   /** Key and value C types when given with __type(), else sizes from key_size/value_size. */
   key?: string;
   value?: string;
-  keySize?: number;
-  valueSize?: number;
+  keySize?: number | undefined;
+  valueSize?: number | undefined;
   /** The `__type()` pointees: what libbpf reports as the map's BTF key and value type ids. */
   keyTypeId?: number;
   valueTypeId?: number;

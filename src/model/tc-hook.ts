@@ -57,7 +57,11 @@ export function tcHookPlan(prog: ProgMeta, kind: 'tc' | 'tcx'): TcHookPlan {
   }
   const point = prog.tchook?.attach_point ?? 'BPF_TC_INGRESS';
   const netlinkOnly = prog.tcopts !== undefined || (point !== 'BPF_TC_INGRESS' && point !== 'BPF_TC_EGRESS');
-  return { via: netlinkOnly ? 'netlink' : 'tcx', direction: point === 'BPF_TC_EGRESS' ? 'egress' : 'ingress', ifindex: prog.tchook?.ifindex ?? DEFAULT_IFINDEX };
+  return {
+    via: netlinkOnly ? 'netlink' : 'tcx',
+    direction: point === 'BPF_TC_EGRESS' ? 'egress' : 'ingress',
+    ifindex: prog.tchook?.ifindex ?? DEFAULT_IFINDEX,
+  };
 }
 
 /** The order `@tcx` asks for; refuses both `before` and `after`, and anchors of the wrong type. */

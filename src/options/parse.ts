@@ -11,9 +11,7 @@ import { parseValueText, type OptionValue } from './value.js';
 
 export type ProgramArgs =
   /** `values` holds every variable to write (given on the command line or defaulted), keyed by variable name. */
-  | { kind: 'run'; values: Map<string, OptionValue>; verbose: boolean }
-  | { kind: 'help'; text: string }
-  | { kind: 'version'; text: string };
+  { kind: 'run'; values: Map<string, OptionValue>; verbose: boolean } | { kind: 'help'; text: string } | { kind: 'version'; text: string };
 
 type Target = OptionSpec | 'verbose' | 'help' | 'version';
 
@@ -24,9 +22,21 @@ const NEGATIVE_NUMBER = /^-([0-9]|\.[0-9]|inf|nan)/i;
  * one of them given after the package, where the package has no such option, is refused with
  * "put it before the package".
  */
-export function parseProgramArgs(specs: OptionSpec[], argv: readonly string[], info: PackageHelpTexts, hostOptions: ReadonlySet<string> = new Set()): ProgramArgs {
-  const longs = new Map<string, Target>([['verbose', 'verbose'], ['help', 'help'], ['version', 'version']]);
-  const shorts = new Map<string, Target>([['h', 'help'], ['V', 'version']]);
+export function parseProgramArgs(
+  specs: OptionSpec[],
+  argv: readonly string[],
+  info: PackageHelpTexts,
+  hostOptions: ReadonlySet<string> = new Set(),
+): ProgramArgs {
+  const longs = new Map<string, Target>([
+    ['verbose', 'verbose'],
+    ['help', 'help'],
+    ['version', 'version'],
+  ]);
+  const shorts = new Map<string, Target>([
+    ['h', 'help'],
+    ['V', 'version'],
+  ]);
   for (const spec of specs) {
     longs.set(spec.long, spec);
     if (spec.kind === 'value' && spec.short !== undefined) shorts.set(spec.short, spec);

@@ -84,9 +84,7 @@ export function buildOptionSpecs(meta: EunomiaObjectMeta, btf?: Btf): OptionSpec
     const btfVariables = btf ? datasecVariableTypes(btf, section.name) : undefined;
     for (const variable of section.variables) {
       if (variable.name.startsWith(DUMMY_PREFIX)) continue;
-      const valueType = btf
-        ? btfValueType(btf, btfVariables, section.name, variable.name)
-        : valueTypeFromName(variable.type);
+      const valueType = btf ? btfValueType(btf, btfVariables, section.name, variable.name) : valueTypeFromName(variable.type);
       const preset = variable.cmdarg?.default ?? variable.value ?? undefined;
       if (!valueType) {
         if (preset !== undefined) {

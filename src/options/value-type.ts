@@ -87,7 +87,10 @@ const INTEGER_NAMES = new Map<string, NamedInt>([
  * is taken as a 4-byte signed integer (its enumerators are unknown without BTF).
  */
 export function valueTypeFromName(typeName: string): ValueType | undefined {
-  const name = typeName.replace(/\b(const|volatile)\b/g, ' ').replace(/\s+/g, ' ').trim();
+  const name = typeName
+    .replace(/\b(const|volatile)\b/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (name === 'bool' || name === '_Bool') return { kind: 'bool' };
   if (name === 'float') return { kind: 'float', size: 4, cName: name };
   if (name === 'double') return { kind: 'float', size: 8, cName: name };

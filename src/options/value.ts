@@ -62,9 +62,7 @@ export function checkValue(type: ValueType, typeName: string, value: OptionValue
       if (typeof value !== 'string') return fail(`${show(value)} is not a string, as ${typeName} needs`);
       const needed = new TextEncoder().encode(value).length + 1;
       if (needed > type.size) {
-        return fail(
-          `the string is too long for ${typeName}: with its terminating NUL it needs ${needed} bytes, the variable holds ${type.size}`,
-        );
+        return fail(`the string is too long for ${typeName}: with its terminating NUL it needs ${needed} bytes, the variable holds ${type.size}`);
       }
       return ok(value);
     }

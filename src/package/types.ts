@@ -100,11 +100,7 @@ export interface ExportCustomMember {
   [key: string]: unknown;
 }
 
-export type ExportConfig =
-  | 'no_export'
-  | 'default'
-  | { btf_type_id: number }
-  | { custom_members: ExportCustomMember[] };
+export type ExportConfig = 'no_export' | 'default' | { btf_type_id: number } | { custom_members: ExportCustomMember[] };
 
 export interface StackTraceFieldMap {
   pid?: string;
@@ -117,9 +113,7 @@ export interface StackTraceFieldMap {
   [key: string]: unknown;
 }
 
-export type Interpreter =
-  | 'default_struct'
-  | { stack_trace: { field_map?: StackTraceFieldMap; with_symbols?: boolean; [key: string]: unknown } };
+export type Interpreter = 'default_struct' | { stack_trace: { field_map?: StackTraceFieldMap; with_symbols?: boolean; [key: string]: unknown } };
 
 /** `true`: first (before) or last (after) in the chain; a number: a program id; a string: a program name. */
 export type TcxAnchor = true | number | string;

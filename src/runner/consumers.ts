@@ -51,9 +51,13 @@ export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], output:
       });
     }
     if (output.fields && (spec.kind === 'sample' || (spec.stackTrace && format === 'plain'))) {
-      throw new EcliError('USAGE', `--fields selects event columns, but map ${spec.map.name} is ${spec.kind === 'sample' ? 'a sampled map' : 'printed as stack traces'}`, {
-        hint: 'leave out --fields for this package',
-      });
+      throw new EcliError(
+        'USAGE',
+        `--fields selects event columns, but map ${spec.map.name} is ${spec.kind === 'sample' ? 'a sampled map' : 'printed as stack traces'}`,
+        {
+          hint: 'leave out --fields for this package',
+        },
+      );
     }
     if (spec.kind === 'sample') return sampleConsumer(btf, spec, output);
     const { map, transport, columns } = spec;

@@ -101,6 +101,7 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
     // A failed detach fails the run; when the run failed already, that error is the one
     // reported, and the detach failure is printed before it.
     if (detachFailure !== undefined) {
+      // eslint-disable-next-line no-unsafe-finally -- a detach failure of a run that succeeded is its result
       if (!failed) throw detachFailure;
       notice(`error: ${detachFailure.message}`);
     }

@@ -8,7 +8,6 @@ export interface SampleSource {
   clear(): void;
 }
 
-
 export interface SamplerHooks<T = string> {
   /** The entries of one interval in the order to print them (`--sort`, `--top`); default: as read. */
   arrange?(entries: MapEntry[]): MapEntry[];

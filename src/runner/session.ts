@@ -121,18 +121,24 @@ export class Session {
     this.writeHeader(consumer.header);
     const schedule = { interval: consumer.sample.interval, clearMap: consumer.sample.clear_map === true };
     this.samplers.push(
-      startSampler(source, consumer.format, schedule, {
-        intervalHeader: () => consumer.intervalHeader(),
-        ...(consumer.arrange ? { arrange: (entries) => consumer.arrange!(entries) } : {}),
-        writeLine: (line) => this.sink.writeLine(line),
-        flush: () => this.sink.flush(),
-        countMalformed: (error) => this.notices.countMalformed(error),
-        afterSample: () => {
-          this.notices.report();
-          this.counted('intervals');
+      startSampler(
+        source,
+        consumer.format,
+        schedule,
+        {
+          intervalHeader: () => consumer.intervalHeader(),
+          ...(consumer.arrange ? { arrange: (entries) => consumer.arrange!(entries) } : {}),
+          writeLine: (line) => this.sink.writeLine(line),
+          flush: () => this.sink.flush(),
+          countMalformed: (error) => this.notices.countMalformed(error),
+          afterSample: () => {
+            this.notices.report();
+            this.counted('intervals');
+          },
+          onError: (error) => this.stop.abort(error),
         },
-        onError: (error) => this.stop.abort(error),
-      }, this.clock),
+        this.clock,
+      ),
     );
   }
 

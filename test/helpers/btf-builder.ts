@@ -129,7 +129,14 @@ export class BtfBuilder {
   }
 
   datasec(name: string, size: number, vars: { type: number; offset: number; size: number }[]): number {
-    return this.add(name, BtfKind.Datasec, vars.length, size, vars.flatMap((v) => [v.type, v.offset, v.size]), { size, align: 1 });
+    return this.add(
+      name,
+      BtfKind.Datasec,
+      vars.length,
+      size,
+      vars.flatMap((v) => [v.type, v.offset, v.size]),
+      { size, align: 1 },
+    );
   }
 
   /** The id the next type will get (for types that refer to themselves). */

@@ -41,7 +41,11 @@ export async function assertGoneWithin(remaining: () => LoadedProgram[], graceMs
     await sleep(50);
     left = remaining();
   }
-  assert.deepEqual(left.map((p) => `${p.name} (id ${p.id})`), [], message);
+  assert.deepEqual(
+    left.map((p) => `${p.name} (id ${p.id})`),
+    [],
+    message,
+  );
 }
 
 /**
@@ -54,9 +58,17 @@ export async function stopAndCheckUnloaded(running: RunningEcli, signal: NodeJS.
   assert.ok(isRunning(running), `ecli exited before ${signal}\n${running.stderr()}`);
   const ours = programIdsHeldBy(running.child.pid!);
   const loaded = loadedPrograms();
-  assert.deepEqual(ours.filter((id) => !loaded.some((p) => p.id === id)), [], 'the programs ecli holds are loaded');
+  assert.deepEqual(
+    ours.filter((id) => !loaded.some((p) => p.id === id)),
+    [],
+    'the programs ecli holds are loaded',
+  );
   const heldNames = new Set(loaded.filter((p) => ours.includes(p.id)).map((p) => p.name));
-  assert.deepEqual(programNames.filter((name) => !heldNames.has(name)), [], 'programs not loaded while ecli runs');
+  assert.deepEqual(
+    programNames.filter((name) => !heldNames.has(name)),
+    [],
+    'programs not loaded while ecli runs',
+  );
   assert.equal(await running.stop(signal), 0, `exit status after ${signal}\n${running.stderr()}`);
   const ourPrograms = (): LoadedProgram[] => loadedPrograms().filter((p) => ours.includes(p.id));
   await assertGoneWithin(ourPrograms, UNLOAD_GRACE_MS, `programs still loaded ${UNLOAD_GRACE_MS} ms after ${signal}`);

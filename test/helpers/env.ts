@@ -1,27 +1,13 @@
-/** Where tests find the repository, the shared fixtures, and whether they may skip. */
-import { existsSync } from 'node:fs';
+/** Where tests find the repository and its fixtures, and whether they may skip. */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 
 /** dist/test/helpers/env.js → repository root. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const fixturesDir = locateFixtures();
+/** The reference packages written by eunomia-bpf's ecc (test/fixtures/ecc/README.md says what each shows). */
+export const fixturesDir = resolve(repoRoot, 'test/fixtures/ecc');
 export const inCi = process.env.CI === 'true' || process.env.CI === '1';
-
-/**
- * The reference packages (written by eunomia-bpf's ecc): $ECLI_FIXTURES, else the first
- * `shared/fixtures/ecc` beside the repository or one of its parents (a worktree in /work/wt/NAME
- * finds /work/shared). When none exists, the path beside the repository, for messages.
- */
-function locateFixtures(): string {
-  if (process.env.ECLI_FIXTURES) return resolve(process.env.ECLI_FIXTURES);
-  for (let dir = dirname(repoRoot); ; dir = dirname(dir)) {
-    const candidate = resolve(dir, 'shared/fixtures/ecc');
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) return resolve(repoRoot, '../shared/fixtures/ecc');
-  }
-}
 
 /**
  * Skips a test with a printed reason, except in CI where every integration test must run:
@@ -30,13 +16,6 @@ function locateFixtures(): string {
 export function skipUnlessCi(t: TestContext, reason: string): void {
   if (inCi) throw new Error(`required in CI but cannot run: ${reason}`);
   t.skip(reason);
-}
-
-/** True when the reference fixtures are present; otherwise skips (or fails in CI). */
-export function haveFixtures(t: TestContext): boolean {
-  if (existsSync(fixturesDir)) return true;
-  skipUnlessCi(t, `reference fixtures not found at ${fixturesDir}`);
-  return false;
 }
 
 /** True when running as root; otherwise skips (or fails in CI). */

@@ -47,7 +47,12 @@ export function execOnce(exe: string): Promise<number> {
  * Runs `ecli run -j <args>`, checks the row of one exec of `exe`, stops it and checks the
  * unload. Returns ecli's stderr.
  */
-export async function runAndSeeExec(t: TestContext, exe: string, args: string[], options: { input?: Buffer; env?: NodeJS.ProcessEnv; prefix?: string[]; ecli?: string; cwd?: string } = {}): Promise<string> {
+export async function runAndSeeExec(
+  t: TestContext,
+  exe: string,
+  args: string[],
+  options: { input?: Buffer; env?: NodeJS.ProcessEnv; prefix?: string[]; ecli?: string; cwd?: string } = {},
+): Promise<string> {
   const running = await startEcliFor(t, ['run', '-j', ...args], options);
   const pid = await execOnce(exe);
   const row = jsonOf(await running.waitForLine((l) => jsonOf(l)?.pid === pid));

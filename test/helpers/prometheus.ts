@@ -77,7 +77,10 @@ export async function startPrometheus(t: TestContext, targets: string[]): Promis
 
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     assert.ok(child.exitCode === null, `prometheus exited:\n${log}`);
     assert.ok(Date.now() < deadline, `prometheus not ready after 30 s:\n${log}`);
@@ -86,7 +89,11 @@ export async function startPrometheus(t: TestContext, targets: string[]): Promis
 
   const query = async (expr: string): Promise<PrometheusSample[]> => {
     const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-    const body = (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    const body = (await response.json()) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+    };
     assert.equal(body.status, 'success', `query ${expr}: ${body.error ?? ''}`);
     assert.equal(body.data?.resultType, 'vector', `query ${expr}`);
     return body.data!.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));

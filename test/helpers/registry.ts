@@ -49,7 +49,18 @@ export async function startRegistry(t: TestContext, users: RegistryUser[] = []):
   const dir = mkdtempSync(path.join(tmpdir(), 'ecli-registry-'));
   const storage = path.join(dir, 'storage');
   const port = await freePort();
-  const lines = ['version: 0.1', 'log:', '  level: info', '  formatter: text', 'storage:', '  filesystem:', `    rootdirectory: ${storage}`, 'http:', `  addr: 127.0.0.1:${port}`, `  secret: ${Math.random().toString(36).slice(2)}`];
+  const lines = [
+    'version: 0.1',
+    'log:',
+    '  level: info',
+    '  formatter: text',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${storage}`,
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    `  secret: ${Math.random().toString(36).slice(2)}`,
+  ];
   if (users.length > 0) {
     const htpasswd = users.map(({ user, password }) => {
       const made = spawnSync('htpasswd', ['-Bbn', user, password], { encoding: 'utf8' });
@@ -75,7 +86,11 @@ export async function startRegistry(t: TestContext, users: RegistryUser[] = []):
     rmSync(dir, { recursive: true, force: true });
   });
   const host = `127.0.0.1:${port}`;
-  await waitUntilServing(host, () => output, () => child.exitCode !== null);
+  await waitUntilServing(
+    host,
+    () => output,
+    () => child.exitCode !== null,
+  );
   const requests = (): string[] => [...output.matchAll(/"((?:GET|HEAD|POST|PUT|PATCH|DELETE) [^"]*)" (\d{3})/g)].map((m) => `${m[1]}" ${m[2]}`);
   return {
     host,
@@ -87,7 +102,8 @@ export async function startRegistry(t: TestContext, users: RegistryUser[] = []):
       for (;;) {
         const after = requests().slice(from);
         if (after.some(until)) return after;
-        if (Date.now() > deadline) throw new Error(`the registry logged no such request within ${READY_TIMEOUT_MS} ms; after request ${from}:\n${after.join('\n')}`);
+        if (Date.now() > deadline)
+          throw new Error(`the registry logged no such request within ${READY_TIMEOUT_MS} ms; after request ${from}:\n${after.join('\n')}`);
         await sleep(20);
       }
     },

@@ -24,7 +24,9 @@ function withoutComments(text: string): string {
 /** Static imports and re-exports, `import type`, and dynamic `import('...')`. */
 export function importsOf(text: string): string[] {
   const specifiers: string[] = [];
-  for (const match of withoutComments(text).matchAll(/\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm)) {
+  for (const match of withoutComments(text).matchAll(
+    /\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm,
+  )) {
     specifiers.push((match[1] ?? match[2] ?? match[3])!);
   }
   return specifiers;
@@ -38,7 +40,11 @@ export function eagerImportsOf(text: string): string[] {
   const specifiers: string[] = [];
   for (const match of withoutComments(text).matchAll(/^\s*(?:import|export)\b([^'";]*?)\bfrom\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]/gm)) {
     const clause = (match[1] ?? '').trim();
-    const names = /^\{([^}]*)\}$/.exec(clause)?.[1]?.split(',').map((n) => n.trim()).filter((n) => n !== '');
+    const names = /^\{([^}]*)\}$/
+      .exec(clause)?.[1]
+      ?.split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== '');
     if (clause.startsWith('type ') || (names !== undefined && names.length > 0 && names.every((n) => n.startsWith('type ')))) continue;
     specifiers.push((match[2] ?? match[3])!);
   }

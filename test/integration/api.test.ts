@@ -26,13 +26,21 @@ const UNLOAD_GRACE_MS = 3000;
 function heldPrograms(names: readonly string[]): number[] {
   const ours = programIdsHeldBy(process.pid);
   const held = loadedPrograms().filter((p) => ours.includes(p.id));
-  assert.deepEqual(names.filter((name) => !held.some((p) => p.name === name)), [], 'programs loaded while the session runs');
+  assert.deepEqual(
+    names.filter((name) => !held.some((p) => p.name === name)),
+    [],
+    'programs loaded while the session runs',
+  );
   return ours;
 }
 
 async function assertUnloaded(session: Session, ours: readonly number[]): Promise<void> {
   assert.equal(session.closed, true);
-  assert.deepEqual(programIdsHeldBy(process.pid).filter((id) => ours.includes(id)), [], 'no program fd left open');
+  assert.deepEqual(
+    programIdsHeldBy(process.pid).filter((id) => ours.includes(id)),
+    [],
+    'no program fd left open',
+  );
   await assertGoneWithin(() => loadedPrograms().filter((p) => ours.includes(p.id)), UNLOAD_GRACE_MS, 'programs still loaded after close()');
 }
 
@@ -76,6 +84,9 @@ test('runqlat through the API: samples() yields its log2 histogram; aborting the
   assert.equal(samples.length, 2);
   assert.deepEqual([samples[1]!.map, samples[1]!.type], ['hists', 'log2_hist']);
   const slots = samples[1]!.entries.flatMap((entry) => entry.value.slots);
-  assert.ok(slots.some((count) => count > 0), `a non-empty histogram: ${JSON.stringify(samples[1]!.entries).slice(0, 300)}`);
+  assert.ok(
+    slots.some((count) => count > 0),
+    `a non-empty histogram: ${JSON.stringify(samples[1]!.entries).slice(0, 300)}`,
+  );
   await assertUnloaded(session, ours);
 });

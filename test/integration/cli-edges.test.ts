@@ -55,7 +55,15 @@ test("--help and inspect show each option's default: the @cmdarg default, else t
 
   const inspect = runTool(ecliPath, ['inspect', pkg]);
   assert.equal(inspect.status, 0, inspect.stderr);
-  const rows = inspect.stdout.split('\n').filter((l) => l.startsWith('│ --')).map((l) => l.split('│').slice(1, 6).map((c) => c.trim()));
+  const rows = inspect.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('│ --'))
+    .map((l) =>
+      l
+        .split('│')
+        .slice(1, 6)
+        .map((c) => c.trim()),
+    );
   assert.deepEqual(rows, [
     ['--min_ns', '.rodata', 'unsigned long long', '250000', '250000'],
     ['--needle', '.rodata', 'char[8]', '"abc"', '"abc"'],
@@ -63,7 +71,15 @@ test("--help and inspect show each option's default: the @cmdarg default, else t
     ['--limit', '.rodata', 'int', '7', '3'],
   ]);
   const json = JSON.parse(runTool(ecliPath, ['inspect', '--json', pkg]).stdout) as { options: { variable: string; default?: string; initial?: string }[] };
-  assert.deepEqual(json.options.map((o) => [o.variable, o.default, o.initial]), [['min_ns', '250000', '250000'], ['needle', '"abc"', '"abc"'], ['with_failures', 'true', 'true'], ['limit_value', '7', '3']]);
+  assert.deepEqual(
+    json.options.map((o) => [o.variable, o.default, o.initial]),
+    [
+      ['min_ns', '250000', '250000'],
+      ['needle', '"abc"', '"abc"'],
+      ['with_failures', 'true', 'true'],
+      ['limit_value', '7', '3'],
+    ],
+  );
 });
 
 test("the package's -V prints its own name and version", (t) => {
@@ -101,7 +117,10 @@ test('a mistyped command gets did-you-mean, exit 2; mistyped options too', (t) =
   assert.equal(mistyped.stderr.split('\n')[0], 'ecli: error: unknown command runn (did you mean run?)');
   assert.match(runTool(ecliPath, ['inspekt', pkg]).stderr, /^ecli: error: unknown command inspekt \(did you mean inspect\?\)$/m);
   assert.match(runTool(ecliPath, ['run', '--jsn', pkg]).stderr, /^ecli: error: unknown option --jsn for ecli run \(did you mean --json\?\)/m);
-  assert.match(runTool(ecliPath, ['run', pkg, '--min_sn', '5']).stderr, /^ecli: error: unknown option --min_sn for package options_bpf \(did you mean --min_ns\?\)/m);
+  assert.match(
+    runTool(ecliPath, ['run', pkg, '--min_sn', '5']).stderr,
+    /^ecli: error: unknown option --min_sn for package options_bpf \(did you mean --min_ns\?\)/m,
+  );
   assert.match(runTool(ecliPath, ['--versoin']).stderr, /^ecli: error: unknown option '--versoin' \(Did you mean --version\?\)$/m, 'one line');
 });
 

@@ -112,7 +112,9 @@ function compileHints(t: Parameters<typeof tempDir>[0]): { packagePath: string; 
 /** Sends SIGUSR1 to a sleeping helper and signal 0 to a pid that does not exist; returns both pids. */
 async function sendSignals(t: Parameters<typeof tempDir>[0]): Promise<{ sender: number; victim: number }> {
   const victim = startHelper(t, 'sleep', ['30'], { stdio: 'ignore' });
-  const sender = startHelper(t, process.execPath, ['-e', `process.kill(${victim.pid}, 'SIGUSR1'); try { process.kill(${NO_SUCH_PID}, 0); } catch {}`], { stdio: 'ignore' });
+  const sender = startHelper(t, process.execPath, ['-e', `process.kill(${victim.pid}, 'SIGUSR1'); try { process.kill(${NO_SUCH_PID}, 0); } catch {}`], {
+    stdio: 'ignore',
+  });
   assert.equal(await sender.exited, 0);
   assert.equal(await victim.exited, 'SIGUSR1');
   return { sender: sender.pid, victim: victim.pid };
@@ -122,10 +124,18 @@ test('ecc writes the display hints into export_types', (t) => {
   if (!haveToolchain(t)) return;
   const { packagePath } = compileHints(t);
   const pkg = JSON.parse(readFileSync(packagePath, 'utf8')) as { meta: { export_types: { members: { name: string; display?: string }[] }[] } };
-  assert.deepEqual(
-    Object.fromEntries(pkg.meta.export_types[0]!.members.map((m) => [m.name, m.display])),
-    { pid: undefined, tpid: 'hex', sig: 'signal', ret: 'errno', flags: 'flags', took: 'duration', start: 'boot_ns', addr: 'ipv4', port: 'port', addr6: 'ipv6' },
-  );
+  assert.deepEqual(Object.fromEntries(pkg.meta.export_types[0]!.members.map((m) => [m.name, m.display])), {
+    pid: undefined,
+    tpid: 'hex',
+    sig: 'signal',
+    ret: 'errno',
+    flags: 'flags',
+    took: 'duration',
+    start: 'boot_ns',
+    addr: 'ipv4',
+    port: 'port',
+    addr6: 'ipv6',
+  });
 });
 
 test('plain text shows signal names, -errno names, flag names, durations, wall times, addresses and ports', async (t) => {
@@ -159,8 +169,30 @@ test("JSON keeps the raw values and adds each hint's <name>_text", async (t) => 
   const { sender } = await sendSignals(t);
   const failed = JSON.parse(await ecli.waitForLine(jsonLine((r) => r.pid === sender && r.ret === -3))) as Record<string, unknown>;
   assert.deepEqual(
-    { sig: failed.sig, sig_text: failed.sig_text, ret_text: failed.ret_text, flags: failed.flags, flags_text: failed.flags_text, addr: failed.addr, addr_text: failed.addr_text, port: failed.port, port_text: failed.port_text, addr6_text: failed.addr6_text },
-    { sig: 0, sig_text: '0', ret_text: '-ESRCH', flags: '<UNKNOWN_VARIANT>(3)', flags_text: 'KF_FAILED|KF_PROBE', addr: 0x0100007f, addr_text: '127.0.0.1', port: 0x901f, port_text: '8080', addr6_text: '::1' },
+    {
+      sig: failed.sig,
+      sig_text: failed.sig_text,
+      ret_text: failed.ret_text,
+      flags: failed.flags,
+      flags_text: failed.flags_text,
+      addr: failed.addr,
+      addr_text: failed.addr_text,
+      port: failed.port,
+      port_text: failed.port_text,
+      addr6_text: failed.addr6_text,
+    },
+    {
+      sig: 0,
+      sig_text: '0',
+      ret_text: '-ESRCH',
+      flags: '<UNKNOWN_VARIANT>(3)',
+      flags_text: 'KF_FAILED|KF_PROBE',
+      addr: 0x0100007f,
+      addr_text: '127.0.0.1',
+      port: 0x901f,
+      port_text: '8080',
+      addr6_text: '::1',
+    },
   );
   assert.match(String(failed.start_text), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$/);
   assert.equal(typeof failed.start, 'number', 'the raw nanoseconds stay');

@@ -59,7 +59,10 @@ test('externs that nothing defines are refused, naming each; __kconfig and __ksy
   );
   const { status, error } = refusal([bad], dir);
   assert.equal(status, 10);
-  assert.match(error, /ext\.bpf\.c: unresolved extern symbols (some_var \(variable\), my_helper \(function\)|my_helper \(function\), some_var \(variable\)): declared extern, but nothing defines them/);
+  assert.match(
+    error,
+    /ext\.bpf\.c: unresolved extern symbols (some_var \(variable\), my_helper \(function\)|my_helper \(function\), some_var \(variable\)): declared extern, but nothing defines them/,
+  );
 
   const good = source(
     dir,

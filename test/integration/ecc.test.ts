@@ -37,7 +37,10 @@ test('execsnoop compiles into a package with the reference shape', async (t) => 
   if (!haveToolchain(t)) return;
   const out = tempDir(t);
   const result = await runEccPipeline({ source: path.join(execsnoop, 'execsnoop.bpf.c'), header: path.join(execsnoop, 'execsnoop.h'), outputDir: out });
-  assert.deepEqual([result.objectPath, result.skeletonPath, result.packagePath], ['execsnoop.bpf.o', 'execsnoop.skel.json', 'package.json'].map((f) => path.join(out, f)));
+  assert.deepEqual(
+    [result.objectPath, result.skeletonPath, result.packagePath],
+    ['execsnoop.bpf.o', 'execsnoop.skel.json', 'package.json'].map((f) => path.join(out, f)),
+  );
 
   const text = readFileSync(path.join(out, 'package.json'), 'utf8');
   const json: unknown = JSON.parse(text);
@@ -49,7 +52,10 @@ test('execsnoop compiles into a package with the reference shape', async (t) => 
   const skel = pkg.meta.bpf_skel;
   assert.equal(skel.obj_name, 'execsnoop_bpf');
   assert.deepEqual(skel.maps[0], { name: 'events', ident: 'events' });
-  assert.deepEqual(skel.maps.slice(1).map((m) => m.ident), ['bss']);
+  assert.deepEqual(
+    skel.maps.slice(1).map((m) => m.ident),
+    ['bss'],
+  );
   assert.deepEqual(skel.progs, [{ name: 'tracepoint_syscalls_sys_enter_execve', attach: 'tracepoint/syscalls/sys_enter_execve', link: true }]);
   assert.deepEqual(skel.data_sections, [{ name: '.bss', variables: [{ name: '__eunomia_dummy_event_ptr', type: 'struct event *' }] }]);
   assert.equal(pkg.meta.eunomia_version, '0.3.4');
@@ -57,9 +63,17 @@ test('execsnoop compiles into a package with the reference shape', async (t) => 
   const [event] = pkg.meta.export_types;
   assert.equal(event!.name, 'event');
   assert.equal(event!.size, 36);
-  assert.deepEqual(event!.members.map((m) => [m.name, m.type, m.offset]), [
-    ['pid', 'int', 0], ['ppid', 'int', 4], ['uid', 'int', 8], ['retval', 'int', 12], ['is_exit', 'bool', 16], ['comm', 'char[16]', 17],
-  ]);
+  assert.deepEqual(
+    event!.members.map((m) => [m.name, m.type, m.offset]),
+    [
+      ['pid', 'int', 0],
+      ['ppid', 'int', 4],
+      ['uid', 'int', 8],
+      ['retval', 'int', 12],
+      ['is_exit', 'bool', 16],
+      ['comm', 'char[16]', 17],
+    ],
+  );
 });
 
 const documented = `#include <vmlinux.h>
@@ -132,7 +146,10 @@ test('compile errors name the source line and exit with COMPILE_FAILED', (t) => 
   writeFileSync(source, '#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int f(struct xdp_md *c) { return nope; }\n');
   const run = runCli([source]);
   assert.equal(run.status, 10);
-  assert.match(run.stderr, new RegExp(`^ecc: error: clang failed: ${source.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:45: error: use of undeclared identifier 'nope'`, 'm'));
+  assert.match(
+    run.stderr,
+    new RegExp(`^ecc: error: clang failed: ${source.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:45: error: use of undeclared identifier 'nope'`, 'm'),
+  );
   assert.equal(existsSync(path.join(dir, 'bad.bpf.o')), false, 'no output on failure');
 });
 
@@ -157,7 +174,10 @@ test('--header-only compiles a header into a BTF-only package', (t) => {
   assert.equal(pkg.meta.bpf_skel.obj_name, 'prog_bpf');
   assert.deepEqual(pkg.meta.bpf_skel.progs, []);
   assert.deepEqual(pkg.meta.bpf_skel.maps, [{ name: 'prog_bpf.bss', ident: 'bss', mmaped: true }]);
-  assert.deepEqual(pkg.meta.export_types.map((s) => [s.name, s.size, s.members.map((m) => m.type)]), [['S', 32, ['__int128_t', '__uint128_t']]]);
+  assert.deepEqual(
+    pkg.meta.export_types.map((s) => [s.name, s.size, s.members.map((m) => m.type)]),
+    [['S', 32, ['__int128_t', '__uint128_t']]],
+  );
 });
 
 /** Map and program names, in order, from the C skeleton of the system bpftool (libbpf's view). */

@@ -35,7 +35,12 @@ test('xdp attaches to lo and counts packets and bytes per ethertype', async (t) 
   assert.match(link.stdout, /prog\/xdp id \d+ name xdp_count/);
 
   sendDatagrams(netns);
-  const row = JSON.parse(await ecli.waitForLine(jsonLine((r) => (r.value as { packets: number }).packets === DATAGRAMS), 5000));
+  const row = JSON.parse(
+    await ecli.waitForLine(
+      jsonLine((r) => (r.value as { packets: number }).packets === DATAGRAMS),
+      5000,
+    ),
+  );
   assert.deepEqual(row, { key: { __u32: ETH_P_IP }, value: { bytes: DATAGRAMS * FRAME, packets: DATAGRAMS } });
   assert.deepEqual(
     jsonRows(ecli).filter((r) => (r.key as { __u32: number }).__u32 !== ETH_P_IP),
@@ -90,7 +95,12 @@ for (const signal of ['SIGINT', 'SIGKILL'] as const) {
     assert.equal(netns.run('tc', ['filter', 'show', 'dev', 'lo', 'ingress']).stdout, '', 'no netlink filter either');
 
     sendDatagrams(netns);
-    const row = JSON.parse(await ecli.waitForLine(jsonLine((r) => (r.value as { packets: number }).packets === DATAGRAMS), 5000));
+    const row = JSON.parse(
+      await ecli.waitForLine(
+        jsonLine((r) => (r.value as { packets: number }).packets === DATAGRAMS),
+        5000,
+      ),
+    );
     assert.deepEqual(row, { key: { __u32: ETH_P_IP }, value: { bytes: DATAGRAMS * FRAME, packets: DATAGRAMS } });
 
     if (signal === 'SIGINT') {
@@ -139,7 +149,12 @@ for (let i = 0; i < ${DATAGRAMS}; i++) c.send(Buffer.alloc(${DROPPED_PAYLOAD}), 
   assert.equal(sent.status, 0, sent.stderr);
   sendDatagrams(netns);
 
-  const row = JSON.parse(await counting.waitForLine(jsonLine((r) => (r.value as { packets: number }).packets >= DATAGRAMS), 5000));
+  const row = JSON.parse(
+    await counting.waitForLine(
+      jsonLine((r) => (r.value as { packets: number }).packets >= DATAGRAMS),
+      5000,
+    ),
+  );
   assert.deepEqual(row.value, { bytes: DATAGRAMS * FRAME, packets: DATAGRAMS }, 'tcx_count saw none of the dropped datagrams');
   await stopAndCheckUnloaded(dropping, 'SIGINT', ['tcx_drop_first']);
   await stopAndCheckUnloaded(counting, 'SIGINT', counter.programNames);

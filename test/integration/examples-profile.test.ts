@@ -30,7 +30,10 @@ test('profile prints symbolised stacks: a function of the busy test binary and k
   const kernelLine = await ecli.waitForLine((line) => KERNEL_FRAME.test(line), 10_000);
   await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 
-  const blocks = ecli.lines.join('\n').split('\n\n').filter((b) => b.startsWith('COMM: '));
+  const blocks = ecli.lines
+    .join('\n')
+    .split('\n\n')
+    .filter((b) => b.startsWith('COMM: '));
   assert.ok(blocks.length > 0);
   for (const block of blocks) assert.match(block, new RegExp(`^COMM: busy \\(pid=${busy.pid}\\) @ CPU \\d+\\n(Kernel:|No Kernel Stack)`), block);
   assert.ok(
@@ -39,7 +42,9 @@ test('profile prints symbolised stacks: a function of the busy test binary and k
   );
   // The kernel symbol is one kallsyms has at or below the frame's address.
   const [, address, name] = KERNEL_FRAME.exec(kernelLine)!;
-  const symbol = readFileSync('/proc/kallsyms', 'utf8').split('\n').find((line) => line.endsWith(` ${name}`) || line.includes(` ${name}\t`));
+  const symbol = readFileSync('/proc/kallsyms', 'utf8')
+    .split('\n')
+    .find((line) => line.endsWith(` ${name}`) || line.includes(` ${name}\t`));
   assert.ok(symbol, `${name} is in /proc/kallsyms`);
   assert.ok(BigInt(`0x${symbol.split(' ')[0]}`) <= BigInt(`0x${address}`), kernelLine);
 });
@@ -56,5 +61,9 @@ test('profile with "with_symbols": false prints addresses only', async (t) => {
   await ecli.waitForLine((line) => /^ {2}\d+ \[<[0-9a-f]{16}>\]/.test(line), 10_000);
   await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
   const frames = ecli.lines.filter((line) => /^ {2}\d+ \[</.test(line));
-  assert.deepEqual(frames.filter((line) => !/^ {2}\d+ \[<[0-9a-f]{16}>\]$/.test(line)), [], 'no frame has a symbol');
+  assert.deepEqual(
+    frames.filter((line) => !/^ {2}\d+ \[<[0-9a-f]{16}>\]$/.test(line)),
+    [],
+    'no frame has a symbol',
+  );
 });

@@ -102,10 +102,14 @@ test('bpf_probe_write_user in a tracepoint program is refused with the lockdown 
   writeFileSync(path.join(dir, 'write_user.bpf.c'), WRITE_USER_SOURCE);
   const packagePath = eccCompile(path.join(dir, 'write_user.bpf.c'), undefined, dir);
   if (lockdown !== 'none') {
-    await assertRefused(packagePath, ['write_user'], [
-      /^ecli: error: program write_user \(tp\/syscalls\/sys_enter_getppid\): this kernel refuses the helper bpf_probe_write_user: /,
-      new RegExp(`its lockdown is "${lockdown}"`),
-    ]);
+    await assertRefused(
+      packagePath,
+      ['write_user'],
+      [
+        /^ecli: error: program write_user \(tp\/syscalls\/sys_enter_getppid\): this kernel refuses the helper bpf_probe_write_user: /,
+        new RegExp(`its lockdown is "${lockdown}"`),
+      ],
+    );
     return;
   }
   const ecli = await startEcliFor(t, ['run', packagePath]);

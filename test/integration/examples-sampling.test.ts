@@ -57,7 +57,10 @@ test('runqlat prints a log2 histogram of run-queue latency for all tasks', async
   assert.ok(!ecli.lines.some((l) => l.startsWith('key = ') || l.startsWith('comm = ')), ecli.lines.join('\n'));
   const rows = block.slice(block.findIndex((l) => HEADING.test(l)) + 1);
   assert.ok(rows.length > 0 && rows.every((r) => HIST_ROW.test(r)), `histogram rows:\n${rows.join('\n')}`);
-  assert.ok(rows.some((r) => /: [1-9]\d* +\|/.test(r)), 'some slot counted a wakeup');
+  assert.ok(
+    rows.some((r) => /: [1-9]\d* +\|/.test(r)),
+    'some slot counted a wakeup',
+  );
 
   await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
@@ -69,10 +72,18 @@ test('runqlat -j --targ_per_process keys the histograms by process id', async (t
   const busy = startHelper(t, process.execPath, ['-e', wakeupScript(1200)], { stdio: 'ignore' });
   assert.equal(await busy.exited, 0);
 
-  const row = JSON.parse(await ecli.waitForLine(jsonLine((r) => (r.key as { u32?: number }).u32 === busy.pid), 5000));
+  const row = JSON.parse(
+    await ecli.waitForLine(
+      jsonLine((r) => (r.key as { u32?: number }).u32 === busy.pid),
+      5000,
+    ),
+  );
   assert.deepEqual(Object.keys(row), ['buckets', 'key', 'timestamp', 'unit', 'value']);
   assert.equal(row.unit, 'usecs');
-  assert.deepEqual(row.buckets.map((b: { count: number }) => b.count), row.value.slots);
+  assert.deepEqual(
+    row.buckets.map((b: { count: number }) => b.count),
+    row.value.slots,
+  );
   assert.equal(row.value.comm, 'node');
   assert.equal(row.value.slots.length, 26);
   assert.ok(sum(row.value.slots) > 0, 'the process was woken up');
@@ -130,7 +141,12 @@ test('hardirqs -j names the struct key column "" and counts every histogram entr
   const ecli = await startEcliFor(t, ['run', '-j', example.packagePath]);
   readDisksDirectly();
 
-  const row = JSON.parse(await ecli.waitForLine(jsonLine(() => true), 5000));
+  const row = JSON.parse(
+    await ecli.waitForLine(
+      jsonLine(() => true),
+      5000,
+    ),
+  );
   assert.deepEqual(Object.keys(row.key), ['']);
   assert.ok(readFileSync('/proc/interrupts', 'utf8').includes(row.key['']), `"${row.key['']}" is a handler in /proc/interrupts`);
   assert.deepEqual(Object.keys(row.value), ['count', 'slots']);
@@ -151,7 +167,10 @@ test('perf_event -j counts cpu-clock samples of a busy process', async (t) => {
 
   // 49 Hz for 1.5 s is about 70 samples; a loaded machine gives fewer.
   const row = JSON.parse(
-    await ecli.waitForLine(jsonLine((r) => (r.key as { __u32?: number }).__u32 === busy.pid && (r.value as { count: number }).count >= 20), 5000),
+    await ecli.waitForLine(
+      jsonLine((r) => (r.key as { __u32?: number }).__u32 === busy.pid && (r.value as { count: number }).count >= 20),
+      5000,
+    ),
   );
   assert.equal(row.value.comm, 'node');
   assert.deepEqual(

@@ -11,17 +11,7 @@ import path from 'node:path';
 import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
 import { startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
 import { runTool } from '../helpers/ecli-process.js';
-import {
-  compileExample,
-  haveCommands,
-  haveToolchain,
-  jsonLine,
-  jsonRows,
-  sleep,
-  startHelper,
-  tempDir,
-  uniqueToken,
-} from '../helpers/examples.js';
+import { compileExample, haveCommands, haveToolchain, jsonLine, jsonRows, sleep, startHelper, tempDir, uniqueToken } from '../helpers/examples.js';
 
 /** How long to keep listening after the expected row, so that unexpected ones would show up too. */
 const SETTLE_MS = 300;
@@ -87,8 +77,16 @@ test('opensnoop --pid reports the opens of that process only', async (t) => {
   assert.equal(row.flags & 3, 0, 'O_RDONLY');
   await sleep(SETTLE_MS);
   const rows = jsonRows(ecli);
-  assert.deepEqual(rows.filter((r) => r.fname === file).map((r) => r.pid), [target.pid], 'the other cat opened it too, unreported');
-  assert.deepEqual(rows.filter((r) => r.pid !== target.pid), [], 'only the --pid process is reported');
+  assert.deepEqual(
+    rows.filter((r) => r.fname === file).map((r) => r.pid),
+    [target.pid],
+    'the other cat opened it too, unreported',
+  );
+  assert.deepEqual(
+    rows.filter((r) => r.pid !== target.pid),
+    [],
+    'only the --pid process is reported',
+  );
 
   await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
@@ -123,12 +121,9 @@ test('sigsnoop reports a delivered signal and a kill that failed with ESRCH', as
   const victim = startHelper(t, 'sleep', ['30'], { stdio: 'ignore' });
 
   const ecli = await startEcliFor(t, ['run', '-j', example.packagePath]);
-  const sender = startHelper(
-    t,
-    process.execPath,
-    ['-e', `process.kill(${victim.pid}, 'SIGUSR1'); try { process.kill(${NO_SUCH_PID}, 0); } catch {}`],
-    { stdio: 'ignore' },
-  );
+  const sender = startHelper(t, process.execPath, ['-e', `process.kill(${victim.pid}, 'SIGUSR1'); try { process.kill(${NO_SUCH_PID}, 0); } catch {}`], {
+    stdio: 'ignore',
+  });
   assert.equal(await sender.exited, 0);
   assert.equal(await victim.exited, 'SIGUSR1');
 
@@ -154,7 +149,11 @@ test('printk --trace-pipe relays the bpf_printk lines of the --pid process only'
   const line = await ecli.waitForLine((l) => l.includes(`BPF triggered from PID ${writer.pid}.`));
   assert.match(line, /bpf_trace_printk: BPF triggered from PID/);
   await sleep(SETTLE_MS);
-  assert.deepEqual(ecli.lines.filter((l) => l.includes(`BPF triggered from PID ${other.pid}.`)), [], 'filtered out by --pid');
+  assert.deepEqual(
+    ecli.lines.filter((l) => l.includes(`BPF triggered from PID ${other.pid}.`)),
+    [],
+    'filtered out by --pid',
+  );
 
   await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });

@@ -178,7 +178,18 @@ test('JSON events: arguments, a failed exec, execveat, a thread, other users', a
       events(run).filter((e) => e.filename === filename && e.syscall === syscall && e.argv[1] === arg1);
 
     assert.deepEqual(of(s.target, 'EXECVE(0)', 'one'), [
-      { pid, ppid: process.pid, uid: 0, retval: 0, syscall: 'EXECVE(0)', argc: 4, dropped_before: 0, comm: 'esf-target', filename: s.target, argv: padded([s.target, ...args]) },
+      {
+        pid,
+        ppid: process.pid,
+        uid: 0,
+        retval: 0,
+        syscall: 'EXECVE(0)',
+        argc: 4,
+        dropped_before: 0,
+        comm: 'esf-target',
+        filename: s.target,
+        argv: padded([s.target, ...args]),
+      },
     ]);
     const [manyEvent] = of(s.target, 'EXECVE(0)', 'many-0');
     assert.equal(manyEvent?.argc, 26);
@@ -191,14 +202,36 @@ test('JSON events: arguments, a failed exec, execveat, a thread, other users', a
     assert.deepEqual(failed, { ...failed, ppid: process.pid, retval: -2, argc: 3, argv: padded([s.missing, 'gone', 'two words']) });
 
     assert.deepEqual(of(s.target, 'EXECVEAT(1)', 'via-execveat'), [
-      { pid: viaExecveat, ppid: process.pid, uid: 0, retval: 0, syscall: 'EXECVEAT(1)', argc: 2, dropped_before: 0, comm: 'esf-target', filename: s.target, argv: padded([s.target, 'via-execveat']) },
+      {
+        pid: viaExecveat,
+        ppid: process.pid,
+        uid: 0,
+        retval: 0,
+        syscall: 'EXECVEAT(1)',
+        argc: 2,
+        dropped_before: 0,
+        comm: 'esf-target',
+        filename: s.target,
+        argv: padded([s.target, 'via-execveat']),
+      },
     ]);
     const [failedAt] = of(s.missing, 'EXECVEAT(1)', 'via-execveat');
     assert.deepEqual(failedAt, { ...failedAt, ppid: process.pid, retval: -2, comm: 'helper', argc: 2 });
 
     // The exec'ing thread takes over the process ID: the call returns under another thread ID.
     assert.deepEqual(of(s.target, 'EXECVE(0)', 'from-thread'), [
-      { pid: threaded, ppid: process.pid, uid: 0, retval: 0, syscall: 'EXECVE(0)', argc: 2, dropped_before: 0, comm: 'esf-target', filename: s.target, argv: padded([s.target, 'from-thread']) },
+      {
+        pid: threaded,
+        ppid: process.pid,
+        uid: 0,
+        retval: 0,
+        syscall: 'EXECVE(0)',
+        argc: 2,
+        dropped_before: 0,
+        comm: 'esf-target',
+        filename: s.target,
+        argv: padded([s.target, 'from-thread']),
+      },
     ]);
   });
 });
@@ -221,7 +254,10 @@ test('--uid keeps only that user', async (t) => {
     exec(s.target, ['uid-root']);
     exec(s.target, ['uid-nobody'], { uid: NOBODY, gid: NOBODY });
     await waitForEvent(run, (e) => e.argv[1] === 'uid-nobody');
-    assert.deepEqual(events(run).filter((e) => e.argv[1] === 'uid-root'), []);
+    assert.deepEqual(
+      events(run).filter((e) => e.argv[1] === 'uid-root'),
+      [],
+    );
     assert.ok(events(run).every((e) => e.uid === NOBODY));
   });
 });
@@ -237,7 +273,10 @@ test('--ppid keeps only children of that process', async (t) => {
       parent.stdin.end('go\n');
       const child = await waitForEvent(run, (e) => e.argv[1] === 'ppid-child');
       assert.equal(child.ppid, parent.pid);
-      assert.deepEqual(events(run).filter((e) => e.argv[1] === 'ppid-other'), []);
+      assert.deepEqual(
+        events(run).filter((e) => e.argv[1] === 'ppid-other'),
+        [],
+      );
     });
   } finally {
     parent.kill();
@@ -255,10 +294,13 @@ test('--failed-only keeps only failed calls', async (t) => {
     exec(s.helper, ['execveat', s.missing, 'fo-failure']);
     await waitForEvent(run, (e) => e.syscall === 'EXECVEAT(1)' && e.argv[1] === 'fo-failure');
     const ours = events(run).filter((e) => e.argv[1]?.startsWith('fo-'));
-    assert.deepEqual(ours.map((e) => [e.syscall, e.argv[1], e.retval]), [
-      ['EXECVE(0)', 'fo-failure', -2],
-      ['EXECVEAT(1)', 'fo-failure', -2],
-    ]);
+    assert.deepEqual(
+      ours.map((e) => [e.syscall, e.argv[1], e.retval]),
+      [
+        ['EXECVE(0)', 'fo-failure', -2],
+        ['EXECVEAT(1)', 'fo-failure', -2],
+      ],
+    );
     assert.ok(events(run).every((e) => e.retval < 0));
   });
 });
@@ -324,7 +366,10 @@ test('--cgroup keeps only tasks in that cgroup v2 or below it', async (t) => {
         exec(s.target, ['cgroup-outside']);
         parent.stdin.end('go\n');
         await waitForEvent(run, (e) => e.argv[1] === 'cgroup-inside');
-        assert.deepEqual(events(run).filter((e) => e.argv[1] === 'cgroup-outside'), []);
+        assert.deepEqual(
+          events(run).filter((e) => e.argv[1] === 'cgroup-outside'),
+          [],
+        );
       });
     } finally {
       parent.kill();

@@ -83,7 +83,14 @@ test('the compiled execsnoop object lays out struct event as 0/4/8/12/16/17, 36 
   assert.equal(layout.size, 36);
   assert.deepEqual(
     layout.members.map((m) => [m.name, m.offset]),
-    [['pid', 0], ['ppid', 4], ['uid', 8], ['retval', 12], ['is_exit', 16], ['comm', 17]],
+    [
+      ['pid', 0],
+      ['ppid', 4],
+      ['uid', 8],
+      ['retval', 12],
+      ['is_exit', 16],
+      ['comm', 17],
+    ],
   );
   const pkg = JSON.parse(readFileSync(packagePath(), 'utf8')) as { meta: { export_types: { type_id: number }[] } };
   assert.equal(pkg.meta.export_types[0]!.type_id, event.id, 'the package exports this struct');

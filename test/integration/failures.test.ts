@@ -245,7 +245,7 @@ test('when stdout is closed under it, ecli stops quietly, exit 0, and detaches',
   } finally {
     clearInterval(execs);
   }
-  assert.doesNotMatch(running.stderr(), /error|    at /, running.stderr());
+  assert.doesNotMatch(running.stderr(), /error| {4}at /, running.stderr());
   await waitUntilUnloaded(PROGRAM);
 });
 

@@ -1,5 +1,5 @@
 /**
- * The packages the reference ecc wrote (../shared/fixtures/ecc) run here unchanged and show
+ * The packages the reference ecc wrote (test/fixtures/ecc) run here unchanged and show
  * what its README says a correct runner shows. Events are system-wide, so every check matches
  * rows by a pid spawned here; XDP and TC run in a network namespace of their own.
  */
@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jsonOf, parsePlainRow, startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
 import { ecliPath, runTool, type RunningEcli } from '../helpers/ecli-process.js';
-import { fixturesDir, haveFixtures, haveRoot } from '../helpers/env.js';
+import { fixturesDir, haveRoot } from '../helpers/env.js';
 
 const fixture = (name: string): string => path.join(fixturesDir, name);
 
 function ready(t: TestContext): boolean {
-  return haveFixtures(t) && haveRoot(t);
+  return haveRoot(t);
 }
 
 interface Spawned {
@@ -99,16 +99,19 @@ test('bootstrap plain text: the header and aligned rows for exec and exit', asyn
     ET: ENTER,
   });
   const exit = parsePlainRow(header, await running.waitForLine((l) => ofSh(l) && l.includes(' true ')));
-  assert.deepEqual({ ...exit.values, DURATION_NS: 'n' }, {
-    PID: String(sh.pid),
-    PPID: String(process.pid),
-    EXIT_CODE: '3',
-    DURATION_NS: 'n',
-    COMM: 'sh',
-    FILENAME: '',
-    EXIT_EVENT: 'true',
-    ET: ENTER,
-  });
+  assert.deepEqual(
+    { ...exit.values, DURATION_NS: 'n' },
+    {
+      PID: String(sh.pid),
+      PPID: String(process.pid),
+      EXIT_CODE: '3',
+      DURATION_NS: 'n',
+      COMM: 'sh',
+      FILENAME: '',
+      EXIT_EVENT: 'true',
+      ET: ENTER,
+    },
+  );
   assert.match(exit.values.DURATION_NS!, /^[1-9]\d*$/);
   await stopAndCheckUnloaded(running);
 });
@@ -123,7 +126,10 @@ test('bootstrap --min_duration_ns 100ms: a quick exit is filtered, a 0.3 s sleep
   assert.equal(exit.exit_event, true, 'with a minimum duration the program reports exits only');
   assert.ok(typeof exit.duration_ns === 'number' && exit.duration_ns >= 100e6 && exit.duration_ns < 10e9, `duration_ns ${String(exit.duration_ns)}`);
   // Ring buffer records arrive in order: the quick process's exit would already be here.
-  assert.deepEqual(running.lines.filter((l) => jsonOf(l)?.pid === quick.pid), []);
+  assert.deepEqual(
+    running.lines.filter((l) => jsonOf(l)?.pid === quick.pid),
+    [],
+  );
   assert.deepEqual(running.lines.filter((l) => jsonOf(l)?.pid === slow.pid).length, 1);
   await stopAndCheckUnloaded(running);
 });
@@ -215,7 +221,9 @@ test('simple_prog_4 --trace-pipe: bpf_printk output "Created 305419896" after ex
   const trigger = (async () => {
     const deadline = Date.now() + 10_000;
     while (!found && Date.now() < deadline) {
-      await (await spawnProcess('/bin/true', [])).exited;
+      await (
+        await spawnProcess('/bin/true', [])
+      ).exited;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   })();
@@ -284,8 +292,7 @@ test('int128: loads (only a .bss and no program) and exits 0 on SIGINT', async (
   assert.deepEqual(running.lines, []);
 });
 
-test('arg_builder_skel (a meta without object) is refused with a one-line package error', (t) => {
-  if (!haveFixtures(t)) return;
+test('arg_builder_skel (a meta without object) is refused with a one-line package error', () => {
   const result = runTool(ecliPath, ['run', fixture('arg_builder_skel.json')]);
   assert.equal(result.status, 4, 'the PACKAGE_INVALID exit status');
   assert.equal(result.stdout, '');
@@ -295,12 +302,12 @@ test('arg_builder_skel (a meta without object) is refused with a one-line packag
   assert.deepEqual(rest, [], 'nothing else (no stack trace)');
 });
 
-test('`ecli run <fixture> --help` prints the generated help on stdout and exits 0', (t) => {
-  if (!haveFixtures(t)) return;
+test('`ecli run <fixture> --help` prints the generated help on stdout and exits 0', () => {
   const runnable = ['bootstrap', 'runqlat', 'simple_prog_3', 'simple_prog_4', 'simple_prog_5_xdp', 'simple_prog_6_tc', 'minimal_printk', 'int128'];
   for (const name of runnable) {
     const file = fixture(`${name}.json`);
-    const meta = (JSON.parse(readFileSync(file, 'utf8')) as { meta: { bpf_skel: { obj_name: string; data_sections: { variables: { name: string }[] }[] } } }).meta;
+    const meta = (JSON.parse(readFileSync(file, 'utf8')) as { meta: { bpf_skel: { obj_name: string; data_sections: { variables: { name: string }[] }[] } } })
+      .meta;
     const result = runTool(ecliPath, ['run', file, '--help']);
     assert.equal(result.status, 0, `${name}: ${result.stderr}`);
     assert.equal(result.stderr, '', name);

@@ -17,7 +17,7 @@ import { type AttachMeta, BpfObject } from '../../src/loader/object.js';
 import { ensureTracefs, hasKprobes, probeTrampolines } from '../../src/loader/probe.js';
 import { TracePipeReader } from '../../src/loader/trace-pipe.js';
 import { resolvePerfEvent } from '../../src/model/perf-event.js';
-import { haveFixtures, haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
+import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
 import { fixtureElf, readFixturePackage } from '../helpers/fixtures.js';
 
 interface Fixture {
@@ -98,7 +98,7 @@ const HEADERS = '#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\n#include <b
 const LICENSE = 'char LICENSE[] SEC("license") = "GPL";\n';
 
 test('bootstrap (ecc fixture): exec events arrive through the ring buffer, and close() unloads', (t) => {
-  if (!haveRoot(t) || !haveFixtures(t)) return;
+  if (!haveRoot(t)) return;
   const { elf, objName, progs } = fixture('bootstrap.json');
   const names = ['handle_exec', 'handle_exit'];
   const before = kernelProgramIds(names);
@@ -112,7 +112,11 @@ test('bootstrap (ecc fixture): exec events arrive through the ring buffer, and c
     ],
   );
   object.load();
-  for (const program of object.programs) object.attach(program, progs.find((p) => p.name === program.name));
+  for (const program of object.programs)
+    object.attach(
+      program,
+      progs.find((p) => p.name === program.name),
+    );
   const ours = [...kernelProgramIds(names)].filter((id) => !before.has(id));
   assert.equal(ours.length, 2, 'bpftool does not list the loaded programs');
 
@@ -126,9 +130,17 @@ test('bootstrap (ecc fixture): exec events arrive through the ring buffer, and c
   object.close();
 
   assert.ok(records.every((r) => r.length === 176));
-  for (const pid of pids) assert.ok(records.some((r) => int32At(r, 0) === pid), `no record for pid ${pid}`);
+  for (const pid of pids)
+    assert.ok(
+      records.some((r) => int32At(r, 0) === pid),
+      `no record for pid ${pid}`,
+    );
   const left = kernelProgramIds(names);
-  assert.deepEqual(ours.filter((id) => left.has(id)), [], 'programs left in the kernel after close()');
+  assert.deepEqual(
+    ours.filter((id) => left.has(id)),
+    [],
+    'programs left in the kernel after close()',
+  );
 });
 
 test('execsnoop (examples/): exec events arrive through the perf buffer', (t) => {
@@ -155,7 +167,7 @@ test('execsnoop (examples/): exec events arrive through the perf buffer', (t) =>
 });
 
 test('a callback that throws fails the poll with its own error', (t) => {
-  if (!haveRoot(t) || !haveFixtures(t)) return;
+  if (!haveRoot(t)) return;
   const { elf, objName, progs } = fixture('bootstrap.json');
   const object = run(t, elf, objName, progs);
   const reader = new RingBufferReader(object.findMap('rb')!, {
@@ -169,7 +181,7 @@ test('a callback that throws fails the poll with its own error', (t) => {
 });
 
 test('xdp (ecc fixture): attached to lo while open, gone after close()', (t) => {
-  if (!haveRoot(t) || !haveFixtures(t)) return;
+  if (!haveRoot(t)) return;
   const { elf, objName, progs } = fixture('simple_prog_5_xdp.json');
   const object = run(t, elf, objName, progs);
   assert.match(execFileSync('ip', ['link', 'show', 'lo'], { encoding: 'utf8' }), /xdp/);
@@ -178,7 +190,7 @@ test('xdp (ecc fixture): attached to lo while open, gone after close()', (t) => 
 });
 
 test('tc (ecc fixture): a bpf filter on lo ingress while open, gone (with its qdisc) after close()', (t) => {
-  if (!haveRoot(t) || !haveFixtures(t)) return;
+  if (!haveRoot(t)) return;
   const qdiscs = () => execFileSync('tc', ['qdisc', 'show', 'dev', 'lo'], { encoding: 'utf8' });
   const filters = () => execFileSync('tc', ['filter', 'show', 'dev', 'lo', 'ingress'], { encoding: 'utf8' });
   const qdiscsBefore = qdiscs();
@@ -192,7 +204,7 @@ test('tc (ecc fixture): a bpf filter on lo ingress while open, gone (with its qd
 });
 
 test('runqlat (ecc fixture): the hists hash map can be walked after some scheduling', async (t) => {
-  if (!haveRoot(t) || !haveFixtures(t)) return;
+  if (!haveRoot(t)) return;
   const { elf, objName, progs } = fixture('runqlat.json');
   const object = run(t, elf, objName, progs);
   spawnTrue(5);
@@ -250,8 +262,24 @@ ${LICENSE}`,
   for (let i = 0; i < 9; i++) void process.ppid; // each read is a getppid(2)
   const key = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
   const counts = object.findMap('counts')!;
-  assert.deepEqual(counts.keys().map((k) => int32At(k, 0)).sort(), [0, 1, 2]);
-  assert.deepEqual(counts.entries().map(([k, v]) => [int32At(k, 0), u64At(v, 0)]).sort(), [[0, 3n], [1, 3n], [2, 3n]]);
+  assert.deepEqual(
+    counts
+      .keys()
+      .map((k) => int32At(k, 0))
+      .sort(),
+    [0, 1, 2],
+  );
+  assert.deepEqual(
+    counts
+      .entries()
+      .map(([k, v]) => [int32At(k, 0), u64At(v, 0)])
+      .sort(),
+    [
+      [0, 3n],
+      [1, 3n],
+      [2, 3n],
+    ],
+  );
   assert.equal(counts.lookup(key(7)), undefined);
   assert.equal(counts.delete(key(1)), true);
   assert.equal(counts.delete(key(1)), false);
@@ -420,7 +448,7 @@ ${LICENSE}`,
 });
 
 test('trace_pipe: bpf_printk lines from simple_prog_4 stream until close()', async (t) => {
-  if (!haveRoot(t) || !haveFixtures(t)) return;
+  if (!haveRoot(t)) return;
   const { elf, objName, progs } = fixture('simple_prog_4.json');
   run(t, elf, objName, progs);
   const lines: string[] = [];
@@ -432,5 +460,8 @@ test('trace_pipe: bpf_printk lines from simple_prog_4 stream until close()', asy
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   reader.close();
-  assert.ok(lines.some((line) => line.includes('Created 305419896')), `trace_pipe lines: ${lines.slice(-3).join(' | ')}`);
+  assert.ok(
+    lines.some((line) => line.includes('Created 305419896')),
+    `trace_pipe lines: ${lines.slice(-3).join(' | ')}`,
+  );
 });

@@ -68,17 +68,22 @@ test('Prometheus scrapes runqlat histograms and execsnoop event counters while s
   const series = `ecli_hists_seconds_count{instance="${histogramTarget}",key="4294967295",host="test1",role="ci"}`;
   await prometheus.waitFor(series, (s) => (single(s) ?? 0) > 0);
   // One expression, so both sides come from the same scrape (the counts grow between scrapes).
-  const infMinusCount = await prometheus.query(
-    `ecli_hists_seconds_bucket{instance="${histogramTarget}",key="4294967295",le="+Inf"} - ignoring(le) ${series}`,
+  const infMinusCount = await prometheus.query(`ecli_hists_seconds_bucket{instance="${histogramTarget}",key="4294967295",le="+Inf"} - ignoring(le) ${series}`);
+  assert.deepEqual(
+    infMinusCount.map((x) => x.value),
+    [0],
+    '+Inf bucket = _count',
   );
-  assert.deepEqual(infMinusCount.map((x) => x.value), [0], '+Inf bucket = _count');
   const buckets = await prometheus.query(`ecli_hists_seconds_bucket{instance="${histogramTarget}",key="4294967295"}`);
   assert.equal(buckets.length, 27, '26 slots and +Inf');
   const ordered = buckets.map((b) => [Number(b.metric.le === '+Inf' ? Infinity : b.metric.le), b.value] as const).sort((a, b) => a[0] - b[0]);
   ordered.forEach(([, value], i) => assert.ok(i === 0 || value >= ordered[i - 1]![1], 'cumulative buckets'));
   const quantile = single(await prometheus.query(`histogram_quantile(0.5, ecli_hists_seconds_bucket{instance="${histogramTarget}",key="4294967295"})`));
   assert.ok(quantile !== undefined && quantile > 0 && quantile < 60, `median run-queue latency in seconds: ${quantile}`);
-  assert.ok(histograms.lines.some((l) => /^\s+usecs\s+: count\s+distribution$/.test(l)), 'stdout still has the histogram');
+  assert.ok(
+    histograms.lines.some((l) => /^\s+usecs\s+: count\s+distribution$/.test(l)),
+    'stdout still has the histogram',
+  );
   const rss = await prometheus.query(`process_resident_memory_bytes{instance="${histogramTarget}"}`);
   assert.ok(single(rss)! > 1e6, 'process metrics');
 
@@ -98,7 +103,10 @@ test('a taken port or a bad address is a one-line usage error, before anything i
   const busy = runTool(ecliPath, ['run', '--metrics', `127.0.0.1:${port}`, execsnoop.packagePath]);
   assert.equal(busy.status, 2);
   assert.equal(busy.stdout, '');
-  assert.equal(busy.stderr, `ecli: error: cannot serve metrics on 127.0.0.1:${port}: the port is in use\nhint: choose another port, or stop what listens there\n`);
+  assert.equal(
+    busy.stderr,
+    `ecli: error: cannot serve metrics on 127.0.0.1:${port}: the port is in use\nhint: choose another port, or stop what listens there\n`,
+  );
 
   const bad = runTool(ecliPath, ['run', '--metrics', 'localhost', execsnoop.packagePath]);
   assert.equal(bad.status, 2);

@@ -1,5 +1,5 @@
 /**
- * Multiple-export mode (reference §2.4) with real BPF: a package with two ring buffers, one fed
+ * Multiple-export mode (docs/eunomia-spec.md §2.4) with real BPF: a package with two ring buffers, one fed
  * on exec and one on exit, whose hand-edited meta exports each through its own export_config.
  */
 import { test, type TestContext } from 'node:test';
@@ -76,7 +76,13 @@ char LICENSE[] SEC("license") = "GPL";
 
 interface Compiled {
   dir: string;
-  pkg: { meta: { enable_multiple_export_types?: boolean; export_types: { name: string; type_id: number }[]; bpf_skel: { maps: { name: string; export_config?: unknown }[] } } };
+  pkg: {
+    meta: {
+      enable_multiple_export_types?: boolean;
+      export_types: { name: string; type_id: number }[];
+      bpf_skel: { maps: { name: string; export_config?: unknown }[] };
+    };
+  };
   /** Type ids of the object's BTF. */
   ids: { event_exec: number; event_exit: number; int: number };
   /** A copy of /bin/sh with a unique name that fits in comm. */

@@ -58,11 +58,31 @@ async function untilLine(helper: Helper, match: (line: string) => boolean, what:
 }
 
 test('npm pack: the tarball holds the built code, its declarations and the schema, but no tests or examples', (t) => {
-  const files = runTool('tar', ['tzf', pack(t)]).stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
-  for (const needed of ['package.json', 'README.md', 'schemas/package.schema.json', 'dist/src/api/index.js', 'dist/src/api/index.d.ts', 'bin/ecli.cjs', 'bin/ecc.cjs', 'bin/run-bundle.cjs', 'dist/bundle/ecli.cjs', 'dist/bundle/ecli.cjs.cache', 'dist/bundle/ecc.cjs', 'dist/bundle/ecc.cjs.cache']) {
+  const files = runTool('tar', ['tzf', pack(t)])
+    .stdout.trim()
+    .split('\n')
+    .map((f) => f.replace(/^package\//, ''));
+  for (const needed of [
+    'package.json',
+    'README.md',
+    'schemas/package.schema.json',
+    'dist/src/api/index.js',
+    'dist/src/api/index.d.ts',
+    'bin/ecli.cjs',
+    'bin/ecc.cjs',
+    'bin/run-bundle.cjs',
+    'dist/bundle/ecli.cjs',
+    'dist/bundle/ecli.cjs.cache',
+    'dist/bundle/ecc.cjs',
+    'dist/bundle/ecc.cjs.cache',
+  ]) {
     assert.ok(files.includes(needed), `${needed} is in the tarball`);
   }
-  assert.deepEqual(files.filter((f) => /^(dist\/(test|bench)|test|examples|src|bench)\//.test(f)), [], 'nothing but what users need');
+  assert.deepEqual(
+    files.filter((f) => /^(dist\/(test|bench)|test|examples|src|bench)\//.test(f)),
+    [],
+    'nothing but what users need',
+  );
 });
 
 test('installed into a fresh project: the examples type-check and run, and a program sees its own exec, closes, and nothing stays loaded', async (t) => {
@@ -71,11 +91,15 @@ test('installed into a fresh project: the examples type-check and run, and a pro
   writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   writeFileSync(
     path.join(project, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'out', rootDir: 'src', types: ['node'] } }),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'out', rootDir: 'src', types: ['node'] },
+    }),
   );
   mkdirSync(path.join(project, 'src'));
   const sources = [
-    ...readdirSync(path.join(repoRoot, 'examples/api')).filter((f) => f.endsWith('.ts')).map((f) => path.join(repoRoot, 'examples/api', f)),
+    ...readdirSync(path.join(repoRoot, 'examples/api'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => path.join(repoRoot, 'examples/api', f)),
     path.join(repoRoot, 'test/package-consumer/see-exec.ts'),
   ];
   assert.equal(sources.length, 3, 'two examples and the test program');
@@ -90,12 +114,23 @@ test('installed into a fresh project: the examples type-check and run, and a pro
   const program = startHelper(t, process.execPath, [path.join(project, 'out/see-exec.js'), packagePath, exe], { cwd: project });
   await untilLine(program, (l) => l === 'attached', 'attached');
   const ours = programIdsHeldBy(program.pid);
-  const held = new Set(loadedPrograms().filter((p) => ours.includes(p.id)).map((p) => p.name));
-  assert.deepEqual(programNames.filter((name) => !held.has(name)), [], 'the package is attached');
+  const held = new Set(
+    loadedPrograms()
+      .filter((p) => ours.includes(p.id))
+      .map((p) => p.name),
+  );
+  assert.deepEqual(
+    programNames.filter((name) => !held.has(name)),
+    [],
+    'the package is attached',
+  );
   program.child.stdin!.write('go\n');
   const seen = JSON.parse(await untilLine(program, (l) => l.startsWith('{"seen"'), 'seen')) as { seen: { comm: string; ppid: number } };
   assert.deepEqual([seen.seen.comm, seen.seen.ppid], [exe, program.pid]);
-  const closed = JSON.parse(await untilLine(program, (l) => l.startsWith('{"closed"'), 'closed')) as { closed: boolean; stats: { received: number; malformed: number } };
+  const closed = JSON.parse(await untilLine(program, (l) => l.startsWith('{"closed"'), 'closed')) as {
+    closed: boolean;
+    stats: { received: number; malformed: number };
+  };
   assert.equal(closed.closed, true);
   assert.ok(closed.stats.received >= 1 && closed.stats.malformed === 0, JSON.stringify(closed.stats));
   // The program still runs: only close() can have detached its programs.
@@ -117,7 +152,10 @@ async function runExamples(t: TestContext, project: string): Promise<void> {
   await sleep(300);
   parents.helper.child.kill('SIGINT');
   assert.equal(await parents.helper.exited, 0, parents.stderr);
-  const row = parents.helper.stdout().split('\n').find((line) => line.trim().split(/\s+/)[0] === String(process.pid));
+  const row = parents.helper
+    .stdout()
+    .split('\n')
+    .find((line) => line.trim().split(/\s+/)[0] === String(process.pid));
   assert.ok(row !== undefined && Number(row.trim().split(/\s+/)[1]) >= 3, `this process's three execs:\n${parents.helper.stdout()}`);
 
   const opensnoop = compileExample(t, 'opensnoop').packagePath;

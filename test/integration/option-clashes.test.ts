@@ -61,7 +61,12 @@ async function verboseSeen(t: TestContext, args: string[]): Promise<{ verbose: u
   const ecli = await startEcliFor(t, args);
   const timer = setInterval(() => process.ppid, 50);
   try {
-    const row = JSON.parse(await ecli.waitForLine(jsonLine((r) => r.pid === process.pid), 5000));
+    const row = JSON.parse(
+      await ecli.waitForLine(
+        jsonLine((r) => r.pid === process.pid),
+        5000,
+      ),
+    );
     await stopAndCheckUnloaded(ecli, 'SIGINT', ['on_getppid']);
     return { verbose: row.verbose, stderr: ecli.stderr() };
   } finally {

@@ -31,7 +31,10 @@ test('ecli run -j with stdout on /dev/full: exit 9 with the line counts, program
 test('ecli run (plain text) fails on its header line; ecli inspect fails too', (t) => {
   if (!haveRoot(t)) return;
   const { packagePath } = prepareExecsnoop(t);
-  for (const args of [['run', packagePath], ['inspect', packagePath]]) {
+  for (const args of [
+    ['run', packagePath],
+    ['inspect', packagePath],
+  ]) {
     const full = openSync('/dev/full', 'w');
     const result = spawnSync(ecliPath, args, { stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 30_000 });
     closeSync(full);

@@ -53,7 +53,10 @@ test('--fields comm,pid: plain text shows these columns in this order', async (t
   const row = await running.waitForLine((line) => line.endsWith(` ${pid}`) && line.includes(exe));
   // The 15-character path is wider than COMM: the header comes again, widened, before the row
   // (other processes' rows may come between them, or widen it first).
-  const widened = running.lines.slice(0, running.lines.indexOf(row)).reverse().find((line) => line.startsWith('TIME '))!;
+  const widened = running.lines
+    .slice(0, running.lines.indexOf(row))
+    .reverse()
+    .find((line) => line.startsWith('TIME '))!;
   assert.notEqual(widened, header);
   assert.match(widened, /^TIME {5}COMM {12,}PID {4}$/);
   assert.deepEqual(parsePlainRow(widened, row).values, { COMM: exe, PID: String(pid) });

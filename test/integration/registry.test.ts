@@ -83,7 +83,11 @@ test('without auth: push, run by tag and by digest, pull byte for byte, re-push,
     assert.equal(again.digest, digest, 'the same package gives the same digest');
     assert.equal((again.stderr.match(/is already in the registry; not uploaded again/g) ?? []).length, 2, again.stderr);
     const requests = await registry.requestsUntil(before, (r) => r.startsWith('PUT /v2/tools/execsnoop/manifests/v1 '));
-    assert.deepEqual(requests.filter((r) => /^(POST|PATCH) /.test(r) || /^PUT \S*\/blobs\//.test(r)), [], 'no upload requests');
+    assert.deepEqual(
+      requests.filter((r) => /^(POST|PATCH) /.test(r) || /^PUT \S*\/blobs\//.test(r)),
+      [],
+      'no upload requests',
+    );
     assert.equal(requests.filter((r) => /^HEAD \/v2\/tools\/execsnoop\/blobs\/sha256:\S+ HTTP\/1\.1" 200$/.test(r)).length, 2, requests.join('\n'));
   });
 
@@ -102,7 +106,13 @@ test('without auth: push, run by tag and by digest, pull byte for byte, re-push,
   await t.test('an unknown tag and an unknown digest exit 3', () => {
     const unknownTag = ecli(['run', `${registry.host}/tools/execsnoop:nope`], env);
     assert.equal(unknownTag.status, 3, unknownTag.stderr);
-    assert.match(unknownTag.stderr, new RegExp(`^ecli: error: cannot pull ${registry.host}/tools/execsnoop:nope: ${registry.host}/tools/execsnoop has no tag nope \\(MANIFEST_UNKNOWN: manifest unknown\\)$`, 'm'));
+    assert.match(
+      unknownTag.stderr,
+      new RegExp(
+        `^ecli: error: cannot pull ${registry.host}/tools/execsnoop:nope: ${registry.host}/tools/execsnoop has no tag nope \\(MANIFEST_UNKNOWN: manifest unknown\\)$`,
+        'm',
+      ),
+    );
     const wrongDigest = `sha256:${'0'.repeat(64)}`;
     const unknownDigest = ecli(['pull', `${registry.host}/tools/execsnoop@${wrongDigest}`], env);
     assert.equal(unknownDigest.status, 3, unknownDigest.stderr);
@@ -122,7 +132,7 @@ test('without auth: push, run by tag and by digest, pull byte for byte, re-push,
     const layer = JSON.parse(readFileSync(blobData(registry, digest), 'utf8')) as { layers: { digest: string }[] };
     const data = blobData(registry, layer.layers[0]!.digest);
     const bytes = readFileSync(data);
-    bytes[10] ^= 0x20;
+    bytes[10]! ^= 0x20;
     writeFileSync(data, bytes);
     const dir = tempDir(t, 'ecli-pulled-');
     const damaged = ecli(['pull', '-o', `${dir}/`, tagged], env);
@@ -143,7 +153,12 @@ test('with htpasswd auth: anonymous and wrong credentials are refused with where
 
   const anonymous = ecli(['push', packed.packagePath, reference], env);
   assert.equal(anonymous.status, 14, anonymous.stderr);
-  assert.match(anonymous.stderr, new RegExp(`refused pushing to ${registry.host}/tools/execsnoop: HTTP 401; tried anonymous access \\(${configFile.replace(/\./g, '\\.')} does not exist\\)`));
+  assert.match(
+    anonymous.stderr,
+    new RegExp(
+      `refused pushing to ${registry.host}/tools/execsnoop: HTTP 401; tried anonymous access \\(${configFile.replace(/\./g, '\\.')} does not exist\\)`,
+    ),
+  );
   assert.match(anonymous.stderr, new RegExp(`^hint: log in with: ecli login -u <user> ${registry.host}`, 'm'));
 
   const badLogin = ecli(['login', '-u', 'alice', registry.host], env, 'wrong-password\n');
@@ -155,7 +170,12 @@ test('with htpasswd auth: anonymous and wrong credentials are refused with where
   writeFileSync(configFile, JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from('alice:stale-password').toString('base64') } } }));
   const stale = ecli(['pull', reference], env);
   assert.equal(stale.status, 14, stale.stderr);
-  assert.match(stale.stderr, new RegExp(`refused pulling ${reference}: HTTP 401 \\(UNAUTHORIZED: authentication required\\); tried the credentials of user "alice" from ${configFile.replace(/\./g, '\\.')} \\(auths\\["${registry.host}"\\]\\)`));
+  assert.match(
+    stale.stderr,
+    new RegExp(
+      `refused pulling ${reference}: HTTP 401 \\(UNAUTHORIZED: authentication required\\); tried the credentials of user "alice" from ${configFile.replace(/\./g, '\\.')} \\(auths\\["${registry.host}"\\]\\)`,
+    ),
+  );
   assert.doesNotMatch(stale.stderr, /stale-password/);
 
   const login = ecli(['login', '-u', 'alice', registry.host], env, 'correct-horse\n');

@@ -79,5 +79,8 @@ test('ring buffer reader: records that wrap around the end of the ring arrive wh
   }
   assert.deepEqual(broken.slice(0, 5), []);
   assert.equal(seqs.length, rounds * perRound);
-  assert.ok(seqs.every((seq, i) => seq === BigInt(i)), 'records out of order or missing');
+  assert.ok(
+    seqs.every((seq, i) => seq === BigInt(i)),
+    'records out of order or missing',
+  );
 });

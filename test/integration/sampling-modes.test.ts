@@ -1,5 +1,5 @@
 /**
- * A sampled HASH map in `linear_hist` mode with `min`/`step` and `clear_map` (reference §3.5 and
+ * A sampled HASH map in `linear_hist` mode with `min`/`step` and `clear_map` (docs/eunomia-spec.md §3.5 and
  * our per-interval clearing), with real BPF: a tracepoint counts the getppid calls of one
  * process into `struct hist {__u32 slots[16];}`, its n-th call (from 0) in slot n % 16.
  */
@@ -200,8 +200,14 @@ test('linear_hist in JSON: {"buckets":[...],"key":{"__u32":0},"unit":"(unit)","v
       assert.equal(row.unit, '(unit)');
       // min 0, step 1: slot i holds exactly the value i.
       const buckets = row.buckets as { low: number; high: number; count: number }[];
-      assert.deepEqual(buckets.map((b) => [b.low, b.high]), Array.from({ length: 16 }, (_, i) => [i, i]));
-      assert.deepEqual(buckets.map((b) => b.count), (row.value as { slots: number[] }).slots);
+      assert.deepEqual(
+        buckets.map((b) => [b.low, b.high]),
+        Array.from({ length: 16 }, (_, i) => [i, i]),
+      );
+      assert.deepEqual(
+        buckets.map((b) => b.count),
+        (row.value as { slots: number[] }).slots,
+      );
       // A scalar key is one column named after its type, like the reference's {"u32":...}.
       assert.deepEqual(row.key, { __u32: 0 });
       const value = row.value as { slots: number[] };
@@ -211,6 +217,9 @@ test('linear_hist in JSON: {"buckets":[...],"key":{"__u32":0},"unit":"(unit)","v
     });
   const expected = expectedSlots(0, 20);
   await running.waitForLine(() => sumSlots(rows()).join() === expected.join(), 5000);
-  assert.ok(running.lines.every((l) => /^\{"buckets":\[[^\]]*\],"key":\{"__u32":0\},"unit":"\(unit\)","value":\{"slots":\[(\d+,){15}\d+\]\}\}$/.test(l)), running.lines.join('\n'));
+  assert.ok(
+    running.lines.every((l) => /^\{"buckets":\[[^\]]*\],"key":\{"__u32":0\},"unit":"\(unit\)","value":\{"slots":\[(\d+,){15}\d+\]\}\}$/.test(l)),
+    running.lines.join('\n'),
+  );
   await stopAndCheckUnloaded(running);
 });

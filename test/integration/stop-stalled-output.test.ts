@@ -14,7 +14,8 @@ import { compileGetppidCalls, GETPPID_PROGRAM } from '../helpers/getppid-calls.j
 import { haveRoot } from '../helpers/env.js';
 import { haveCommands, haveToolchain, sleep, startHelper, tempDir } from '../helpers/examples.js';
 
-const DROPPED = /\necli: dropped (\d+) lines because stdout could not keep up \((\d+) of them still waiting for stdout when ecli stopped\)\necli: printed \d+ events in [\d.]+ s; 0 lost, 0 malformed, (\d+) dropped\n$/;
+const DROPPED =
+  /\necli: dropped (\d+) lines because stdout could not keep up \((\d+) of them still waiting for stdout when ecli stopped\)\necli: printed \d+ events in [\d.]+ s; 0 lost, 0 malformed, (\d+) dropped\n$/;
 
 /** ecli running the getppid counter for a busy process, its stdout a FIFO nobody reads. */
 async function stalledRun(t: TestContext): Promise<RunningEcli> {

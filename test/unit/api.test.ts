@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { BoundedQueue } from '../../src/api/queue.js';
 import { eventDecoder } from '../../src/api/decode.js';
 import { EcliError, exitCodeFor, openPackage, type EventExportSpec } from '../../src/api/index.js';
-import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { fixturesDir } from '../helpers/env.js';
 
 const bootstrap = (): string => path.join(fixturesDir, 'bootstrap.json');
 
@@ -15,16 +15,27 @@ function isEcliError(code: string, message: RegExp): (error: unknown) => boolean
   return (error) => error instanceof EcliError && error.code === code && message.test(error.message);
 }
 
-test('openPackage: a path, a file URL and bytes give the same frozen spec, with no root needed', async (t) => {
-  if (!haveFixtures(t)) return;
+test('openPackage: a path, a file URL and bytes give the same frozen spec, with no root needed', async () => {
   const fromPath = await openPackage(bootstrap());
   const fromUrl = await openPackage(pathToFileURL(bootstrap()));
   const fromBytes = await openPackage(readFileSync(bootstrap()));
   for (const pkg of [fromPath, fromUrl, fromBytes]) {
     assert.equal(pkg.spec.objectName, 'client_bpf');
-    assert.deepEqual(pkg.spec.programs.map((p) => [p.name, p.kind]), [['handle_exec', 'tracepoint'], ['handle_exit', 'tracepoint']]);
-    assert.deepEqual(pkg.spec.exports.map((e) => [e.kind, e.map.name]), [['events', 'rb']]);
-    assert.deepEqual(pkg.spec.options.map((o) => o.variable), ['min_duration_ns']);
+    assert.deepEqual(
+      pkg.spec.programs.map((p) => [p.name, p.kind]),
+      [
+        ['handle_exec', 'tracepoint'],
+        ['handle_exit', 'tracepoint'],
+      ],
+    );
+    assert.deepEqual(
+      pkg.spec.exports.map((e) => [e.kind, e.map.name]),
+      [['events', 'rb']],
+    );
+    assert.deepEqual(
+      pkg.spec.options.map((o) => o.variable),
+      ['min_duration_ns'],
+    );
     assert.equal(pkg.manifest, undefined);
     assert.ok(Object.isFrozen(pkg.spec) && Object.isFrozen(pkg.spec.programs) && Object.isFrozen(pkg));
   }
@@ -35,16 +46,14 @@ test('openPackage: a path, a file URL and bytes give the same frozen spec, with 
   }, TypeError);
 });
 
-test('openPackage refuses with the CLI typed errors (code, exit status)', async (t) => {
+test('openPackage refuses with the CLI typed errors (code, exit status)', async () => {
   await assert.rejects(openPackage('/nonexistent/package.json'), isEcliError('INPUT_NOT_FOUND', /nonexistent/));
   await assert.rejects(openPackage(Buffer.from('{"bpf_object": 1}')), (error: unknown) => error instanceof EcliError && exitCodeFor(error) === 4);
   await assert.rejects(openPackage('http://127.0.0.1:1/p.json'), isEcliError('USAGE', /unpinned URL/));
-  if (!haveFixtures(t)) return;
   await assert.rejects(openPackage(readFileSync(bootstrap()), { sha256: '0'.repeat(64) }), isEcliError('INTEGRITY', /sha256/));
 });
 
-test('run() checks program options before anything is loaded (no root needed to be refused)', async (t) => {
-  if (!haveFixtures(t)) return;
+test('run() checks program options before anything is loaded (no root needed to be refused)', async () => {
   const pkg = await openPackage(bootstrap());
   await assert.rejects(pkg.run({ options: { min_duration_n: 5 } }), isEcliError('USAGE', /has no option min_duration_n \(did you mean min_duration_ns\?\)/));
   await assert.rejects(pkg.run({ options: { min_duration_ns: -1 } }), isEcliError('OPTION_INVALID', /min_duration_ns: -1 does not fit/));
@@ -53,8 +62,7 @@ test('run() checks program options before anything is loaded (no root needed to 
   await assert.rejects(pkg.run({ signal: aborted }), (error: unknown) => error === aborted.reason);
 });
 
-test('records decode to objects keyed by the export struct members; short records are RUNTIME errors', async (t) => {
-  if (!haveFixtures(t)) return;
+test('records decode to objects keyed by the export struct members; short records are RUNTIME errors', async () => {
   const { spec } = await openPackage(bootstrap());
   const exported = spec.exports[0] as EventExportSpec;
   const decode = eventDecoder(spec.btf, exported.columns);
@@ -80,7 +88,10 @@ test('the bounded queue: one reader, drops (counted, never made) when full, drai
     made++;
     return n;
   };
-  assert.equal(queue.offer(() => undefined), false);
+  assert.equal(
+    queue.offer(() => undefined),
+    false,
+  );
   assert.equal(queue.dropped, 0, 'nothing to queue is not a drop');
   assert.equal(queue.offer(make(1)), true);
   assert.equal(queue.offer(make(2)), true);

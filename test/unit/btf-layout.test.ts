@@ -56,6 +56,9 @@ test('a struct reached through a typedef has the same layout', () => {
   const btf = Btf.parse(b.build());
   const layout = structLayout(btf, alias);
   assert.equal(layout.typeId, struct);
-  assert.deepEqual(layout.members.map((m) => m.offset), [0, 4]);
+  assert.deepEqual(
+    layout.members.map((m) => m.offset),
+    [0, 4],
+  );
   assert.equal(layout.size, 8);
 });

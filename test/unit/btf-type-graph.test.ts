@@ -12,7 +12,7 @@ import { findSection, parseElf } from '../../src/elf/elf.js';
 import { encodeBpfObject } from '../../src/package/codec.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
 import { ecliPath, runTool } from '../helpers/ecli-process.js';
-import { haveFixtures } from '../helpers/env.js';
+
 import { fixtureElf, readFixturePackage } from '../helpers/fixtures.js';
 
 function refusal(b: BtfBuilder, message: RegExp): void {
@@ -116,15 +116,17 @@ test('an array of 2^32-1 empty structs is refused by the formatter instead of pr
   const many = b.array(empty, 0xffffffff);
   const btf = Btf.parse(b.build());
   assert.equal(btf.sizeOf(many), 0);
-  assert.throws(() => new ValueCompiler(btf).compile(many), (error: unknown) => {
-    assert.ok(error instanceof EcliError && error.code === 'BTF_INVALID');
-    assert.match(error.message, /cannot print values of type struct empty\[4294967295\] \(BTF type 3\): its elements have no bytes/);
-    return true;
-  });
+  assert.throws(
+    () => new ValueCompiler(btf).compile(many),
+    (error: unknown) => {
+      assert.ok(error instanceof EcliError && error.code === 'BTF_INVALID');
+      assert.match(error.message, /cannot print values of type struct empty\[4294967295\] \(BTF type 3\): its elements have no bytes/);
+      return true;
+    },
+  );
 });
 
 test('ecli inspect and ecli run of a package whose BTF array contains itself: one line, exit 4, no stack overflow', (t) => {
-  if (!haveFixtures(t)) return;
   const pkg = readFixturePackage('minimal_printk.json');
   const elf = fixtureElf(pkg);
   const section = findSection(parseElf(elf), '.BTF')!;

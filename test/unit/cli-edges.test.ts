@@ -83,7 +83,10 @@ test('one of ecli run\'s own options after the package: "put it before the packa
     assert.throws(() => parseProgramArgs(specs(), [word], packageHelpTexts(meta), host), errorWith('USAGE', new RegExp(`^${message.replace(/[-]/g, '\\-')}$`)));
   }
   // The package's own option of that name wins.
-  const own = withInitialValues(buildOptionSpecs({ ...meta, bpf_skel: { ...meta.bpf_skel, data_sections: [{ name: '.rodata', variables: [{ name: 'json', type: 'bool' }] }] } }), []);
+  const own = withInitialValues(
+    buildOptionSpecs({ ...meta, bpf_skel: { ...meta.bpf_skel, data_sections: [{ name: '.rodata', variables: [{ name: 'json', type: 'bool' }] }] } }),
+    [],
+  );
   const parsed = parseProgramArgs(own, ['--json'], packageHelpTexts(meta), host);
   assert.equal(parsed.kind === 'run' && parsed.values.get('json'), true);
 });
@@ -91,7 +94,10 @@ test('one of ecli run\'s own options after the package: "put it before the packa
 test('a mistyped program option gets the closest option name', () => {
   assert.throws(
     () => parseProgramArgs(specs(), ['--treshold', '3'], packageHelpTexts(meta)),
-    (e: unknown) => e instanceof EcliError && e.code === 'USAGE' && e.message === 'unknown option --treshold for package demo_bpf (did you mean --threshold?); run with --help to list its options',
+    (e: unknown) =>
+      e instanceof EcliError &&
+      e.code === 'USAGE' &&
+      e.message === 'unknown option --treshold for package demo_bpf (did you mean --threshold?); run with --help to list its options',
   );
 });
 
@@ -105,7 +111,14 @@ test('column widths shrink the widest columns first, down to a minimum', () => {
 test('inspect tables fit the width they are given; without one they keep their natural width', () => {
   const long = 'a very long help text that would not fit on a narrow terminal at all, not even close';
   const report: InspectReport = {
-    source: 'x.json', objName: 'demo_bpf', btfFiles: [], kernelBtfNeededFor: [], programs: [], maps: [], exports: [], exportStructs: [],
+    source: 'x.json',
+    objName: 'demo_bpf',
+    btfFiles: [],
+    kernelBtfNeededFor: [],
+    programs: [],
+    maps: [],
+    exports: [],
+    exportStructs: [],
     options: [{ name: 'threshold', variable: 'threshold', section: '.rodata', type: 'int', default: '-42', initial: '-42', help: long }],
   };
   const narrow = renderInspect(report, { json: false, width: 60 });

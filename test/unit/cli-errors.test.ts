@@ -4,7 +4,7 @@
  * unless --debug. None of these needs root: package mistakes are refused before anything is
  * loaded, so the results are the same for root and for an ordinary user.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { encodeBpfObject } from '../../src/package/codec.js';
 import type { ComposedPackage } from '../../src/package/types.js';
 import { eccPath, ecliPath, runTool, type Completed } from '../helpers/ecli-process.js';
-import { fixturesDir, haveFixtures, repoRoot } from '../helpers/env.js';
+import { fixturesDir, repoRoot } from '../helpers/env.js';
 import { readFixturePackage } from '../helpers/fixtures.js';
 import { syntheticPackageText } from '../helpers/synthetic-package.js';
 
@@ -39,8 +39,7 @@ function assertFails(result: Completed, status: number, stderrLines: string[]): 
   assert.equal(result.stdout, '');
 }
 
-function bootstrap(t: TestContext): ComposedPackage | undefined {
-  if (!haveFixtures(t)) return undefined;
+function bootstrap(): ComposedPackage {
   return readFixturePackage('bootstrap.json');
 }
 
@@ -75,10 +74,7 @@ test('bpf_object that is not base64: exit 4', () => {
   const pkg = JSON.parse(syntheticPackageText()) as { bpf_object: string };
   pkg.bpf_object = `${pkg.bpf_object.slice(0, 6)}!${pkg.bpf_object.slice(7)}`;
   const path = writePackage('base64.json', pkg);
-  assertFails(ecli('run', path), 4, [
-    `ecli: error: invalid package ${path}: bpf_object is not valid base64: unexpected character "!" at offset 6`,
-    REBUILD,
-  ]);
+  assertFails(ecli('run', path), 4, [`ecli: error: invalid package ${path}: bpf_object is not valid base64: unexpected character "!" at offset 6`, REBUILD]);
 });
 
 test('bpf_object_size that disagrees with the object: exit 4', () => {
@@ -107,9 +103,8 @@ test('an object that is not an ELF file, and an ELF file that is not BPF: exit 4
   ]);
 });
 
-test('an export type whose member name differs from BTF names the struct and the member: exit 4', (t) => {
-  const pkg = bootstrap(t);
-  if (!pkg) return;
+test('an export type whose member name differs from BTF names the struct and the member: exit 4', () => {
+  const pkg = bootstrap();
   const exported = pkg.meta.export_types[0]!;
   assert.equal(exported.members[1]!.name, 'ppid');
   exported.members[1]!.name = 'parent_pid';
@@ -120,9 +115,8 @@ test('an export type whose member name differs from BTF names the struct and the
   ]);
 });
 
-test('a ring buffer map with no export type describing its events: exit 4', (t) => {
-  const pkg = bootstrap(t);
-  if (!pkg) return;
+test('a ring buffer map with no export type describing its events: exit 4', () => {
+  const pkg = bootstrap();
   pkg.meta.export_types = [];
   const path = writePackage('no-export.json', pkg);
   assertFails(ecli('run', path), 4, [
@@ -131,9 +125,8 @@ test('a ring buffer map with no export type describing its events: exit 4', (t) 
   ]);
 });
 
-test('perf_buffer_pages that is not a power of two is refused before loading: exit 4', (t) => {
-  const pkg = bootstrap(t);
-  if (!pkg) return;
+test('perf_buffer_pages that is not a power of two is refused before loading: exit 4', () => {
+  const pkg = bootstrap();
   // 3·2^32 passes a 32-bit `x & (x - 1)` test; 2^52 pages of 4 KiB wrap libbpf's size_t to 0.
   for (const pages of [48, 3 * 2 ** 32, 2 ** 52, 2 ** 19]) {
     pkg.meta.perf_buffer_pages = pages;
@@ -145,8 +138,7 @@ test('perf_buffer_pages that is not a power of two is refused before loading: ex
   }
 });
 
-test('a sample interval longer than a timer can wait is refused: exit 4', (t) => {
-  if (!haveFixtures(t)) return;
+test('a sample interval longer than a timer can wait is refused: exit 4', () => {
   const pkg = JSON.parse(readFileSync(join(fixturesDir, 'runqlat.json'), 'utf8')) as ComposedPackage;
   pkg.meta.bpf_skel.maps.find((map) => map.sample)!.sample!.interval = 2 ** 53 - 1;
   const path = writePackage('interval.json', pkg);
@@ -156,9 +148,8 @@ test('a sample interval longer than a timer can wait is refused: exit 4', (t) =>
   ]);
 });
 
-test("an export type whose size is not the struct's size in BTF: exit 4", (t) => {
-  const pkg = bootstrap(t);
-  if (!pkg) return;
+test("an export type whose size is not the struct's size in BTF: exit 4", () => {
+  const pkg = bootstrap();
   pkg.meta.export_types[0]!.size = 175;
   const path = writePackage('export-size.json', pkg);
   assertFails(ecli('run', path), 4, [
@@ -167,8 +158,7 @@ test("an export type whose size is not the struct's size in BTF: exit 4", (t) =>
   ]);
 });
 
-test("options the package does not have, and values that overflow the variable: exit 2", (t) => {
-  if (!haveFixtures(t)) return;
+test('options the package does not have, and values that overflow the variable: exit 2', () => {
   const path = join(fixturesDir, 'bootstrap.json');
   assertFails(ecli('run', path, '--nope'), 2, ['ecli: error: unknown option --nope for package client_bpf; run with --help to list its options']);
   assertFails(ecli('run', path, '--min_duration_ns', '18446744073709551616'), 2, [
@@ -176,13 +166,16 @@ test("options the package does not have, and values that overflow the variable: 
   ]);
 });
 
-test("a package's --help goes to stdout with exit 0", (t) => {
-  if (!haveFixtures(t)) return;
+test("a package's --help goes to stdout with exit 0", () => {
   const result = ecli('run', join(fixturesDir, 'bootstrap.json'), '--help');
   assert.equal(result.stderr, '');
   assert.equal(result.status, 0);
   assert.match(result.stdout, /^A simple eBPF program\n\nUsage: client_bpf \[OPTIONS\]\n/);
-  assert.match(result.stdout, /^ {6}--min_duration_ns <min_duration_ns> {2}Set value of `unsigned long long` variable min_duration_ns \[default: 0\]$/m, 'the initial value from the object');
+  assert.match(
+    result.stdout,
+    /^ {6}--min_duration_ns <min_duration_ns> {2}Set value of `unsigned long long` variable min_duration_ns \[default: 0\]$/m,
+    'the initial value from the object',
+  );
 });
 
 test('ecli with no arguments, and with options it does not know: exit 2', () => {
@@ -234,9 +227,8 @@ function writeReadablePackage(name: string, content: object): string {
   return path;
 }
 
-test('a bad perf_event prog meta is a package error (exit 4) even for a user without BPF privileges', (t) => {
-  const pkg = bootstrap(t);
-  if (!pkg) return;
+test('a bad perf_event prog meta is a package error (exit 4) even for a user without BPF privileges', () => {
+  const pkg = bootstrap();
   const program = pkg.meta.bpf_skel.progs[0]!;
   program.perf_event = { type: 'bogus' as 'software' };
   const bogusType = writeReadablePackage('perf-type.json', pkg);

@@ -14,7 +14,11 @@ test('--duration: a number with ms, s, m or h; a bare number is seconds', () => 
 
 test('--duration refuses what is not a duration, zero, and what a timer cannot wait for', () => {
   for (const text of ['', 's', '10x', '-1s', '0', '0.0001s', '1e3', '10 s', '597h']) {
-    assert.throws(() => parseDuration(text), (e) => e instanceof EcliError && e.code === 'USAGE' && e.message.includes('is not a duration'), text);
+    assert.throws(
+      () => parseDuration(text),
+      (e) => e instanceof EcliError && e.code === 'USAGE' && e.message.includes('is not a duration'),
+      text,
+    );
   }
 });
 
@@ -22,13 +26,21 @@ test('--count: a positive whole number', () => {
   assert.equal(parseCount('1'), 1);
   assert.equal(parseCount('1000000'), 1_000_000);
   for (const text of ['0', '-3', '2.5', 'ten', '', '1e3', '99999999999999999999']) {
-    assert.throws(() => parseCount(text), (e) => e instanceof EcliError && e.code === 'USAGE', text);
+    assert.throws(
+      () => parseCount(text),
+      (e) => e instanceof EcliError && e.code === 'USAGE',
+      text,
+    );
   }
 });
 
 test('--chunk-size: a positive whole number of bytes', () => {
   assert.equal(parseChunkSize('4096'), 4096);
   for (const text of ['0', '-1', '1.5', '4k', '', '9007199254740993']) {
-    assert.throws(() => parseChunkSize(text), (e) => e instanceof EcliError && e.code === 'USAGE' && e.message === `--chunk-size ${JSON.stringify(text)} is not a positive whole number`, text);
+    assert.throws(
+      () => parseChunkSize(text),
+      (e) => e instanceof EcliError && e.code === 'USAGE' && e.message === `--chunk-size ${JSON.stringify(text)} is not a positive whole number`,
+      text,
+    );
   }
 });

@@ -6,7 +6,7 @@ import { runInspect } from '../../src/cli/commands/inspect.js';
 import { inspectPackage, renderInspect, type InspectReport } from '../../src/cli/commands/inspect.js';
 import { mapTypeName } from '../../src/model/map-types.js';
 import { resolvePackageSource } from '../../src/inputs/source.js';
-import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { fixturesDir } from '../helpers/env.js';
 
 async function report(name: string): Promise<InspectReport> {
   return inspectPackage(await resolvePackageSource(join(fixturesDir, name)));
@@ -19,7 +19,10 @@ function row(text: string, title: string, first: string): string[] {
   assert.notEqual(start, -1, `no "${title}" table in:\n${text}`);
   const end = lines.indexOf('', start);
   for (const line of lines.slice(start + 1, end)) {
-    const cells = line.split('│').slice(1, -1).map((cell) => cell.trim());
+    const cells = line
+      .split('│')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
     if (cells[0] === first) return cells;
   }
   assert.fail(`no row "${first}" in table "${title}":\n${lines.slice(start, end).join('\n')}`);
@@ -33,8 +36,7 @@ test('map type numbers have bpftool-style names', () => {
   assert.equal(mapTypeName(undefined), 'unknown');
 });
 
-test('inspect of bootstrap.json: programs, maps, options and the export layout', async (t) => {
-  if (!haveFixtures(t)) return;
+test('inspect of bootstrap.json: programs, maps, options and the export layout', async () => {
   const r = await report('bootstrap.json');
   assert.equal(r.objName, 'client_bpf');
   assert.deepEqual(r.programs, [
@@ -56,17 +58,30 @@ test('inspect of bootstrap.json: programs, maps, options and the export layout',
     { name: 'client_b.rodata', ident: 'rodata', kind: 'array', key: 'int', value: '.rodata', maxEntries: 1 },
   );
   assert.deepEqual(r.options, [
-    { name: 'min_duration_ns', variable: 'min_duration_ns', section: '.rodata', type: 'unsigned long long', default: '0', initial: '0', help: 'Set value of `unsigned long long` variable min_duration_ns' },
+    {
+      name: 'min_duration_ns',
+      variable: 'min_duration_ns',
+      section: '.rodata',
+      type: 'unsigned long long',
+      default: '0',
+      initial: '0',
+      help: 'Set value of `unsigned long long` variable min_duration_ns',
+    },
   ]);
   assert.equal(r.exportStructs.length, 1);
   const event = r.exportStructs[0]!;
   assert.deepEqual([event.name, event.size, event.typeId], ['event', 176, 613]);
-  assert.deepEqual(event.members.find((m) => m.member === 'comm'), { member: 'comm', offset: 24, size: 16, type: 'char[16]' });
-  assert.deepEqual(event.members.find((m) => m.member === 'et'), { member: 'et', offset: 168, size: 4, type: 'enum event_type' });
+  assert.deepEqual(
+    event.members.find((m) => m.member === 'comm'),
+    { member: 'comm', offset: 24, size: 16, type: 'char[16]' },
+  );
+  assert.deepEqual(
+    event.members.find((m) => m.member === 'et'),
+    { member: 'et', offset: 168, size: 4, type: 'enum event_type' },
+  );
 });
 
-test('inspect text of bootstrap.json has the expected tables and rows', async (t) => {
-  if (!haveFixtures(t)) return;
+test('inspect text of bootstrap.json has the expected tables and rows', async () => {
   const text = renderInspect(await report('bootstrap.json'), { json: false });
   assert.doesNotMatch(text, /\u001b\[/, 'no colour escapes');
   assert.deepEqual(row(text, 'Programs', 'handle_exec'), ['handle_exec', 'tp/sched/sched_process_exec', 'tracepoint', 'sched/sched_process_exec']);
@@ -74,26 +89,32 @@ test('inspect text of bootstrap.json has the expected tables and rows', async (t
   assert.deepEqual(row(text, 'Options', '--min_duration_ns').slice(0, 5), ['--min_duration_ns', '.rodata', 'unsigned long long', '0', '0']);
   assert.deepEqual(row(text, 'Export struct event (176 bytes)', 'comm'), ['comm', '24', '16', 'char[16]']);
   assert.ok(!text.includes('__eunomia_dummy'), 'dummy variables are not options');
-  assert.match(text, /^Prints  rb: events as struct event \(the only one of the ring buffers, perf event arrays and sampled maps\)$/m);
-  assert.match(text, /^Needs   the kernel's BTF, for CO-RE relocations$/m);
+  assert.match(text, /^Prints {2}rb: events as struct event \(the only one of the ring buffers, perf event arrays and sampled maps\)$/m);
+  assert.match(text, /^Needs {3}the kernel's BTF, for CO-RE relocations$/m);
 });
 
-test('inspect of runqlat.json shows the sampled histogram map and its options', async (t) => {
-  if (!haveFixtures(t)) return;
+test('inspect of runqlat.json shows the sampled histogram map and its options', async () => {
   const r = await report('runqlat.json');
   const hists = r.maps.find((m) => m.name === 'hists');
   assert.deepEqual(hists && [hists.kind, hists.value, hists.output], ['hash', 'struct hist', 'sampled every 1000 ms as log2_hist']);
-  assert.deepEqual(r.programs.map((p) => p.attachKind), ['raw_tracepoint', 'raw_tracepoint', 'raw_tracepoint']);
+  assert.deepEqual(
+    r.programs.map((p) => p.attachKind),
+    ['raw_tracepoint', 'raw_tracepoint', 'raw_tracepoint'],
+  );
   assert.ok(r.options.some((o) => o.name === 'targ_tgid' && o.type === 'pid_t'));
-  assert.deepEqual(r.exports, [{ map: 'hists', output: 'sampled every 1000 ms as log2_hist', reason: 'the only one of the ring buffers, perf event arrays and sampled maps' }]);
-  assert.deepEqual(r.exportStructs[0]?.members.map((m) => [m.member, m.offset, m.size, m.type]), [
-    ['slots', 0, 104, '__u32[26]'],
-    ['comm', 104, 16, 'char[16]'],
+  assert.deepEqual(r.exports, [
+    { map: 'hists', output: 'sampled every 1000 ms as log2_hist', reason: 'the only one of the ring buffers, perf event arrays and sampled maps' },
   ]);
+  assert.deepEqual(
+    r.exportStructs[0]?.members.map((m) => [m.member, m.offset, m.size, m.type]),
+    [
+      ['slots', 0, 104, '__u32[26]'],
+      ['comm', 104, 16, 'char[16]'],
+    ],
+  );
 });
 
-test('inspect --json is the report as pretty JSON', async (t) => {
-  if (!haveFixtures(t)) return;
+test('inspect --json is the report as pretty JSON', async () => {
   const r = await report('bootstrap.json');
   const text = renderInspect(r, { json: true });
   assert.ok(text.startsWith('{\n  "source": '));
@@ -103,8 +124,7 @@ test('inspect --json is the report as pretty JSON', async (t) => {
   assert.deepEqual(parsed.exportStructs[0].members[4], { member: 'comm', offset: 24, size: 16, type: 'char[16]' });
 });
 
-test('runInspect writes to the given stdout', async (t) => {
-  if (!haveFixtures(t)) return;
+test('runInspect writes to the given stdout', async () => {
   let out = '';
   const stdout = new Writable({ write: (chunk, _enc, done) => ((out += String(chunk)), done()) });
   const stderr = new Writable({ write: (_chunk, _enc, done) => done() });

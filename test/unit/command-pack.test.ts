@@ -12,7 +12,7 @@ import { sha256Hex } from '../../src/inputs/digest.js';
 import { CREATED_BY } from '../../src/inputs/manifest.js';
 import { packPackage } from '../../src/cli/commands/pack.js';
 import { resolvePackageSource } from '../../src/inputs/source.js';
-import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { fixturesDir } from '../helpers/env.js';
 import { minimalBpfElf, syntheticPackageText } from '../helpers/synthetic-package.js';
 import { buildTar } from '../helpers/tar-build.js';
 import { errorWith } from '../helpers/assertions.js';
@@ -77,10 +77,7 @@ test('pack writes package.json as is, a manifest, and the BTF tree; run-resolve 
     sha256_bpf_object: sha256Hex(minimalBpfElf()),
     sha256_package: sha256Hex(Buffer.from(text)),
     created_by: CREATED_BY,
-    btf: [
-      'btfhub-archive/fedora/39/aarch64/6.5.6-300.fc39.aarch64.btf',
-      'btfhub-archive/ubuntu/22.04/x86_64/5.15.0-91-generic.btf',
-    ],
+    btf: ['btfhub-archive/fedora/39/aarch64/6.5.6-300.fc39.aarch64.btf', 'btfhub-archive/ubuntu/22.04/x86_64/5.15.0-91-generic.btf'],
   });
   assert.match(CREATED_BY, /^ecli-ts \d+\.\d+\.\d+/);
 
@@ -95,8 +92,7 @@ test('pack writes package.json as is, a manifest, and the BTF tree; run-resolve 
   }
 });
 
-test('the reference bootstrap.json packs to client.tar.gz by default and round-trips', async (t) => {
-  if (!haveFixtures(t)) return;
+test('the reference bootstrap.json packs to client.tar.gz by default and round-trips', async () => {
   using ws = workspace();
   const output = await packPackage(join(fixturesDir, 'bootstrap.json'), { cwd: ws.dir });
   assert.equal(output, join(ws.dir, 'client.tar.gz'));
@@ -127,10 +123,15 @@ test('a tampered object or package.json is refused by its manifest digest', asyn
   const manifest = JSON.parse(manifestEntry!.data.toString('utf8'));
 
   const wrongObject = { ...manifest, sha256_bpf_object: 'f'.repeat(64) };
-  const tampered = write(join(ws.dir, 'tampered.tar.gz'), gzipSync(buildTar([
-    { path: 'package.json', data: pkgEntry!.data },
-    { path: 'manifest.json', data: JSON.stringify(wrongObject) },
-  ])));
+  const tampered = write(
+    join(ws.dir, 'tampered.tar.gz'),
+    gzipSync(
+      buildTar([
+        { path: 'package.json', data: pkgEntry!.data },
+        { path: 'manifest.json', data: JSON.stringify(wrongObject) },
+      ]),
+    ),
+  );
   await assert.rejects(
     resolvePackageSource(tampered),
     errorWith('INTEGRITY', new RegExp(`manifest sha256_bpf_object is ${'f'.repeat(64)}, the package has ${sha256Hex(minimalBpfElf())}`)),
@@ -139,16 +140,22 @@ test('a tampered object or package.json is refused by its manifest digest', asyn
   // Same object, edited meta: caught by sha256_package.
   const edited = JSON.parse(text);
   edited.meta.bpf_skel.obj_name = 'other_bpf';
-  const swapped = write(join(ws.dir, 'swapped.tar'), buildTar([
-    { path: 'package.json', data: JSON.stringify(edited) },
-    { path: 'manifest.json', data: manifestEntry!.data },
-  ]));
+  const swapped = write(
+    join(ws.dir, 'swapped.tar'),
+    buildTar([
+      { path: 'package.json', data: JSON.stringify(edited) },
+      { path: 'manifest.json', data: manifestEntry!.data },
+    ]),
+  );
   await assert.rejects(resolvePackageSource(swapped), errorWith('INTEGRITY', /manifest sha256_package is/));
 
-  const broken = write(join(ws.dir, 'broken.tar'), buildTar([
-    { path: 'package.json', data: pkgEntry!.data },
-    { path: 'manifest.json', data: JSON.stringify({ ...manifest, btf: 'none' }) },
-  ]));
+  const broken = write(
+    join(ws.dir, 'broken.tar'),
+    buildTar([
+      { path: 'package.json', data: pkgEntry!.data },
+      { path: 'manifest.json', data: JSON.stringify({ ...manifest, btf: 'none' }) },
+    ]),
+  );
   await assert.rejects(resolvePackageSource(broken), errorWith('PACKAGE_INVALID', /invalid manifest .*btf must be an array/));
 });
 

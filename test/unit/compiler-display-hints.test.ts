@@ -25,7 +25,10 @@ test('the scanner reads the header structs and their members, whatever the chunk
     ['nested: inner*', 'event: pid argv* secret* bad_value* other_key* anon'],
   );
   // Main-file declarations are unchanged: the header's structs are not among them.
-  assert.deepEqual(scanner.decls.map((d) => `${d.kind} ${d.name}`), ['VarDecl last_event', 'VarDecl LICENSE']);
+  assert.deepEqual(
+    scanner.decls.map((d) => `${d.kind} ${d.name}`),
+    ['VarDecl last_event', 'VarDecl LICENSE'],
+  );
   assert.deepEqual(scan(7).records, scanner.records);
   assert.deepEqual(scan(4093).records, scanner.records);
   assert.deepEqual(scan(1 << 16, () => false).records, []);
@@ -56,11 +59,24 @@ test('export_types members carry the hints that fit their type', () => {
     { name: 'comm', type: b.array(char, 8) },
   ]);
   const btf = Btf.parse(b.build());
-  const hints = new Map([['event', new Map([['pid', 'hidden'], ['argv', 'args'], ['comm', 'args']] as const)]]);
+  const hints = new Map([
+    [
+      'event',
+      new Map([
+        ['pid', 'hidden'],
+        ['argv', 'args'],
+        ['comm', 'args'],
+      ] as const),
+    ],
+  ]);
   const { types, warnings } = buildExportTypes(btf, ['event'], { header: 'e.h', source: 'e.bpf.c' }, hints);
   assert.deepEqual(
     types[0]!.members.map((m) => [m.name, m.display]),
-    [['pid', 'hidden'], ['argv', 'args'], ['comm', undefined]],
+    [
+      ['pid', 'hidden'],
+      ['argv', 'args'],
+      ['comm', undefined],
+    ],
   );
   assert.deepEqual(warnings, ['@display of member comm of struct event is ignored: display "args" needs an array of strings (char[N][M]), not char[8]']);
   // Without hints, members have no display key at all (the reference's JSON shape plus offset/size/kind).

@@ -45,9 +45,18 @@ test('the scanner keeps only main-file declarations, whatever the chunking', () 
   assert.deepEqual(
     decls.map((d) => `${d.kind} ${d.name ?? '(anonymous)'}`),
     [
-      'VarDecl target_pid', 'VarDecl min_ns', 'VarDecl numeric_description', 'VarDecl hidden',
-      'RecordDecl (anonymous)', 'VarDecl hists', 'RecordDecl counter_map', 'VarDecl counts',
-      'FunctionDecl xdp_pass', 'FunctionDecl tc_ingress', 'FunctionDecl on_sample', 'VarDecl LICENSE',
+      'VarDecl target_pid',
+      'VarDecl min_ns',
+      'VarDecl numeric_description',
+      'VarDecl hidden',
+      'RecordDecl (anonymous)',
+      'VarDecl hists',
+      'RecordDecl counter_map',
+      'VarDecl counts',
+      'FunctionDecl xdp_pass',
+      'FunctionDecl tc_ingress',
+      'FunctionDecl on_sample',
+      'VarDecl LICENSE',
     ],
   );
   assert.deepEqual(scan(7), decls);
@@ -70,8 +79,12 @@ test('doc comments land on variables, maps, programs and the package doc', () =>
   assert.deepEqual(skel.progs, [
     { name: 'xdp_pass', attach: 'xdp', link: true, ifindex: 1, flags: 0, xdpopts: { old_prog_fd: 0 } },
     {
-      name: 'tc_ingress', attach: 'tc', link: true,
-      tchook: { ifindex: 1, attach_point: 'BPF_TC_INGRESS' }, tcopts: { handle: 1, priority: 1 }, flag: 'called for each packet',
+      name: 'tc_ingress',
+      attach: 'tc',
+      link: true,
+      tchook: { ifindex: 1, attach_point: 'BPF_TC_INGRESS' },
+      tcopts: { handle: 1, priority: 1 },
+      flag: 'called for each packet',
     },
     // clang splits `@perf_event` into `@perf` + `_event ...`; the key is rejoined.
     { name: 'on_sample', attach: 'perf_event', link: true, perf_event: { type: 'software', sample_freq: 49 } },
@@ -94,7 +107,9 @@ test('each paragraph restarts at description; later lines overwrite earlier ones
 });
 
 test('JSON-looking description strings are unquoted; other keys keep JSON types', () => {
-  const comment = full(paragraph(text(' "quoted"'), inline('ifindex'), text(' 3'), inline('enabled'), text(' true'), inline('name_like'), text(' plain words')));
+  const comment = full(
+    paragraph(text(' "quoted"'), inline('ifindex'), text(' 3'), inline('enabled'), text(' true'), inline('name_like'), text(' plain words')),
+  );
   assert.deepEqual(commentKeys(comment), {
     keys: { description: 'quoted', ifindex: 3, enabled: true, name_like: 'plain words' },
     notJson: [{ key: 'name_like', text: 'plain words' }],
@@ -103,7 +118,9 @@ test('JSON-looking description strings are unquoted; other keys keep JSON types'
 
 test('command names with underscores are rejoined after clang splits them', () => {
   // clang lexes `@perf_event {"type": "software"}` as command `perf` + text `_event {...}`.
-  const comment = full(paragraph(text(' '), inline('perf'), text('_event {"type": "software"}'), text(' '), inline('export'), text('_config "default"'), inline('p'), text(' _x')));
+  const comment = full(
+    paragraph(text(' '), inline('perf'), text('_event {"type": "software"}'), text(' '), inline('export'), text('_config "default"'), inline('p'), text(' _x')),
+  );
   assert.deepEqual(commentKeys(comment).keys, { perf_event: { type: 'software' }, export_config: 'default', p: '_x' });
 });
 
@@ -113,7 +130,9 @@ test('block commands keep their raw lines joined by newlines, trimmed, never JSO
 });
 
 test('comments cannot overwrite the keys that identify an entry', () => {
-  const decls: SourceDecl[] = [{ kind: 'FunctionDecl', name: 'p', comment: full(paragraph(inline('attach'), text(' "kprobe/x"'), inline('ifindex'), text(' 2'))) }];
+  const decls: SourceDecl[] = [
+    { kind: 'FunctionDecl', name: 'p', comment: full(paragraph(inline('attach'), text(' "kprobe/x"'), inline('ifindex'), text(' 2'))) },
+  ];
   const { skel, warnings } = applyDocComments({ obj_name: 'o', data_sections: [], maps: [], progs: [{ name: 'p', attach: 'xdp', link: true }] }, decls);
   assert.deepEqual(skel.progs, [{ name: 'p', attach: 'xdp', link: true, ifindex: 2 }]);
   assert.deepEqual(warnings, ['@attach of program p is ignored: ecc sets "attach" itself']);

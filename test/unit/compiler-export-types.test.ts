@@ -6,7 +6,7 @@ import { EcliError } from '../../src/errors.js';
 import { decodeBpfObject } from '../../src/package/codec.js';
 import type { ComposedPackage } from '../../src/package/types.js';
 import { buildExportTypes, dummyPointerDeclarations, headerStructNames } from '../../src/compiler/export-types.js';
-import { haveFixtures } from '../helpers/env.js';
+
 import { readFixturePackage } from '../helpers/fixtures.js';
 
 function load(file: string): { pkg: ComposedPackage; btf: Btf } {
@@ -17,12 +17,15 @@ function load(file: string): { pkg: ComposedPackage; btf: Btf } {
 
 const where = { header: 'x/event.h', source: 'x/prog.bpf.c' };
 
-test('export types rebuilt from the reference objects equal their export_types', (t) => {
-  if (!haveFixtures(t)) return;
+test('export types rebuilt from the reference objects equal their export_types', () => {
   for (const file of ['bootstrap.json', 'runqlat.json', 'simple_prog_3.json', 'int128.json']) {
     const { pkg, btf } = load(file);
     const reference = pkg.meta.export_types;
-    const { types, undefinedStructs } = buildExportTypes(btf, reference.map((s) => s.name), where);
+    const { types, undefinedStructs } = buildExportTypes(
+      btf,
+      reference.map((s) => s.name),
+      where,
+    );
     assert.deepEqual(undefinedStructs, []);
     const ours = types.map((s) => ({ ...s, members: s.members.map((m) => ({ name: m.name, type: m.type })) }));
     // bootstrap.json comes from an older bpftool fork that spelt enum members `enum <name>`;
@@ -35,8 +38,7 @@ test('export types rebuilt from the reference objects equal their export_types',
   }
 });
 
-test('export members carry byte offsets, sizes and kinds', (t) => {
-  if (!haveFixtures(t)) return;
+test('export members carry byte offsets, sizes and kinds', () => {
   const { btf } = load('bootstrap.json');
   const [event] = buildExportTypes(btf, ['event'], where).types;
   const summary = event!.members.map((m) => [m.name, m.offset, m.size, m.kind]);
@@ -51,26 +53,33 @@ test('export members carry byte offsets, sizes and kinds', (t) => {
     ['et', 168, 4, 'enum'],
   ]);
   const [hist] = buildExportTypes(load('runqlat.json').btf, ['hist'], where).types;
-  assert.deepEqual(hist!.members.map((m) => [m.name, m.offset, m.size, m.kind]), [
-    ['slots', 0, 104, 'array'],
-    ['comm', 104, 16, 'char_array'],
-  ]);
+  assert.deepEqual(
+    hist!.members.map((m) => [m.name, m.offset, m.size, m.kind]),
+    [
+      ['slots', 0, 104, 'array'],
+      ['comm', 104, 16, 'char_array'],
+    ],
+  );
 });
 
-test('only structs named in the header are exported, in type-id order', (t) => {
-  if (!haveFixtures(t)) return;
+test('only structs named in the header are exported, in type-id order', () => {
   const { btf } = load('bootstrap.json');
   const { types, undefinedStructs } = buildExportTypes(btf, ['not_in_object', 'event'], where);
-  assert.deepEqual(types.map((s) => s.name), ['event']);
+  assert.deepEqual(
+    types.map((s) => s.name),
+    ['event'],
+  );
   assert.deepEqual(undefinedStructs, ['not_in_object']);
 });
 
-test('a header whose structs are all undefined in the object is an error naming the #include', (t) => {
-  if (!haveFixtures(t)) return;
+test('a header whose structs are all undefined in the object is an error naming the #include', () => {
   const { btf } = load('bootstrap.json');
   assert.throws(
     () => buildExportTypes(btf, ['only_declared'], where),
-    (e: unknown) => e instanceof EcliError && e.code === 'COMPILE_FAILED' && e.hint === 'add #include "event.h" to x/prog.bpf.c so the event struct is compiled into the object',
+    (e: unknown) =>
+      e instanceof EcliError &&
+      e.code === 'COMPILE_FAILED' &&
+      e.hint === 'add #include "event.h" to x/prog.bpf.c so the event struct is compiled into the object',
   );
   assert.deepEqual(buildExportTypes(btf, [], where).types, []);
 });

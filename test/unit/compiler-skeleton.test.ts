@@ -7,7 +7,7 @@ import { EcliError } from '../../src/errors.js';
 import { decodeBpfObject } from '../../src/package/codec.js';
 import { buildSkeleton, internalMapIdent, internalMapName } from '../../src/compiler/skeleton.js';
 import { objectBaseName, sanitizeIdentifier, skeletonObjName } from '../../src/compiler/naming.js';
-import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { fixturesDir } from '../helpers/env.js';
 import { readFixturePackage } from '../helpers/fixtures.js';
 
 /** Keeps only the keys bpftool writes; doc-comment keys come from the source, not the object. */
@@ -15,8 +15,7 @@ function pick<T extends object>(items: readonly T[] | null | undefined, keys: re
   return (items ?? []).map((item) => Object.fromEntries(Object.entries(item).filter(([k]) => keys.includes(k))));
 }
 
-test('skeletons built from the reference objects equal the reference metas', (t) => {
-  if (!haveFixtures(t)) return;
+test('skeletons built from the reference objects equal the reference metas', () => {
   const packages = readdirSync(fixturesDir).filter((f) => f.endsWith('.json') && f !== 'arg_builder_skel.json');
   assert.ok(packages.length >= 8, 'expected the eight compiled fixtures');
   for (const file of packages) {
@@ -63,11 +62,13 @@ test('object names: source name up to the first dot; obj_name from the .o basena
   assert.equal(sanitizeIdentifier('a.b-c d'), 'a_b_c_d');
 });
 
-test('a static function in a program section is refused like libbpf does', (t) => {
-  if (!haveFixtures(t)) return;
+test('a static function in a program section is refused like libbpf does', () => {
   const pkg = readFixturePackage('simple_prog_5_xdp.json');
   const elf = parseElf(decodeBpfObject(pkg, 'simple_prog_5_xdp.json'));
   const btf = Btf.parse(findSection(elf, '.BTF')!.data);
   const local = { ...elf, symbols: elf.symbols.map((s) => (s.name === 'xdp_pass' ? { ...s, bind: 0 } : s)) };
-  assert.throws(() => buildSkeleton(local, btf, 'test_bpf'), (e: unknown) => e instanceof EcliError && e.code === 'COMPILE_FAILED' && /xdp_pass.*static/.test(e.message));
+  assert.throws(
+    () => buildSkeleton(local, btf, 'test_bpf'),
+    (e: unknown) => e instanceof EcliError && e.code === 'COMPILE_FAILED' && /xdp_pass.*static/.test(e.message),
+  );
 });

@@ -26,7 +26,7 @@ test('the target architecture uses bpf_tracing.h spellings', () => {
 });
 
 test('the first error line of clang output makes the one-line message', () => {
-  const stderr = 'a.bpf.c:3:1: warning: unused\nx\na.bpf.c:12:5: error: use of undeclared identifier \'y\'\n1 error generated.\n';
+  const stderr = "a.bpf.c:3:1: warning: unused\nx\na.bpf.c:12:5: error: use of undeclared identifier 'y'\n1 error generated.\n";
   assert.equal(firstErrorLine(stderr), "a.bpf.c:12:5: error: use of undeclared identifier 'y'");
   assert.equal(firstErrorLine('  \nonly text\n'), 'only text');
   assert.equal(firstErrorLine(''), 'no diagnostic output');

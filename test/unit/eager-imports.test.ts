@@ -26,7 +26,23 @@ function eagerClosure(entry: string): string[] {
 }
 
 /** What no command line may evaluate before its command runs: the work of the commands. */
-const COMMAND_WORK = ['runner/', 'loader/', 'metrics/', 'compiler/', 'inputs/', 'model/', 'package/', 'btf/', 'elf/', 'cli/commands/', 'koffi', 'prom-client', 'tar', 'cli-table3', 'ajv'];
+const COMMAND_WORK = [
+  'runner/',
+  'loader/',
+  'metrics/',
+  'compiler/',
+  'inputs/',
+  'model/',
+  'package/',
+  'btf/',
+  'elf/',
+  'cli/commands/',
+  'koffi',
+  'prom-client',
+  'tar',
+  'cli-table3',
+  'ajv',
+];
 
 test('ecli --version evaluates nothing but the version', () => {
   assert.deepEqual(eagerClosure('cli/ecli-entry.ts'), ['cli/ecli-entry.ts', 'version.ts']);
@@ -35,13 +51,19 @@ test('ecli --version evaluates nothing but the version', () => {
 test("ecli's command line (--help, argument parsing) evaluates no command's modules: run, inspect, pack, push, pull, login and --metrics load when used", () => {
   const closure = eagerClosure('cli/ecli.ts');
   assert.ok(closure.includes('commander'), closure.join(' '));
-  assert.deepEqual(closure.filter((f) => COMMAND_WORK.some((w) => f.startsWith(w))), []);
+  assert.deepEqual(
+    closure.filter((f) => COMMAND_WORK.some((w) => f.startsWith(w))),
+    [],
+  );
 });
 
 test("ecc's command line evaluates none of the compiler", () => {
   const closure = eagerClosure('cli/ecc.ts');
   assert.ok(closure.includes('commander'), closure.join(' '));
-  assert.deepEqual(closure.filter((f) => COMMAND_WORK.some((w) => f.startsWith(w))), []);
+  assert.deepEqual(
+    closure.filter((f) => COMMAND_WORK.some((w) => f.startsWith(w))),
+    [],
+  );
 });
 
 test('the import reader tells eager imports from type-only and dynamic ones', () => {

@@ -42,14 +42,35 @@ function everyKind(display: Record<string, DisplayHint> = {}): { btf: Btf; colum
     ['bytes', b.array(b.int('unsigned char', 1), 3)],
     ['argv', b.array(b.array(char, 8), 3)],
     ['ints', b.array(u32, 3)],
-    ['state', b.enum('state', 4, [['RUNNING', 0], ['SLEEPING', 1], ['ÉTAT', 2]])],
-    ['small', b.enum('small', 1, [['A', 0], ['B', 255]], { unsigned: true })],
+    [
+      'state',
+      b.enum('state', 4, [
+        ['RUNNING', 0],
+        ['SLEEPING', 1],
+        ['ÉTAT', 2],
+      ]),
+    ],
+    [
+      'small',
+      b.enum(
+        'small',
+        1,
+        [
+          ['A', 0],
+          ['B', 255],
+        ],
+        { unsigned: true },
+      ),
+    ],
     ['big', b.enum64('big', [['HUGE', 1n << 40n]])],
     ['ratio', b.float('double', 8)],
     ['nested', inner],
     ['zz_last_key_first_byte', u32],
   ];
-  const id = b.struct('event', members.map(([name, type]) => ({ name, type })));
+  const id = b.struct(
+    'event',
+    members.map(([name, type]) => ({ name, type })),
+  );
   const btf = Btf.parse(b.build());
   const columns = checkExportStruct(btf, {
     name: 'event',
@@ -82,7 +103,12 @@ function checkSameAsStrings(display: Record<string, DisplayHint> = {}): void {
   const record = compileRecord(values, columns);
   const json = jsonLineWriter(writers, columns.members);
   const cells = plainCells(btf, record, { bootTimeNs: 0n });
-  const row = plainRowWriter(writers, cells, cells.map(() => 0), false);
+  const row = plainRowWriter(
+    writers,
+    cells,
+    cells.map(() => 0),
+    false,
+  );
   // A small buffer, so that growing it is exercised too.
   const out = new TextBuffer(64);
   fc.assert(
@@ -94,10 +120,19 @@ function checkSameAsStrings(display: Record<string, DisplayHint> = {}): void {
         write();
         return Buffer.from(out.bytes.subarray(before, out.length));
       };
-      assert.deepEqual(written(() => json(data, at, out)), Buffer.from(`${record.json(data, at)}\n`));
+      assert.deepEqual(
+        written(() => json(data, at, out)),
+        Buffer.from(`${record.json(data, at)}\n`),
+      );
       const plain = cells.map((c) => c.plain(data, at + c.column.offset)).join(' ');
-      assert.deepEqual(written(() => row.write(data, at, new Uint8Array(0), out)), Buffer.from(`${plain}\n`));
-      assert.deepEqual(row.measure(data, at, out), cells.map((c) => Buffer.byteLength(c.plain(data, at + c.column.offset))));
+      assert.deepEqual(
+        written(() => row.write(data, at, new Uint8Array(0), out)),
+        Buffer.from(`${plain}\n`),
+      );
+      assert.deepEqual(
+        row.measure(data, at, out),
+        cells.map((c) => Buffer.byteLength(c.plain(data, at + c.column.offset))),
+      );
     }),
     { numRuns: 400 },
   );

@@ -7,6 +7,7 @@ import { EcliError } from '../../src/errors.js';
 import { createEventFormatter, type EventFormatOptions } from '../../src/format/event.js';
 import { parseFields } from '../../src/format/fields.js';
 import { TextBuffer } from '../../src/format/text-buffer.js';
+import type { TimeMode } from '../../src/format/time.js';
 import type { DisplayHint } from '../../src/package/types.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
 
@@ -18,7 +19,10 @@ function eventStruct(display: Record<string, DisplayHint> = {}, names = ['pid', 
   const int = b.int('int', 4, { signed: true });
   const char = b.int('char', 1, { signed: true });
   const types = [int, int, b.array(char, 16), b.int('unsigned long long', 8)];
-  const id = b.struct('event', names.map((name, i) => ({ name, type: types[i]! })));
+  const id = b.struct(
+    'event',
+    names.map((name, i) => ({ name, type: types[i]! })),
+  );
   const btf = Btf.parse(b.build());
   const members = names.map((name) => ({ name, type: '', ...(display[name] ? { display: display[name] } : {}) }));
   const columns = checkExportStruct(btf, { name: 'event', type_id: id, size: 32, members });
@@ -67,7 +71,11 @@ test('--fields mistakes are usage errors with a suggestion', () => {
       e.hint === 'its fields are pid, ppid, comm, secret',
   );
   for (const text of ['pid,-ppid', 'pid,,comm', '-']) {
-    assert.throws(() => parseFields(text), (e: unknown) => e instanceof EcliError && e.code === 'USAGE', text);
+    assert.throws(
+      () => parseFields(text),
+      (e: unknown) => e instanceof EcliError && e.code === 'USAGE',
+      text,
+    );
   }
 });
 
@@ -100,7 +108,7 @@ test('formatInto writes the widened header before the row, into the same buffer'
 });
 
 test('--time for plain text: none, hms, ms, iso, ns', () => {
-  const cases: Array<[EventFormatOptions['time'], string, string]> = [
+  const cases: Array<[TimeMode, string, string]> = [
     ['none', 'PID    PPID   COMM   SECRET ', '42     1      sh     7'],
     ['hms', 'TIME     PID    PPID   COMM   SECRET ', '16:58:31  42    1      sh     7'],
     ['ms', 'TIME         PID    PPID   COMM   SECRET ', '16:58:31.250  42    1      sh     7'],

@@ -40,7 +40,15 @@ function layoutRecord(argv: string[]): Buffer {
 
 test('the layout the tests write matches the BTF builder', () => {
   const { columns } = eventStruct({});
-  assert.deepEqual(columns.members.map((c) => [c.name, c.offset, c.size]), [['pid', 0, 4], ['argv', 4, 32], ['secret', 40, 8], ['comm', 48, 8]]);
+  assert.deepEqual(
+    columns.members.map((c) => [c.name, c.offset, c.size]),
+    [
+      ['pid', 0, 4],
+      ['argv', 4, 32],
+      ['secret', 40, 8],
+      ['comm', 48, 8],
+    ],
+  );
   assert.equal(columns.size, 56);
 });
 
@@ -108,6 +116,9 @@ test('the package schema accepts the display hints and rejects others', () => {
   });
   for (const display of ['args', 'hidden']) assert.equal(validateMeta(meta(display), 'meta').export_types[0]!.members[0]!.display, display);
   for (const display of ['loud', 1, null]) {
-    assert.throws(() => validateMeta(meta(display), 'meta'), (e: unknown) => e instanceof EcliError && e.code === 'PACKAGE_INVALID');
+    assert.throws(
+      () => validateMeta(meta(display), 'meta'),
+      (e: unknown) => e instanceof EcliError && e.code === 'PACKAGE_INVALID',
+    );
   }
 });

@@ -5,7 +5,7 @@ import { checkExportStruct, checkSampleColumns, descriptorColumns } from '../../
 import { EcliError, type ErrorCode } from '../../src/errors.js';
 import type { ExportedTypesStructMeta } from '../../src/package/types.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
-import { haveFixtures } from '../helpers/env.js';
+
 import { loadFixture, mapTypeIds } from '../helpers/fixtures.js';
 
 function eventBtf() {
@@ -28,7 +28,12 @@ function eventBtf() {
 
 /** An export type; `size` is struct event's (32). */
 function meta(typeId: number, members: Array<[string, number?, number?]>, name = 'event', size = 32): ExportedTypesStructMeta {
-  return { name, type_id: typeId, size, members: members.map(([n, offset, size]) => ({ name: n, type: 'x', offset, size })) };
+  return {
+    name,
+    type_id: typeId,
+    size,
+    members: members.map(([n, offset, size]) => ({ name: n, type: 'x', ...(offset === undefined ? {} : { offset }), ...(size === undefined ? {} : { size }) })),
+  };
 }
 
 const fails = (code: ErrorCode, text: string) => (e: unknown) => e instanceof EcliError && e.code === code && e.message.includes(text);
@@ -40,7 +45,12 @@ test('strict check: columns come from BTF offsets, sizes and type ids', () => {
   assert.equal(columns.describe, 'struct event');
   assert.deepEqual(
     columns.members.map((c) => [c.name, c.typeId, c.offset, c.size]),
-    [['pid', int, 0, 4], ['uid', u32, 4, 4], ['comm', comm, 8, 16], ['ptr', ptr, 24, 8]],
+    [
+      ['pid', int, 0, 4],
+      ['uid', u32, 4, 4],
+      ['comm', comm, 8, 16],
+      ['ptr', ptr, 24, 8],
+    ],
   );
 });
 
@@ -72,44 +82,85 @@ test('strict check: every disagreement is an error that names the struct and mem
 test('lenient check: meta names only when name and member count agree, else member type names', () => {
   const { btf, event, u32, comm } = eventBtf();
   const withMeta = checkSampleColumns(btf, event, meta(event, [['p'], ['u'], ['c'], ['x']]));
-  assert.deepEqual(withMeta.columns.members.map((c) => c.name), ['p', 'u', 'c', 'x']);
+  assert.deepEqual(
+    withMeta.columns.members.map((c) => c.name),
+    ['p', 'u', 'c', 'x'],
+  );
   assert.deepEqual(withMeta.warnings, []);
   const wrongName = checkSampleColumns(btf, event, meta(event, [['p'], ['u'], ['c'], ['x']], 'other'));
-  assert.deepEqual(wrongName.columns.members.map((c) => c.name), ['int', 'u32', '', '']);
+  assert.deepEqual(
+    wrongName.columns.members.map((c) => c.name),
+    ['int', 'u32', '', ''],
+  );
   assert.equal(wrongName.warnings.length, 1);
   const wrongCount = checkSampleColumns(btf, event, meta(event, [['p']]));
-  assert.deepEqual(wrongCount.columns.members.map((c) => c.name), ['int', 'u32', '', '']);
+  assert.deepEqual(
+    wrongCount.columns.members.map((c) => c.name),
+    ['int', 'u32', '', ''],
+  );
   assert.match(wrongCount.warnings[0]!, /4 members in BTF but 1 in the package/);
   const scalar = checkSampleColumns(btf, u32);
   assert.deepEqual(scalar.columns.members, [{ name: 'u32', typeId: u32, offset: 0, size: 4 }]);
   assert.deepEqual(checkSampleColumns(btf, comm).columns.members, [{ name: '', typeId: comm, offset: 0, size: 16 }]);
 });
 
-test('runqlat fixture: key column u32 and value columns slots/comm', (t) => {
-  if (!haveFixtures(t)) return;
+test('runqlat fixture: key column u32 and value columns slots/comm', () => {
   const { btf, meta: m } = loadFixture('runqlat.json');
   const ids = mapTypeIds(btf, 'hists');
   const key = checkSampleColumns(btf, ids.key);
   const value = checkSampleColumns(btf, ids.value, m.export_types[0]);
-  assert.deepEqual(key.columns.members.map((c) => [c.name, c.offset, c.size]), [['u32', 0, 4]]);
-  assert.deepEqual(value.columns.members.map((c) => [c.name, c.offset, c.size]), [['slots', 0, 104], ['comm', 104, 16]]);
+  assert.deepEqual(
+    key.columns.members.map((c) => [c.name, c.offset, c.size]),
+    [['u32', 0, 4]],
+  );
+  assert.deepEqual(
+    value.columns.members.map((c) => [c.name, c.offset, c.size]),
+    [
+      ['slots', 0, 104],
+      ['comm', 104, 16],
+    ],
+  );
   assert.deepEqual(value.warnings, []);
 });
 
 test('multiple-export descriptors: btf_type_id and custom_members', () => {
   const { btf, alias, int, comm } = eventBtf();
-  assert.deepEqual(descriptorColumns(btf, { btf_type_id: alias }, 'rb').members.map((c) => c.name), ['pid', 'uid', 'comm', 'ptr']);
+  assert.deepEqual(
+    descriptorColumns(btf, { btf_type_id: alias }, 'rb').members.map((c) => c.name),
+    ['pid', 'uid', 'comm', 'ptr'],
+  );
   assert.deepEqual(descriptorColumns(btf, { btf_type_id: comm }, 'rb').members, [{ name: '', typeId: comm, offset: 0, size: 16 }]);
   const custom = descriptorColumns(
     btf,
-    { custom_members: [{ name: 'comm', offset: 8, btf_type_id: comm }, { name: 'pid', offset: 0, btf_type_id: int }] },
+    {
+      custom_members: [
+        { name: 'comm', offset: 8, btf_type_id: comm },
+        { name: 'pid', offset: 0, btf_type_id: int },
+      ],
+    },
     'rb',
   );
-  assert.deepEqual(custom.members.map((c) => [c.name, c.offset, c.size]), [['pid', 0, 4], ['comm', 8, 16]]);
+  assert.deepEqual(
+    custom.members.map((c) => [c.name, c.offset, c.size]),
+    [
+      ['pid', 0, 4],
+      ['comm', 8, 16],
+    ],
+  );
   assert.equal(custom.size, 24);
   assert.equal(descriptorColumns(btf, { custom_members: [{ name: 'pid', offset: 0, btf_type_id: int }] }, 'rb', 32).size, 32);
   assert.throws(
-    () => descriptorColumns(btf, { custom_members: [{ name: 'pid', offset: 0, btf_type_id: comm }, { name: 'ppid', offset: 4, btf_type_id: int }] }, 'rb'),
+    () =>
+      descriptorColumns(
+        btf,
+        {
+          custom_members: [
+            { name: 'pid', offset: 0, btf_type_id: comm },
+            { name: 'ppid', offset: 4, btf_type_id: int },
+          ],
+        },
+        'rb',
+      ),
     fails('PACKAGE_INVALID', 'field `ppid` overlapped with other fields'),
   );
   assert.throws(
@@ -128,7 +179,14 @@ test("strict check: the export type's size must be the struct's; a member past t
   );
   const b = new BtfBuilder();
   const u64 = b.int('unsigned long long', 8);
-  const short = b.structOfSize('short', [{ name: 'a', type: u64 }, { name: 'b', type: u64 }], 12);
+  const short = b.structOfSize(
+    'short',
+    [
+      { name: 'a', type: u64 },
+      { name: 'b', type: u64 },
+    ],
+    12,
+  );
   const damaged = Btf.parse(b.build());
   const message = 'struct short: member "b" at offset 8 (8 bytes) ends past the struct\'s 12 bytes';
   assert.throws(() => checkExportStruct(damaged, meta(short, [['a'], ['b']], 'short', 12)), fails('BTF_INVALID', message));

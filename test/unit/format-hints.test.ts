@@ -26,7 +26,17 @@ function eventStruct(display: Partial<Record<Member, DisplayHint>>) {
   const int = b.int('int', 4, { signed: true });
   const u8 = b.int('unsigned char', 1);
   const u64 = b.int('unsigned long long', 8);
-  const oflags = b.enum('oflags', 4, [['O_RDONLY', 0], ['O_WRONLY', 1], ['O_CREAT', 0x40], ['O_TRUNC', 0x200]], { unsigned: true });
+  const oflags = b.enum(
+    'oflags',
+    4,
+    [
+      ['O_RDONLY', 0],
+      ['O_WRONLY', 1],
+      ['O_CREAT', 0x40],
+      ['O_TRUNC', 0x200],
+    ],
+    { unsigned: true },
+  );
   const id = b.struct('event', [
     { name: 'ret', type: int },
     { name: 'sig', type: int },
@@ -45,7 +55,16 @@ function eventStruct(display: Partial<Record<Member, DisplayHint>>) {
 }
 
 const ALL_HINTS: Record<Member, DisplayHint> = {
-  ret: 'errno', sig: 'signal', mask: 'hex', fl: 'flags', dur: 'duration', ts: 'boot_ns', saddr: 'ipv4', sport: 'port', daddr: 'ipv6', key: 'hex',
+  ret: 'errno',
+  sig: 'signal',
+  mask: 'hex',
+  fl: 'flags',
+  dur: 'duration',
+  ts: 'boot_ns',
+  saddr: 'ipv4',
+  sport: 'port',
+  daddr: 'ipv6',
+  key: 'hex',
 };
 
 function record(values: { ret: number; sig: number; fl: number; dur: bigint; ts: bigint; daddr: string }): Buffer {
@@ -68,7 +87,10 @@ const quiet = record({ ret: 3, sig: 0, fl: 0, dur: 999n, ts: 0n, daddr: '0000000
 
 test('the layout the tests write matches the BTF builder', () => {
   const { columns } = eventStruct({});
-  assert.deepEqual(columns.members.map((c) => c.offset), [0, 4, 8, 12, 16, 24, 32, 36, 38, 54]);
+  assert.deepEqual(
+    columns.members.map((c) => c.offset),
+    [0, 4, 8, 12, 16, 24, 32, 36, 38, 54],
+  );
   assert.equal(columns.size, 64);
 });
 
@@ -96,30 +118,63 @@ test("JSON keeps the reference's members and adds each hint's readable <name>_te
   const plain = eventStruct({});
   const hinted = eventStruct(ALL_HINTS);
   const reference = createEventFormatter(plain.btf, plain.columns, { format: 'json', time: 'none' }).format(failedOpen);
-  const json = JSON.parse(createEventFormatter(hinted.btf, hinted.columns, { format: 'json', time: 'none', bootTimeNs }).format(failedOpen)) as Record<string, unknown>;
+  const json = JSON.parse(createEventFormatter(hinted.btf, hinted.columns, { format: 'json', time: 'none', bootTimeNs }).format(failedOpen)) as Record<
+    string,
+    unknown
+  >;
   const twins = Object.fromEntries(Object.entries(json).filter(([key]) => key.endsWith('_text')));
   const own = Object.fromEntries(Object.entries(json).filter(([key]) => !key.endsWith('_text')));
-  assert.deepEqual(own, JSON.parse(reference), 'the members and their values are the reference\'s');
+  assert.deepEqual(own, JSON.parse(reference), "the members and their values are the reference's");
   assert.deepEqual(twins, {
-    ret_text: '-ENOENT', sig_text: 'SIGKILL', mask_text: '0xbeef', fl_text: 'O_WRONLY|O_CREAT|O_TRUNC', dur_text: '1.235ms',
-    ts_text: '2024-05-06T16:58:31.250+00:00', saddr_text: '10.0.0.1', sport_text: '8080', daddr_text: '2001:db8::1', key_text: 'deadbeef',
+    ret_text: '-ENOENT',
+    sig_text: 'SIGKILL',
+    mask_text: '0xbeef',
+    fl_text: 'O_WRONLY|O_CREAT|O_TRUNC',
+    dur_text: '1.235ms',
+    ts_text: '2024-05-06T16:58:31.250+00:00',
+    saddr_text: '10.0.0.1',
+    sport_text: '8080',
+    daddr_text: '2001:db8::1',
+    key_text: 'deadbeef',
   });
   // Keys stay sorted, the twin right after its member.
-  const line = createEventFormatter(hinted.btf, hinted.columns, { format: 'json', time: 'none', bootTimeNs, fields: { kind: 'only', names: ['sig', 'ret'] } }).format(failedOpen);
+  const line = createEventFormatter(hinted.btf, hinted.columns, {
+    format: 'json',
+    time: 'none',
+    bootTimeNs,
+    fields: { kind: 'only', names: ['sig', 'ret'] },
+  }).format(failedOpen);
   assert.equal(line, '{"ret":-2,"ret_text":"-ENOENT","sig":9,"sig_text":"SIGKILL"}', '--fields keeps the twins of the members shown');
 });
 
 test('errno, signal and flags values without a name stay numbers', () => {
   const { btf, columns } = eventStruct(ALL_HINTS);
   const odd = record({ ret: -4000, sig: 40, fl: 0x1000 | 0x40, dur: 61_500_000_000n, ts: 0n, daddr: '00000000000000000000000000000000' });
-  const text = createEventFormatter(btf, columns, { format: 'plain', clock, widen: false, bootTimeNs, fields: { kind: 'only', names: ['ret', 'sig', 'fl', 'dur', 'daddr'] } }).format(odd);
+  const text = createEventFormatter(btf, columns, {
+    format: 'plain',
+    clock,
+    widen: false,
+    bootTimeNs,
+    fields: { kind: 'only', names: ['ret', 'sig', 'fl', 'dur', 'daddr'] },
+  }).format(odd);
   assert.equal(text, '16:58:31  -4000 SIGRT_8 O_CREAT|0x1000 61.5s ::');
   const kernel = record({ ret: -524, sig: 6, fl: 0, dur: 0n, ts: 0n, daddr: '00'.repeat(16) });
-  assert.equal(createEventFormatter(btf, columns, { format: 'plain', time: 'none', widen: false, fields: { kind: 'only', names: ['ret', 'sig'] } }).format(kernel), '-ENOTSUPP SIGABRT');
+  assert.equal(
+    createEventFormatter(btf, columns, { format: 'plain', time: 'none', widen: false, fields: { kind: 'only', names: ['ret', 'sig'] } }).format(kernel),
+    '-ENOTSUPP SIGABRT',
+  );
 });
 
 test('durations pick the largest unit that keeps the value at least 1', () => {
-  const cases: Array<[bigint, string]> = [[0n, '0ns'], [999n, '999ns'], [1000n, '1us'], [1500n, '1.5us'], [2_000_000n, '2ms'], [1_234_567_890n, '1.235s'], [-1500n, '-1.5us']];
+  const cases: Array<[bigint, string]> = [
+    [0n, '0ns'],
+    [999n, '999ns'],
+    [1000n, '1us'],
+    [1500n, '1.5us'],
+    [2_000_000n, '2ms'],
+    [1_234_567_890n, '1.235s'],
+    [-1500n, '-1.5us'],
+  ];
   for (const [ns, text] of cases) assert.equal(durationText(ns), text, `${ns}`);
 });
 
@@ -150,5 +205,8 @@ test('the package schema accepts every display hint and rejects others', () => {
     export_types: [{ name: 'event', size: 4, type_id: 1, members: [{ name: 'a', type: 'int', display }] }],
   });
   for (const display of Object.values(ALL_HINTS)) assert.equal(validateMeta(meta(display), 'meta').export_types[0]!.members[0]!.display, display);
-  assert.throws(() => validateMeta(meta('errnos'), 'meta'), (e: unknown) => e instanceof EcliError && e.code === 'PACKAGE_INVALID');
+  assert.throws(
+    () => validateMeta(meta('errnos'), 'meta'),
+    (e: unknown) => e instanceof EcliError && e.code === 'PACKAGE_INVALID',
+  );
 });

@@ -7,7 +7,7 @@ test('floats print in ryu layout: integral values keep .0', () => {
   assert.equal(formatF64(4), '4.0');
   assert.equal(formatF64(-3), '-3.0');
   assert.equal(formatF64(1e15), '1000000000000000.0');
-  assert.equal(formatF64(9007199254740993), '9007199254740992.0');
+  assert.equal(formatF64(Number('9007199254740993')), '9007199254740992.0');
 });
 
 test('floats print shortest round-trip digits in decimal between 1e-5 and 1e16', () => {

@@ -18,7 +18,15 @@ function counts() {
     { name: 'comm', type: b.array(char, 8) },
   ]);
   const btf = Btf.parse(b.build());
-  const valueColumns = checkSampleColumns(btf, value, { name: 'counts', members: [{ name: 'count', type: '__u64' }, { name: 'comm', type: 'char[8]' }], size: 16, type_id: value }).columns;
+  const valueColumns = checkSampleColumns(btf, value, {
+    name: 'counts',
+    members: [
+      { name: 'count', type: '__u64' },
+      { name: 'comm', type: 'char[8]' },
+    ],
+    size: 16,
+    type_id: value,
+  }).columns;
   return { btf, key: checkSampleColumns(btf, u32).columns, value: valueColumns };
 }
 
@@ -39,8 +47,14 @@ test('--sort parses names with - for descending and an optional +', () => {
     { field: 'comm', descending: false },
     { field: '__u32', descending: false },
   ]);
-  assert.throws(() => parseSort('count,,comm'), (e) => e instanceof EcliError && e.code === 'USAGE');
-  assert.throws(() => parseSort('-'), (e) => e instanceof EcliError && e.code === 'USAGE');
+  assert.throws(
+    () => parseSort('count,,comm'),
+    (e) => e instanceof EcliError && e.code === 'USAGE',
+  );
+  assert.throws(
+    () => parseSort('-'),
+    (e) => e instanceof EcliError && e.code === 'USAGE',
+  );
 });
 
 test('--sort orders by value and key members: numbers as numbers (u64 beyond 2^53), strings by text, ties by the next field', () => {
@@ -74,6 +88,10 @@ test('--sort with a field the map does not have is a usage error naming the fiel
   const { btf, key, value } = counts();
   assert.throws(
     () => createSampleOrder(btf, key, value, { sort: parseSort('cout') }, 'counts'),
-    (e) => e instanceof EcliError && e.code === 'USAGE' && /map counts has no field cout \(did you mean count\?\)/.test(e.message) && /__u32, count, comm/.test(e.hint ?? ''),
+    (e) =>
+      e instanceof EcliError &&
+      e.code === 'USAGE' &&
+      /map counts has no field cout \(did you mean count\?\)/.test(e.message) &&
+      /__u32, count, comm/.test(e.hint ?? ''),
   );
 });

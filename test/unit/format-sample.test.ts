@@ -8,7 +8,7 @@ import { createSampleFormatter, linearHistogram, log2Histogram } from '../../src
 import type { TimeMode } from '../../src/format/time.js';
 import type { MapSampleMeta } from '../../src/package/types.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
-import { haveFixtures } from '../helpers/env.js';
+
 import { loadFixture, mapTypeIds } from '../helpers/fixtures.js';
 
 const clock = () => new Date('2024-05-06T12:00:00Z');
@@ -57,8 +57,7 @@ const RUNQLAT_ROWS = [
   `  33554432 -> 67108863   : 1025     |${'*'.repeat(40)}|`,
 ];
 
-test('runqlat fixture, log2_hist: the key line, member lines, blank line, then the histogram', (t) => {
-  if (!haveFixtures(t)) return;
+test('runqlat fixture, log2_hist: the key line, member lines, blank line, then the histogram', () => {
   const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000, type: 'log2_hist' });
   assert.equal(formatter.header, undefined);
   const text = formatter.format(keyBytes, valueBytes);
@@ -70,8 +69,7 @@ test('runqlat fixture, log2_hist: the key line, member lines, blank line, then t
   assert.ok(written.endsWith('|\n\n'));
 });
 
-test('runqlat fixture, default_kv: key and value members as columns that widen to fit, under the reference header', (t) => {
-  if (!haveFixtures(t)) return;
+test('runqlat fixture, default_kv: key and value members as columns that widen to fit, under the reference header', () => {
   const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000 });
   assert.equal(formatter.header, 'TIME     U32    SLOTS  COMM   ');
   const slots = `[${Array.from({ length: 26 }, (_, i) => 1000 + i).join(',')}]`;
@@ -92,7 +90,15 @@ test('default_kv rows keep fixed offsets with widen false, and follow --time', (
   ]);
   const btf = Btf.parse(b.build());
   const key = checkSampleColumns(btf, u32).columns;
-  const value = checkSampleColumns(btf, counts, { name: 'counts', members: [{ name: 'count', type: '__u64' }, { name: 'comm', type: 'char[16]' }], size: 24, type_id: counts }).columns;
+  const value = checkSampleColumns(btf, counts, {
+    name: 'counts',
+    members: [
+      { name: 'count', type: '__u64' },
+      { name: 'comm', type: 'char[16]' },
+    ],
+    size: 24,
+    type_id: counts,
+  }).columns;
   const k = Buffer.from([0x39, 0x30, 0, 0]);
   const v = Buffer.alloc(24);
   v.writeBigUInt64LE(98n, 0);
@@ -105,8 +111,7 @@ test('default_kv rows keep fixed offsets with widen false, and follow --time', (
   assert.equal(untimed.format(k, v), '12345  98     sh');
 });
 
-test("runqlat fixture, JSON: the reference's key/value line, with a timestamp; histograms add buckets and unit", (t) => {
-  if (!haveFixtures(t)) return;
+test("runqlat fixture, JSON: the reference's key/value line, with a timestamp; histograms add buckets and unit", () => {
   const slots = Array.from({ length: 26 }, (_, i) => 1000 + i).join(',');
   const reference = `"key":{"u32":305419896},"timestamp":"2024-05-06T12:00:00.000+00:00","value":{"comm":"COMM-STR","slots":[${slots}]}`;
   const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000, type: 'default_kv' }, 'json');
@@ -132,8 +137,7 @@ test("runqlat fixture, JSON: the reference's key/value line, with a timestamp; h
   assert.ok(linear.endsWith(`],"key":{"u32":305419896},"unit":"(unit)","value":{"comm":"COMM-STR","slots":[${slots}]}}`), linear);
 });
 
-test('log2_hist plain: a time line before each interval; no key line for the only entry with a placeholder key', (t) => {
-  if (!haveFixtures(t)) return;
+test('log2_hist plain: a time line before each interval; no key line for the only entry with a placeholder key', () => {
   const { formatter, valueBytes } = runqlat({ interval: 1000, type: 'log2_hist' });
   assert.equal(formatter.intervalHeader(), '12:00:00');
   const heading = '     (unit)              : count    distribution';
@@ -192,7 +196,10 @@ function histBtf(slotType: 'u32' | 'u64', slotCount: number) {
 
 test('log2_hist reads u64 slots with their real width and does not wrap the star count', () => {
   const { btf, key, value } = histBtf('u64', 3);
-  assert.deepEqual(value.members.map((c) => c.name), ['', '']);
+  assert.deepEqual(
+    value.members.map((c) => c.name),
+    ['', ''],
+  );
   const named = { ...value, members: value.members.map((c, i) => ({ ...c, name: i === 0 ? 'slots' : 'comm' })) };
   const formatter = createSampleFormatter(btf, key, named, { format: 'plain', sample: { interval: 1, type: 'log2_hist', unit: 'ms' }, mapName: 'h' });
   const v = Buffer.alloc(value.size);

@@ -14,7 +14,10 @@ function stackEvent(names = ['pid', 'cpu_id', 'comm', 'kstack_sz', 'ustack_sz', 
   const stack = b.typedef('stack_trace_t', b.array(u64, 16));
   const comm = b.array(commSigned ? b.int('char', 1, { signed: true }) : b.int('unsigned char', 1), 16);
   const types = [u32, u32, comm, s32, s32, stack, stack];
-  const id = b.struct('stacktrace_event', names.map((name, i) => ({ name, type: types[i]! })));
+  const id = b.struct(
+    'stacktrace_event',
+    names.map((name, i) => ({ name, type: types[i]! })),
+  );
   const btf = Btf.parse(b.build());
   const columns = checkExportStruct(btf, { name: 'stacktrace_event', type_id: id, size: btf.sizeOf(id), members: names.map((name) => ({ name, type: '' })) });
   const record = (kstackBytes: number, ustackBytes: number): Buffer => {
@@ -82,16 +85,24 @@ test('stack trace: field_map renames members; missing or mistyped fields fail at
 test('stack trace: a short record is a RUNTIME error', () => {
   const { btf, columns } = stackEvent();
   const formatter = createStackTraceFormatter(btf, columns);
-  assert.throws(() => formatter.format(new Uint8Array(40)), (e: unknown) => e instanceof EcliError && e.code === 'RUNTIME');
+  assert.throws(
+    () => formatter.format(new Uint8Array(40)),
+    (e: unknown) => e instanceof EcliError && e.code === 'RUNTIME',
+  );
 });
 
 test('stack trace: a symbolizer adds sym+0xoff to the frames it names, kernel and user (of the event pid)', () => {
   const { btf, columns, record } = stackEvent();
   const asked: string[] = [];
-  const formatter = createStackTraceFormatter(btf, columns, {}, {
-    kernel: (address) => (asked.push(`k${address}`), address === 0x10000n ? 'do_syscall_64+0x46' : undefined),
-    user: (pid, address) => (asked.push(`u${pid}:${address}`), address === 0x10001n ? 'main+0x51' : undefined),
-  });
+  const formatter = createStackTraceFormatter(
+    btf,
+    columns,
+    {},
+    {
+      kernel: (address) => (asked.push(`k${address}`), address === 0x10000n ? 'do_syscall_64+0x46' : undefined),
+      user: (pid, address) => (asked.push(`u${pid}:${address}`), address === 0x10001n ? 'main+0x51' : undefined),
+    },
+  );
   assert.equal(
     formatter.format(record(16, 16)),
     'COMM: test-comm (pid=4660) @ CPU 22136\nKernel:\n  0 [<0000000000010000>] do_syscall_64+0x46\n  1 [<0000000000010001>]\nUserspace:\n  0 [<0000000000010000>]\n  1 [<0000000000010001>] main+0x51\n',

@@ -51,10 +51,7 @@ test('an archive without this system is not enough', () => {
     (error: unknown) => {
       assert.ok(error instanceof EcliError);
       assert.equal(error.code, 'KERNEL_UNSUPPORTED');
-      assert.equal(
-        error.message,
-        `this kernel has no BTF (${KERNEL_BTF_PATH}) and the package carries none for ubuntu 22.04 x86_64 5.15.0-91-generic`,
-      );
+      assert.equal(error.message, `this kernel has no BTF (${KERNEL_BTF_PATH}) and the package carries none for ubuntu 22.04 x86_64 5.15.0-91-generic`);
       assert.equal(error.hint, 'set BTF_FILE_PATH=<vmlinux BTF file> or pack one with ecli pack --btf');
       return true;
     },
@@ -72,12 +69,9 @@ test('os-release values may be quoted and escaped; ID defaults to linux', () => 
     VERSION_ID: '22.04',
     PRETTY_NAME: 'Ubuntu 22.04.3 LTS',
   });
-  assert.deepEqual(parseOsRelease("# comment\nID='arch'\nX=\"a \\\"b\\\"\"\n\nBAD LINE\n"), { ID: 'arch', X: 'a "b"' });
+  assert.deepEqual(parseOsRelease('# comment\nID=\'arch\'\nX="a \\"b\\""\n\nBAD LINE\n'), { ID: 'arch', X: 'a "b"' });
   const file = `${ARCHIVE}/linux/1/x86_64/5.15.0-91-generic.btf`;
-  assert.equal(
-    selectBtfPath({ env: {}, fs: filesystem(file), osRelease: 'VERSION_ID=1\n', uname: UNAME, archiveDir: ARCHIVE }),
-    file,
-  );
+  assert.equal(selectBtfPath({ env: {}, fs: filesystem(file), osRelease: 'VERSION_ID=1\n', uname: UNAME, archiveDir: ARCHIVE }), file);
 });
 
 test('os-release values that are not plain names never reach the path', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { sha256Hex } from '../../src/inputs/digest.js';
 import { resolvePackageSource } from '../../src/inputs/source.js';
-import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { fixturesDir } from '../helpers/env.js';
 import { buildTar } from '../helpers/tar-build.js';
 import { syntheticPackageText } from '../helpers/synthetic-package.js';
 import { errorWith } from '../helpers/assertions.js';
@@ -103,8 +103,7 @@ test('a pinned URL resolves', async () => {
   assert.equal(resolved.pkg.meta.bpf_skel.obj_name, 'served_bpf');
 });
 
-test('the reference bootstrap.json can be served and pinned', async (t) => {
-  if (!haveFixtures(t)) return;
+test('the reference bootstrap.json can be served and pinned', async () => {
   const digest = sha256Hex(readFileSync(join(fixturesDir, 'bootstrap.json')));
   const resolved = await resolvePackageSource(`${base}/bootstrap.json`, { sha256: digest });
   assert.equal(resolved.pkg.meta.bpf_skel.obj_name, 'client_bpf');
@@ -180,10 +179,7 @@ test('a refused connection is a NETWORK error', async () => {
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
-  await assert.rejects(
-    resolvePackageSource(`http://127.0.0.1:${port}/p.json`, { insecure: true }),
-    errorWith('NETWORK', /ECONNREFUSED/),
-  );
+  await assert.rejects(resolvePackageSource(`http://127.0.0.1:${port}/p.json`, { insecure: true }), errorWith('NETWORK', /ECONNREFUSED/));
 });
 
 test('URLs are fetched with Accept-Encoding: identity, so a server that compresses on request sends the file itself', async () => {
@@ -218,25 +214,30 @@ test('a .json URL sent gzip-coded is refused as gzip-compressed, after its pin m
 test('a content coding other than gzip is refused: its bytes are not the file', async () => {
   await assert.rejects(
     resolvePackageSource(`${base}/brotli.json`, { insecure: true }),
-    errorWith('NETWORK', new RegExp(`^GET ${base}/brotli\\.json: the server sent Content-Encoding: br although ecli asked for identity; ecli hashes and reads the bytes exactly as sent, and these are not the file$`)),
+    errorWith(
+      'NETWORK',
+      new RegExp(
+        `^GET ${base}/brotli\\.json: the server sent Content-Encoding: br although ecli asked for identity; ecli hashes and reads the bytes exactly as sent, and these are not the file$`,
+      ),
+    ),
   );
 });
 
 test('a URL or a redirect carrying a user name and password is refused without sending or printing them', async () => {
   const withCredentials = base.replace('http://', 'http://someone:hunter2@');
   const before = requests.length;
-  await assert.rejects(
-    resolvePackageSource(`${withCredentials}/package.json`, { insecure: true }),
-    (error: Error & { code?: string; hint?: string }) => {
-      assert.equal(error.code, 'USAGE');
-      assert.equal(error.message, `GET request to ${base}/package.json: the URL carries a user name or password, which ecli does not send`);
-      assert.ok(!`${error.message}${error.hint}`.includes('hunter2'));
-      return true;
-    },
-  );
+  await assert.rejects(resolvePackageSource(`${withCredentials}/package.json`, { insecure: true }), (error: Error & { code?: string; hint?: string }) => {
+    assert.equal(error.code, 'USAGE');
+    assert.equal(error.message, `GET request to ${base}/package.json: the URL carries a user name or password, which ecli does not send`);
+    assert.ok(!`${error.message}${error.hint}`.includes('hunter2'));
+    return true;
+  });
   assert.equal(requests.length, before, 'no request was sent');
   await assert.rejects(
     resolvePackageSource(`${base}/hop-with-credentials`, { insecure: true }),
-    errorWith('USAGE', new RegExp(`^GET ${base}/hop-with-credentials: redirect to ${base}/package.json: the URL carries a user name or password, which ecli does not send$`)),
+    errorWith(
+      'USAGE',
+      new RegExp(`^GET ${base}/hop-with-credentials: redirect to ${base}/package.json: the URL carries a user name or password, which ecli does not send$`),
+    ),
   );
 });

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { sha256Hex } from '../../src/inputs/digest.js';
 import { resolvePackageSource } from '../../src/inputs/source.js';
-import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { fixturesDir } from '../helpers/env.js';
 import { buildTar } from '../helpers/tar-build.js';
 import { minimalBpfElf, syntheticPackageText } from '../helpers/synthetic-package.js';
 import { errorWith } from '../helpers/assertions.js';
@@ -32,8 +32,7 @@ test('a .json file resolves to the validated package and its ELF', async () => {
   assert.equal(resolved.manifest, undefined);
 });
 
-test('the reference bootstrap.json resolves with its object', async (t) => {
-  if (!haveFixtures(t)) return;
+test('the reference bootstrap.json resolves with its object', async () => {
   const resolved = await resolvePackageSource(join(fixturesDir, 'bootstrap.json'));
   assert.equal(resolved.pkg.meta.bpf_skel.obj_name, 'client_bpf');
   assert.equal(resolved.elf.length, resolved.pkg.bpf_object_size);

@@ -29,7 +29,11 @@ async function assertRefused(entries: TarEntrySpec[], pattern: RegExp, limits?: 
     assert.match(error.message, pattern);
     return true;
   });
-  assert.deepEqual(ecliTempDirs().filter((name) => !before.has(name)), [], 'temporary directory removed');
+  assert.deepEqual(
+    ecliTempDirs().filter((name) => !before.has(name)),
+    [],
+    'temporary directory removed',
+  );
 }
 
 test('a plain package tarball extracts and its parts are found', async () => {
@@ -64,7 +68,10 @@ test('a tarball without a top-level package.json is refused', async () => {
 });
 
 test('a package.json below the top level is refused, with or without one at the top', async () => {
-  await assertRefused([{ path: 'sub/package.json', data: PACKAGE }], /^evil\.tar: entry "sub\/package\.json" is a package\.json below the top level; a package tarball has exactly one, at its top$/);
+  await assertRefused(
+    [{ path: 'sub/package.json', data: PACKAGE }],
+    /^evil\.tar: entry "sub\/package\.json" is a package\.json below the top level; a package tarball has exactly one, at its top$/,
+  );
   await assertRefused(
     [
       { path: 'package.json', data: PACKAGE },

@@ -38,7 +38,10 @@ test('root with its capabilities dropped is refused, naming what it lacks and ho
   assert.equal(dropped.message, 'loading BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); this process (uid 0) lacks CAP_BPF and CAP_PERFMON');
   assert.equal(dropped.hint, "root's capabilities are dropped here; grant them (for example docker run --cap-add BPF --cap-add PERFMON)");
   const noNetAdmin = capabilityError({ euid: 0, effective: FULL & ~bit(CAP_NET_ADMIN) & ~bit(CAP_SYS_ADMIN) }, ['tc']);
-  assert.equal(noNetAdmin?.message, 'loading XDP and TC programs needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (or CAP_SYS_ADMIN); this process (uid 0) lacks CAP_NET_ADMIN');
+  assert.equal(
+    noNetAdmin?.message,
+    'loading XDP and TC programs needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (or CAP_SYS_ADMIN); this process (uid 0) lacks CAP_NET_ADMIN',
+  );
   assert.equal(noNetAdmin.hint, "root's capabilities are dropped here; grant them (for example docker run --cap-add NET_ADMIN)");
   assert.equal(capabilityError({ euid: 1000, effective: 0n }, ['tracepoint'])?.hint, 'run it with sudo');
 });

@@ -94,10 +94,7 @@ test('EPERM with an empty log for an fentry program is diagnosed from the trampo
   const fentry = failure({ error: -1, warnings: FENTRY_WARNINGS, programs: [program('do_unlinkat', 'fentry/do_unlinkat', 'fentry')] });
   const refused = diagnoseLoadFailure(fentry, rootFacts());
   assert.equal(refused.code, 'KERNEL_UNSUPPORTED');
-  assert.equal(
-    refused.message,
-    'program do_unlinkat (fentry/do_unlinkat): this kernel refuses BPF trampolines (fentry/fexit/LSM programs), even for root',
-  );
+  assert.equal(refused.message, 'program do_unlinkat (fentry/do_unlinkat): this kernel refuses BPF trampolines (fentry/fexit/LSM programs), even for root');
   assert.doesNotMatch(`${refused.message} ${refused.hint} ${refused.detail}`, /ulimit/);
 
   const allowed = diagnoseLoadFailure(fentry, rootFacts({ trampolines: () => 'allowed' }));
@@ -169,10 +166,7 @@ test('kprobe attach failures on a kernel without kprobes', () => {
   ];
   const none = diagnoseAttachFailure({ program: kprobe, errno: 2, warnings }, attachFacts({ kprobes: () => false }));
   assert.equal(none.code, 'KERNEL_UNSUPPORTED');
-  assert.equal(
-    none.message,
-    'program do_unlinkat (kprobe/do_unlinkat): this kernel has no kprobe support (CONFIG_KPROBES is not set)',
-  );
+  assert.equal(none.message, 'program do_unlinkat (kprobe/do_unlinkat): this kernel has no kprobe support (CONFIG_KPROBES is not set)');
   const other = diagnoseAttachFailure({ program: kprobe, errno: 2, warnings }, attachFacts());
   assert.equal(other.code, 'ATTACH_FAILED');
   assert.equal(
@@ -210,10 +204,7 @@ test('uprobe attach failures name the binary and the function', () => {
 });
 
 test('sections libbpf cannot auto-attach are named', () => {
-  const error = diagnoseAttachFailure(
-    { program: program('on_packet', 'socket', 'other'), errno: 95, warnings: [] },
-    attachFacts(),
-  );
+  const error = diagnoseAttachFailure({ program: program('on_packet', 'socket', 'other'), errno: 95, warnings: [] }, attachFacts());
   assert.equal(error.code, 'ATTACH_FAILED');
   assert.equal(error.message, 'cannot attach program on_packet (socket): libbpf cannot attach "socket" programs by itself');
 });
@@ -223,7 +214,10 @@ test('usdt attach failures name the binary, and the probe when the binary lacks 
   const noProbe = diagnoseAttachFailure({ program: usdt, errno: 2, warnings: [] }, attachFacts());
   assert.equal(noProbe.message, 'cannot attach program on_request (usdt//tmp/target:ecli:nosuch): /tmp/target has no USDT probe ecli:nosuch');
   assert.match(noProbe.hint ?? '', /readelf -n \/tmp\/target/);
-  const noBinary = diagnoseAttachFailure({ program: usdt, errno: 2, warnings: ["libbpf: usdt: failed to open ELF binary '/tmp/target': -2"] }, attachFacts({ fileExists: () => false }));
+  const noBinary = diagnoseAttachFailure(
+    { program: usdt, errno: 2, warnings: ["libbpf: usdt: failed to open ELF binary '/tmp/target': -2"] },
+    attachFacts({ fileExists: () => false }),
+  );
   assert.equal(noBinary.message, 'cannot attach program on_request (usdt//tmp/target:ecli:nosuch): /tmp/target does not exist');
 });
 
@@ -257,6 +251,9 @@ test('a helper the kernel withholds: the lockdown level when it is the reason, e
   for (const lockdown of [() => 'none' as const, () => undefined]) {
     const notLocked = diagnoseLoadFailure(writeUser, rootFacts({ lockdown }));
     assert.equal(notLocked.code, 'LOAD_FAILED');
-    assert.equal(notLocked.message, 'program write_user (tp/syscalls/sys_enter_getppid): the kernel does not let tracepoint programs call the helper bpf_probe_write_user');
+    assert.equal(
+      notLocked.message,
+      'program write_user (tp/syscalls/sys_enter_getppid): the kernel does not let tracepoint programs call the helper bpf_probe_write_user',
+    );
   }
 });

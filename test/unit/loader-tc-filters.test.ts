@@ -45,7 +45,11 @@ test('dump replies give each filter with its priority, handle and BPF program id
     filterMessage(6, 1, 1, bpfId(1)), // another request's
   ]);
   assert.deepEqual(decodeDumpPart(datagram, 5), {
-    entries: [{ priority: 49152, handle: 0 }, { priority: 49152, handle: 1, progId: 941 }, { priority: 7, handle: 7 }],
+    entries: [
+      { priority: 49152, handle: 0 },
+      { priority: 49152, handle: 1, progId: 941 },
+      { priority: 7, handle: 7 },
+    ],
     done: false,
   });
   assert.deepEqual(decodeDumpPart(nlmsg(3, 5, Buffer.alloc(4)), 5), { entries: [], done: true });

@@ -6,9 +6,8 @@ import { parseElf } from '../../src/elf/elf.js';
 import { btfNeedsOf } from '../../src/model/btf-needs.js';
 import { encodePerfEventAttr, resolvePerfEvent } from '../../src/model/perf-event.js';
 import { parseCpuList } from '../../src/loader/probe.js';
-import { haveFixtures } from '../helpers/env.js';
-import { fixtureElf, readFixturePackage } from '../helpers/fixtures.js';
 
+import { fixtureElf, readFixturePackage } from '../helpers/fixtures.js';
 
 test('section names map to libbpf attach kinds', () => {
   const cases: [string, string][] = [
@@ -47,10 +46,12 @@ test('section names map to libbpf attach kinds', () => {
 });
 
 test('only fentry, fexit, fmod_ret and lsm use trampolines', () => {
-  assert.deepEqual(
-    (['fentry', 'fexit', 'fmod_ret', 'lsm', 'tp_btf', 'tracepoint', 'kprobe', 'raw_tracepoint'] as const).filter(usesTrampoline),
-    ['fentry', 'fexit', 'fmod_ret', 'lsm'],
-  );
+  assert.deepEqual((['fentry', 'fexit', 'fmod_ret', 'lsm', 'tp_btf', 'tracepoint', 'kprobe', 'raw_tracepoint'] as const).filter(usesTrampoline), [
+    'fentry',
+    'fexit',
+    'fmod_ret',
+    'lsm',
+  ]);
 });
 
 test('tracepoint and uprobe targets are read from the section', () => {
@@ -124,8 +125,7 @@ test('perf_event_attr bytes follow linux/perf_event.h', () => {
   assert.equal(period.readBigUInt64LE(40), 0n);
 });
 
-test('kernel BTF is needed for CO-RE relocations and BTF-attached programs', (t) => {
-  if (!haveFixtures(t)) return;
+test('kernel BTF is needed for CO-RE relocations and BTF-attached programs', () => {
   const needs = (name: string, section: string) => {
     return btfNeedsOf(parseElf(fixtureElf(readFixturePackage(name))), [{ name: 'p', section }]);
   };

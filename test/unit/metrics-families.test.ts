@@ -86,7 +86,6 @@ test('ecli_info names the package; constant labels go on every series', async ()
   );
 });
 
-
 /** key struct flow { u32 port; char proto[4]; }; value struct bytes { u64 slots[3]; } */
 function flowTypes(): MapTypes {
   const b = new BtfBuilder();

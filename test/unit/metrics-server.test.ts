@@ -30,7 +30,10 @@ test('--metrics-labels takes NAME=VALUE pairs', () => {
   assert.deepEqual(parseConstantLabels('zone='), { zone: '' });
   assert.throws(() => parseConstantLabels('host'), usageError('--metrics-labels host: "host" has no ='));
   assert.throws(() => parseConstantLabels('a=1,a=2'), usageError('--metrics-labels a=1,a=2: label a is given twice'));
-  assert.throws(() => parseConstantLabels('1a=x'), usageError('--metrics-labels 1a=x: "1a" is not a label name (letters, digits and _, not starting with a digit or __)'));
+  assert.throws(
+    () => parseConstantLabels('1a=x'),
+    usageError('--metrics-labels 1a=x: "1a" is not a label name (letters, digits and _, not starting with a digit or __)'),
+  );
   assert.throws(() => parseConstantLabels('__name__=x'), /"__name__" is not a label name/);
 });
 

@@ -6,7 +6,7 @@ import { EcliError } from '../../src/errors.js';
 import { buildPackageSpec, type PackageSpec } from '../../src/model/spec.js';
 import { decodePackage } from '../../src/package/load.js';
 import type { ComposedPackage } from '../../src/package/types.js';
-import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { fixturesDir } from '../helpers/env.js';
 import { readFixturePackage } from '../helpers/fixtures.js';
 
 function specOf(pkg: ComposedPackage, source = 'pkg.json'): PackageSpec {
@@ -14,11 +14,13 @@ function specOf(pkg: ComposedPackage, source = 'pkg.json'): PackageSpec {
 }
 
 function refused(pkg: ComposedPackage, code: string, message: RegExp): void {
-  assert.throws(() => specOf(pkg), (error: unknown) => error instanceof EcliError && error.code === code && message.test(error.message));
+  assert.throws(
+    () => specOf(pkg),
+    (error: unknown) => error instanceof EcliError && error.code === code && message.test(error.message),
+  );
 }
 
-test('bootstrap: programs, maps typed from the ELF BTF, the export and why, options, BTF needs', (t) => {
-  if (!haveFixtures(t)) return;
+test('bootstrap: programs, maps typed from the ELF BTF, the export and why, options, BTF needs', () => {
   const spec = specOf(readFixturePackage('bootstrap.json'));
   assert.equal(spec.objectName, 'client_bpf');
   assert.deepEqual(
@@ -40,22 +42,23 @@ test('bootstrap: programs, maps typed from the ELF BTF, the export and why, opti
   assert.equal(exported.map.name, 'rb');
   assert.equal(exported.reason, 'the only one of the ring buffers, perf event arrays and sampled maps');
   assert.equal(exported.kind === 'events' ? exported.columns.describe : '', 'struct event');
-  assert.deepEqual(spec.options.map((o) => o.long), ['min_duration_ns']);
+  assert.deepEqual(
+    spec.options.map((o) => o.long),
+    ['min_duration_ns'],
+  );
   assert.deepEqual(spec.btfNeeds, { kernelBtf: true, reasons: ['CO-RE relocations'] });
   assert.equal(spec.perfBufferPages, 64);
   const rodata = spec.dataSections.find((s) => s.section === '.rodata');
   assert.ok(rodata?.settable && rodata.mapName === 'client_b.rodata');
 });
 
-test('the spec is immutable', (t) => {
-  if (!haveFixtures(t)) return;
+test('the spec is immutable', () => {
   const spec = specOf(readFixturePackage('bootstrap.json'));
   assert.ok(Object.isFrozen(spec) && Object.isFrozen(spec.programs) && Object.isFrozen(spec.programs[0]) && Object.isFrozen(spec.exports[0]));
   assert.throws(() => (spec.maps as unknown[]).push({}), TypeError);
 });
 
-test('several exportable maps: the last wins, with a warning and the reason', (t) => {
-  if (!haveFixtures(t)) return;
+test('several exportable maps: the last wins, with a warning and the reason', () => {
   const pkg = readFixturePackage('runqlat.json');
   const hists = pkg.meta.bpf_skel.maps.find((m) => m.name === 'hists')!;
   pkg.meta.bpf_skel.maps.unshift({ ...hists });
@@ -65,8 +68,7 @@ test('several exportable maps: the last wins, with a warning and the reason', (t
   assert.deepEqual(spec.warnings, ['several maps can be exported (hists, hists); using the last one, hists']);
 });
 
-test('perf_event programs get a validated sampling event; bad ones are package errors', (t) => {
-  if (!haveFixtures(t)) return;
+test('perf_event programs get a validated sampling event; bad ones are package errors', () => {
   const pkg = readFixturePackage('bootstrap.json');
   const program = pkg.meta.bpf_skel.progs[0]!;
   program.attach = 'perf_event';
@@ -82,15 +84,13 @@ test('perf_event programs get a validated sampling event; bad ones are package e
   refused(pkg, 'PACKAGE_INVALID', /perf_event\/sample_freq must be >= 1/);
 });
 
-test('a map the meta lists but the object lacks is refused', (t) => {
-  if (!haveFixtures(t)) return;
+test('a map the meta lists but the object lacks is refused', () => {
   const pkg = readFixturePackage('bootstrap.json');
   pkg.meta.bpf_skel.maps.push({ name: 'ghost', ident: 'ghost' });
   refused(pkg, 'PACKAGE_INVALID', /^pkg\.json: map ghost is listed in the package meta but not in its BPF object$/);
 });
 
-test('an object without BTF is refused', (t) => {
-  if (!haveFixtures(t)) return;
+test('an object without BTF is refused', () => {
   const { pkg, elf } = decodePackage(readFileSync(join(fixturesDir, 'bootstrap.json'), 'utf8'), 'pkg.json');
   // Rename the section in the string table, where `.BTF` is the tail of `.rel.BTF`: both become `...BTX`.
   const renamed = Buffer.from(elf);

@@ -1,4 +1,4 @@
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +15,7 @@ import { decodePackage } from '../../src/package/load.js';
 import type { EunomiaObjectMeta } from '../../src/package/types.js';
 import { validateMeta } from '../../src/package/validate.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
-import { fixturesDir, haveFixtures } from '../helpers/env.js';
+import { fixturesDir } from '../helpers/env.js';
 
 interface Fixture {
   meta: EunomiaObjectMeta;
@@ -76,11 +76,10 @@ function metaWith(variables: Record<string, unknown>[], objName = 'demo_bpf'): E
 
 // --- the reference's arg_builder_test, meta only ---------------------------------------------
 
-test('arg_builder: option names follow the reference, dummies skipped', (t: TestContext) => {
-  if (!haveFixtures(t)) return;
+test('arg_builder: option names follow the reference, dummies skipped', () => {
   const specs = buildOptionSpecs(argBuilderMeta());
   assert.deepEqual(
-    specs.map((s) => [s.long, s.kind === 'value' ? s.short ?? null : s.form]),
+    specs.map((s) => [s.long, s.kind === 'value' ? (s.short ?? null) : s.form]),
     [
       ['cv1', '1'],
       ['const_val_2', null],
@@ -93,30 +92,28 @@ test('arg_builder: option names follow the reference, dummies skipped', (t: Test
       ['bss_val_3', null],
     ],
   );
-  assert.deepEqual(specs.map((s) => s.section), [...new Array(6).fill('.rodata'), ...new Array(3).fill('.bss')]);
+  assert.deepEqual(
+    specs.map((s) => s.section),
+    [...new Array(6).fill('.rodata'), ...new Array(3).fill('.bss')],
+  );
 });
 
-test('arg_builder: values are parsed and absent ones stay unset', (t: TestContext) => {
-  if (!haveFixtures(t)) return;
+test('arg_builder: values are parsed and absent ones stay unset', () => {
   const meta = argBuilderMeta();
   const specs = buildOptionSpecs(meta);
   const values = run(specs, meta, ['--cv1', '2333', '--const_val_2', '12345678', '--const_val_3', 'abcdefg', '--bss_val_1', '111']);
-  assert.deepEqual(
-    Object.fromEntries(values),
-    {
-      const_val_1: 2333n,
-      const_val_2: 12345678n,
-      const_val_3: 'abcdefg',
-      'boolflag-with-default-true': true,
-      'boolflag-with-default-false': false,
-      bss_val_1: 111n,
-    },
-  );
+  assert.deepEqual(Object.fromEntries(values), {
+    const_val_1: 2333n,
+    const_val_2: 12345678n,
+    const_val_3: 'abcdefg',
+    'boolflag-with-default-true': true,
+    'boolflag-with-default-false': false,
+    bss_val_1: 111n,
+  });
   assert.equal(values.has('boolflag'), false, 'a bool without a default and without its flag keeps the ELF value');
 });
 
-test('arg_builder: the bool flag trio', (t: TestContext) => {
-  if (!haveFixtures(t)) return;
+test('arg_builder: the bool flag trio', () => {
   const meta = argBuilderMeta();
   const specs = buildOptionSpecs(meta);
   const flags = (argv: string[]): unknown[] => {
@@ -135,8 +132,7 @@ test('arg_builder: the bool flag trio', (t: TestContext) => {
   assert.match(catchEcli(() => flags(['--boolflag=true'])).message, /option --boolflag takes no value/);
 });
 
-test('arg_builder: short options, defaults and refused values', (t: TestContext) => {
-  if (!haveFixtures(t)) return;
+test('arg_builder: short options, defaults and refused values', () => {
   const meta = argBuilderMeta();
   const specs = buildOptionSpecs(meta);
   const values = run(specs, meta, ['-1', '1234', '--const_val_2', '2345', '--const_val_3', 'abcdefg', '--boolflag', '--bss_val_1', '7890']);
@@ -161,8 +157,7 @@ test('arg_builder: short options, defaults and refused values', (t: TestContext)
   assert.equal(catchEcli(() => run(specs, meta, ['--const_val_1', '5'])).hint, 'variable const_val_1 is set with --cv1');
 });
 
-test('arg_builder: argument forms', (t: TestContext) => {
-  if (!haveFixtures(t)) return;
+test('arg_builder: argument forms', () => {
   const meta = argBuilderMeta();
   const specs = buildOptionSpecs(meta);
   for (const argv of [['--cv1=5'], ['--cv1', '5'], ['-15'], ['-1', '5'], ['-1=5'], ['--cv1', '0x5'], ['--cv1', '+5'], ['--cv1', '005']]) {
@@ -182,7 +177,10 @@ test('arg_builder: argument forms', (t: TestContext) => {
   assert.equal(catchEcli(() => run(specs, meta, ['--cv1', '--boolflag'])).code, 'USAGE');
   const stray = catchEcli(() => run(specs, meta, ['extra']));
   assert.equal(stray.message, "unexpected argument 'extra' for package simple_prog_3_bpf: it takes only options");
-  assert.equal(catchEcli(() => run(specs, meta, ['--', '--cv1', '1'])).message, "unexpected argument '--cv1' for package simple_prog_3_bpf: it takes only options");
+  assert.equal(
+    catchEcli(() => run(specs, meta, ['--', '--cv1', '1'])).message,
+    "unexpected argument '--cv1' for package simple_prog_3_bpf: it takes only options",
+  );
   assert.equal(catchEcli(() => run(specs, meta, ['--cv1', '1', '-1', '2'])).message, 'option -1 was given more than once');
   assert.equal(catchEcli(() => run(specs, meta, ['--boolflag', '--boolflag'])).message, 'option --boolflag was given more than once');
 
@@ -192,8 +190,7 @@ test('arg_builder: argument forms', (t: TestContext) => {
   assert.deepEqual(quiet.kind === 'run' && quiet.verbose, false);
 });
 
-test('arg_builder: help and version', (t: TestContext) => {
-  if (!haveFixtures(t)) return;
+test('arg_builder: help and version', () => {
   const meta = argBuilderMeta();
   const specs = buildOptionSpecs(meta);
   const expected = [
@@ -253,11 +250,13 @@ test('help falls back to the reference texts without doc', () => {
 
 // --- packages compiled by the reference ecc (with BTF) ----------------------------------------
 
-test('runqlat: all bools and targ_tgid give the reference rodata bytes', (t: TestContext) => {
-  if (!haveFixtures(t)) return;
+test('runqlat: all bools and targ_tgid give the reference rodata bytes', () => {
   const { meta, btf, layout } = loadFixture('runqlat.json');
   const specs = buildOptionSpecs(meta, btf);
-  assert.deepEqual(specs.map((s) => s.long), ['filter_cg', 'targ_per_process', 'targ_per_thread', 'targ_per_pidns', 'targ_ms', 'targ_tgid']);
+  assert.deepEqual(
+    specs.map((s) => s.long),
+    ['filter_cg', 'targ_per_process', 'targ_per_thread', 'targ_per_pidns', 'targ_ms', 'targ_tgid'],
+  );
   const argv = ['--filter_cg', '--targ_per_process', '--targ_per_thread', '--targ_per_pidns', '--targ_ms', '--targ_tgid', '305419896'];
   const rodata = layout('.rodata');
   assert.deepEqual([...writeOptionValues(btf, rodata, run(specs, meta, argv))], [1, 1, 1, 1, 1, 0, 0, 0, 120, 86, 52, 18]);
@@ -267,8 +266,7 @@ test('runqlat: all bools and targ_tgid give the reference rodata bytes', (t: Tes
   assert.notEqual(writeOptionValues(btf, rodata, new Map()), rodata.initial, 'a copy, not the layout bytes');
 });
 
-test('runqlat: out-of-range values are refused with the type and its range', (t: TestContext) => {
-  if (!haveFixtures(t)) return;
+test('runqlat: out-of-range values are refused with the type and its range', () => {
   const { meta, btf, layout } = loadFixture('runqlat.json');
   const specs = buildOptionSpecs(meta, btf);
   assert.equal(
@@ -295,14 +293,26 @@ test('runqlat: out-of-range values are refused with the type and its range', (t:
   );
 });
 
-test('simple_prog_3: values land at offsets 0, 8 and 16 of both sections', (t: TestContext) => {
-  if (!haveFixtures(t)) return;
+test('simple_prog_3: values land at offsets 0, 8 and 16 of both sections', () => {
   const { meta, btf, layout } = loadFixture('simple_prog_3.json');
   const specs = buildOptionSpecs(meta, btf);
-  assert.deepEqual(specs.map((s) => s.long), ['const_val_1', 'const_val_2', 'const_val_3', 'bss_val_1', 'bss_val_2', 'bss_val_3']);
+  assert.deepEqual(
+    specs.map((s) => s.long),
+    ['const_val_1', 'const_val_2', 'const_val_3', 'bss_val_1', 'bss_val_2', 'bss_val_3'],
+  );
   const values = run(specs, meta, [
-    '--const_val_1', '305419896', '--const_val_2', '1125899906842624', '--const_val_3', 'aabbccddeeffgg',
-    '--bss_val_1', '305414945', '--bss_val_2', '1152921504606846976', '--bss_val_3', '112233445566',
+    '--const_val_1',
+    '305419896',
+    '--const_val_2',
+    '1125899906842624',
+    '--const_val_3',
+    'aabbccddeeffgg',
+    '--bss_val_1',
+    '305414945',
+    '--bss_val_2',
+    '1152921504606846976',
+    '--bss_val_3',
+    '112233445566',
   ]);
   const rodata = writeOptionValues(btf, layout('.rodata'), values);
   assert.equal(rodata.length, 116);
@@ -317,8 +327,7 @@ test('simple_prog_3: values land at offsets 0, 8 and 16 of both sections', (t: T
   assert.deepEqual([...bss.subarray(120)], new Array(8).fill(0), 'the dummy pointer is untouched');
 });
 
-test('strings: the tail after the NUL is zeroed, statics untouched, too long is refused', (t: TestContext) => {
-  if (!haveFixtures(t)) return;
+test('strings: the tail after the NUL is zeroed, statics untouched, too long is refused', () => {
   const { meta, btf, layout } = loadFixture('simple_prog_4.json');
   const specs = buildOptionSpecs(meta, btf);
   const rodata = layout('.rodata');
@@ -337,11 +346,13 @@ test('strings: the tail after the NUL is zeroed, statics untouched, too long is 
   );
 });
 
-test('bootstrap: unsigned long long takes its full range', (t: TestContext) => {
-  if (!haveFixtures(t)) return;
+test('bootstrap: unsigned long long takes its full range', () => {
   const { meta, btf, layout } = loadFixture('bootstrap.json');
   const specs = buildOptionSpecs(meta, btf);
-  assert.deepEqual(specs.map((s) => s.long), ['min_duration_ns']);
+  assert.deepEqual(
+    specs.map((s) => s.long),
+    ['min_duration_ns'],
+  );
   const image = writeOptionValues(btf, layout('.rodata'), run(specs, meta, ['--min_duration_ns', '18446744073709551615']));
   assert.deepEqual([...image], new Array(8).fill(255));
   assert.equal(
@@ -366,7 +377,11 @@ function syntheticRodata(): Synthetic {
   const u16 = b.typedef('__u16', ushort);
   const float = b.float('float', 4);
   const double = b.float('double', 8);
-  const mode = b.enum('mode', 4, [['MODE_A', 0], ['MODE_B', 5], ['MODE_NEG', -1]]);
+  const mode = b.enum('mode', 4, [
+    ['MODE_A', 0],
+    ['MODE_B', 5],
+    ['MODE_NEG', -1],
+  ]);
   const bool = b.int('_Bool', 1, { bool: true });
   const cvBool = b.const(b.volatile(bool));
   const char = b.int('char', 1, { signed: true });
@@ -378,13 +393,26 @@ function syntheticRodata(): Synthetic {
   const i128 = b.int('__int128', 16, { signed: true });
   const my = b.typedef('my_count_t', b.typedef('__u32', uint));
   const vars: [string, number, number][] = [
-    ['max_u32', u32, 0], ['port', u16, 4], ['ratio', float, 8], ['scale', double, 16], ['mode', mode, 24],
-    ['on', cvBool, 28], ['name', name, 29], ['raw', raw, 37], ['conf', conf, 44], ['ptr', ptr, 48], ['big', i128, 64],
+    ['max_u32', u32, 0],
+    ['port', u16, 4],
+    ['ratio', float, 8],
+    ['scale', double, 16],
+    ['mode', mode, 24],
+    ['on', cvBool, 28],
+    ['name', name, 29],
+    ['raw', raw, 37],
+    ['conf', conf, 44],
+    ['ptr', ptr, 48],
+    ['big', i128, 64],
     ['count', my, 80],
   ];
   const sizes = [4, 2, 4, 8, 4, 1, 8, 4, 4, 8, 16, 4];
   const varIds = vars.map(([n, type]) => b.variable(n, type));
-  b.datasec('.rodata', 84, varIds.map((type, i) => ({ type, offset: vars[i]![2], size: sizes[i]! })));
+  b.datasec(
+    '.rodata',
+    84,
+    varIds.map((type, i) => ({ type, offset: vars[i]![2], size: sizes[i]! })),
+  );
   const btf = Btf.parse(b.build());
   const initial = new Uint8Array(84).fill(0xaa);
   return {
@@ -417,13 +445,31 @@ test('BTF decides: typedefs, enums, floats, 128-bit; unsettable types get no opt
   const { btf, layout } = syntheticRodata();
   const meta = metaWith(SYNTHETIC_META_VARIABLES);
   const specs = buildOptionSpecs(meta, btf);
-  assert.deepEqual(specs.map((s) => s.long), ['max_u32', 'port', 'ratio', 'scale', 'mode', 'on', 'name', 'big', 'count']);
+  assert.deepEqual(
+    specs.map((s) => s.long),
+    ['max_u32', 'port', 'ratio', 'scale', 'mode', 'on', 'name', 'big', 'count'],
+  );
   const on = specs.find((s) => s.variable === 'on')!;
   assert.equal(on.kind === 'flag' && on.form, 'set', 'const volatile bool is a bool');
 
   const values = run(specs, meta, [
-    '--max_u32', '4294967295', '-p', '65535', '--ratio', '1.2345', '--scale', '-2.5e3', '--mode', 'MODE_B', '--on',
-    '--name', 'abc', '--big', '-2', '--count', '0xdeadbeef',
+    '--max_u32',
+    '4294967295',
+    '-p',
+    '65535',
+    '--ratio',
+    '1.2345',
+    '--scale',
+    '-2.5e3',
+    '--mode',
+    'MODE_B',
+    '--on',
+    '--name',
+    'abc',
+    '--big',
+    '-2',
+    '--count',
+    '0xdeadbeef',
   ]);
   const image = writeOptionValues(btf, layout, values);
   assert.deepEqual([...image.subarray(0, 4)], [255, 255, 255, 255]);
@@ -437,7 +483,10 @@ test('BTF decides: typedefs, enums, floats, 128-bit; unsettable types get no opt
   assert.equal(image[28], 1);
   assert.deepEqual([...image.subarray(29, 37)], cString('abc', 8));
   assert.deepEqual([...image.subarray(37, 64)], new Array(27).fill(0xaa), 'unsettable variables untouched');
-  assert.deepEqual([...image.subarray(64, 80)], new Array(16).fill(0xff).map((v, i) => (i === 0 ? 0xfe : v)));
+  assert.deepEqual(
+    [...image.subarray(64, 80)],
+    new Array(16).fill(0xff).map((v, i) => (i === 0 ? 0xfe : v)),
+  );
   assert.deepEqual([...image.subarray(80, 84)], [0xef, 0xbe, 0xad, 0xde]);
 
   assert.equal(run(specs, meta, ['--mode', '-1']).get('mode'), -1n, 'enums by number too');
@@ -450,12 +499,12 @@ test('BTF decides: typedefs, enums, floats, 128-bit; unsettable types get no opt
     catchEcli(() => run(specs, meta, ['--max_u32', '4294967296'])).message,
     'option --max_u32: 4294967296 does not fit __u32 (unsigned int, 4 bytes, 0..4294967295)',
   );
-  assert.equal(
-    catchEcli(() => run(specs, meta, ['--port', '65536'])).message,
-    'option --port: 65536 does not fit __u16 (unsigned short, 2 bytes, 0..65535)',
-  );
+  assert.equal(catchEcli(() => run(specs, meta, ['--port', '65536'])).message, 'option --port: 65536 does not fit __u16 (unsigned short, 2 bytes, 0..65535)');
   assert.equal(catchEcli(() => run(specs, meta, ['--ratio', '1e39'])).message, 'option --ratio: 1e+39 does not fit float (4-byte floating point)');
-  assert.equal(catchEcli(() => run(specs, meta, ['--ratio', '1,5'])).message, "option --ratio: '1,5' is not a valid float: expected a decimal number such as 1.5 or 2e-3");
+  assert.equal(
+    catchEcli(() => run(specs, meta, ['--ratio', '1,5'])).message,
+    "option --ratio: '1,5' is not a valid float: expected a decimal number such as 1.5 or 2e-3",
+  );
   assert.equal(run(specs, meta, ['--scale', '-inf']).get('scale'), -Infinity);
   assert.equal(run(specs, meta, ['--ratio', '.5']).get('ratio'), 0.5);
 });
@@ -491,7 +540,10 @@ test('meta values and defaults are applied, and checked', () => {
     { name: 'ratio', type: 'float', value: 0.5 },
   ]);
   const specs = buildOptionSpecs(meta, btf);
-  assert.deepEqual(specs.map((s) => s.long), ['max_u32', 'port', 'disable-on', 'name', 'ratio']);
+  assert.deepEqual(
+    specs.map((s) => s.long),
+    ['max_u32', 'port', 'disable-on', 'name', 'ratio'],
+  );
   const values = run(specs, meta, ['--max_u32', '9']);
   assert.deepEqual(Object.fromEntries(values), { max_u32: 9n, port: 0x50n, on: true, name: '42', ratio: 0.5 });
   const image = writeOptionValues(btf, layout, run(specs, meta, ['--disable-on']));
@@ -509,17 +561,41 @@ test('meta values and defaults are applied, and checked', () => {
 
 test('without BTF, common typedef names parse with their real width and sign', () => {
   const meta = metaWith([
-    { name: 'a', type: '__u32' }, { name: 'b', type: 'u8' }, { name: 'c', type: 'size_t' }, { name: 'd', type: 'uid_t' },
-    { name: 'e', type: 'enum kind' }, { name: 'f', type: 'unsigned long' }, { name: 'g', type: 'my_t' },
-    { name: 'h', type: 'struct x *' }, { name: 'i', type: '__s16' }, { name: 'j', type: '_Bool' },
+    { name: 'a', type: '__u32' },
+    { name: 'b', type: 'u8' },
+    { name: 'c', type: 'size_t' },
+    { name: 'd', type: 'uid_t' },
+    { name: 'e', type: 'enum kind' },
+    { name: 'f', type: 'unsigned long' },
+    { name: 'g', type: 'my_t' },
+    { name: 'h', type: 'struct x *' },
+    { name: 'i', type: '__s16' },
+    { name: 'j', type: '_Bool' },
   ]);
   const specs = buildOptionSpecs(meta);
-  assert.deepEqual(specs.map((s) => s.long), ['a', 'b', 'c', 'd', 'e', 'f', 'i', 'j'], 'unknown names and pointers get no option');
-  const values = run(specs, meta, ['--a', '4294967295', '--b', '255', '--c', '18446744073709551615', '--d', '0', '--e', '3', '--f', '1', '--i', '-32768', '--j']);
   assert.deepEqual(
-    Object.fromEntries(values),
-    { a: 4294967295n, b: 255n, c: 18446744073709551615n, d: 0n, e: 3n, f: 1n, i: -32768n, j: true },
+    specs.map((s) => s.long),
+    ['a', 'b', 'c', 'd', 'e', 'f', 'i', 'j'],
+    'unknown names and pointers get no option',
   );
+  const values = run(specs, meta, [
+    '--a',
+    '4294967295',
+    '--b',
+    '255',
+    '--c',
+    '18446744073709551615',
+    '--d',
+    '0',
+    '--e',
+    '3',
+    '--f',
+    '1',
+    '--i',
+    '-32768',
+    '--j',
+  ]);
+  assert.deepEqual(Object.fromEntries(values), { a: 4294967295n, b: 255n, c: 18446744073709551615n, d: 0n, e: 3n, f: 1n, i: -32768n, j: true });
   assert.equal(catchEcli(() => run(specs, meta, ['--b', '256'])).message, 'option --b: 256 does not fit u8 (unsigned char, 1 byte, 0..255)');
   assert.equal(catchEcli(() => run(specs, meta, ['--a', '4294967296'])).code, 'OPTION_INVALID');
 });
@@ -530,8 +606,17 @@ test('malformed cmdarg and clashing names are package errors naming the variable
   assert.equal(longShort.code, 'PACKAGE_INVALID');
   assert.equal(longShort.message, 'variable x: short option name "ab" must be exactly one character');
   assert.equal(error([{ name: 'x', type: 'int', cmdarg: { long: '-x' } }]).message, 'variable x: long option name "-x" is not usable');
-  assert.equal(error([{ name: 'x', type: 'int' }, { name: 'y', type: 'int', cmdarg: { long: 'x' } }]).message, 'option --x of variable y is already used by variable x');
-  const noHelp = error([{ name: 'help', type: 'int' }, { name: 'x', type: 'int', cmdarg: { short: 'h' } }]);
+  assert.equal(
+    error([
+      { name: 'x', type: 'int' },
+      { name: 'y', type: 'int', cmdarg: { long: 'x' } },
+    ]).message,
+    'option --x of variable y is already used by variable x',
+  );
+  const noHelp = error([
+    { name: 'help', type: 'int' },
+    { name: 'x', type: 'int', cmdarg: { short: 'h' } },
+  ]);
   assert.equal(noHelp.message, "options --help (variable help) and -h (variable x) would leave no way to print the package's help");
   assert.deepEqual(
     buildOptionSpecs(metaWith([{ name: 'flag', type: 'bool', cmdarg: { short: 'ignored' } }])).map((s) => s.long),
@@ -547,7 +632,13 @@ test('.kconfig variables and dummies are never options', () => {
         obj_name: 'k_bpf',
         data_sections: [
           { name: '.kconfig', variables: [{ name: 'LINUX_KERNEL_VERSION', type: 'unsigned int' }] },
-          { name: '.bss', variables: [{ name: '__eunomia_dummy_x_ptr', type: 'int' }, { name: 'n', type: 'int' }] },
+          {
+            name: '.bss',
+            variables: [
+              { name: '__eunomia_dummy_x_ptr', type: 'int' },
+              { name: 'n', type: 'int' },
+            ],
+          },
         ],
         maps: [],
         progs: [],
@@ -555,7 +646,10 @@ test('.kconfig variables and dummies are never options', () => {
     },
     'test meta',
   );
-  assert.deepEqual(buildOptionSpecs(meta).map((s) => s.long), ['n']);
+  assert.deepEqual(
+    buildOptionSpecs(meta).map((s) => s.long),
+    ['n'],
+  );
 });
 
 test("a package's own option takes the place of a built-in of the same name; help stays reachable and says which is which", () => {

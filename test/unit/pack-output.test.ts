@@ -119,7 +119,10 @@ test('dangling and looping --btf symlinks, given or inside a --btf folder: exit 
   const { root, pkg } = workspace('btf');
   const dangling = join(root, 'dangling.btf');
   symlinkSync(join(root, 'gone.btf'), dangling);
-  assertFails(pack(pkg, '--btf', dangling), 3, [`ecli: error: cannot read --btf ${dangling}: it is a dangling symlink (to ${join(root, 'gone.btf')})`, LAYOUT_HINT]);
+  assertFails(pack(pkg, '--btf', dangling), 3, [
+    `ecli: error: cannot read --btf ${dangling}: it is a dangling symlink (to ${join(root, 'gone.btf')})`,
+    LAYOUT_HINT,
+  ]);
   const loop = join(root, 'loop.btf');
   symlinkSync(loop, loop);
   assertFails(pack(pkg, '--btf', loop), 3, [`ecli: error: cannot read --btf ${loop}: it is a symlink loop`, LAYOUT_HINT]);
@@ -127,6 +130,13 @@ test('dangling and looping --btf symlinks, given or inside a --btf folder: exit 
   mkdirSync(archive, { recursive: true });
   const inside = join(archive, '5.15.0-91-generic.btf');
   symlinkSync(join(root, 'gone.btf'), inside);
-  assertFails(pack(pkg, '--btf', join(root, 'archive')), 3, [`ecli: error: cannot read --btf ${inside}: it is a dangling symlink (to ${join(root, 'gone.btf')})`, LAYOUT_HINT]);
-  assert.deepEqual(readdirSync(root).filter((name) => name.endsWith('.tar.gz')), [], 'nothing written');
+  assertFails(pack(pkg, '--btf', join(root, 'archive')), 3, [
+    `ecli: error: cannot read --btf ${inside}: it is a dangling symlink (to ${join(root, 'gone.btf')})`,
+    LAYOUT_HINT,
+  ]);
+  assert.deepEqual(
+    readdirSync(root).filter((name) => name.endsWith('.tar.gz')),
+    [],
+    'nothing written',
+  );
 });

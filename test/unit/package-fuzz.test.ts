@@ -28,7 +28,6 @@ const TIME_BUDGET_MS = 60_000;
 const BASE64_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \n\u00e9';
 const JSON_TOKENS = ['{', '}', '[', ']', ',', ':', '"', 'null', 'true', '-1', '1e999', '0.5', '\\', '\u0000', ' ', '\n'];
 
-
 function allPaths(value: Json, prefix: JsonPath = []): JsonPath[] {
   const here = [prefix];
   if (value === null || typeof value !== 'object') return here;
@@ -121,10 +120,7 @@ const objectEdit = fc.record({
   op: fc.constantFrom('truncate', 'replaceChar', 'insertChar', 'setSize', 'nudgeSize', 'swapObject'),
   position: fc.nat(),
   char: fc.constantFrom(...BASE64_CHARS),
-  size: fc.oneof(
-    fc.integer({ min: -10, max: 70_000 }),
-    fc.constantFrom(MAX_BPF_OBJECT_SIZE, MAX_BPF_OBJECT_SIZE + 1, 2 ** 53, 1.5, -0),
-  ),
+  size: fc.oneof(fc.integer({ min: -10, max: 70_000 }), fc.constantFrom(MAX_BPF_OBJECT_SIZE, MAX_BPF_OBJECT_SIZE + 1, 2 ** 53, 1.5, -0)),
   delta: fc.integer({ min: -3, max: 3 }),
   other: fc.nat(),
 });

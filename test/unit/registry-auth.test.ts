@@ -64,7 +64,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   seen.push({ method: req.method ?? '', url: url.pathname + url.search, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
   if (url.pathname === '/token') return handleToken(url, req, res);
   const repository = /^\/v2\/([a-z0-9/._-]+?)\/(manifests|blobs)\/(.+)$/.exec(url.pathname);
-  const needed = repository ? `repository:${repository[1]}:${req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH' ? 'pull,push' : 'pull'}` : undefined;
+  const needed = repository
+    ? `repository:${repository[1]}:${req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH' ? 'pull,push' : 'pull'}`
+    : undefined;
   const token = req.headers.authorization ?? '';
   if (url.pathname === '/v2/') {
     if (!token.startsWith(`Bearer ${TOKEN}`)) return challenge(res);
@@ -152,7 +154,10 @@ test('WWW-Authenticate challenges are parsed with quoted and bare parameters', (
     scheme: 'bearer',
     params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull,push' },
   });
-  assert.deepEqual(parseChallenge('Basic realm="a \\"quoted\\" realm", charset=UTF-8'), { scheme: 'basic', params: { realm: 'a "quoted" realm', charset: 'UTF-8' } });
+  assert.deepEqual(parseChallenge('Basic realm="a \\"quoted\\" realm", charset=UTF-8'), {
+    scheme: 'basic',
+    params: { realm: 'a "quoted" realm', charset: 'UTF-8' },
+  });
   assert.equal(parseChallenge(null), undefined);
 });
 
@@ -167,17 +172,29 @@ test('pull: the bearer token is asked for with basic credentials, the service an
   assert.equal(new URL(tokenRequest.url, 'http://x').searchParams.get('scope'), 'repository:tools/x:pull');
   assert.equal(tokenRequest.authorization, `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`);
   const api = seen.filter((s) => s.url.startsWith('/v2/tools/'));
-  assert.deepEqual(api.map((s) => `${s.method} ${s.url.split('/')[4]}`), ['GET manifests', 'GET blobs']);
+  assert.deepEqual(
+    api.map((s) => `${s.method} ${s.url.split('/')[4]}`),
+    ['GET manifests', 'GET blobs'],
+  );
   for (const request of api) assert.equal(request.authorization, `Bearer ${TOKEN} repository:tools/x:pull`);
 });
 
 test('push: a token for pull,push; blobs the server has are not uploaded again', async () => {
   seen = [];
   const told: [string, boolean][] = [];
-  await pushArtifact(parseReference(`${host}/tools/x:v2`), ARTIFACT, { env: envWith(PASSWORD), onBlob: (blob, uploaded) => told.push([blob.digest, uploaded]) });
-  assert.deepEqual(told, [[ARTIFACT.config.descriptor.digest, false], [ARTIFACT.layer.descriptor.digest, false]]);
+  await pushArtifact(parseReference(`${host}/tools/x:v2`), ARTIFACT, {
+    env: envWith(PASSWORD),
+    onBlob: (blob, uploaded) => told.push([blob.digest, uploaded]),
+  });
+  assert.deepEqual(told, [
+    [ARTIFACT.config.descriptor.digest, false],
+    [ARTIFACT.layer.descriptor.digest, false],
+  ]);
   assert.equal(new URL(seen.find((s) => s.url.startsWith('/token'))!.url, 'http://x').searchParams.get('scope'), 'repository:tools/x:pull,push');
-  assert.deepEqual(seen.filter((s) => s.url.startsWith('/v2/tools/')).map((s) => s.method), ['HEAD', 'HEAD', 'PUT']);
+  assert.deepEqual(
+    seen.filter((s) => s.url.startsWith('/v2/tools/')).map((s) => s.method),
+    ['HEAD', 'HEAD', 'PUT'],
+  );
   const pulled = await pullPackage(parseReference(`${host}/tools/x:v2`), MAX, { env: envWith(PASSWORD) });
   assert.equal(pulled.digest, ARTIFACT.digest);
 });
@@ -186,7 +203,12 @@ test('wrong credentials: the error names the user and the file they came from, n
   const env = envWith('not-the-password');
   await assert.rejects(pullPackage(parseReference(`${host}/tools/x:v1`), MAX, { env }), (error: Error & { code?: string; hint?: string }) => {
     assert.equal(error.code, 'REGISTRY_AUTH');
-    assert.match(error.message, new RegExp(`^${host} refused pulling ${host}/tools/x \\(token service http://${host}/token\\): HTTP 401 \\(UNAUTHORIZED: bad credentials\\); tried the credentials of user "robot" from .*config\\.json \\(auths\\["${host}"\\]\\)$`));
+    assert.match(
+      error.message,
+      new RegExp(
+        `^${host} refused pulling ${host}/tools/x \\(token service http://${host}/token\\): HTTP 401 \\(UNAUTHORIZED: bad credentials\\); tried the credentials of user "robot" from .*config\\.json \\(auths\\["${host}"\\]\\)$`,
+      ),
+    );
     assert.ok(error.message.includes(path.join(env.DOCKER_CONFIG!, 'config.json')));
     assert.ok(!`${error.message}${error.hint}`.includes('not-the-password'));
     assert.ok(!`${error.message}${error.hint}`.includes(TOKEN));
@@ -198,14 +220,25 @@ test('anonymous: the error says no credentials were found, and where they were l
   const env = envWith(undefined);
   await assert.rejects(
     pullPackage(parseReference(`${host}/tools/x:v1`), MAX, { env }),
-    errorWith('REGISTRY_AUTH', new RegExp(`refused pulling ${host}/tools/x \\(token service http://${host}/token\\): HTTP 401 .*; tried anonymous access \\(${path.join(env.DOCKER_CONFIG!, 'config.json').replace(/[.]/g, '\\.')} does not exist\\)$`)),
+    errorWith(
+      'REGISTRY_AUTH',
+      new RegExp(
+        `refused pulling ${host}/tools/x \\(token service http://${host}/token\\): HTTP 401 .*; tried anonymous access \\(${path.join(env.DOCKER_CONFIG!, 'config.json').replace(/[.]/g, '\\.')} does not exist\\)$`,
+      ),
+    ),
   );
 });
 
 test('a manifest whose bytes do not match its digest is refused (INTEGRITY), by tag and by digest', async () => {
   const env = envWith(PASSWORD);
-  await assert.rejects(pullPackage(parseReference(`${host}/tools/altered:v1`), MAX, { env }), errorWith('INTEGRITY', /the registry says the manifest is sha256:[0-9a-f]{64}, but its bytes are sha256:/));
-  await assert.rejects(pullPackage(parseReference(`${host}/tools/altered@${ARTIFACT.digest}`), MAX, { env }), errorWith('INTEGRITY', /the registry sent a manifest whose digest is sha256:/));
+  await assert.rejects(
+    pullPackage(parseReference(`${host}/tools/altered:v1`), MAX, { env }),
+    errorWith('INTEGRITY', /the registry says the manifest is sha256:[0-9a-f]{64}, but its bytes are sha256:/),
+  );
+  await assert.rejects(
+    pullPackage(parseReference(`${host}/tools/altered@${ARTIFACT.digest}`), MAX, { env }),
+    errorWith('INTEGRITY', /the registry sent a manifest whose digest is sha256:/),
+  );
 });
 
 test('a blob whose bytes do not match its descriptor is refused (INTEGRITY)', async () => {
@@ -225,13 +258,22 @@ test('a blob redirected to another origin is fetched without the Authorization h
 });
 
 test('a redirect to another scheme is refused', async () => {
-  await assert.rejects(pullPackage(parseReference(`${host}/tools/ftp:v1`), MAX, { env: envWith(PASSWORD) }), errorWith('NETWORK', /redirect to ftp:\/\/.*, which is not http\(s\)$/));
+  await assert.rejects(
+    pullPackage(parseReference(`${host}/tools/ftp:v1`), MAX, { env: envWith(PASSWORD) }),
+    errorWith('NETWORK', /redirect to ftp:\/\/.*, which is not http\(s\)$/),
+  );
 });
 
 test('a blob larger than the limit is refused before it is downloaded', async () => {
-  await assert.rejects(pullPackage(parseReference(`${host}/tools/x:v1`), 100, { env: envWith(PASSWORD) }), errorWith('PACKAGE_INVALID', /its layer is \d+ bytes, more than the 100 byte limit/));
+  await assert.rejects(
+    pullPackage(parseReference(`${host}/tools/x:v1`), 100, { env: envWith(PASSWORD) }),
+    errorWith('PACKAGE_INVALID', /its layer is \d+ bytes, more than the 100 byte limit/),
+  );
 });
 
 test('an unknown tag is INPUT_NOT_FOUND with the registry error', async () => {
-  await assert.rejects(pullPackage(parseReference(`${host}/tools/x:nope`), MAX, { env: envWith(PASSWORD) }), errorWith('INPUT_NOT_FOUND', new RegExp(`^cannot pull ${host}/tools/x:nope: ${host}/tools/x has no tag nope \\(MANIFEST_UNKNOWN: manifest unknown\\)$`)));
+  await assert.rejects(
+    pullPackage(parseReference(`${host}/tools/x:nope`), MAX, { env: envWith(PASSWORD) }),
+    errorWith('INPUT_NOT_FOUND', new RegExp(`^cannot pull ${host}/tools/x:nope: ${host}/tools/x has no tag nope \\(MANIFEST_UNKNOWN: manifest unknown\\)$`)),
+  );
 });

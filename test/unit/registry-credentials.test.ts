@@ -40,7 +40,10 @@ test('auths: the base64 user:password entry for the registry, with where it came
 });
 
 test('credHelpers for the registry win over auths; the helper reads the registry on stdin', () => {
-  const { env, dir } = folderWith({ auths: { [REGISTRY]: basic('file-user', 'x') }, credHelpers: { [REGISTRY]: 'vault' } }, { vault: answering('helper-user', 's3cret') });
+  const { env, dir } = folderWith(
+    { auths: { [REGISTRY]: basic('file-user', 'x') }, credHelpers: { [REGISTRY]: 'vault' } },
+    { vault: answering('helper-user', 's3cret') },
+  );
   const found = findCredentials(REGISTRY, env).credentials!;
   assert.equal(found.username, 'helper-user');
   assert.equal(found.password, 's3cret');
@@ -65,13 +68,22 @@ test('a helper that knows no credentials for the registry means anonymous access
 
 test('a configured helper that is missing, fails or prints no credentials is a REGISTRY_AUTH error', () => {
   const missing = folderWith({ credHelpers: { [REGISTRY]: 'absent' } });
-  assert.throws(() => findCredentials(REGISTRY, missing.env), errorWith('REGISTRY_AUTH', /^the credential helper docker-credential-absent, named in .* is not installed \(not found in PATH\)$/));
+  assert.throws(
+    () => findCredentials(REGISTRY, missing.env),
+    errorWith('REGISTRY_AUTH', /^the credential helper docker-credential-absent, named in .* is not installed \(not found in PATH\)$/),
+  );
   const failing = folderWith({ credsStore: 'broken' }, { broken: 'echo "keychain is locked" >&2; exit 3' });
   assert.throws(() => findCredentials(REGISTRY, failing.env), errorWith('REGISTRY_AUTH', /failed for registry\.example:5000 \(exit 3\): keychain is locked$/));
   const garbage = folderWith({ credsStore: 'odd' }, { odd: 'echo hello' });
-  assert.throws(() => findCredentials(REGISTRY, garbage.env), errorWith('REGISTRY_AUTH', /printed no \{"Username", "Secret"\} JSON for registry\.example:5000$/));
+  assert.throws(
+    () => findCredentials(REGISTRY, garbage.env),
+    errorWith('REGISTRY_AUTH', /printed no \{"Username", "Secret"\} JSON for registry\.example:5000$/),
+  );
   const hostile = folderWith({ credsStore: '../../bin/sh' });
-  assert.throws(() => findCredentials(REGISTRY, hostile.env), errorWith('REGISTRY_AUTH', /names the credential helper "\.\.\/\.\.\/bin\/sh", which is not a helper name$/));
+  assert.throws(
+    () => findCredentials(REGISTRY, hostile.env),
+    errorWith('REGISTRY_AUTH', /names the credential helper "\.\.\/\.\.\/bin\/sh", which is not a helper name$/),
+  );
 });
 
 test('no config file, or no entry: anonymous, saying where ecli looked', () => {

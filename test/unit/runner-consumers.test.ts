@@ -21,13 +21,32 @@ function hardirqs() {
   ]);
   const exportTypes: Record<string, ExportedTypesStructMeta> = {
     irq_key: { name: 'irq_key', members: [{ name: 'name', type: 'char[32]' }], size: 32, type_id: irqKey },
-    info: { name: 'info', members: [{ name: 'count', type: '__u64' }, { name: 'slots', type: '__u32[20]' }], size: 88, type_id: info },
+    info: {
+      name: 'info',
+      members: [
+        { name: 'count', type: '__u64' },
+        { name: 'slots', type: '__u32[20]' },
+      ],
+      size: 88,
+      type_id: info,
+    },
   };
   const map = { name: 'infos', ident: 'infos', sample: { interval: 1000, type: 'log2_hist' as const, unit: 'usecs' } };
   const build = (first: 'irq_key' | 'info') => {
     const meta = { bpf_skel: { obj_name: 'hardirqs_bpf', maps: [map], progs: [], data_sections: [] }, export_types: [exportTypes[first]!] };
     const btf = Btf.parse(b.build());
-    const mapSpec: MapSpec = { name: 'infos', ident: 'infos', type: 1, kind: 'hash', transport: 'other', perCpu: false, btfKeyTypeId: irqKey, btfValueTypeId: info, valueSize: 88, meta: map };
+    const mapSpec: MapSpec = {
+      name: 'infos',
+      ident: 'infos',
+      type: 1,
+      kind: 'hash',
+      transport: 'other',
+      perCpu: false,
+      btfKeyTypeId: irqKey,
+      btfValueTypeId: info,
+      valueSize: 88,
+      meta: map,
+    };
     const plan = planExports(meta as unknown as EunomiaObjectMeta, btf, [mapSpec]);
     return { consumers: buildConsumers(btf, plan.exports, { format: 'plain' }), warnings: plan.warnings };
   };
@@ -45,7 +64,7 @@ test('a histogram whose value struct is export_types[0] gets its member names', 
   value.writeBigUInt64LE(3n, 0);
   value.writeUInt32LE(3, 8 + 4);
   const text = consumer.kind === 'sample' ? consumer.format(key, value) : '';
-  assert.match(text, /^key =  virtio1-req\.0\ncount = 3\n\n +usecs +: count {4}distribution\n/);
+  assert.match(text, /^key = {2}virtio1-req\.0\ncount = 3\n\n +usecs +: count {4}distribution\n/);
 });
 
 test('a histogram refused for lack of slots says the export type was not its value struct', () => {

@@ -29,10 +29,31 @@ function consumerOf(map: MapMeta, transport: 'ringbuf' | 'other', format: 'plain
   const { btf, u32, event } = eventBtf();
   const meta = {
     bpf_skel: { obj_name: 'test_bpf', maps: [map], progs: [], data_sections: [] },
-    export_types: [{ name: 'event', members: [{ name: 'pid', type: 'unsigned int' }, { name: 'seq', type: 'unsigned int' }], size: 8, type_id: event }],
+    export_types: [
+      {
+        name: 'event',
+        members: [
+          { name: 'pid', type: 'unsigned int' },
+          { name: 'seq', type: 'unsigned int' },
+        ],
+        size: 8,
+        type_id: event,
+      },
+    ],
   } as unknown as EunomiaObjectMeta;
   const type = transport === 'ringbuf' ? MAP_TYPE.ringbuf : 1;
-  const mapSpec: MapSpec = { name: map.name, ident: map.ident, type, kind: mapTypeName(type), transport, perCpu: false, btfKeyTypeId: u32, btfValueTypeId: event, valueSize: 8, meta: map };
+  const mapSpec: MapSpec = {
+    name: map.name,
+    ident: map.ident,
+    type,
+    kind: mapTypeName(type),
+    transport,
+    perCpu: false,
+    btfKeyTypeId: u32,
+    btfValueTypeId: event,
+    valueSize: 8,
+    meta: map,
+  };
   return buildConsumers(btf, planExports(meta, btf, [mapSpec]).exports, { format, ...(format === 'json' ? { time: 'none' as const } : {}) })[0]!;
 }
 
@@ -206,7 +227,13 @@ test('--count 3: the run ends after the third event printed; the rest is not pri
   reader.queue.push(record(7, 9));
   run.close();
   await run.finish();
-  assert.deepEqual(stdout.text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { seq: number }).seq), [0, 1, 2]);
+  assert.deepEqual(
+    stdout.text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { seq: number }).seq),
+    [0, 1, 2],
+  );
   assert.equal(reader.queue.length, 1, 'not drained after the count');
   assert.equal(run.summary(), 'printed 3 events in 0.010 s; 0 lost, 0 malformed, 0 dropped');
 });
@@ -244,7 +271,7 @@ test('--duration: the run ends with status 0 once the time is over, and the summ
   assert.equal(run.summary(), 'printed 1 event in 2.500 s; 4 lost, 1 malformed, 0 dropped');
 });
 
-test('the output watcher ends the run when stdout\'s reader goes away, with nothing written; close stops watching', async () => {
+test("the output watcher ends the run when stdout's reader goes away, with nothing written; close stops watching", async () => {
   let gone: (() => void) | undefined;
   let watching = false;
   const { run } = session({

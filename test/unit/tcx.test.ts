@@ -29,7 +29,11 @@ const refusal = (pattern: RegExp) => (e: EcliError) => e.code === 'PACKAGE_INVAL
 test('tc hook plans: tcx sections and plain tc go through TCX; tcopts or a custom parent need netlink', () => {
   assert.deepEqual(tcHookPlan(prog('tcx/ingress'), 'tcx'), { via: 'tcx', direction: 'ingress', ifindex: 1 });
   assert.deepEqual(tcHookPlan(prog('tcx/egress', { tcx: { interface: 'veth0', before: 'other_prog' } }), 'tcx'), {
-    via: 'tcx', direction: 'egress', ifindex: 1, interface: 'veth0', order: { position: 'before', anchor: 'other_prog' },
+    via: 'tcx',
+    direction: 'egress',
+    ifindex: 1,
+    interface: 'veth0',
+    order: { position: 'before', anchor: 'other_prog' },
   });
   assert.deepEqual(tcHookPlan(prog('tcx/ingress', { tcx: { ifindex: 3, after: true } }), 'tcx').order, { position: 'after', anchor: true });
   assert.deepEqual(tcHookPlan(prog('tc', { tchook: { ifindex: 2, attach_point: 'BPF_TC_EGRESS' } }), 'tc'), { via: 'tcx', direction: 'egress', ifindex: 2 });

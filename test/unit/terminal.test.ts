@@ -122,7 +122,10 @@ test('sampled maps escape keys, member names and units in plain text', () => {
     name: 'hist',
     type_id: valueId,
     size: 12,
-    members: [{ name: 'slots', type: '' }, { name: 'n\x1bame', type: '' }],
+    members: [
+      { name: 'slots', type: '' },
+      { name: 'n\x1bame', type: '' },
+    ],
   });
   const key = Buffer.from('k\x1b[8m\0\0\0\0\0\0', 'latin1').subarray(0, 8);
   const value = Buffer.alloc(12);
@@ -138,7 +141,7 @@ test('sampled maps escape keys, member names and units in plain text', () => {
   assert.match(text, /u\\x9bs/);
   const kv = createSampleFormatter(btf, keyColumns, valueColumns, { format: 'plain', sample: { interval: 1000 }, mapName: 'kv', clock });
   assert.equal(kv.header, 'TIME     COMM   SLOTS  N\\eAME ');
-  assert.match(kv.format(key, value), /^TIME +COMM +SLOTS +N\\eAME \n\d\d:\d\d:\d\d  k\\e\[8m \[1,0\]  7$/);
+  assert.match(kv.format(key, value), /^TIME +COMM +SLOTS +N\\eAME \n\d\d:\d\d:\d\d {2}k\\e\[8m \[1,0\] {2}7$/);
   const json = createSampleFormatter(btf, keyColumns, valueColumns, { format: 'json', sample: { interval: 1000 }, mapName: 'kv' });
   assert.equal(JSON.parse(json.format(key, value)).key.comm, 'k\x1b[8m');
 });

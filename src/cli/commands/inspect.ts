@@ -113,7 +113,12 @@ export function inspectPackage(resolved: ResolvedPackage): InspectReport {
     ...(manifest === undefined ? {} : { packedBy: manifest.created_by }),
     btfFiles: manifest?.btf ?? [],
     programs: spec.programs.map((p) => ({ name: p.name, section: p.section, attachKind: p.kind, target: attachTargetText(p) })),
-    maps: spec.maps.map((map) => describeMap(map, spec.exports.find((e) => e.map === map.meta))),
+    maps: spec.maps.map((map) =>
+      describeMap(
+        map,
+        spec.exports.find((e) => e.map === map.meta),
+      ),
+    ),
     exports: spec.exports.map((e) => ({ map: e.map.name, output: outputOf(e), reason: e.reason })),
     kernelBtfNeededFor: [...spec.btfNeeds.reasons],
     options: spec.options.map((option) => {

@@ -72,12 +72,17 @@ export async function writeReplacing(target: string, produce: (tempPath: string)
 export function writeError(target: string, error: unknown, existed: boolean): EcliError {
   const code = (error as NodeJS.ErrnoException).code;
   const why =
-    code === 'ENOSPC' ? 'no space left on device'
-    : code === 'EDQUOT' ? 'disk quota exceeded'
-    : code === 'EACCES' || code === 'EPERM' ? `permission denied in ${dirname(target)}`
-    : code === 'EROFS' ? 'read-only file system'
-    : code === 'EIO' ? 'input/output error'
-    : (error as Error).message;
+    code === 'ENOSPC'
+      ? 'no space left on device'
+      : code === 'EDQUOT'
+        ? 'disk quota exceeded'
+        : code === 'EACCES' || code === 'EPERM'
+          ? `permission denied in ${dirname(target)}`
+          : code === 'EROFS'
+            ? 'read-only file system'
+            : code === 'EIO'
+              ? 'input/output error'
+              : (error as Error).message;
   const kept = existed ? 'the existing file is unchanged' : 'nothing was written';
   return new EcliError('RUNTIME', `cannot write ${target}: ${why}; ${kept}`, { cause: error });
 }

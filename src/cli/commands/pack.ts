@@ -42,7 +42,12 @@ export async function packPackage(packagePath: string, opts: PackOptions = {}): 
   const packageBytes = await readInputFile(packagePath, DEFAULT_MAX_BYTES, 'pass the package.json written by ecc');
   const { pkg, elf } = decodePackage(Buffer.from(packageBytes).toString('utf8'), packagePath);
   const btf = collectBtfInputs(opts.btf ?? []).map((input) => ({ ...input, entry: `${ARCHIVE_DIR}/${btfRelativePath(input.target)}` }));
-  const manifest = buildManifest(pkg, packageBytes, elf, btf.map((b) => b.entry));
+  const manifest = buildManifest(
+    pkg,
+    packageBytes,
+    elf,
+    btf.map((b) => b.entry),
+  );
   const inputs = [packagePath, ...btf.map((b) => b.path)];
   const output = resolveOutput(opts.output, `${packageName(pkg)}.tar.gz`, opts.cwd ?? process.cwd(), inputs);
 

@@ -34,7 +34,8 @@ export async function runPush(spec: string, reference: string, opts: PushCommand
       if (!uploaded) io.stderr.write(`ecli: blob ${blob.digest} (${blob.size} bytes) is already in the registry; not uploaded again\n`);
     },
   });
-  io.stderr.write(`ecli: pushed ${fileName} (${resolved.bytes.length} bytes) to ${formatReference(ref)}; pin it as ${formatReference({ ...ref, digest: artifact.digest })}\n`);
+  io.stderr.write(
+    `ecli: pushed ${fileName} (${resolved.bytes.length} bytes) to ${formatReference(ref)}; pin it as ${formatReference({ ...ref, digest: artifact.digest })}\n`,
+  );
   io.stdout.write(`${artifact.digest}\n`);
 }
-

@@ -109,11 +109,15 @@ export class RegistryClient {
   private async sendOnce(url: string, request: BoundedRequest & { maxBytes?: number }): Promise<RegistryResponse> {
     const headers = { ...request.headers };
     if (this.authorization !== undefined && new URL(url).origin === new URL(this.base).origin) headers.authorization = this.authorization;
-    const response = await requestBounded(url, { ...request, headers }, {
-      maxBytes: request.maxBytes ?? SMALL_BODY,
-      timeoutMs: this.timeoutMs,
-      maxRedirects: MAX_REDIRECTS,
-    });
+    const response = await requestBounded(
+      url,
+      { ...request, headers },
+      {
+        maxBytes: request.maxBytes ?? SMALL_BODY,
+        timeoutMs: this.timeoutMs,
+        maxRedirects: MAX_REDIRECTS,
+      },
+    );
     return { ...response, ...registryErrors(response) };
   }
 
@@ -126,9 +130,13 @@ export class RegistryClient {
       return;
     }
     if (challenge?.scheme !== 'bearer' || challenge.params.realm === undefined) {
-      throw new EcliError('NETWORK', `${this.registry} asks for authentication this client does not know: ${challenge === undefined ? 'no WWW-Authenticate header' : `scheme ${challenge.scheme}`}`, {
-        hint: 'ecli supports HTTP basic and the bearer-token flow',
-      });
+      throw new EcliError(
+        'NETWORK',
+        `${this.registry} asks for authentication this client does not know: ${challenge === undefined ? 'no WWW-Authenticate header' : `scheme ${challenge.scheme}`}`,
+        {
+          hint: 'ecli supports HTTP basic and the bearer-token flow',
+        },
+      );
     }
     this.authorization = `Bearer ${await this.fetchToken(challenge.params.realm, challenge.params.service, scope)}`;
     this.bearerScope = scope;
@@ -152,7 +160,8 @@ export class RegistryClient {
     const headers: Record<string, string> = {};
     if (credentials !== undefined) headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')}`;
     const response = await requestBounded(url.href, { headers }, { maxBytes: SMALL_BODY, timeoutMs: this.timeoutMs, maxRedirects: MAX_REDIRECTS });
-    if (response.status === 401 || response.status === 403) throw this.refused({ ...response, ...registryErrors(response) }, `${this.purpose} (token service ${url.origin}${url.pathname})`);
+    if (response.status === 401 || response.status === 403)
+      throw this.refused({ ...response, ...registryErrors(response) }, `${this.purpose} (token service ${url.origin}${url.pathname})`);
     const body = response.status === 200 ? parseJson(response.bytes) : undefined;
     const token = isObject(body) ? (body.token ?? body.access_token) : undefined;
     if (typeof token !== 'string' || token === '') {
@@ -167,7 +176,10 @@ export class RegistryClient {
 
   private refused(response: RegistryResponse | undefined, what: string): EcliError {
     const credentials = this.lookup.credentials;
-    const who = credentials !== undefined ? `the credentials of user ${JSON.stringify(credentials.username)} from ${credentials.source}` : `anonymous access (${this.lookup.missing ?? 'no credentials'})`;
+    const who =
+      credentials !== undefined
+        ? `the credentials of user ${JSON.stringify(credentials.username)} from ${credentials.source}`
+        : `anonymous access (${this.lookup.missing ?? 'no credentials'})`;
     const status = response === undefined ? 'HTTP 401' : `HTTP ${response.status}${response.errorText === undefined ? '' : ` (${response.errorText})`}`;
     const denied = response?.status === 403;
     return new EcliError('REGISTRY_AUTH', `${this.registry} ${denied ? 'denied' : 'refused'} ${what}: ${status}; tried ${who}`, {

@@ -69,7 +69,8 @@ function fromHelper(name: string, registry: string, configuredIn: string, env: N
   // A helper may exit without reading stdin (EPIPE for us): what it printed and its status still count.
   const ranAnyway = (result.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && result.status !== null;
   if (result.error !== undefined && !ranAnyway) {
-    const why = (result.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not installed (not found in PATH)' : `could not be run: ${result.error.message}`;
+    const why =
+      (result.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not installed (not found in PATH)' : `could not be run: ${result.error.message}`;
     throw new EcliError('REGISTRY_AUTH', `the credential helper ${source} ${why}`, {
       hint: `install ${program}, or remove it from the config file to use the credentials in its "auths"`,
     });
@@ -77,7 +78,10 @@ function fromHelper(name: string, registry: string, configuredIn: string, env: N
   if (result.status !== 0) {
     const said = result.stdout.trim() || result.stderr.trim();
     if (/credentials not found/i.test(said)) return { missing: `${source} has no credentials for ${registry}` };
-    throw new EcliError('REGISTRY_AUTH', `the credential helper ${source} failed for ${registry} (exit ${result.status ?? result.signal}): ${said.split('\n')[0]}`);
+    throw new EcliError(
+      'REGISTRY_AUTH',
+      `the credential helper ${source} failed for ${registry} (exit ${result.status ?? result.signal}): ${said.split('\n')[0]}`,
+    );
   }
   let answer: unknown;
   try {
@@ -134,7 +138,10 @@ function readConfig(path: string): DockerConfig | undefined {
 
 /** `https://host:5000/v2/` → `host:5000`, as docker normalises its keys. */
 function registryOfKey(key: string): string {
-  return key.replace(/^[a-z]+:\/\//i, '').split('/')[0]!.toLowerCase();
+  return key
+    .replace(/^[a-z]+:\/\//i, '')
+    .split('/')[0]!
+    .toLowerCase();
 }
 
 function decodeEntry(entry: Record<string, unknown>): { username: string; password: string } | undefined {

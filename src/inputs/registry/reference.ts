@@ -88,7 +88,10 @@ export function isLoopbackRegistry(registry: string): boolean {
 
 /** The registry of `ecli login`: `host[:port]`, also accepted as `https://host[:port]/...` (docker's key form). */
 export function parseRegistryHost(spec: string): string {
-  const host = spec.replace(/^https?:\/\//i, '').split('/')[0]!.toLowerCase();
+  const host = spec
+    .replace(/^https?:\/\//i, '')
+    .split('/')[0]!
+    .toLowerCase();
   if (!HOST.test(host)) {
     throw new EcliError('USAGE', `invalid registry ${JSON.stringify(spec)}: expected host[:port], e.g. ghcr.io or 127.0.0.1:5000`);
   }

@@ -235,15 +235,12 @@ function loadNative(): Native {
     bpf_program__fd: lib.func('int bpf_program__fd(bpf_program *prog)'),
     bpf_program__attach: withErrno(lib.func('bpf_link *bpf_program__attach(bpf_program *prog)')),
     bpf_program__attach_xdp: withErrno(lib.func('bpf_link *bpf_program__attach_xdp(bpf_program *prog, int ifindex)')),
-    bpf_program__attach_perf_event: withErrno(
-      lib.func('bpf_link *bpf_program__attach_perf_event(bpf_program *prog, int pfd)'),
-    ),
+    bpf_program__attach_perf_event: withErrno(lib.func('bpf_link *bpf_program__attach_perf_event(bpf_program *prog, int pfd)')),
     bpf_program__set_type: lib.func('int bpf_program__set_type(bpf_program *prog, int type)'),
     bpf_program__set_expected_attach_type: lib.func('int bpf_program__set_expected_attach_type(bpf_program *prog, int type)'),
     bpf_link__destroy: lib.func('int bpf_link__destroy(bpf_link *link)'),
 
-    bpf_xdp_attach: (ifindex: number, progFd: number, flags: number, opts: { old_prog_fd: number }) =>
-      xdpAttach(ifindex, progFd, flags, xdpOpts(opts)),
+    bpf_xdp_attach: (ifindex: number, progFd: number, flags: number, opts: { old_prog_fd: number }) => xdpAttach(ifindex, progFd, flags, xdpOpts(opts)),
     bpf_xdp_detach: (ifindex: number, flags: number, opts: { old_prog_fd: number }) => xdpDetach(ifindex, flags, xdpOpts(opts)),
     bpf_tc_hook_create: (hook: TcHook) => tcHookCreate(tcHook(hook)),
     bpf_tc_hook_destroy: (hook: TcHook) => tcHookDestroy(tcHook(hook)),
@@ -255,9 +252,7 @@ function loadNative(): Native {
     bpf_map_delete_elem: lib.func('int bpf_map_delete_elem(int fd, const uint8_t *key)'),
     bpf_map_update_elem: lib.func('int bpf_map_update_elem(int fd, const uint8_t *key, const uint8_t *value, uint64_t flags)'),
 
-    perf_buffer__new: withErrno(
-      lib.func('perf_buffer *perf_buffer__new(int map_fd, size_t page_cnt, void *sample_cb, void *lost_cb, void *ctx, void *opts)'),
-    ),
+    perf_buffer__new: withErrno(lib.func('perf_buffer *perf_buffer__new(int map_fd, size_t page_cnt, void *sample_cb, void *lost_cb, void *ctx, void *opts)')),
     perf_buffer__poll: lib.func('int perf_buffer__poll(perf_buffer *pb, int timeout_ms)'),
     perf_buffer__free: lib.func('void perf_buffer__free(perf_buffer *pb)'),
   } as unknown as Libbpf;
