@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'NETWORK' // fetching a package over HTTP(S)
   | 'INTEGRITY' // a digest that does not match its pin
   | 'REGISTRY_AUTH' // a registry refused the credentials (or anonymous access); docker's config file is unusable
+  | 'SIGNATURE' // no signature, one by another key, one naming another digest, a malformed one, or a signing policy refusal
   | 'INTERNAL'; // a bug: should never happen
 
 export class EcliError extends Error {
@@ -54,6 +55,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   NETWORK: 12,
   INTEGRITY: 13,
   REGISTRY_AUTH: 14,
+  SIGNATURE: 15,
   INTERNAL: 70,
 };
 
