@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'INTEGRITY' // a digest that does not match its pin
   | 'REGISTRY_AUTH' // a registry refused the credentials (or anonymous access); docker's config file is unusable
   | 'SIGNATURE' // no signature, one by another key, one naming another digest, a malformed one, or a signing policy refusal
+  | 'GUEST_FAULT' // a Wasm guest trapped, or handed a host call a pointer, length or handle it does not own
   | 'INTERNAL'; // a bug: should never happen
 
 export class EcliError extends Error {
@@ -56,6 +57,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   INTEGRITY: 13,
   REGISTRY_AUTH: 14,
   SIGNATURE: 15,
+  GUEST_FAULT: 16,
   INTERNAL: 70,
 };
 
