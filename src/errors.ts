@@ -39,7 +39,7 @@ export class EcliError extends Error {
   }
 }
 
-/** Exit statuses, documented in the README. 0 is success, including a run stopped by SIGINT, SIGTERM, SIGHUP or SIGQUIT. */
+/** Exit statuses, documented in docs/errors.md. 0 is success, including a run stopped by SIGINT, SIGTERM, SIGHUP or SIGQUIT. */
 const EXIT_CODES: Record<ErrorCode, number> = {
   USAGE: 2,
   INPUT_NOT_FOUND: 3,

@@ -50,7 +50,7 @@ export function startSampler<T>(
         }
       }
       // The reference only clears at exit; clearing each interval gives per-interval
-      // histograms, which is what clear_map asks for (see the README).
+      // histograms, which is what clear_map asks for (see docs/metrics.md).
       if (schedule.clearMap) source.clear();
       hooks.flush();
       hooks.afterSample();

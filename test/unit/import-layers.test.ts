@@ -1,5 +1,5 @@
 /**
- * The layering of src/ that the README draws, checked on the real imports: every folder imports
+ * The layering of src/ that docs/architecture.md draws, checked on the real imports: every folder imports
  * only from folders below it, folders form no cycle, and only src/loader/ffi imports koffi.
  */
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { repoRoot } from '../helpers/env.js';
 import { importsOf, resolveImport, sourceFiles, type SourceFile } from '../helpers/source-imports.js';
 
-/** Bottom to top, as in the README's diagram; folders on one row must not import each other. */
+/** Bottom to top, as in docs/architecture.md's diagram; folders on one row must not import each other. */
 const LAYERS: readonly (readonly string[])[] = [
   ['errors.ts', 'version.ts', 'suggest.ts', 'terminal.ts', 'startup-mark.ts'],
   ['elf'],
@@ -42,7 +42,7 @@ function checkLayers(files: readonly SourceFile[]): string[] {
     const from = unitOf(file.path);
     if (!rank.has(from) && !unplaced.has(from)) {
       unplaced.add(from);
-      problems.push(`src/${file.path}: ${from} has no place in the layer order (add it to LAYERS and the README)`);
+      problems.push(`src/${file.path}: ${from} has no place in the layer order (add it to LAYERS and docs/architecture.md)`);
     }
     for (const specifier of importsOf(file.text)) {
       if (specifier === 'koffi' || specifier.startsWith('koffi/')) {
@@ -104,7 +104,7 @@ test('the check finds imports against the order, cycles, koffi elsewhere and unp
     'src/btf/btf.ts imports ../format/value.js: format is above btf in the layer order',
     'src/format/other.ts imports ../options/spec.js: options is beside format in the layer order',
     'src/options/spec.ts imports koffi; only src/loader/ffi may',
-    'src/shiny/new.ts: shiny has no place in the layer order (add it to LAYERS and the README)',
+    'src/shiny/new.ts: shiny has no place in the layer order (add it to LAYERS and docs/architecture.md)',
     'folders import each other in a cycle: btf → format → btf',
   ]);
 });
