@@ -10,7 +10,7 @@ import { sleep, startHelper } from './examples.js';
 
 export interface Netns {
   /** Runs `command` inside the namespace to completion. */
-  run(command: string, args: string[]): Completed;
+  run(command: string, args: string[], options?: { env?: NodeJS.ProcessEnv; input?: string }): Completed;
   /** For startEcli: run ecli inside the namespace. */
   prefix: string[];
 }
@@ -25,7 +25,8 @@ export async function privateNetns(t: TestContext): Promise<Netns> {
     await sleep(20);
   }
   const prefix = ['nsenter', '-t', String(holder.pid), '-n'];
-  const run = (command: string, args: string[]) => runTool(prefix[0]!, [...prefix.slice(1), command, ...args]);
+  const run = (command: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}) =>
+    runTool(prefix[0]!, [...prefix.slice(1), command, ...args], options);
   const up = run('ip', ['link', 'set', 'lo', 'up']);
   assert.equal(up.status, 0, up.stderr);
   return { run, prefix };

@@ -105,6 +105,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(307, { location: `${otherBase}/storage/${reference}` }).end();
     return;
   }
+  if (name === 'tools/guarded' && req.method === 'GET' && kind === 'blobs') {
+    res.writeHead(307, { location: `${otherBase}/guarded/${reference}` }).end();
+    return;
+  }
   if (name === 'tools/ftp' && req.method === 'GET') {
     res.writeHead(302, { location: `ftp://${host}/blob` }).end();
     return;
@@ -127,6 +131,15 @@ before(async () => {
   host = await listen(registry);
   other = createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: `other:${req.url}`, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+    // Storage that wants its own credentials: a challenge naming its own token service.
+    if ((req.url ?? '').startsWith('/guarded/')) {
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="${otherBase}/token",service="storage"` }).end();
+      return;
+    }
+    if ((req.url ?? '').startsWith('/token')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'storage-token' }));
+      return;
+    }
     const digest = (req.url ?? '').replace('/storage/', '');
     res.writeHead(200).end(blobs.get(digest));
   });
@@ -255,6 +268,32 @@ test('a blob redirected to another origin is fetched without the Authorization h
   const redirected = seen.find((s) => s.url.startsWith('other:'));
   assert.ok(redirected, 'the other origin was asked');
   assert.equal(redirected.authorization, undefined);
+});
+
+test("another origin's challenge is never answered: a redirected blob refused there fails naming that origin, no credentials sent", async () => {
+  seen = [];
+  await assert.rejects(
+    pullPackage(parseReference(`${host}/tools/guarded:v1`), MAX, { env: envWith(PASSWORD) }),
+    (error: Error & { code?: string; hint?: string }) => {
+      assert.equal(error.code, 'REGISTRY_AUTH');
+      assert.equal(
+        error.message,
+        `pulling ${host}/tools/guarded:v1: GET to ${otherBase}, where ${host} sent it, answered HTTP 401; ecli sends credentials only to the registry's own origin (http://${host}), so none were sent there`,
+      );
+      assert.match(error.hint ?? '', /your credentials were not the problem/);
+      return true;
+    },
+  );
+  const atOther = seen.filter((s) => s.url.startsWith('other:'));
+  assert.deepEqual(
+    atOther.map((s) => s.url.replace(/sha256:[0-9a-f]+/, 'DIGEST')),
+    ['other:/guarded/DIGEST'],
+    'only the redirected GET reached the other origin: no token request',
+  );
+  assert.ok(
+    atOther.every((s) => s.authorization === undefined),
+    'no credentials reached the other origin',
+  );
 });
 
 test('a redirect to another scheme is refused', async () => {

@@ -87,11 +87,15 @@ export class RegistryClient {
     return this.authorization !== undefined;
   }
 
-  /** Sends a request to `path` (below the base) or to an absolute upload URL the registry gave. */
+  /**
+   * Sends a request to `path` (below the base) or to an absolute upload URL the registry gave.
+   * Only the registry's own origin gets credentials, and only its challenges are answered: a
+   * request redirected elsewhere (blob storage) that is refused there fails without credentials.
+   */
   async send(path: string, request: BoundedRequest & { maxBytes?: number }, what: string): Promise<RegistryResponse> {
     const url = new URL(path, this.base).href;
     let response = await this.sendOnce(url, request);
-    if (response.status === 401) {
+    if (response.status === 401 && this.isOwnOrigin(response.finalUrl)) {
       const challenge = parseChallenge(response.headers.get('www-authenticate'));
       const scope = challenge?.params.scope ?? this.scope;
       // Authenticate once when /v2/ let us in anonymously, or when a bearer token for another scope is asked for.
@@ -102,13 +106,15 @@ export class RegistryClient {
         response = await this.sendOnce(url, request);
       }
     }
-    if (response.status === 401 || response.status === 403) throw this.refused(response, what);
+    if (response.status === 401 || response.status === 403) {
+      throw this.isOwnOrigin(response.finalUrl) ? this.refused(response, what) : this.refusedElsewhere(response, request.method ?? 'GET', what);
+    }
     return response;
   }
 
   private async sendOnce(url: string, request: BoundedRequest & { maxBytes?: number }): Promise<RegistryResponse> {
     const headers = { ...request.headers };
-    if (this.authorization !== undefined && new URL(url).origin === new URL(this.base).origin) headers.authorization = this.authorization;
+    if (this.authorization !== undefined && this.isOwnOrigin(url)) headers.authorization = this.authorization;
     const response = await requestBounded(
       url,
       { ...request, headers },
@@ -150,9 +156,12 @@ export class RegistryClient {
     } catch {
       throw new EcliError('NETWORK', `${this.registry} names an invalid token realm ${JSON.stringify(realm)}`);
     }
-    const plainBase = this.base.startsWith('http:');
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && plainBase)) {
-      throw new EcliError('NETWORK', `${this.registry} names the token realm ${url.href}, which is not https; refusing to send credentials there`);
+    if (!this.mayFetchTokenFrom(url)) {
+      throw new EcliError(
+        'NETWORK',
+        `${this.registry} names the token realm ${url.origin}${url.pathname}, which is plain http on another host; refusing to send credentials there in clear text`,
+        { hint: "a registry's token service must use https, unless it is the registry's own origin or, for a plain-http registry, on a loopback address" },
+      );
     }
     if (service !== undefined) url.searchParams.set('service', service);
     if (scope !== undefined) url.searchParams.set('scope', scope);
@@ -168,6 +177,21 @@ export class RegistryClient {
       throw new EcliError('NETWORK', `${this.registry}: the token service ${url.origin}${url.pathname} answered HTTP ${response.status} without a token`);
     }
     return token;
+  }
+
+  private isOwnOrigin(url: string): boolean {
+    return new URL(url).origin === new URL(this.base).origin;
+  }
+
+  /**
+   * Where credentials may go for a token: any https realm (Docker Hub's is on another host), and
+   * plain http only where they travel no further than to the registry itself: its own origin, or
+   * a loopback realm of a plain-http registry.
+   */
+  private mayFetchTokenFrom(realm: URL): boolean {
+    if (realm.protocol === 'https:') return true;
+    if (realm.protocol !== 'http:') return false;
+    return this.isOwnOrigin(realm.href) || (this.base.startsWith('http:') && isLoopbackRegistry(realm.host));
   }
 
   private async verifyLogin(): Promise<void> {
@@ -187,6 +211,17 @@ export class RegistryClient {
         ? 'these credentials are valid but not allowed to do this; ask the registry owner for access'
         : `log in with: ecli login -u <user> ${this.registry} (it reads the password from stdin)`,
     });
+  }
+
+  /** A request the registry sent elsewhere (a redirect, an upload URL) and that origin refused: that origin is named. */
+  private refusedElsewhere(response: RegistryResponse, method: string, what: string): EcliError {
+    return new EcliError(
+      'REGISTRY_AUTH',
+      `${what}: ${method} to ${new URL(response.finalUrl).origin}, where ${this.registry} sent it, answered HTTP ${response.status}; ecli sends credentials only to the registry's own origin (${this.base}), so none were sent there`,
+      {
+        hint: "the registry's storage refused a download or upload URL the registry gave (expired or misconfigured); your credentials were not the problem: retry, or tell the registry's operator",
+      },
+    );
   }
 }
 

@@ -1,0 +1,90 @@
+/**
+ * Hostile setups around the registry commands that need root: registries and token services on
+ * off-host addresses (inside a private network namespace, so nothing leaves this machine).
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ecliPath } from '../helpers/ecli-process.js';
+import { haveRoot } from '../helpers/env.js';
+import { haveCommands, sleep, startHelper, tempDir } from '../helpers/examples.js';
+import { privateNetns, type Netns } from '../helpers/netns.js';
+import { SERVED_PACKAGE, TOKEN_REGISTRY_SCRIPT, type LoggedRequest } from '../helpers/token-registry.js';
+
+const USER = 'robot';
+const PASSWORD = 'clear-text-secret';
+const BASIC = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+
+interface NetnsRegistry {
+  /** Every request the servers logged so far. */
+  requests(): LoggedRequest[];
+}
+
+/** token-registry.js inside the namespace, listening on `listen` (the first is the registry). */
+async function startTokenRegistry(t: TestContext, netns: Netns, listen: string[], realm: string): Promise<NetnsRegistry> {
+  const options = JSON.stringify({ listen, realm, user: USER, password: PASSWORD });
+  const helper = startHelper(t, netns.prefix[0]!, [...netns.prefix.slice(1), process.execPath, TOKEN_REGISTRY_SCRIPT, options]);
+  for (let i = 0; !helper.stdout().startsWith('listening\n'); i++) {
+    assert.ok(i < 250, `the token registry did not start: ${helper.stdout()}`);
+    await sleep(20);
+  }
+  return {
+    requests: () =>
+      helper
+        .stdout()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as LoggedRequest),
+  };
+}
+
+/** A DOCKER_CONFIG folder holding the credentials for `registry`. */
+function dockerConfigFor(t: TestContext, registry: string): NodeJS.ProcessEnv {
+  const dir = tempDir(t, 'ecli-docker-');
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths: { [registry]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }));
+  return { DOCKER_CONFIG: dir };
+}
+
+test('a plain-http registry off this host: credentials go to an http token realm only on its own origin or on loopback', async (t) => {
+  if (!haveRoot(t) || !haveCommands(t, ['unshare', 'nsenter', 'ip'])) return;
+  const netns = await privateNetns(t);
+  for (const address of ['10.77.0.1/32', '10.77.0.2/32']) {
+    const added = netns.run('ip', ['addr', 'add', address, 'dev', 'lo']);
+    assert.equal(added.status, 0, added.stderr);
+  }
+  const cases = [
+    { name: 'a realm on another host', registry: '10.77.0.1:5000', realm: 'http://10.77.0.2:5001/token', served: false },
+    { name: "the registry's own origin", registry: '10.77.0.1:5010', realm: 'http://10.77.0.1:5010/token', served: true },
+    { name: 'a loopback realm', registry: '10.77.0.1:5020', realm: 'http://127.0.0.1:5021/token', served: true },
+  ];
+  for (const { name, registry, realm, served } of cases) {
+    await t.test(name, async (t) => {
+      const realmHost = new URL(realm).host;
+      const servers = await startTokenRegistry(t, netns, realmHost === registry ? [registry] : [registry, realmHost], realm);
+      const dir = tempDir(t, 'ecli-pulled-');
+      const pulled = netns.run(ecliPath, ['pull', '--plain-http', '-o', `${dir}/`, `${registry}/tools/x:v1`], { env: dockerConfigFor(t, registry) });
+      await sleep(100); // the servers' last log lines
+      const atRealm = servers.requests().filter((r) => r.url.startsWith('/token'));
+      if (served) {
+        assert.equal(pulled.status, 0, pulled.stderr);
+        assert.deepEqual(readFileSync(/^wrote (.+)$/m.exec(pulled.stdout)![1]!), Buffer.from(SERVED_PACKAGE));
+        assert.ok(atRealm.length > 0 && atRealm.every((r) => r.at === realmHost && r.authorization === BASIC), JSON.stringify(atRealm));
+        return;
+      }
+      assert.equal(pulled.status, 12, pulled.stderr);
+      assert.match(
+        pulled.stderr,
+        new RegExp(
+          `^ecli: error: ${registry} names the token realm ${realm}, which is plain http on another host; refusing to send credentials there in clear text$`,
+          'm',
+        ),
+      );
+      assert.deepEqual(
+        servers.requests().filter((r) => r.at === realmHost),
+        [],
+        'nothing reached the token service',
+      );
+    });
+  }
+});
