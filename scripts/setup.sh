@@ -4,6 +4,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
+# Debian 12 ships clang 14 and libbpf 1.1 by default; BPF sources written today need newer
+# (BPF_UPROBE, bpf_for, -mcpu=v4). Debian's own archive has the cure: clang-19 in main, libbpf
+# 1.4 and bpftool 7.5 in bookworm-backports, added here as a second suite of the same archive.
+backports=()
+debian_codename=$( (. /etc/os-release && [ "${ID:-}" = debian ] && echo "${VERSION_CODENAME:-}") 2>/dev/null || true)
+# The installed version of a package, or nothing.
+installed_version() { dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null | awk '$3 == "installed" { print $4 }'; }
+# True when package $1 is installed at version $2 or later.
+installed_at_least() {
+  local version
+  version=$(installed_version "$1")
+  [ -n "$version" ] && dpkg --compare-versions "$version" ge "$2"
+}
+if [ "$debian_codename" = bookworm ]; then
+  command -v clang-19 >/dev/null || need_apt+=(clang-19)
+  command -v ld.lld-19 >/dev/null || need_apt+=(lld-19)
+  command -v llvm-strip-19 >/dev/null || need_apt+=(llvm-19)
+  installed_at_least libbpf1 1:1.4 || backports+=(libbpf1)
+  installed_at_least libbpf-dev 1:1.4 || backports+=(libbpf-dev)
+  installed_at_least bpftool 7.5 || backports+=(bpftool)
+fi
 command -v clang >/dev/null || need_apt+=(clang)
 command -v llvm-strip >/dev/null || need_apt+=(llvm)
 [ -f /usr/include/bpf/bpf_helpers.h ] || need_apt+=(libbpf-dev)
@@ -25,14 +46,25 @@ command -v curl >/dev/null || need_apt+=(curl)
 if [ "${ECLI_SETUP_BENCH:-0}" = 1 ]; then
   command -v bpftrace >/dev/null || need_apt+=(bpftrace)
 fi
-if [ ${#need_apt[@]} -gt 0 ]; then
+# A package wanted from backports is not asked for from bookworm too.
+for package in "${backports[@]}"; do
+  for i in "${!need_apt[@]}"; do [ "${need_apt[$i]}" = "$package" ] && unset 'need_apt[i]'; done
+done
+need_apt=("${need_apt[@]}")
+if [ ${#need_apt[@]} -gt 0 ] || [ ${#backports[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
-    echo "setup: missing system packages: ${need_apt[*]}; run 'sudo make setup'" >&2
+    echo "setup: missing system packages: ${need_apt[*]} ${backports[*]/%/ (bookworm-backports)}; run 'sudo make setup'" >&2
     exit 1
   fi
-  echo "setup: installing ${need_apt[*]}" >&2
+  if [ ${#backports[@]} -gt 0 ] && ! grep -rhs -v '^[[:space:]]*#' /etc/apt/sources.list /etc/apt/sources.list.d/ | grep -qw 'bookworm-backports'; then
+    echo "setup: adding Debian's bookworm-backports suite (/etc/apt/sources.list.d/bookworm-backports.sources)" >&2
+    printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' 'Components: main' \
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' >/etc/apt/sources.list.d/bookworm-backports.sources
+  fi
+  echo "setup: installing ${need_apt[*]} ${backports[*]/%//bookworm-backports}" >&2
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  # pkg/suite takes only these packages from backports; everything else stays on bookworm.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" "${backports[@]/%//bookworm-backports}" >/dev/null
 fi
 
 # tracepoints need tracefs; many minimal systems do not mount it.

@@ -1,6 +1,6 @@
 /** ecc's on-disk cache (generated vmlinux.h, precompiled headers): location and atomic writes. */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { EcliError } from '../errors.js';
@@ -15,6 +15,16 @@ export function shortHash(...parts: Array<string | Uint8Array>): string {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part).update('\0');
   return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * What identifies an installed file for cache keys without reading it: its real path, size and
+ * modification time, which a package upgrade changes even when the version string stays the same.
+ */
+export function fileIdentity(file: string): string {
+  const real = realpathSync(file);
+  const stat = statSync(real);
+  return `${real}:${stat.size}:${stat.mtimeMs}`;
 }
 
 export function ensureDir(dir: string): void {

@@ -1,5 +1,6 @@
 /** Locating clang, llvm-strip and bpftool, and the facts about them a BPF compile needs. */
 import { EcliError } from '../errors.js';
+import { fileIdentity } from './cache.js';
 import { findExecutable, runTool } from './process.js';
 
 /** Debian/Ubuntu install versioned binaries (clang-14, llvm-strip-14) next to or instead of the plain names. */
@@ -11,7 +12,7 @@ export interface Toolchain {
   llvmStrip: string;
   /** `-idirafter <dir>` for each of clang's default system include directories. */
   sysIncludeFlags: string[];
-  /** clang's own description of itself; part of cache keys for clang-built artefacts. */
+  /** clang's own description of itself and its binary's identity; part of cache keys for clang-built artefacts. */
   clangIdentity: string;
 }
 
@@ -78,5 +79,5 @@ export async function resolveToolchain(
     .split('\n')
     .filter((l) => /version|^Target:/.test(l))
     .join('\n');
-  return { clang, llvmStrip, sysIncludeFlags: dirs.flatMap((d) => ['-idirafter', d]), clangIdentity: `${clang}\n${identity}` };
+  return { clang, llvmStrip, sysIncludeFlags: dirs.flatMap((d) => ['-idirafter', d]), clangIdentity: `${fileIdentity(clang)}\n${identity}` };
 }

@@ -1,12 +1,13 @@
 /**
  * vmlinux.h for `#include <vmlinux.h>`: generated once from the running kernel's BTF with bpftool
- * and cached per kernel BTF, or taken from ECC_VMLINUX_H.
+ * and cached per kernel BTF and bpftool binary (another bpftool writes another header: newer ones
+ * add attributes and types), or taken from ECC_VMLINUX_H.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { KERNEL_BTF_PATH } from '../btf/kernel-btf-path.js';
 import { EcliError } from '../errors.js';
-import { cacheRoot, shortHash, writeFileAtomic } from './cache.js';
+import { cacheRoot, fileIdentity, shortHash, writeFileAtomic } from './cache.js';
 import { runTool } from './process.js';
 import { findBpftool } from './toolchain.js';
 
@@ -47,12 +48,12 @@ export async function ensureVmlinuxHeader(options: VmlinuxOptions = {}): Promise
       cause: error,
     });
   }
-  const dir = path.join(cacheRoot(env), 'vmlinux', shortHash(btf));
+  const bpftool = findBpftool();
+  const dir = path.join(cacheRoot(env), 'vmlinux', shortHash(btf, fileIdentity(bpftool)));
   const file = path.join(dir, 'vmlinux.h');
   if (existsSync(file)) return { dir, path: file };
 
   options.progress?.(`Generating vmlinux.h from ${btfPath} (cached in ${dir})...`);
-  const bpftool = findBpftool();
   const dump = await runTool(bpftool, ['btf', 'dump', 'file', btfPath, 'format', 'c'], { log: options.log });
   if (dump.code !== 0 || !dump.stdout.includes('#ifndef __VMLINUX_H__')) {
     throw new EcliError('TOOL_MISSING', `bpftool could not dump ${btfPath} as C (exit status ${dump.code})`, {

@@ -180,12 +180,19 @@ test('--header-only compiles a header into a BTF-only package', (t) => {
   );
 });
 
-/** Map and program names, in order, from the C skeleton of the system bpftool (libbpf's view). */
+/**
+ * Map and program names, in order, from the C skeleton of the system bpftool (libbpf's view).
+ * bpftool 7.1 writes `s->maps[0].name = "x"`; 7.5 writes `map = (...)((char *)s->maps + 0 *
+ * s->map_skel_sz);` and then `map->name = "x"`.
+ */
 function bpftoolSkeletonNames(bpftool: string, object: string, objName: string): { maps: string[]; progs: string[] } {
   const run = spawnSync(bpftool, ['gen', 'skeleton', object, 'name', objName], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
-  const names = (kind: string) => [...run.stdout.matchAll(new RegExp(`s->${kind}\\[\\d+\\]\\.name = "([^"]*)"`, 'g'))].map((m) => m[1]!);
-  return { maps: names('maps'), progs: names('progs') };
+  const names = (kind: string, element: string) =>
+    [...run.stdout.matchAll(new RegExp(`s->${kind}(?:\\[\\d+\\]\\.|\\s*\\+\\s*\\d+\\s*\\*\\s*s->\\w+\\);\\s*${element}->)name = "([^"]*)"`, 'g'))].map(
+      (m) => m[1]!,
+    );
+  return { maps: names('maps', 'map'), progs: names('progs', 'prog') };
 }
 
 test('map and program order of every example matches the system bpftool skeleton', async (t) => {

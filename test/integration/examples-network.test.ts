@@ -91,7 +91,8 @@ for (const signal of ['SIGINT', 'SIGKILL'] as const) {
     const ecli = await startEcliFor(t, ['run', '-j', '--time', 'none', example.packagePath], { prefix: netns.prefix });
     const programIds = programIdsHeldBy(ecli.child.pid!);
     assert.equal(tcxLinksOf(ecli, programIds).length, 1, `one TCX link while ecli runs\n${ecli.stderr()}`);
-    assert.doesNotMatch(netns.run('bpftool', ['net', 'show']).stdout, /tcx_count/, 'not a netlink tc filter');
+    // bpftool 7.5 lists TCX links as `lo(1) tcx/ingress tcx_count ...`, netlink filters as `lo(1) clsact/ingress ...`.
+    assert.doesNotMatch(netns.run('bpftool', ['net', 'show']).stdout, /clsact\/\w+ tcx_count/, 'not a netlink tc filter');
     assert.equal(netns.run('tc', ['filter', 'show', 'dev', 'lo', 'ingress']).stdout, '', 'no netlink filter either');
 
     sendDatagrams(netns);
