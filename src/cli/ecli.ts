@@ -9,18 +9,15 @@
  *   ecli <package> [program options...]        (same as `ecli run`)
  * ecli's own flags come before the package; everything after it belongs to the program.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { existsSync } from 'node:fs';
 import { EcliError, writeFailure } from '../errors.js';
 import { closestName, didYouMean } from '../suggest.js';
 import type { OutputSettings } from '../format/event.js';
-import { parseFields } from '../format/fields.js';
-import { TIME_MODES, type TimeMode } from '../format/time.js';
 import { escapeControls } from '../terminal.js';
 import type { ProgType, ResolveOptions } from '../inputs/source.js';
 import { TOOL_VERSION } from '../version.js';
-import type { SortKey } from '../format/sample-order.js';
-import { parseChunkSize, parseCount, parseDuration, parseSort, parseTop } from './run-limits.js';
+import { addFlags, switchWords, type FlagValues } from './flags.js';
 import { reportError } from './report.js';
 
 interface GlobalFlags {
@@ -28,30 +25,13 @@ interface GlobalFlags {
   debug: boolean;
 }
 
-interface SourceFlags {
-  sha256?: string;
-  insecure?: boolean;
-  progType?: string;
-  plainHttp?: boolean;
-}
-
-interface RunFlags extends SourceFlags {
-  verbose?: boolean;
-  debug?: boolean;
-  json?: boolean;
-  tracePipe?: boolean;
-  fields?: string;
-  time?: TimeMode;
-  widen: boolean;
-  metrics?: string;
-  metricsLabels?: string;
-  duration?: number;
-  count?: number;
-  sort?: SortKey[];
-  top?: number;
-}
+type RunFlags = FlagValues<'run'>;
+/** The flags that say how to read a package, which `run` and `inspect` share. */
+type SourceFlags = Pick<RunFlags, 'sha256' | 'insecure' | 'progType' | 'plainHttp'>;
 
 const COMMANDS = new Set(['run', 'inspect', 'pack', 'push', 'pull', 'login', 'help']);
+/** ecli's own flags that may stand before the command (`ecli -v run ...`). */
+const LEADING_SWITCHES = switchWords('ecli');
 const io = { stdout: process.stdout, stderr: process.stderr };
 
 function resolveOptions(flags: SourceFlags): ResolveOptions {
@@ -121,30 +101,18 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
 }
 
 function outputSettings(flags: RunFlags): OutputSettings {
-  const settings: OutputSettings = { format: flags.json ? 'json' : 'plain', widen: flags.widen };
-  if (flags.fields !== undefined) settings.fields = parseFields(flags.fields);
+  const settings: OutputSettings = { format: flags.json ? 'json' : 'plain', widen: flags.widen !== false };
+  if (flags.fields !== undefined) settings.fields = flags.fields;
   if (flags.time !== undefined) settings.time = flags.time;
   if (flags.sort !== undefined) settings.sort = flags.sort;
   if (flags.top !== undefined) settings.top = flags.top;
   return settings;
 }
 
-function sourceOptions(command: Command): Command {
-  return command
-    .option('--sha256 <hex>', 'refuse the package unless its sha256 digest is this (required for URLs)')
-    .option('--insecure', 'allow a URL without a --sha256 pin')
-    .option('--plain-http', 'speak plain HTTP to a registry (always allowed for localhost and 127.0.0.0/8)')
-    .addOption(new Option('-p, --prog-type <type>', 'package type when it cannot be guessed').choices(['json', 'tar', 'JSON', 'TAR', 'jsoneunomia']));
-}
-
 /** `requested` is ecli's --verbose and --debug, updated when they are given after `run` too. */
 function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Command {
   let global: GlobalFlags = { verbose: false, debug: false };
-  const program = new Command('ecli')
-    .description('Run eunomia-bpf style eBPF packages (ecli-compatible)')
-    .version(TOOL_VERSION, '-V, --version')
-    .option('-v, --verbose', 'show libbpf messages and full verifier logs')
-    .option('--debug', 'show stack traces of errors')
+  const program = addFlags(new Command('ecli').description('Run eunomia-bpf style eBPF packages (ecli-compatible)'), 'ecli', TOOL_VERSION)
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
@@ -158,31 +126,18 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
       global = { verbose: opts.verbose === true, debug: opts.debug === true };
     });
 
-  const runCommand = sourceOptions(
-    program
-      .command('run')
-      .description('load a package, attach its programs and print what it exports until Ctrl-C')
-      .option('-v, --verbose', 'show libbpf messages and full verifier logs (as ecli -v)')
-      .option('--debug', 'show stack traces of errors (as ecli --debug)')
-      .option('-j, --json', 'print events as JSON lines')
-      .option('--trace-pipe', 'for bpf_printk programs: print the kernel trace pipe on stdout')
-      .option('--fields <list>', 'columns to show: pid,comm (only these, in this order) or -ppid,+argv (change the default ones)')
-      .addOption(new Option('--time <mode>', 'time stamp of each line (plain text: hms by default; JSON: iso)').choices(TIME_MODES))
-      .option('--no-widen', "plain text: keep the reference's fixed column offsets instead of widening columns to fit")
-      .option('--duration <time>', 'stop after this long: 500ms, 10s, 2m, 1h (a bare number is seconds)', parseDuration)
-      .option('--count <n>', 'stop after n events (for a package printing only sampled maps: n intervals)', parseCount)
-      .option('--sort <fields>', 'sampled maps: order each interval by these key/value fields, -name for descending (e.g. -count,comm)', parseSort)
-      .option('--top <n>', 'sampled maps: print at most n entries per interval (after --sort)', parseTop)
-      .option('--metrics <host:port>', 'also serve Prometheus metrics at http://HOST:PORT/metrics ([::]:PORT for every address)')
-      .option('--metrics-labels <k=v,...>', 'constant labels added to every metric, e.g. host=web1,role=db')
-      .argument(
-        '<package>',
-        'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, a registry reference host[:port]/repo[:tag|@sha256:...], or - for stdin',
-      )
-      .argument('[options...]', "the program's own options (see `ecli run <package> --help`)")
-      .passThroughOptions()
-      .allowUnknownOption(),
-  );
+  const runCommand = addFlags(
+    program.command('run').description('load a package, attach its programs and print what it exports until Ctrl-C'),
+    'run',
+    TOOL_VERSION,
+  )
+    .argument(
+      '<package>',
+      'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, a registry reference host[:port]/repo[:tag|@sha256:...], or - for stdin',
+    )
+    .argument('[options...]', "the program's own options (see `ecli run <package> --help`)")
+    .passThroughOptions()
+    .allowUnknownOption();
   runCommand.action(async (spec: string, args: string[], flags: RunFlags) => {
     if (flags.debug) requested.debug = true;
     const hostOptions = new Set(runCommand.options.flatMap((o) => [o.short, o.long].filter((w): w is string => w !== undefined)));
@@ -193,42 +148,27 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
     exit(code);
   });
 
-  sourceOptions(
-    program
-      .command('inspect')
-      .description("show a package's programs, maps, options and event layout (no root needed)")
-      .option('--json', 'print the report as JSON')
-      .argument('<package>'),
-  ).action(async (spec: string, flags: SourceFlags & { json?: boolean }) => {
-    // Command modules load on use: `ecli run` starts without their dependencies (cli-table3, tar).
-    const { runInspect } = await import('./commands/inspect.js');
-    await runInspect(spec, { ...resolveOptions(flags), json: flags.json === true }, io);
-    exit(0);
-  });
+  addFlags(program.command('inspect').description("show a package's programs, maps, options and event layout (no root needed)"), 'inspect', TOOL_VERSION)
+    .argument('<package>')
+    .action(async (spec: string, flags: FlagValues<'inspect'>) => {
+      // Command modules load on use: `ecli run` starts without their dependencies (cli-table3, tar).
+      const { runInspect } = await import('./commands/inspect.js');
+      await runInspect(spec, { ...resolveOptions(flags), json: flags.json === true }, io);
+      exit(0);
+    });
 
-  program
-    .command('pack')
-    .description('write a tarball of a package, with a manifest and optional BTF files')
+  addFlags(program.command('pack').description('write a tarball of a package, with a manifest and optional BTF files'), 'pack', TOOL_VERSION)
     .argument('<package.json>')
-    .option('-o, --output <path>', 'output file or directory (default: <name>.tar.gz)')
-    .option('--btf <path>', 'a BTF file (<id>/<version>/<arch>/<release>.btf) or btfhub-archive tree; repeatable', (value: string, prev: string[] = []) => [
-      ...prev,
-      value,
-    ])
-    .action(async (path: string, flags: { output?: string; btf?: string[] }) => {
+    .action(async (path: string, flags: FlagValues<'pack'>) => {
       const { runPack } = await import('./commands/pack.js');
       await runPack(path, { ...(flags.output ? { output: flags.output } : {}), ...(flags.btf ? { btf: flags.btf } : {}) }, io);
       exit(0);
     });
 
-  program
-    .command('push')
-    .description('upload a package to an OCI registry; prints the digest to pin it by')
+  addFlags(program.command('push').description('upload a package to an OCI registry; prints the digest to pin it by'), 'push', TOOL_VERSION)
     .argument('<package>', 'package.json or a package tarball')
     .argument('<reference>', 'host[:port]/repository[:tag] (tag default: latest)')
-    .option('--plain-http', 'speak plain HTTP (always allowed for localhost and 127.0.0.0/8)')
-    .option('--chunk-size <bytes>', 'upload in PATCH requests of this many bytes (default: one PUT)', parseChunkSize)
-    .action(async (spec: string, reference: string, flags: { plainHttp?: boolean; chunkSize?: number }) => {
+    .action(async (spec: string, reference: string, flags: FlagValues<'push'>) => {
       const { runPush } = await import('./commands/push.js');
       await runPush(
         spec,
@@ -239,25 +179,21 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
       exit(0);
     });
 
-  program
-    .command('pull')
-    .description('download a package from an OCI registry, checking its digest')
+  addFlags(program.command('pull').description('download a package from an OCI registry, checking its digest'), 'pull', TOOL_VERSION)
     .argument('<reference>', 'host[:port]/repository[:tag] or host[:port]/repository@sha256:<digest>')
-    .option('-o, --output <path>', 'file, or folder to write the package into (default: the current folder)')
-    .option('--plain-http', 'speak plain HTTP (always allowed for localhost and 127.0.0.0/8)')
-    .action(async (reference: string, flags: { output?: string; plainHttp?: boolean }) => {
+    .action(async (reference: string, flags: FlagValues<'pull'>) => {
       const { runPull } = await import('./commands/pull.js');
       await runPull(reference, { ...(flags.output ? { output: flags.output } : {}), ...(flags.plainHttp ? { plainHttp: true } : {}) }, io);
       exit(0);
     });
 
-  program
-    .command('login')
-    .description("check a registry user's password (read from stdin) and store it in docker's config.json")
+  addFlags(
+    program.command('login').description("check a registry user's password (read from stdin) and store it in docker's config.json"),
+    'login',
+    TOOL_VERSION,
+  )
     .argument('<registry>', 'host[:port]')
-    .option('-u, --username <user>', 'the user name')
-    .option('--plain-http', 'speak plain HTTP (always allowed for localhost and 127.0.0.0/8)')
-    .action(async (registry: string, flags: { username?: string; plainHttp?: boolean }) => {
+    .action(async (registry: string, flags: FlagValues<'login'>) => {
       const { runLogin } = await import('./commands/login.js');
       await runLogin(registry, { ...(flags.username === undefined ? {} : { username: flags.username }), ...(flags.plainHttp ? { plainHttp: true } : {}) }, io);
       exit(0);
@@ -268,7 +204,7 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
 /** `ecli <package> ...` is `ecli run <package> ...`: insert `run` after ecli's own leading flags. */
 function withImplicitRun(argv: string[]): string[] {
   let i = 0;
-  while (i < argv.length && ['-v', '--verbose', '--debug'].includes(argv[i]!)) i++;
+  while (i < argv.length && LEADING_SWITCHES.includes(argv[i]!)) i++;
   const first = argv[i];
   if (first === undefined || first.startsWith('-') || COMMANDS.has(first)) return argv;
   return [...argv.slice(0, i), 'run', ...argv.slice(i)];
@@ -279,7 +215,7 @@ function withImplicitRun(argv: string[]): string[] {
  * name, and is no file, is refused with the command it probably meant.
  */
 function refuseMistypedCommand(argv: string[]): void {
-  const first = argv.find((a) => !['-v', '--verbose', '--debug'].includes(a));
+  const first = argv.find((a) => !LEADING_SWITCHES.includes(a));
   if (first === undefined || COMMANDS.has(first) || first.startsWith('-') || /[./:]/.test(first) || existsSync(first)) return;
   const command = closestName(first, COMMANDS);
   if (command === undefined) return;
