@@ -38,6 +38,18 @@ export interface FlagRow<Value, Commands extends readonly EcliCommand[] = readon
   readonly valueType?: Value;
 }
 
+/** Any row of the table, as the functions that walk it see one. */
+export interface AnyFlagRow {
+  readonly flags: string;
+  readonly commands: readonly EcliCommand[];
+  readonly summary: string | Readonly<Partial<Record<EcliCommand, string>>>;
+  readonly group: FlagGroup;
+  readonly docs: string;
+  readonly parse?: (text: string, previous: never) => unknown;
+  readonly choices?: readonly string[];
+  readonly builtin?: 'version' | 'help';
+}
+
 type Row<Value> = <const Commands extends readonly EcliCommand[]>(row: Omit<FlagRow<Value, Commands>, 'valueType'>) => FlagRow<Value, Commands>;
 /** A flag without a value: `-j, --json`, `--no-widen`. */
 const switchFlag: Row<boolean> = (row) => row;
@@ -255,20 +267,21 @@ type FlagNameOf<Command extends EcliCommand> = {
 export type FlagValues<Command extends EcliCommand> = { [Name in FlagNameOf<Command>]?: NonNullable<Flags[Name]['valueType']> };
 
 /** The rows `command` takes, in table order. */
-export function flagsOf(command: EcliCommand): [string, FlagRow<unknown>][] {
-  return Object.entries(ECLI_FLAGS as Record<string, FlagRow<unknown>>).filter(([, row]) => (row.commands as readonly string[]).includes(command));
+export function flagsOf(command: EcliCommand): [string, AnyFlagRow][] {
+  return Object.entries<AnyFlagRow>(ECLI_FLAGS).filter(([, row]) => row.commands.includes(command));
 }
 
 /** The row's one line for `command`. */
-export function summaryFor(row: FlagRow<unknown>, command: EcliCommand): string {
+export function summaryFor(row: AnyFlagRow, command: EcliCommand): string {
   return typeof row.summary === 'string' ? row.summary : row.summary[command]!;
 }
 
 /** Commander's option for a row as `command` takes it (not the built-ins, which commander makes itself). */
-export function commanderOption(row: FlagRow<unknown>, command: EcliCommand): Option {
+export function commanderOption(row: AnyFlagRow, command: EcliCommand): Option {
   const option = new Option(row.flags, summaryFor(row, command));
   if (row.choices !== undefined) option.choices(row.choices);
-  if (row.parse !== undefined) option.argParser(row.parse);
+  // commander hands the parser the flag's previous value, which is of the row's own type.
+  if (row.parse !== undefined) option.argParser(row.parse as (text: string, previous: unknown) => unknown);
   return option;
 }
 
@@ -290,6 +303,6 @@ export function switchWords(command: EcliCommand): string[] {
 }
 
 /** `-j`, `--json` of `-j, --json`; `--no-widen` of `--no-widen`. */
-export function flagWords(row: FlagRow<unknown>): string[] {
+export function flagWords(row: AnyFlagRow): string[] {
   return row.flags.split(/[ ,|]+/).filter((w) => w.startsWith('-'));
 }
