@@ -133,7 +133,7 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
   )
     .argument(
       '<package>',
-      'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, a registry reference host[:port]/repo[:tag|@sha256:...], or - for stdin',
+      'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, a registry reference [oci://]host[:port]/repo[:tag|@sha256:...], or - for stdin',
     )
     .argument('[options...]', "the program's own options (see `ecli run <package> --help`)")
     .passThroughOptions()

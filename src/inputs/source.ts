@@ -1,15 +1,14 @@
 /**
- * Resolves what the user named on the command line (a .json file, a tarball, `-` for stdin, or
- * an http(s) URL) to a validated package, its BPF object and, for tarballs, the manifest and
- * the extracted BTF archive.
+ * Resolves what the user named on the command line (a .json file, a tarball, `-` for stdin, an
+ * http(s) URL or a registry reference: classifyInput tells which) to a validated package, its BPF
+ * object and, for tarballs, the manifest and the extracted BTF archive.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { EcliError } from '../errors.js';
 import { decodePackage } from '../package/load.js';
 import type { ComposedPackage } from '../package/types.js';
-import { looksLikeReference } from './registry/reference.js';
+import { classifyInput } from './input-kind.js';
 import { parseSha256Pin, verifySha256 } from './digest.js';
 import { fetchBounded } from './fetch.js';
 import { parseManifest, verifyManifest, type PackManifest } from './manifest.js';
@@ -80,38 +79,39 @@ function resolveRawInput(input: RawInput, opts: ResolveOptions, pin: string | un
 }
 
 async function readInput(spec: string, opts: ResolveOptions, pin: string | undefined, maxBytes: number): Promise<RawInput> {
-  if (spec === '-') {
-    return { source: STDIN_SOURCE, bytes: await readStreamBounded(opts.stdin ?? process.stdin, maxBytes, STDIN_SOURCE) };
-  }
-  if (/^https?:\/\//i.test(spec)) {
-    if (pin === undefined && opts.insecure !== true) {
-      throw new EcliError('USAGE', 'refusing to run an unpinned URL: pass --sha256 <digest> (sha256 of the file) or --insecure, before the URL', {
-        hint: `download it once, check it, then pin it: curl -sL ${spec} | sha256sum`,
+  const input = classifyInput(spec);
+  switch (input.kind) {
+    case 'stdin':
+      return { source: STDIN_SOURCE, bytes: await readStreamBounded(opts.stdin ?? process.stdin, maxBytes, STDIN_SOURCE) };
+    case 'url': {
+      if (pin === undefined && opts.insecure !== true) {
+        throw new EcliError('USAGE', 'refusing to run an unpinned URL: pass --sha256 <digest> (sha256 of the file) or --insecure, before the URL', {
+          hint: `download it once, check it, then pin it: curl -sL ${spec} | sha256sum`,
+        });
+      }
+      const { bytes, finalUrl } = await fetchBounded(spec, {
+        maxBytes,
+        timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        maxRedirects: MAX_REDIRECTS,
+      });
+      return { source: spec, bytes, name: new URL(finalUrl).pathname };
+    }
+    case 'registry': {
+      const { pullForRun } = await import('./registry/run-input.js');
+      return pullForRun(spec, {
+        maxBytes,
+        timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        plainHttp: opts.plainHttp === true,
+        ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
       });
     }
-    const { bytes, finalUrl } = await fetchBounded(spec, {
-      maxBytes,
-      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      maxRedirects: MAX_REDIRECTS,
-    });
-    return { source: spec, bytes, name: new URL(finalUrl).pathname };
+    case 'file': {
+      const hint = input.referenceLike
+        ? `no such local path; to run it from a registry, write it as a reference: oci://${spec}`
+        : 'pass a package.json written by ecc, a package tarball, an http(s) URL, an oci:// registry reference, or - for stdin';
+      return { source: spec, bytes: await readInputFile(spec, maxBytes, hint), name: spec };
+    }
   }
-  if (looksLikeReference(spec) && !existsSync(spec)) {
-    const { pullForRun } = await import('./registry/run-input.js');
-    return pullForRun(spec, {
-      maxBytes,
-      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      plainHttp: opts.plainHttp === true,
-      ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
-    });
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
-    throw new EcliError('USAGE', `cannot fetch ${spec}: only http:// and https:// URLs are supported`, {
-      hint: 'download the package and pass its path',
-    });
-  }
-  const bytes = await readInputFile(spec, maxBytes, 'pass a package.json written by ecc, a package tarball, an http(s) URL, or - for stdin');
-  return { source: spec, bytes, name: spec };
 }
 
 /** By extension first (like the reference), else by content. */

@@ -120,7 +120,7 @@ test('missing files, directories and Wasm modules are reported clearly', async (
   const sniffed = join(tmp.dir, 'app');
   writeFileSync(sniffed, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
   await assert.rejects(resolvePackageSource(sniffed), errorWith('USAGE', /WebAssembly/));
-  await assert.rejects(resolvePackageSource('ftp://example.com/p.json'), errorWith('USAGE', /only http:\/\/ and https:\/\//));
+  await assert.rejects(resolvePackageSource('ftp://example.com/p.json'), errorWith('USAGE', /only http:\/\/, https:\/\/ and oci:\/\//));
 });
 
 test('a file over maxBytes is refused before it is read', async () => {

@@ -1,5 +1,5 @@
 /**
- * Registry references: `host[:port]/repository[:tag][@sha256:<hex>]`. Pure.
+ * Registry references: `[oci://]host[:port]/repository[:tag][@sha256:<hex>]`. Pure.
  *
  * A reference always names its registry: the part before the first `/` must contain a `.` or a
  * `:`, or be `localhost` (as docker tells a registry host from a Docker Hub user name).
@@ -23,7 +23,14 @@ const HOST = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0
 const MAX_NAME = 255;
 export const DEFAULT_TAG = 'latest';
 
-const FORM = 'expected host[:port]/repository[:tag] or host[:port]/repository@sha256:<64 hex digits>';
+const FORM = 'expected [oci://]host[:port]/repository[:tag] or [oci://]host[:port]/repository@sha256:<64 hex digits>';
+
+const OCI_PREFIX = 'oci://';
+
+/** `oci://` before a reference: a registry reference whatever else the string looks like. */
+export function hasOciPrefix(spec: string): boolean {
+  return spec.slice(0, OCI_PREFIX.length).toLowerCase() === OCI_PREFIX;
+}
 
 /** True when `spec` has the shape of a reference (it may still be invalid: parse it to know). */
 export function looksLikeReference(spec: string): boolean {
@@ -35,16 +42,17 @@ export function looksLikeReference(spec: string): boolean {
   return host.includes('.') || host.includes(':') || host.toLowerCase() === 'localhost';
 }
 
-/** Parses a reference; a USAGE error says which part is wrong. */
+/** Parses a reference, written with or without `oci://`; a USAGE error says which part is wrong. */
 export function parseReference(spec: string): RegistryReference {
   const fail = (what: string): never => {
     throw new EcliError('USAGE', `invalid registry reference ${JSON.stringify(spec)}: ${what}`, { hint: FORM });
   };
-  const slash = spec.indexOf('/');
+  const body = hasOciPrefix(spec) ? spec.slice(OCI_PREFIX.length) : spec;
+  const slash = body.indexOf('/');
   if (slash <= 0) fail('it does not name a registry host');
-  const registry = spec.slice(0, slash).toLowerCase();
+  const registry = body.slice(0, slash).toLowerCase();
   if (!HOST.test(registry)) fail(`${JSON.stringify(registry)} is not a host[:port]`);
-  let rest = spec.slice(slash + 1);
+  let rest = body.slice(slash + 1);
   let digest: string | undefined;
   const at = rest.indexOf('@');
   if (at >= 0) {

@@ -1,6 +1,6 @@
 /** `ecli run <reference>`: the package layer of a registry artifact, as an input to resolve like a file. */
 import { EcliError } from '../../errors.js';
-import { formatReference, parseReference } from './reference.js';
+import { formatReference, hasOciPrefix, parseReference } from './reference.js';
 import { pullPackage } from './transfer.js';
 
 export interface RegistryInputOptions {
@@ -25,8 +25,8 @@ export async function pullForRun(spec: string, options: RegistryInputOptions): P
   try {
     pulled = await pullPackage(ref, options.maxBytes, { plainHttp: options.plainHttp, timeoutMs: options.timeoutMs });
   } catch (error) {
-    // Nothing on disk has that name either: say so, in case a path was meant.
-    if (error instanceof EcliError && error.code === 'NETWORK' && error.message.startsWith('cannot reach')) {
+    // Nothing on disk has that name either: say so, in case a path was meant (not with oci://).
+    if (error instanceof EcliError && error.code === 'NETWORK' && error.message.startsWith('cannot reach') && !hasOciPrefix(spec)) {
       throw new EcliError('NETWORK', `${error.message} (and there is no file named ${spec})`, { cause: error, ...(error.hint ? { hint: error.hint } : {}) });
     }
     throw error;
