@@ -239,8 +239,10 @@ export class Btf {
         return { base: inner.base, suffix: inner.suffix ? `${inner.suffix}*` : '*' };
       }
       case BtfKind.Array: {
+        // C writes the outer dimension first: an array of 2 char[8] is char[2][8].
         const inner = this.declarator(t.type, depth + 1);
-        return { base: inner.base, suffix: `${inner.suffix}[${t.nelems}]` };
+        const suffix = inner.suffix.startsWith('[') ? `[${t.nelems}]${inner.suffix}` : `${inner.suffix}[${t.nelems}]`;
+        return { base: inner.base, suffix };
       }
       case BtfKind.Struct:
         return { base: t.name ? `struct ${t.name}` : 'struct {...}', suffix: '' };

@@ -151,3 +151,13 @@ test('ecli inspect and ecli run of a package whose BTF array contains itself: on
     );
   }
 });
+
+test('type names of nested arrays put the outer dimension first, as C declares them', () => {
+  const b = new BtfBuilder();
+  const char = b.int('char', 1, { signed: true });
+  const strings = b.array(b.array(char, 8), 2);
+  const pointers = b.array(b.ptr(char), 3);
+  const btf = Btf.parse(b.build());
+  assert.equal(btf.typeName(strings), 'char[2][8]');
+  assert.equal(btf.typeName(pointers), 'char *[3]');
+});
