@@ -1,0 +1,119 @@
+/**
+ * Which container a process or a cgroup id belongs to: cgroup id → cgroup path (CgroupIndex),
+ * or process id → its path (/proc/PID/cgroup); path → container id and runtime (patterns.ts);
+ * id → name, image, pod and namespace, from the runtime's API where its socket answers
+ * (docker, podman) and from its state files (state-files.ts) for what the API did not say.
+ *
+ * A container seen before is answered at once from a bounded cache; a new one is answered at
+ * once when no socket is there to ask, and otherwise with a promise (the caller holds that
+ * event and those after it until the answer comes, at most ENGINE_TIMEOUT_MS). Host processes
+ * have no container: undefined.
+ */
+import { readFileSync } from 'node:fs';
+import type { ContainerInfo } from '../format/container.js';
+import { CgroupIndex, cgroup2Mounts, readProcessCgroupPath } from './cgroups.js';
+import { inspectContainer, isSocket } from './engine-api.js';
+import { containerOfCgroup, type CgroupContainer, type RuntimeName } from './patterns.js';
+import { DEFAULT_STATE_FILES, readStateFiles, type ContainerFacts, type StateFileLocations } from './state-files.js';
+
+/** A container, known now (undefined: a host process), or on its way. */
+export type ContainerLookup = ContainerInfo | undefined | Promise<ContainerInfo | undefined>;
+
+export interface ContainerSources {
+  /** The cgroup2 mount (default: found in /proc/self/mountinfo). */
+  cgroupRoot?: string;
+  procRoot?: string;
+  /** API sockets by runtime; defaults: /run/docker.sock, /run/podman/podman.sock. */
+  sockets?: Partial<Record<RuntimeName, string>>;
+  stateFiles?: StateFileLocations;
+  /** Containers kept in the cache. */
+  maxContainers?: number;
+}
+
+export const DEFAULT_SOCKETS: Readonly<Partial<Record<RuntimeName, string>>> = {
+  docker: '/run/docker.sock',
+  podman: '/run/podman/podman.sock',
+};
+
+const DEFAULT_MAX_CONTAINERS = 4096;
+
+export class ContainerResolver {
+  private readonly procRoot: string;
+  private readonly cgroups: CgroupIndex | undefined;
+  private readonly sockets: Partial<Record<RuntimeName, string>>;
+  private readonly stateFiles: StateFileLocations;
+  /** Container id → what was found; oldest first, for eviction. */
+  private readonly known = new Map<string, ContainerInfo>();
+  private readonly pending = new Map<string, Promise<ContainerInfo>>();
+  private readonly maxContainers: number;
+
+  constructor(sources: ContainerSources = {}) {
+    this.procRoot = sources.procRoot ?? '/proc';
+    const root = sources.cgroupRoot ?? findCgroup2Root(this.procRoot);
+    this.cgroups = root === undefined ? undefined : new CgroupIndex({ root });
+    this.sockets = { ...DEFAULT_SOCKETS, ...sources.sockets };
+    this.stateFiles = sources.stateFiles ?? DEFAULT_STATE_FILES;
+    this.maxContainers = sources.maxContainers ?? DEFAULT_MAX_CONTAINERS;
+  }
+
+  /** Whether cgroup ids can be resolved here (a cgroup2 hierarchy is mounted). */
+  get resolvesCgroupIds(): boolean {
+    return this.cgroups !== undefined;
+  }
+
+  /** The container of the task whose `bpf_get_current_cgroup_id()` is `id`. */
+  byCgroupId(id: bigint): ContainerLookup {
+    const path = this.cgroups?.pathOf(id);
+    return path === undefined ? undefined : this.byPath(path);
+  }
+
+  /** The container of process `pid` (a host pid), while it runs. */
+  byPid(pid: number): ContainerLookup {
+    const path = readProcessCgroupPath(this.procRoot, pid);
+    return path === undefined ? undefined : this.byPath(path);
+  }
+
+  byPath(path: string): ContainerLookup {
+    const found = containerOfCgroup(path);
+    if (found === undefined) return undefined;
+    const cached = this.known.get(found.id);
+    if (cached !== undefined) return cached;
+    return this.pending.get(found.id) ?? this.resolve(found);
+  }
+
+  private resolve(found: CgroupContainer): ContainerLookup {
+    const socket = this.sockets[found.runtime];
+    if (socket === undefined || !isSocket(socket)) return this.remember(found, readStateFiles(found.id, this.stateFiles));
+    const asked = inspectContainer(socket, found.id).then((answer) => {
+      this.pending.delete(found.id);
+      // What the API did not say (a socket of another runtime's, or a container it does not know), the files may.
+      const facts = answer === undefined || answer.name === undefined ? { ...readStateFiles(found.id, this.stateFiles), ...answer } : answer;
+      return this.remember(found, facts);
+    });
+    this.pending.set(found.id, asked);
+    return asked;
+  }
+
+  private remember(found: CgroupContainer, facts: ContainerFacts): ContainerInfo {
+    const info: ContainerInfo = {
+      id: found.id,
+      runtime: facts.runtime ?? found.runtime,
+      ...(facts.name === undefined ? {} : { name: facts.name }),
+      ...(facts.image === undefined ? {} : { image: facts.image }),
+      ...(facts.pod === undefined ? {} : { pod: facts.pod }),
+      ...(facts.namespace === undefined ? {} : { namespace: facts.namespace }),
+    };
+    if (this.known.size >= this.maxContainers) this.known.delete(this.known.keys().next().value!);
+    this.known.set(found.id, info);
+    return info;
+  }
+}
+
+/** The cgroup2 mount point seen by this process, if any. */
+export function findCgroup2Root(procRoot = '/proc'): string | undefined {
+  try {
+    return cgroup2Mounts(readFileSync(`${procRoot}/self/mountinfo`, 'utf8'))[0];
+  } catch {
+    return undefined;
+  }
+}
