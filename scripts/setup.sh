@@ -43,6 +43,11 @@ command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
 # curl: a URL test pins the digest users take with curl | sha256sum.
 command -v curl >/dev/null || need_apt+=(curl)
 [ -f /usr/include/x86_64-linux-gnu/sys/sdt.h ] || [ -f /usr/include/sys/sdt.h ] || need_apt+=(systemtap-sdt-dev)
+# Container enrichment tests and `make image`: real podman containers run with runc (crun refuses
+# hybrid cgroups) from a local image of busybox-static.
+command -v podman >/dev/null || need_apt+=(podman)
+command -v runc >/dev/null || need_apt+=(runc)
+[ -n "$(installed_version busybox-static)" ] || need_apt+=(busybox-static)
 if [ "${ECLI_SETUP_BENCH:-0}" = 1 ]; then
   command -v bpftrace >/dev/null || need_apt+=(bpftrace)
 fi
