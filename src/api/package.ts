@@ -9,6 +9,7 @@ import { selectBtfPath } from '../inputs/btf-select.js';
 import type { PackManifest } from '../inputs/manifest.js';
 import { resolvePackageBytes, resolvePackageSource, type ProgType, type ResolvedPackage } from '../inputs/source.js';
 import { buildPackageSpec, type PackageSpec } from '../model/spec.js';
+import type { RunSettings } from '../runner/engine.js';
 import { sectionImages } from '../runner/prepare.js';
 import { optionValues, type ProgramOptionValue } from './options.js';
 import { Session } from './session.js';
@@ -74,11 +75,14 @@ function createPackage(spec: PackageSpec, resolved: ResolvedPackage): Package {
     spec,
     manifest: resolved.manifest,
     async run(options: RunOptions = {}): Promise<Session> {
-      const images = sectionImages(spec, optionValues(spec, options.options ?? {}));
-      return new Session(spec, {
-        images,
+      const settings: RunSettings = {
+        images: sectionImages(spec, optionValues(spec, options.options ?? {})),
         verbose: options.verbose === true,
         btfCustomPath,
+        limits: {},
+        tracePipe: false,
+      };
+      return new Session(spec, settings, {
         warn: options.onWarning ?? (() => undefined),
         queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
         signal: options.signal,

@@ -8,7 +8,7 @@ import { EcliError } from '../errors.js';
 import { type AttachContext, type AttachMeta, type AttachTarget, type Attachment, linkAttachment, warningsSince } from './attachment.js';
 import { describeProgram } from './diagnose.js';
 import { ENODEV, ENOENT, EOPNOTSUPP, describeErrno, errnoName } from './ffi/errno.js';
-import { native } from './ffi/libbpf.js';
+import type { Native } from './ffi/native.js';
 import { SOFTWARE_FALLBACK, type PerfEventSpec, encodePerfEventAttr, resolvePerfEvent } from '../model/perf-event.js';
 import { onlineCpus } from './probe.js';
 
@@ -21,7 +21,7 @@ export function attachPerfEvent(target: AttachTarget, meta: AttachMeta, context:
   const cpus = onlineCpus();
   // The model validated the package's event; a caller without one gets the default.
   let spec = meta.perfEvent ?? resolvePerfEvent(undefined, target.info.name);
-  let opened = openOnCpus(spec, cpus);
+  let opened = openOnCpus(context.sys, spec, cpus);
   if ('errno' in opened && spec.type === 'hardware' && isNoPmu(opened.errno)) {
     if (spec.explicit) {
       throw new EcliError(
@@ -31,7 +31,7 @@ export function attachPerfEvent(target: AttachTarget, meta: AttachMeta, context:
     }
     context.warn(`${what}: this machine has no hardware perf events (no CPU PMU); sampling the software cpu-clock instead`);
     spec = { ...spec, ...SOFTWARE_FALLBACK };
-    opened = openOnCpus(spec, cpus);
+    opened = openOnCpus(context.sys, spec, cpus);
   }
   if ('errno' in opened) {
     throw new EcliError(
@@ -40,7 +40,7 @@ export function attachPerfEvent(target: AttachTarget, meta: AttachMeta, context:
     );
   }
 
-  const { libbpf, close } = native();
+  const { libbpf, close } = context.sys;
   const attachments: Attachment[] = [];
   for (const [index, fd] of opened.fds.entries()) {
     const mark = context.log.mark();
@@ -51,14 +51,14 @@ export function attachPerfEvent(target: AttachTarget, meta: AttachMeta, context:
       const reason = warningsSince(context.log, mark)[0]?.replace(/^libbpf: /, '') ?? describeErrno(link.errno);
       throw new EcliError('ATTACH_FAILED', `cannot attach ${what} to its perf event on CPU ${cpus[index]}: ${errnoName(link.errno)}: ${reason}`);
     }
-    attachments.push(linkAttachment(link.ptr, `${spec.config} perf event on CPU ${cpus[index]}`));
+    attachments.push(linkAttachment(context.sys, link.ptr, `${spec.config} perf event on CPU ${cpus[index]}`));
   }
   return attachments;
 }
 
 /** The fds, one per CPU, or the first failure (having closed what was opened). */
-function openOnCpus(spec: PerfEventSpec, cpus: number[]): { fds: number[] } | { errno: number; cpu: number } {
-  const { perfEventOpen, close } = native();
+function openOnCpus(sys: Native, spec: PerfEventSpec, cpus: number[]): { fds: number[] } | { errno: number; cpu: number } {
+  const { perfEventOpen, close } = sys;
   const attr = encodePerfEventAttr(spec);
   const fds: number[] = [];
   for (const cpu of cpus) {

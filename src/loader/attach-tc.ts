@@ -10,7 +10,7 @@ import { EcliError } from '../errors.js';
 import { type AttachContext, type AttachMeta, type AttachTarget, type Attachment, warningsSince } from './attachment.js';
 import { describeProgram } from './diagnose.js';
 import { EEXIST, EINVAL, ENOENT, describeErrno, errnoName } from './ffi/errno.js';
-import { type TcHook, type TcOpts, native } from './ffi/libbpf.js';
+import type { Native, TcHook, TcOpts } from './ffi/native.js';
 import { CLSACT_EGRESS, CLSACT_INGRESS, listFilters } from './tc-filters.js';
 
 const ATTACH_POINTS: Record<string, number> = { BPF_TC_INGRESS: 1, BPF_TC_EGRESS: 2, BPF_TC_CUSTOM: 4 };
@@ -31,7 +31,8 @@ const isGone = (error: number): boolean => Math.abs(error) === ENOENT || Math.ab
 const lookupOpts = (filter: Filter): TcOpts => ({ prog_fd: 0, flags: 0, prog_id: 0, handle: filter.handle, priority: filter.priority });
 
 export function attachTc(target: AttachTarget, meta: AttachMeta, context: AttachContext): Attachment {
-  const { libbpf } = native();
+  const { sys } = context;
+  const { libbpf } = sys;
   const what = describeProgram(target.info);
   const pointName = meta.tchook?.attach_point ?? 'BPF_TC_INGRESS';
   const attachPoint = ATTACH_POINTS[pointName];
@@ -49,7 +50,7 @@ export function attachTc(target: AttachTarget, meta: AttachMeta, context: Attach
 
   const created = libbpf.bpf_tc_hook_create(hook);
   if (created < 0 && Math.abs(created) !== EEXIST) throw fail('cannot create the clsact hook', created);
-  const qdisc = new ClsactQdisc(hook.ifindex, created === 0);
+  const qdisc = new ClsactQdisc(sys, hook.ifindex, created === 0);
 
   const requested: Filter = { handle: meta.tcopts?.handle ?? DEFAULT_HANDLE, priority: meta.tcopts?.priority ?? DEFAULT_PRIORITY };
   const opts: TcOpts = { ...lookupOpts(requested), prog_fd: target.fd };
@@ -78,7 +79,7 @@ export function attachTc(target: AttachTarget, meta: AttachMeta, context: Attach
   const removal = `tc filter del dev ${qdisc.device} ${direction} pref ${filter.priority} handle 0x${filter.handle.toString(16)} bpf`;
   const parent = attachPoint === ATTACH_POINTS.BPF_TC_EGRESS ? CLSACT_EGRESS : CLSACT_INGRESS;
   const removeFilter = (): void => {
-    const found = listFilters(hook.ifindex, parent).find((entry) => entry.handle === filter.handle && entry.priority === filter.priority);
+    const found = listFilters(sys, hook.ifindex, parent).find((entry) => entry.handle === filter.handle && entry.priority === filter.priority);
     if (found === undefined) throw new EcliError('RUNTIME', `cannot detach ${label}: it is not there any more (something else removed it)`);
     if (found.progId !== progId) {
       throw new EcliError('RUNTIME', `${label} was replaced by another filter (not ecli's program id ${progId}): left in place`);
@@ -110,21 +111,22 @@ export function attachTc(target: AttachTarget, meta: AttachMeta, context: Attach
 /** The clsact qdisc of an interface; `created` when this attachment created it. */
 class ClsactQdisc {
   constructor(
+    private readonly sys: Native,
     private readonly ifindex: number,
     private readonly created: boolean,
   ) {}
 
   /** The interface's name for commands in hints (`<ifindex N>` when it is gone). */
   get device(): string {
-    return native().interfaceName(this.ifindex) ?? `<ifindex ${this.ifindex}>`;
+    return this.sys.interfaceName(this.ifindex) ?? `<ifindex ${this.ifindex}>`;
   }
 
   /** Deletes the qdisc when we created it and neither direction holds a filter any more. */
   releaseIfUnused(): void {
     if (!this.created) return;
-    const others = listFilters(this.ifindex, CLSACT_INGRESS).length + listFilters(this.ifindex, CLSACT_EGRESS).length;
+    const others = listFilters(this.sys, this.ifindex, CLSACT_INGRESS).length + listFilters(this.sys, this.ifindex, CLSACT_EGRESS).length;
     if (others > 0) return;
-    const destroyed = native().libbpf.bpf_tc_hook_destroy({ ifindex: this.ifindex, attach_point: BOTH_DIRECTIONS });
+    const destroyed = this.sys.libbpf.bpf_tc_hook_destroy({ ifindex: this.ifindex, attach_point: BOTH_DIRECTIONS });
     if (destroyed < 0 && !isGone(destroyed)) {
       throw new EcliError('RUNTIME', `cannot delete the clsact qdisc ecli created on ifindex ${this.ifindex}: ${describeErrno(destroyed)}`, {
         hint: `remove it with: tc qdisc del dev ${this.device} clsact`,

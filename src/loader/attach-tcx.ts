@@ -12,26 +12,14 @@ import { attachTc } from './attach-tc.js';
 import type { AttachContext, AttachMeta, AttachTarget, Attachment } from './attachment.js';
 import { describeProgram } from './diagnose.js';
 import { EEXIST, EINVAL, ENODEV, describeErrno } from './ffi/errno.js';
-import { native } from './ffi/libbpf.js';
-import {
-  BPF_LINK_CREATE,
-  BPF_OBJ_GET_INFO_BY_FD,
-  BPF_PROG_GET_FD_BY_ID,
-  BPF_PROG_QUERY,
-  PROG_INFO_SIZE,
-  linkCreateAttr,
-  objInfoAttr,
-  progFdByIdAttr,
-  progInfoName,
-  progQueryAttr,
-  queriedCount,
-  tcxAttachType,
-} from './tcx-attr.js';
+import type { Native } from './ffi/native.js';
+import { BPF_LINK_CREATE, BPF_PROG_QUERY, PROG_INFO_SIZE, linkCreateAttr, progInfoName, progQueryAttr, queriedCount, tcxAttachType } from './tcx-attr.js';
 
 /** Programs a TCX hook is read for when an order names one (the kernel's limit is 64). */
 const QUERY_CAPACITY = 64;
 
 interface TcxHook {
+  sys: Native;
   ifindex: number;
   /** For messages: `lo ingress`, `ifindex 3 egress`. */
   where: string;
@@ -46,7 +34,7 @@ export function attachTcHook(target: AttachTarget, meta: AttachMeta, context: At
     tcHookPlan({ ...meta, name: target.info.name, attach: target.info.sectionName, link: true } as ProgMeta, target.info.kind === 'tcx' ? 'tcx' : 'tc');
   if (plan.via === 'netlink') return attachTc(target, meta, context);
   const what = describeProgram(target.info);
-  const hook = resolveHook(plan, what);
+  const hook = resolveHook(context.sys, plan, what);
   if (hasTcx(hook, what)) return attachTcx(target, hook);
   if (target.info.kind === 'tcx') {
     context.warn(
@@ -56,15 +44,15 @@ export function attachTcHook(target: AttachTarget, meta: AttachMeta, context: At
   return attachTc(target, { tchook: { ifindex: hook.ifindex, attach_point: plan.direction === 'ingress' ? 'BPF_TC_INGRESS' : 'BPF_TC_EGRESS' } }, context);
 }
 
-function resolveHook(plan: TcHookPlan, what: string): TcxHook {
-  if (plan.interface === undefined) return { ifindex: plan.ifindex, where: `ifindex ${plan.ifindex} ${plan.direction}`, plan };
-  const ifindex = native().interfaceIndex(plan.interface);
+function resolveHook(sys: Native, plan: TcHookPlan, what: string): TcxHook {
+  if (plan.interface === undefined) return { sys, ifindex: plan.ifindex, where: `ifindex ${plan.ifindex} ${plan.direction}`, plan };
+  const ifindex = sys.interfaceIndex(plan.interface);
   if (ifindex === 0) {
     throw new EcliError('ATTACH_FAILED', `cannot attach ${what}: there is no interface named ${plan.interface} in this network namespace`, {
       hint: 'list the interfaces with: ip link show',
     });
   }
-  return { ifindex, where: `${plan.interface} ${plan.direction}`, plan };
+  return { sys, ifindex, where: `${plan.interface} ${plan.direction}`, plan };
 }
 
 /**
@@ -72,7 +60,7 @@ function resolveHook(plan: TcHookPlan, what: string): TcxHook {
  * EINVAL on kernels that do not know the attach type. A missing interface is an error here.
  */
 function hasTcx(hook: TcxHook, what: string): boolean {
-  const result = native().bpf(BPF_PROG_QUERY, progQueryAttr(hook.ifindex, tcxAttachType(hook.plan.direction), 0n, 0));
+  const result = hook.sys.bpf(BPF_PROG_QUERY, progQueryAttr(hook.ifindex, tcxAttachType(hook.plan.direction), 0n, 0));
   if (result >= 0) return true;
   if (-result === EINVAL) return false;
   throw hookError(what, hook, 'cannot query the tc hook', result);
@@ -88,7 +76,7 @@ function attachTcx(target: AttachTarget, hook: TcxHook): Attachment {
     tcxAttachType(hook.plan.direction),
     order && { position: order.position, ...(relativeId === undefined ? {} : { relativeId }) },
   );
-  const fd = native().bpf(BPF_LINK_CREATE, attr);
+  const fd = hook.sys.bpf(BPF_LINK_CREATE, attr);
   if (fd < 0) {
     throw hookError(what, hook, 'the kernel refused the TCX link', fd, -fd === EEXIST ? { hint: 'this program is already attached there' } : {});
   }
@@ -98,7 +86,7 @@ function attachTcx(target: AttachTarget, hook: TcxHook): Attachment {
     detach() {
       if (closed) return;
       closed = true;
-      native().close(fd);
+      hook.sys.close(fd);
     },
   };
 }
@@ -118,7 +106,7 @@ function resolveAnchor(anchor: number | string, hook: TcxHook, what: string): nu
 }
 
 function attachedPrograms(hook: TcxHook, what: string): { id: number; name: string }[] {
-  const ffi = native();
+  const ffi = hook.sys;
   const ids = new Uint8Array(QUERY_CAPACITY * 4);
   const memory = ffi.allocCopy(ids);
   try {
@@ -128,26 +116,22 @@ function attachedPrograms(hook: TcxHook, what: string): { id: number; name: stri
     ffi.copyInto(ids, memory, ids.length);
     const view = Buffer.from(ids.buffer, ids.byteOffset, ids.length);
     const count = Math.min(queriedCount(attr), QUERY_CAPACITY);
-    return Array.from({ length: count }, (_, i) => view.readUInt32LE(i * 4)).map((id) => ({ id, name: programName(id) }));
+    return Array.from({ length: count }, (_, i) => view.readUInt32LE(i * 4)).map((id) => ({ id, name: programName(ffi, id) }));
   } finally {
     ffi.free(memory);
   }
 }
 
 /** The kernel's name of a loaded program, or `#<id>` when it went away meanwhile. */
-function programName(id: number): string {
-  const ffi = native();
-  const fd = ffi.bpf(BPF_PROG_GET_FD_BY_ID, progFdByIdAttr(id));
+function programName(sys: Native, id: number): string {
+  const fd = sys.libbpf.bpf_prog_get_fd_by_id(id);
   if (fd < 0) return `#${id}`;
-  const info = new Uint8Array(PROG_INFO_SIZE);
-  const memory = ffi.allocCopy(info);
   try {
-    if (ffi.bpf(BPF_OBJ_GET_INFO_BY_FD, objInfoAttr(fd, memory, info.length)) < 0) return `#${id}`;
-    ffi.copyInto(info, memory, info.length);
+    const info = new Uint8Array(PROG_INFO_SIZE);
+    if (sys.libbpf.bpf_obj_get_info_by_fd(fd, info, [info.length]) < 0) return `#${id}`;
     return progInfoName(info);
   } finally {
-    ffi.free(memory);
-    ffi.close(fd);
+    sys.close(fd);
   }
 }
 

@@ -7,12 +7,11 @@ import { EcliError } from '../errors.js';
 import { type AttachContext, type AttachMeta, type AttachTarget, type Attachment, linkAttachment, warningsSince } from './attachment.js';
 import { describeProgram } from './diagnose.js';
 import { EBUSY, EEXIST, errnoName, describeErrno } from './ffi/errno.js';
-import { native } from './ffi/libbpf.js';
 
 const DEFAULT_IFINDEX = 1;
 
 export function attachXdp(target: AttachTarget, meta: AttachMeta, context: AttachContext): Attachment {
-  const { libbpf } = native();
+  const { libbpf } = context.sys;
   const ifindex = meta.ifindex ?? DEFAULT_IFINDEX;
   const flags = meta.flags ?? 0;
   const oldProgFd = meta.xdpopts?.old_prog_fd ?? 0;
@@ -21,7 +20,7 @@ export function attachXdp(target: AttachTarget, meta: AttachMeta, context: Attac
 
   if (flags === 0 && oldProgFd === 0) {
     const link = libbpf.bpf_program__attach_xdp(target.handle, ifindex);
-    if (link.ptr !== null) return linkAttachment(link.ptr, description);
+    if (link.ptr !== null) return linkAttachment(context.sys, link.ptr, description);
     throw xdpError(target, ifindex, -link.errno, warningsSince(context.log, mark));
   }
   const error = libbpf.bpf_xdp_attach(ifindex, target.fd, flags, { old_prog_fd: oldProgFd });

@@ -10,7 +10,6 @@ import { attachXdp } from './attach-xdp.js';
 import { type AttachContext, type AttachMeta, type AttachTarget, type Attachment, linkAttachment, warningsSince } from './attachment.js';
 import { type AttachFacts, diagnoseAttachFailure } from './diagnose.js';
 import { EOPNOTSUPP } from './ffi/errno.js';
-import { native } from './ffi/libbpf.js';
 import { findTracefs, hasKprobes, tracepointExists } from './probe.js';
 
 type SpecialAttacher = (target: AttachTarget, meta: AttachMeta, context: AttachContext) => Attachment | Attachment[];
@@ -32,8 +31,8 @@ const ATTACH_FACTS: AttachFacts = {
 
 export function attachProgram(target: AttachTarget, meta: AttachMeta, context: AttachContext): Attachment[] {
   const mark = context.log.mark();
-  const link = native().libbpf.bpf_program__attach(target.handle);
-  if (link.ptr !== null) return [linkAttachment(link.ptr, target.info.sectionName)];
+  const link = context.sys.libbpf.bpf_program__attach(target.handle);
+  if (link.ptr !== null) return [linkAttachment(context.sys, link.ptr, target.info.sectionName)];
 
   const special = Object.hasOwn(SPECIAL_ATTACHERS, target.info.sectionName) ? SPECIAL_ATTACHERS[target.info.sectionName] : undefined;
   if (link.errno === EOPNOTSUPP && special) return [special(target, meta, context)].flat();

@@ -1,11 +1,11 @@
 /**
  * What attaching a program leaves behind, and how to undo it. Every attacher returns
- * Attachments; BpfObject keeps them and detaches them, newest first, when it closes.
+ * Attachments; LoadedObject keeps them and detaches them, newest first, when it closes.
  */
 import { EcliError } from '../errors.js';
 import type { ProgramIdentity } from './diagnose.js';
 import { describeErrno } from './ffi/errno.js';
-import { native, type Pointer } from './ffi/libbpf.js';
+import type { Native, Pointer } from './ffi/native.js';
 import type { LibbpfLogCapture } from './log.js';
 
 export type { AttachMeta } from '../model/programs.js';
@@ -25,19 +25,21 @@ export interface AttachTarget {
 }
 
 export interface AttachContext {
+  /** The kernel side (the system's libbpf, or a fake in tests); attachments keep it to detach. */
+  sys: Native;
   log: LibbpfLogCapture;
   warn(message: string): void;
 }
 
 /** A BPF link: destroying it detaches the program (and the kernel does so if we die). */
-export function linkAttachment(link: Pointer, description: string): Attachment {
+export function linkAttachment(sys: Native, link: Pointer, description: string): Attachment {
   let destroyed = false;
   return {
     description,
     detach() {
       if (destroyed) return;
       destroyed = true;
-      const error = native().libbpf.bpf_link__destroy(link);
+      const error = sys.libbpf.bpf_link__destroy(link);
       if (error < 0) throw new EcliError('RUNTIME', `cannot detach ${description}: ${describeErrno(error)}`);
     },
   };

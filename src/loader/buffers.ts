@@ -1,8 +1,9 @@
 /**
  * Readers for the two kernel → user event channels: perf buffers (BPF_MAP_TYPE_PERF_EVENT_ARRAY)
  * and ring buffers (BPF_MAP_TYPE_RINGBUF). poll() runs the callbacks synchronously on the
- * calling thread. Readers hold no shared state, so a Worker can own its own readers given map
- * fds (fds are process-wide).
+ * calling thread. A reader needs only a map's fd (and, for a ring buffer, its size) and holds no
+ * shared state, so a Worker can own its own readers given map fds (fds are process-wide) and its
+ * own `native()`. Tests hand in a fake Native whose "kernel memory" is a plain ArrayBuffer.
  *
  * A record is handed over as `length` bytes at `offset` in a Buffer, valid only during the
  * callback (the ring buffer's memory is handed back to the kernel, and unmapped on close):
@@ -12,7 +13,8 @@
 import { EcliError } from '../errors.js';
 import { isPowerOfTwo } from '../model/meta-numbers.js';
 import { EINTR, describeErrno } from './ffi/errno.js';
-import { type Pointer, native } from './ffi/libbpf.js';
+import { native } from './ffi/libbpf.js';
+import type { Native, Pointer } from './ffi/native.js';
 
 export interface EventMap {
   readonly fd: number;
@@ -37,15 +39,17 @@ const RECORD_BUFFER_SIZE = 64 * 1024;
 class RecordCopier {
   buffer = Buffer.alloc(RECORD_BUFFER_SIZE);
 
+  constructor(private readonly sys: Native) {}
+
   copy(data: Pointer, size: number): void {
     if (size > this.buffer.length) this.buffer = Buffer.alloc(size);
-    if (size > 0) native().copyInto(this.buffer, data, size);
+    if (size > 0) this.sys.copyInto(this.buffer, data, size);
   }
 }
 
 /** Reading through libbpf (perf buffers): callback registration, error relay, record counting, close. */
 abstract class EventReader {
-  protected readonly copier = new RecordCopier();
+  protected readonly copier: RecordCopier;
   protected handled = 0;
   protected failure: { error: unknown } | undefined;
   private handle: Pointer | undefined;
@@ -54,7 +58,10 @@ abstract class EventReader {
   protected constructor(
     protected readonly map: EventMap,
     private readonly kind: string,
-  ) {}
+    protected readonly sys: Native,
+  ) {
+    this.copier = new RecordCopier(sys);
+  }
 
   protected start(callbacks: Pointer[], create: () => { ptr: Pointer | null; errno: number }): void {
     this.callbacks = callbacks;
@@ -93,20 +100,20 @@ abstract class EventReader {
   protected abstract freeNative(handle: Pointer): void;
 
   private releaseCallbacks(): void {
-    const { unregisterCallback } = native();
+    const { unregisterCallback } = this.sys;
     this.callbacks.forEach((callback) => unregisterCallback(callback));
     this.callbacks = [];
   }
 }
 
 export class PerfBufferReader extends EventReader {
-  constructor(map: EventMap, options: PerfBufferOptions) {
-    super(map, 'perf event array');
+  constructor(map: EventMap, options: PerfBufferOptions, sys: Native = native()) {
+    super(map, 'perf event array', sys);
     const pages = options.pages ?? DEFAULT_PAGES;
     if (!isPowerOfTwo(pages)) {
       throw new EcliError('INTERNAL', `perf buffer for map ${map.name}: ${pages} pages per CPU is not a power of two`);
     }
-    const ffi = native();
+    const ffi = sys;
     const sample = ffi.registerPerfSampleCallback((_ctx, cpu, data, size) => {
       if (this.failure) return; // the rest of this poll's records are dropped with the error
       try {
@@ -132,11 +139,11 @@ export class PerfBufferReader extends EventReader {
   }
 
   protected pollNative(handle: Pointer, timeoutMs: number): number {
-    return native().libbpf.perf_buffer__poll(handle, timeoutMs);
+    return this.sys.libbpf.perf_buffer__poll(handle, timeoutMs);
   }
 
   protected freeNative(handle: Pointer): void {
-    native().libbpf.perf_buffer__free(handle);
+    this.sys.libbpf.perf_buffer__free(handle);
   }
 }
 
@@ -180,8 +187,9 @@ export class RingBufferReader {
   constructor(
     private readonly map: RingBufferMap,
     private readonly options: RingBufferOptions,
+    private readonly sys: Native = native(),
   ) {
-    const ffi = native();
+    const ffi = sys;
     const page = ffi.pageSize;
     this.size = map.maxEntries;
     this.consumerLength = page;
@@ -211,7 +219,7 @@ export class RingBufferReader {
   poll(timeoutMs: number): number {
     if (this.producerMemory === undefined) throw new EcliError('INTERNAL', `ring buffer reader for ${this.map.name} used after close()`);
     if (timeoutMs > 0 && this.consumed === Number(Atomics.load(this.producerPos, 0))) {
-      const ready = native().waitReadable(this.map.fd, timeoutMs);
+      const ready = this.sys.waitReadable(this.map.fd, timeoutMs);
       if (ready < 0 && ready !== -EINTR) {
         throw new EcliError('RUNTIME', `polling ring buffer map ${this.map.name} failed: ${describeErrno(ready)}`);
       }
@@ -247,7 +255,7 @@ export class RingBufferReader {
 
   close(): void {
     if (this.producerMemory === undefined || this.consumerMemory === undefined) return;
-    const ffi = native();
+    const ffi = this.sys;
     ffi.unmap(this.producerMemory, this.producerLength);
     ffi.unmap(this.consumerMemory, this.consumerLength);
     this.producerMemory = undefined;

@@ -6,7 +6,8 @@
  */
 import { escapeControlsInLines } from '../terminal.js';
 import { isMemlockAdvice } from './diagnose.js';
-import { native, type Pointer } from './ffi/libbpf.js';
+import { native } from './ffi/libbpf.js';
+import type { Native, Pointer } from './ffi/native.js';
 
 export type LibbpfLevel = 'warn' | 'info' | 'debug';
 
@@ -21,6 +22,7 @@ const LEVELS: LibbpfLevel[] = ['warn', 'info', 'debug'];
 const RING_SIZE = 256;
 
 interface Hook {
+  sys: Native;
   callback: Pointer;
   previous: Pointer | null;
   captures: Set<LibbpfLogCapture>;
@@ -51,23 +53,25 @@ export class LibbpfLogCapture {
     if (!hook) return;
     hook.captures.delete(this);
     if (hook.captures.size > 0) return;
-    const { libbpf, unregisterCallback } = native();
+    const { libbpf, unregisterCallback } = hook.sys;
     libbpf.libbpf_set_print(hook.previous);
     unregisterCallback(hook.callback);
     hook = undefined;
   }
 }
 
-/** Starts capturing libbpf's messages; call release() when the object is closed. */
-export function captureLibbpfLog(options: { verbose: boolean }): LibbpfLogCapture {
+/**
+ * Starts capturing libbpf's messages; call release() when the object is closed. libbpf's hook is
+ * process-wide: the first capture installs it through `sys`, and the others share it.
+ */
+export function captureLibbpfLog(options: { verbose: boolean }, sys: Native = native()): LibbpfLogCapture {
   const capture = new LibbpfLogCapture(options.verbose);
-  hook ??= installHook();
+  hook ??= installHook(sys);
   hook.captures.add(capture);
   return capture;
 }
 
-function installHook(): Hook {
-  const ffi = native();
+function installHook(ffi: Native): Hook {
   const callback = ffi.registerPrintCallback((level, fmt, ap) => {
     try {
       record(level, ffi.formatVaList(fmt, ap));
@@ -77,7 +81,7 @@ function installHook(): Hook {
     return 0;
   });
   const previous = ffi.libbpf.libbpf_set_print(callback);
-  return { callback, previous, captures: new Set(), ring: [], nextSeq: 0 };
+  return { sys: ffi, callback, previous, captures: new Set(), ring: [], nextSeq: 0 };
 }
 
 function record(level: number, formatted: string): void {

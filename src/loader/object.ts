@@ -1,7 +1,19 @@
 /**
- * A BPF object in the kernel: open (parse the ELF with libbpf) → set initial values → load
- * (create maps, CO-RE, verifier) → attach → close. BpfObject owns every native handle it
- * hands out (maps, programs, links) and releases them all in close().
+ * A BPF object in the kernel, with a type for each state (as libbpf-rs has OpenObject and
+ * Object):
+ *
+ *   OpenedObject.open(elf)   libbpf parses the ELF; nothing reaches the kernel yet. Its maps are
+ *                            OpenMaps: sizes, and the initial images of .rodata/.bss to set.
+ *   opened.load()            maps created, CO-RE relocated, the verifier run → a LoadedObject.
+ *                            The opened object is spent: the loaded one owns every handle.
+ *   LoadedObject             attach(program), maps as BpfMaps (fd, lookup, walk, clear);
+ *                            close() detaches everything, newest first, and frees the object.
+ *
+ * Setting an initial value after load, attaching before it, or reading a map's fd before it
+ * cannot be written: those methods exist only on the state that allows them. What types cannot
+ * catch (a reference kept to a spent or closed object) is an INTERNAL error.
+ *
+ * Every native call goes through a Native (the system's libbpf unless a test hands in a fake).
  */
 import { KERNEL_BTF_PATH } from '../btf/kernel-btf-path.js';
 import { isArrayMapType, isPerCpuMapType, mapTypeName } from '../model/map-types.js';
@@ -12,7 +24,8 @@ import { type AttachKind, attachKindOf } from '../model/attach-kind.js';
 import type { AttachMeta, Attachment } from './attachment.js';
 import { type LoadFacts, type ProgramIdentity, diagnoseLoadFailure } from './diagnose.js';
 import { ENOENT, describeErrno, errnoName } from './ffi/errno.js';
-import { type Pointer, native } from './ffi/libbpf.js';
+import { native } from './ffi/libbpf.js';
+import type { Native, Pointer } from './ffi/native.js';
 import { type LibbpfLogCapture, captureLibbpfLog } from './log.js';
 import { hasVmlinuxBtf, isBpfLsmEnabled, lockdownLevel, processCapabilities, probeTrampolines } from './probe.js';
 import { tcxDirectionOf } from '../model/tc-hook.js';
@@ -20,15 +33,17 @@ import { BPF_PROG_TYPE_SCHED_CLS, tcxAttachType } from './tcx-attr.js';
 
 export type { AttachMeta } from './attachment.js';
 
-export interface OpenOptions {
+export interface ObjectOpenOptions {
   objectName: string;
-  btfCustomPath?: string;
+  btfCustomPath?: string | undefined;
   /** Echo all of libbpf's messages (debug level included) to stderr. */
   verbose?: boolean;
   /** The object needs the kernel's BTF (model/btf-needs.ts): refused with a clear error when it is missing. */
   needsKernelBtf?: boolean;
   /** Where non-fatal warnings go (e.g. a perf_event falling back to software); stderr by default. */
   warn?: (message: string) => void;
+  /** The kernel side; the system's libbpf by default. */
+  sys?: Native;
 }
 
 const LOAD_FACTS: LoadFacts = {
@@ -38,39 +53,49 @@ const LOAD_FACTS: LoadFacts = {
   lockdown: lockdownLevel,
 };
 
-export class BpfObject {
-  readonly maps: BpfMap[];
-  readonly programs: BpfProgram[];
-  private readonly attachments: Attachment[] = [];
-  private loaded = false;
-  private closed = false;
+/** The native side of one object, handed from the opened state to the loaded one. */
+interface ObjectHandles {
+  readonly name: string;
+  readonly sys: Native;
+  readonly handle: Pointer;
+  readonly elfMemory: Pointer;
+  readonly log: LibbpfLogCapture;
+  readonly options: ObjectOpenOptions;
+}
 
-  private constructor(
-    readonly name: string,
-    private readonly handle: Pointer,
-    private readonly elfMemory: Pointer,
-    private readonly options: OpenOptions,
-    private readonly log: LibbpfLogCapture,
-  ) {
-    const { libbpf } = native();
-    this.maps = [];
-    for (let map = libbpf.bpf_object__next_map(handle, null); map !== null; map = libbpf.bpf_object__next_map(handle, map)) {
-      this.maps.push(new BpfMap(map));
-    }
-    this.programs = [];
+function freeObject(handles: ObjectHandles): void {
+  handles.sys.libbpf.bpf_object__close(handles.handle);
+  handles.sys.free(handles.elfMemory);
+  handles.log.release();
+}
+
+/** An object libbpf has parsed, not yet loaded: set initial values, then load(). */
+export class OpenedObject {
+  readonly maps: readonly OpenMap[];
+  readonly programs: readonly BpfProgram[];
+  private state: 'open' | 'loaded' | 'closed' = 'open';
+
+  private constructor(private readonly handles: ObjectHandles) {
+    const { libbpf } = handles.sys;
+    const { handle, sys } = handles;
+    const maps: OpenMap[] = [];
+    for (let map = libbpf.bpf_object__next_map(handle, null); map !== null; map = libbpf.bpf_object__next_map(handle, map)) maps.push(new OpenMap(sys, map));
+    const programs: BpfProgram[] = [];
     for (let prog = libbpf.bpf_object__next_program(handle, null); prog !== null; prog = libbpf.bpf_object__next_program(handle, prog)) {
-      this.programs.push(new BpfProgram(prog));
+      programs.push(new BpfProgram(sys, prog));
     }
+    this.maps = maps;
+    this.programs = programs;
   }
 
   /** Opens an ELF object (nothing reaches the kernel yet). */
-  static open(elf: Uint8Array, options: OpenOptions): BpfObject {
-    const ffi = native();
-    const log = captureLibbpfLog({ verbose: options.verbose ?? false });
+  static open(elf: Uint8Array, options: ObjectOpenOptions): OpenedObject {
+    const sys = options.sys ?? native();
+    const log = captureLibbpfLog({ verbose: options.verbose ?? false }, sys);
     // libbpf may keep pointing into the ELF image, so it lives in memory that never moves.
-    const memory = ffi.allocCopy(elf);
+    const memory = sys.allocCopy(elf);
     const mark = log.mark();
-    const opened = ffi.libbpf.bpf_object__open_mem(memory, elf.length, {
+    const opened = sys.libbpf.bpf_object__open_mem(memory, elf.length, {
       object_name: options.objectName,
       btf_custom_path: options.btfCustomPath ?? null,
     });
@@ -79,7 +104,7 @@ export class BpfObject {
         .since(mark)
         .find((m) => m.level === 'warn')
         ?.text.replace(/^libbpf: /, '');
-      ffi.free(memory);
+      sys.free(memory);
       log.release();
       throw new EcliError(
         'PACKAGE_INVALID',
@@ -87,12 +112,16 @@ export class BpfObject {
         { hint: 'the package is damaged or was not written by ecc; rebuild it with ./ecc' },
       );
     }
-    const object = new BpfObject(options.objectName, opened.ptr, memory, options, log);
-    object.programs.forEach(setTypeLibbpfDoesNotKnow);
+    const object = new OpenedObject({ name: options.objectName, sys, handle: opened.ptr, elfMemory: memory, log, options });
+    object.programs.forEach((program) => setTypeLibbpfDoesNotKnow(sys, program));
     return object;
   }
 
-  findMap(name: string): BpfMap | undefined {
+  get name(): string {
+    return this.handles.name;
+  }
+
+  findMap(name: string): OpenMap | undefined {
     return this.maps.find((map) => map.name === name);
   }
 
@@ -100,56 +129,94 @@ export class BpfObject {
     return this.programs.find((program) => program.name === name);
   }
 
-  /** Replaces an internal map's (.rodata/.bss) initial image; before load() only. */
-  setInitialValue(map: BpfMap, bytes: Uint8Array): void {
-    this.assertOpen();
-    if (this.loaded) throw new EcliError('INTERNAL', `initial value of map ${map.name} set after load`);
-    if (bytes.length !== map.valueSize) {
-      throw new EcliError('BTF_INVALID', `the initial value for map ${map.name} is ${bytes.length} bytes but the map holds ${map.valueSize}`);
+  /**
+   * Creates the maps and loads every program (CO-RE relocation, verifier). This object is spent
+   * afterwards, also when loading fails (libbpf cannot load an object twice): a failed load
+   * frees it before throwing.
+   */
+  load(): LoadedObject {
+    this.assertOpen('load()');
+    const { name, options, sys, handle, log } = this.handles;
+    this.state = 'loaded';
+    try {
+      if (options.needsKernelBtf === true && options.btfCustomPath === undefined && !hasVmlinuxBtf()) {
+        throw new EcliError('KERNEL_UNSUPPORTED', `${name} needs the kernel's BTF (for CO-RE), but ${KERNEL_BTF_PATH} is missing`, {
+          hint: 'set BTF_FILE_PATH to a BTF file for this kernel (for example from btfhub-archive)',
+        });
+      }
+      const mark = log.mark();
+      const error = sys.libbpf.bpf_object__load(handle);
+      if (error < 0) {
+        throw diagnoseLoadFailure(
+          {
+            objectName: name,
+            error,
+            warnings: log
+              .since(mark)
+              .filter((message) => message.level === 'warn')
+              .map((message) => message.text),
+            programs: this.programs.map((program) => program.info),
+            maps: this.maps.map((map) => ({ name: map.name, typeName: map.typeName })),
+          },
+          LOAD_FACTS,
+        );
+      }
+    } catch (error) {
+      freeObject(this.handles);
+      throw error;
     }
-    const error = native().libbpf.bpf_map__set_initial_value(map.handle, bytes, bytes.length);
-    if (error < 0) {
-      throw new EcliError('INTERNAL', `cannot set the initial value of map ${map.name}: ${describeErrno(error)}`);
-    }
+    return new LoadedObject(this.handles, this.maps, this.programs);
   }
 
-  /** Creates the maps and loads every program (CO-RE relocation, verifier). */
-  load(): void {
-    this.assertOpen();
-    if (this.loaded) return;
-    if (this.options.needsKernelBtf === true && this.options.btfCustomPath === undefined && !hasVmlinuxBtf()) {
-      throw new EcliError('KERNEL_UNSUPPORTED', `${this.name} needs the kernel's BTF (for CO-RE), but ${KERNEL_BTF_PATH} is missing`, {
-        hint: 'set BTF_FILE_PATH to a BTF file for this kernel (for example from btfhub-archive)',
-      });
-    }
-    const mark = this.log.mark();
-    const error = native().libbpf.bpf_object__load(this.handle);
-    if (error < 0) {
-      throw diagnoseLoadFailure(
-        {
-          objectName: this.name,
-          error,
-          warnings: this.log
-            .since(mark)
-            .filter((message) => message.level === 'warn')
-            .map((message) => message.text),
-          programs: this.programs.map((program) => program.info),
-          maps: this.maps.map((map) => ({ name: map.name, typeName: map.typeName })),
-        },
-        LOAD_FACTS,
-      );
-    }
-    this.loaded = true;
-    this.maps.forEach((map) => map.refresh());
+  /** Frees the object without loading it. Idempotent; nothing to do once it was loaded (the loaded object owns it). */
+  close(): void {
+    if (this.state !== 'open') return;
+    this.state = 'closed';
+    freeObject(this.handles);
   }
 
-  /** Attaches a loaded program; the object keeps what attaching created until close(). */
-  attach(program: BpfProgram, meta: AttachMeta = {}): void {
-    this.assertOpen();
-    if (!this.loaded) throw new EcliError('INTERNAL', `program ${program.name} attached before load`);
-    const warn = this.options.warn ?? ((message: string) => process.stderr.write(`warning: ${escapeControls(message)}\n`));
-    const target = { handle: program.handle, fd: native().libbpf.bpf_program__fd(program.handle), info: program.info };
-    this.attachments.push(...attachProgram(target, meta, { log: this.log, warn }));
+  private assertOpen(what: string): void {
+    if (this.state !== 'open')
+      throw new EcliError('INTERNAL', `BPF object ${this.handles.name}: ${what} after ${this.state === 'loaded' ? 'load()' : 'close()'}`);
+  }
+}
+
+/** A loaded object: attach its programs, read its maps; close() detaches and frees everything. */
+export class LoadedObject {
+  readonly maps: readonly BpfMap[];
+  readonly programs: readonly LoadedProgram[];
+  private readonly attachments: Attachment[] = [];
+  private closed = false;
+
+  /** @internal made by OpenedObject.load() */
+  constructor(
+    private readonly handles: ObjectHandles,
+    maps: readonly OpenMap[],
+    programs: readonly BpfProgram[],
+  ) {
+    const { sys } = handles;
+    this.maps = maps.map((map) => BpfMap.ofObject(sys, map));
+    this.programs = programs.map((program) => new LoadedProgram(sys, program));
+  }
+
+  get name(): string {
+    return this.handles.name;
+  }
+
+  findMap(name: string): BpfMap | undefined {
+    return this.maps.find((map) => map.name === name);
+  }
+
+  findProgram(name: string): LoadedProgram | undefined {
+    return this.programs.find((program) => program.name === name);
+  }
+
+  /** Attaches a program of this object; the object keeps what attaching created until close(). */
+  attach(program: LoadedProgram, meta: AttachMeta = {}): void {
+    if (this.closed) throw new EcliError('INTERNAL', `BPF object ${this.handles.name}: attach() after close()`);
+    const { sys, log, options } = this.handles;
+    const warn = options.warn ?? ((message: string) => process.stderr.write(`warning: ${escapeControls(message)}\n`));
+    this.attachments.push(...attachProgram(program.target, meta, { sys, log, warn }));
   }
 
   /**
@@ -160,7 +227,6 @@ export class BpfObject {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const { libbpf, free } = native();
     const failures: EcliError[] = [];
     for (const attachment of this.attachments.reverse()) {
       try {
@@ -170,40 +236,36 @@ export class BpfObject {
       }
     }
     this.attachments.length = 0;
-    libbpf.bpf_object__close(this.handle);
-    free(this.elfMemory);
-    this.log.release();
+    freeObject(this.handles);
     if (failures.length === 1) throw failures[0];
     if (failures.length > 1) {
       const hints = failures.flatMap((failure) => (failure.hint === undefined ? [] : [failure.hint]));
       throw new EcliError('RUNTIME', failures.map((failure) => failure.message).join('; '), hints.length > 0 ? { hint: hints.join('; ') } : {});
     }
   }
-
-  private assertOpen(): void {
-    if (this.closed) throw new EcliError('INTERNAL', `BPF object ${this.name} used after close()`);
-  }
 }
 
 /** libbpf 1.1 predates TCX: give `tcx/ingress` and `tcx/egress` programs their type before load. */
-function setTypeLibbpfDoesNotKnow(program: BpfProgram): void {
+function setTypeLibbpfDoesNotKnow(sys: Native, program: BpfProgram): void {
   const direction = tcxDirectionOf(program.sectionName);
   if (direction === undefined) return;
-  const { libbpf } = native();
-  libbpf.bpf_program__set_type(program.handle, BPF_PROG_TYPE_SCHED_CLS);
-  libbpf.bpf_program__set_expected_attach_type(program.handle, tcxAttachType(direction));
+  sys.libbpf.bpf_program__set_type(program.handle, BPF_PROG_TYPE_SCHED_CLS);
+  sys.libbpf.bpf_program__set_expected_attach_type(program.handle, tcxAttachType(direction));
 }
 
+/** A program of an opened object: what its section says. */
 export class BpfProgram {
   readonly name: string;
   readonly sectionName: string;
   readonly kind: AttachKind;
 
   /** @internal libbpf's handle; valid until the object closes. */
-  constructor(readonly handle: Pointer) {
-    const { libbpf } = native();
-    this.name = libbpf.bpf_program__name(handle);
-    this.sectionName = libbpf.bpf_program__section_name(handle);
+  constructor(
+    sys: Native,
+    readonly handle: Pointer,
+  ) {
+    this.name = sys.libbpf.bpf_program__name(handle);
+    this.sectionName = sys.libbpf.bpf_program__section_name(handle);
     this.kind = attachKindOf(this.sectionName);
   }
 
@@ -212,69 +274,148 @@ export class BpfProgram {
   }
 }
 
-export class BpfMap {
+/** A program of a loaded object: it has an fd, and LoadedObject.attach() takes it. */
+export class LoadedProgram {
+  readonly name: string;
+  readonly sectionName: string;
+  readonly kind: AttachKind;
+  readonly fd: number;
+  /** @internal what the attachers need */
+  readonly target: { handle: Pointer; fd: number; info: ProgramIdentity };
+
+  /** @internal */
+  constructor(sys: Native, program: BpfProgram) {
+    this.name = program.name;
+    this.sectionName = program.sectionName;
+    this.kind = program.kind;
+    this.fd = sys.libbpf.bpf_program__fd(program.handle);
+    this.target = { handle: program.handle, fd: this.fd, info: program.info };
+  }
+
+  get info(): ProgramIdentity {
+    return this.target.info;
+  }
+}
+
+/** Sizes and type of a map, as libbpf reports them (before load: as declared; after: as created). */
+export interface MapShape {
+  readonly name: string;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly btfKeyTypeId: number;
+  readonly btfValueTypeId: number;
+}
+
+function shapeOf(sys: Native, name: string, handle: Pointer): MapShape {
+  const { libbpf } = sys;
+  return {
+    name,
+    type: libbpf.bpf_map__type(handle),
+    keySize: libbpf.bpf_map__key_size(handle),
+    valueSize: libbpf.bpf_map__value_size(handle),
+    maxEntries: libbpf.bpf_map__max_entries(handle),
+    btfKeyTypeId: libbpf.bpf_map__btf_key_type_id(handle),
+    btfValueTypeId: libbpf.bpf_map__btf_value_type_id(handle),
+  };
+}
+
+/** A map of an opened object: its declared shape, and the initial image of an internal map. */
+export class OpenMap implements MapShape {
   readonly name: string;
   readonly type: number;
   /** libbpf's name for the type: 'hash', 'array', 'perf_event_array', 'ringbuf', ... */
   readonly typeName: string;
-  private sizes = { keySize: 0, valueSize: 0, maxEntries: 0, btfKeyTypeId: 0, btfValueTypeId: 0 };
-  private mapFd = -1;
-  private possibleCpus = 1;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly btfKeyTypeId: number;
+  readonly btfValueTypeId: number;
 
   /** @internal libbpf's handle; valid until the object closes. */
-  constructor(readonly handle: Pointer) {
-    const { libbpf } = native();
-    this.name = libbpf.bpf_map__name(handle);
-    this.type = libbpf.bpf_map__type(handle);
-    this.typeName = mapTypeName(this.type);
-    this.refresh();
+  constructor(
+    private readonly sys: Native,
+    readonly handle: Pointer,
+  ) {
+    const shape = shapeOf(sys, sys.libbpf.bpf_map__name(handle), handle);
+    this.name = shape.name;
+    this.type = shape.type;
+    this.typeName = mapTypeName(shape.type);
+    this.keySize = shape.keySize;
+    this.valueSize = shape.valueSize;
+    this.maxEntries = shape.maxEntries;
+    this.btfKeyTypeId = shape.btfKeyTypeId;
+    this.btfValueTypeId = shape.btfValueTypeId;
   }
 
-  get keySize(): number {
-    return this.sizes.keySize;
+  /** Replaces an internal map's (.rodata/.data/.bss) initial image, which load() writes into the map. */
+  setInitialValue(bytes: Uint8Array): void {
+    if (bytes.length !== this.valueSize) {
+      throw new EcliError('BTF_INVALID', `the initial value for map ${this.name} is ${bytes.length} bytes but the map holds ${this.valueSize}`);
+    }
+    const error = this.sys.libbpf.bpf_map__set_initial_value(this.handle, bytes, bytes.length);
+    if (error < 0) {
+      throw new EcliError('INTERNAL', `cannot set the initial value of map ${this.name}: ${describeErrno(error)}`);
+    }
   }
-  get valueSize(): number {
-    return this.sizes.valueSize;
+
+  /** A copy of libbpf's initial image of an internal map (.rodata/.bss); undefined for others. */
+  readInitialValue(): Uint8Array | undefined {
+    return this.sys.mapInitialValue(this.handle);
   }
-  get maxEntries(): number {
-    return this.sizes.maxEntries;
-  }
-  get btfKeyTypeId(): number {
-    return this.sizes.btfKeyTypeId;
-  }
-  get btfValueTypeId(): number {
-    return this.sizes.btfValueTypeId;
-  }
+}
+
+/**
+ * A map in the kernel, reached by its fd: lookups, walks, deletes and clearing. A loaded
+ * object's maps are BpfMaps; so is any map fd with its shape (BpfMap.fromFd), for callers
+ * without an object of their own (a Wasm guest's maps).
+ */
+export class BpfMap implements MapShape {
+  readonly name: string;
+  readonly type: number;
+  /** libbpf's name for the type: 'hash', 'array', 'perf_event_array', 'ringbuf', ... */
+  readonly typeName: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly btfKeyTypeId: number;
+  readonly btfValueTypeId: number;
   /** Values hold one round_up(valueSize, 8)-byte slot per possible CPU. */
-  get perCpu(): boolean {
-    return isPerCpuMapType(this.type);
+  readonly perCpu: boolean;
+  private readonly possibleCpus: number;
+
+  private constructor(
+    private readonly sys: Native,
+    shape: MapShape,
+    readonly fd: number,
+  ) {
+    this.name = shape.name;
+    this.type = shape.type;
+    this.typeName = mapTypeName(shape.type);
+    this.keySize = shape.keySize;
+    this.valueSize = shape.valueSize;
+    this.maxEntries = shape.maxEntries;
+    this.btfKeyTypeId = shape.btfKeyTypeId;
+    this.btfValueTypeId = shape.btfValueTypeId;
+    this.perCpu = isPerCpuMapType(shape.type);
+    this.possibleCpus = this.perCpu ? sys.libbpf.libbpf_num_possible_cpus() : 1;
   }
 
-  /** The map's fd, after load. */
-  get fd(): number {
-    if (this.mapFd < 0) throw new EcliError('INTERNAL', `map ${this.name} used before load`);
-    return this.mapFd;
+  /** The map of a loaded object: load() may have changed its sizes, so they are read again. */
+  static ofObject(sys: Native, map: OpenMap): BpfMap {
+    return new BpfMap(sys, shapeOf(sys, map.name, map.handle), sys.libbpf.bpf_map__fd(map.handle));
   }
 
-  /** @internal Re-reads what load() may change (sizes, BTF ids, the fd). */
-  refresh(): void {
-    const { libbpf } = native();
-    const map = this.handle;
-    this.sizes = {
-      keySize: libbpf.bpf_map__key_size(map),
-      valueSize: libbpf.bpf_map__value_size(map),
-      maxEntries: libbpf.bpf_map__max_entries(map),
-      btfKeyTypeId: libbpf.bpf_map__btf_key_type_id(map),
-      btfValueTypeId: libbpf.bpf_map__btf_value_type_id(map),
-    };
-    this.mapFd = libbpf.bpf_map__fd(map);
-    if (this.perCpu) this.possibleCpus = libbpf.libbpf_num_possible_cpus();
+  /** A map fd the caller owns (it stays open after this BpfMap is dropped). */
+  static fromFd(fd: number, shape: MapShape, sys: Native = native()): BpfMap {
+    return new BpfMap(sys, shape, fd);
   }
 
   lookup(key: Uint8Array): Uint8Array | undefined {
     this.checkKey(key);
     const value = new Uint8Array(this.valueBufferSize());
-    const error = native().libbpf.bpf_map_lookup_elem(this.fd, key, value);
+    const error = this.sys.libbpf.bpf_map_lookup_elem(this.fd, key, value);
     if (error === -ENOENT) return undefined;
     if (error < 0) throw this.error('read', error);
     return value;
@@ -285,7 +426,7 @@ export class BpfMap {
    * changes while we walk it can send the walk back to its start.
    */
   keys(): Uint8Array[] {
-    const { libbpf } = native();
+    const { libbpf } = this.sys;
     const keys: Uint8Array[] = [];
     const seen = new Set<string>();
     let previous: Uint8Array | null = null;
@@ -317,7 +458,7 @@ export class BpfMap {
   /** True when the key was there. */
   delete(key: Uint8Array): boolean {
     this.checkKey(key);
-    const error = native().libbpf.bpf_map_delete_elem(this.fd, key);
+    const error = this.sys.libbpf.bpf_map_delete_elem(this.fd, key);
     if (error === -ENOENT) return false;
     if (error < 0) throw this.error('delete from', error);
     return true;
@@ -331,14 +472,9 @@ export class BpfMap {
     }
     const zero = new Uint8Array(this.valueBufferSize());
     for (const key of this.keys()) {
-      const error = native().libbpf.bpf_map_update_elem(this.fd, key, zero, 0);
+      const error = this.sys.libbpf.bpf_map_update_elem(this.fd, key, zero, 0);
       if (error < 0) throw this.error('clear', error);
     }
-  }
-
-  /** A copy of libbpf's initial image of an internal map (.rodata/.bss); undefined for others. */
-  readInitialValue(): Uint8Array | undefined {
-    return native().mapInitialValue(this.handle);
   }
 
   /** The kernel reads keySize bytes from the key: a shorter buffer would be overrun. */

@@ -6,6 +6,7 @@
  */
 import { fstatSync } from 'node:fs';
 import { native } from './ffi/libbpf.js';
+import type { Native } from './ffi/native.js';
 
 /** How often the read end is checked: `| head` exits well within a second of its last line. */
 export const OUTPUT_WATCH_INTERVAL_MS = 100;
@@ -14,10 +15,10 @@ export const OUTPUT_WATCH_INTERVAL_MS = 100;
  * Calls `onGone` once, within OUTPUT_WATCH_INTERVAL_MS of the reader of `fd` going away; returns
  * what stops watching. Files and terminals have no reader to lose: nothing is watched for them.
  */
-export function watchOutputReader(fd: number, onGone: () => void): () => void {
+export function watchOutputReader(fd: number, onGone: () => void, sys: Native = native()): () => void {
   if (!isPipeOrSocket(fd)) return () => undefined;
   const timer = setInterval(() => {
-    if (!native().hungUp(fd)) return;
+    if (!sys.hungUp(fd)) return;
     clearInterval(timer);
     onGone();
   }, OUTPUT_WATCH_INTERVAL_MS);

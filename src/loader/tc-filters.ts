@@ -7,7 +7,7 @@
  */
 import { EcliError } from '../errors.js';
 import { describeErrno } from './ffi/errno.js';
-import { native } from './ffi/libbpf.js';
+import type { Native } from './ffi/native.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -108,8 +108,7 @@ function attributes(view: DataView, at: number, end: number): Map<number, { star
 }
 
 /** The filters under `parent` (CLSACT_INGRESS/EGRESS) on `ifindex`; none when there is no clsact qdisc. */
-export function listFilters(ifindex: number, parent: number): TcFilterEntry[] {
-  const lib = native();
+export function listFilters(lib: Native, ifindex: number, parent: number): TcFilterEntry[] {
   const fail = (step: string, errno: number) => new EcliError('RUNTIME', `cannot list the TC filters of ifindex ${ifindex}: ${step}: ${describeErrno(errno)}`);
   const fd = lib.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) throw fail('netlink socket', fd);

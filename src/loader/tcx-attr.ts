@@ -1,16 +1,14 @@
 /**
  * TCX (the kernel's link-based tc hook, Linux 6.6+) as bytes: the `union bpf_attr` images of
- * BPF_LINK_CREATE (with the order flags) and BPF_PROG_QUERY for a TCX hook, and of the program
- * lookups an order by name needs. libbpf 1.1 predates TCX, so attach-tcx.ts makes these calls
- * with bpf(2) itself. Pure.
+ * BPF_LINK_CREATE (with the order flags) and BPF_PROG_QUERY for a TCX hook, and the name in a
+ * struct bpf_prog_info. libbpf 1.1 predates TCX, so attach-tcx.ts makes these two calls with
+ * bpf(2) itself. Pure.
  */
 import type { TcDirection } from '../model/tc-hook.js';
 
 export const BPF_PROG_TYPE_SCHED_CLS = 3;
 export const BPF_TCX_INGRESS = 46;
 export const BPF_TCX_EGRESS = 47;
-export const BPF_PROG_GET_FD_BY_ID = 13;
-export const BPF_OBJ_GET_INFO_BY_FD = 15;
 export const BPF_PROG_QUERY = 16;
 export const BPF_LINK_CREATE = 28;
 
@@ -56,23 +54,9 @@ export function queriedCount(attr: Buffer): number {
   return attr.readUInt32LE(24);
 }
 
-export function progFdByIdAttr(id: number): Buffer {
-  const attr = Buffer.alloc(16);
-  attr.writeUInt32LE(id, 0);
-  return attr;
-}
-
 /** The first bytes of struct bpf_prog_info, up to and including `name`. */
 export const PROG_INFO_SIZE = 80;
 const PROG_INFO_NAME_OFFSET = 64;
-
-export function objInfoAttr(fd: number, info: bigint, infoLength: number): Buffer {
-  const attr = Buffer.alloc(16);
-  attr.writeUInt32LE(fd, 0);
-  attr.writeUInt32LE(infoLength, 4);
-  attr.writeBigUInt64LE(info, 8);
-  return attr;
-}
 
 /** `name` of a struct bpf_prog_info image (the kernel keeps 15 characters). */
 export function progInfoName(info: Uint8Array): string {

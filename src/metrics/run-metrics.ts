@@ -5,7 +5,9 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { EcliError } from '../errors.js';
-import type { EventTally, RunObserver, SampledMapSpec, SampledMapWatch, MapEntries } from '../runner/observer.js';
+import type { EventExportSpec } from '../model/exports.js';
+import type { RunCounters } from '../runner/counters.js';
+import type { RunObserver, SampledMapSpec, SampledMapWatch, MapEntries } from '../runner/observer.js';
 import { metricName } from './names.js';
 import { SampledMapMetrics, type MetricFamily } from './sampled-map.js';
 
@@ -26,7 +28,7 @@ export interface RunMetricsOptions {
   processMetrics: boolean;
 }
 
-const EVENT_COUNTERS: ReadonlyArray<[keyof EventTally, string]> = [
+const EVENT_COUNTERS: ReadonlyArray<[keyof RunCounters, string]> = [
   ['received', 'Events received from the exported ring buffer or perf event array'],
   ['lost', 'Events lost in the kernel because the perf buffer was full'],
   ['malformed', 'Events skipped because they were too short for their struct'],
@@ -38,7 +40,8 @@ export class RunMetrics implements RunObserver {
   /** Every metric name written, and the source of its family. */
   private readonly names = new Map<string, string>();
   private readonly sampledMaps: Array<{ metrics: SampledMapMetrics; read: (() => MapEntries) | undefined }> = [];
-  private readonly tallies = new Map<string, Readonly<EventTally>>();
+  /** The counters of each export, and whether it can lose events (only perf buffers report losses). */
+  private readonly tallies = new Map<string, { counters: Readonly<RunCounters>; reportsLoss: boolean }>();
   private detached = false;
 
   constructor(private readonly options: RunMetricsOptions) {
@@ -61,9 +64,9 @@ export class RunMetrics implements RunObserver {
     }
   }
 
-  events(mapName: string, tally: Readonly<EventTally>): void {
+  events(exported: EventExportSpec, counters: Readonly<RunCounters>): void {
     if (this.tallies.size === 0) this.registerEventCounters();
-    this.tallies.set(mapName, tally);
+    this.tallies.set(exported.map.name, { counters, reportsLoss: exported.transport === 'perf_event_array' });
   }
 
   sampled(spec: SampledMapSpec): SampledMapWatch {
@@ -111,9 +114,8 @@ export class RunMetrics implements RunObserver {
             registers: [registry],
             collect() {
               this.reset();
-              for (const [map, tally] of tallies) {
-                const count = tally[field];
-                if (count !== undefined) this.inc({ export: map }, count);
+              for (const [map, { counters, reportsLoss }] of tallies) {
+                if (field !== 'lost' || reportsLoss) this.inc({ export: map }, counters[field]);
               }
             },
           }),

@@ -1,15 +1,14 @@
 /**
- * Lost and malformed events: counted as they happen, reported on stderr at most once per
+ * Lost and malformed events, as the run counts them: reported on stderr at most once per
  * NOTICE_INTERVAL_MS (never silently), and once more at the end of the run.
  */
-import { EcliError } from '../errors.js';
+import type { EcliError } from '../errors.js';
 import { nothingToCancel, type Cancel, type Clock } from './clock.js';
+import type { RunCounters } from './counters.js';
 
 export const NOTICE_INTERVAL_MS = 1000;
 
 export class EventNotices {
-  private lost = 0;
-  private malformed = 0;
   private reportedLost = 0;
   private reportedMalformed = 0;
   private lastMalformedMessage = '';
@@ -18,27 +17,20 @@ export class EventNotices {
   constructor(
     private readonly notice: (message: string) => void,
     private readonly clock: Clock,
+    /** The run's counters now. */
+    private readonly counts: () => Pick<RunCounters, 'lost' | 'malformed'>,
   ) {}
 
-  addLost(count: number): void {
-    this.lost += count;
-  }
-
-  /** A record the formatter refused (EcliError RUNTIME: too short) is counted; anything else is rethrown. */
-  countMalformed(error: unknown): void {
-    if (!(error instanceof EcliError) || error.code !== 'RUNTIME') throw error;
-    this.malformed++;
+  /** The record or entry a decoder refused last (too short): its reason goes with the next notice. */
+  malformed(error: EcliError): void {
     this.lastMalformedMessage = error.hint === undefined ? error.message : `${error.message}; ${error.hint}`;
-  }
-
-  get counts(): { lost: number; malformed: number } {
-    return { lost: this.lost, malformed: this.malformed };
   }
 
   /** Reports new counts now, unless a report went out less than NOTICE_INTERVAL_MS ago (then at its end). */
   report(): void {
     if (this.cancelTimer !== undefined) return;
-    if (this.lost === this.reportedLost && this.malformed === this.reportedMalformed) return;
+    const { lost, malformed } = this.counts();
+    if (lost === this.reportedLost && malformed === this.reportedMalformed) return;
     this.flush();
     this.cancelTimer = this.clock.after(NOTICE_INTERVAL_MS, () => {
       this.cancelTimer = undefined;
@@ -48,13 +40,14 @@ export class EventNotices {
 
   /** Reports whatever is new, whatever the rate limit. */
   flush(): void {
-    if (this.lost > this.reportedLost) {
-      this.notice(`lost ${this.lost - this.reportedLost} events (perf buffer full; raise perf_buffer_pages in the package)`);
-      this.reportedLost = this.lost;
+    const { lost, malformed } = this.counts();
+    if (lost > this.reportedLost) {
+      this.notice(`lost ${lost - this.reportedLost} events (perf buffer full; raise perf_buffer_pages in the package)`);
+      this.reportedLost = lost;
     }
-    if (this.malformed > this.reportedMalformed) {
-      this.notice(`skipped ${this.malformed - this.reportedMalformed} malformed events: ${this.lastMalformedMessage}`);
-      this.reportedMalformed = this.malformed;
+    if (malformed > this.reportedMalformed) {
+      this.notice(`skipped ${malformed - this.reportedMalformed} malformed events: ${this.lastMalformedMessage}`);
+      this.reportedMalformed = malformed;
     }
   }
 

@@ -5,21 +5,9 @@
  */
 import type { Btf } from '../btf/btf.js';
 import type { Columns } from '../btf/columns.js';
+import type { EventExportSpec } from '../model/exports.js';
 import type { MapSampleMeta } from '../package/types.js';
-
-/** Counts of one exported ring buffer or perf event array, kept current by the run. */
-export interface EventTally {
-  received: number;
-  /**
-   * Lost in the kernel because the perf buffer was full. Undefined for ring buffers: there the
-   * BPF program sees the full buffer (bpf_ringbuf_reserve fails) and nothing reaches ecli.
-   */
-  lost: number | undefined;
-  /** Records too short for their struct. */
-  malformed: number;
-  /** Formatted, but dropped because stdout could not keep up. */
-  dropped: number;
-}
+import type { RunCounters } from './counters.js';
 
 export interface SampledMapSpec {
   btf: Btf;
@@ -43,7 +31,8 @@ export interface SampledMapWatch {
 }
 
 export interface RunObserver {
-  events(mapName: string, tally: Readonly<EventTally>): void;
+  /** An exported ring buffer or perf event array, and its counters, which the run keeps current. */
+  events(exported: EventExportSpec, counters: Readonly<RunCounters>): void;
   sampled(spec: SampledMapSpec): SampledMapWatch;
   /** The run is over: the maps are about to be closed and must not be read any more. */
   detach(): void;

@@ -1,57 +1,43 @@
 /**
- * The BPF object of a package spec, from open to close, shared by `ecli run` and the library
- * API: open it with the option images set, find what the meta names, check the host, load and
- * attach every program, open the event readers, close (detaching everything).
+ * The BPF object of a package spec, for the run engine: open it with the option images set and
+ * check that it has what the meta names (OpenedPackage), check the host, load it, attach every
+ * program with its meta and open the readers of its exports (LoadedPackage), close (detaching
+ * everything).
  */
 import { EcliError } from '../errors.js';
 import { PerfBufferReader, RingBufferReader } from '../loader/buffers.js';
-import { BpfObject, type BpfMap, type BpfProgram } from '../loader/object.js';
+import { OpenedObject, type BpfMap, type LoadedObject } from '../loader/object.js';
 import { checkPrivileges, ensureTracefs } from '../loader/probe.js';
-import type { AttachMeta } from '../model/programs.js';
+import type { EventExportSpec } from '../model/exports.js';
 import type { PackageSpec } from '../model/spec.js';
 import { startupMark } from '../startup-mark.js';
-import type { SectionImage } from './prepare.js';
-import type { RecordReaderOpener } from './session.js';
+import type { LoadSettings, LoadedRunObject, OpenedRunObject, RecordReaderOpener } from './engine.js';
+import type { SampleSource } from './sampler.js';
 
-export interface PackageObjectOptions {
-  /** libbpf's own messages on stderr, and full verifier logs in errors. */
-  verbose: boolean;
-  warn: (message: string) => void;
-  btfCustomPath: string | undefined;
-}
-
-export class PackageObject {
-  private readonly programs: { program: BpfProgram; attach: Readonly<AttachMeta> }[];
-
+export class OpenedPackage implements OpenedRunObject {
   private constructor(
     private readonly spec: PackageSpec,
-    private readonly object: BpfObject,
-  ) {
-    this.programs = spec.programs.map((program) => ({ program: this.requireProgram(program.name), attach: program.attach }));
-  }
+    private readonly object: OpenedObject,
+  ) {}
 
   /** Opens the object and writes the option images; on failure nothing stays open. */
-  static open(spec: PackageSpec, images: readonly SectionImage[], options: PackageObjectOptions): PackageObject {
-    const object = BpfObject.open(spec.object, {
+  static open(spec: PackageSpec, settings: LoadSettings, warn: (message: string) => void): OpenedPackage {
+    const object = OpenedObject.open(spec.object, {
       objectName: spec.objectName,
-      verbose: options.verbose,
-      warn: options.warn,
+      verbose: settings.verbose,
+      warn,
       needsKernelBtf: spec.btfNeeds.kernelBtf,
-      ...(options.btfCustomPath === undefined ? {} : { btfCustomPath: options.btfCustomPath }),
+      btfCustomPath: settings.btfCustomPath,
     });
     try {
-      const opened = new PackageObject(spec, object);
-      for (const { mapName, image } of images) object.setInitialValue(opened.map(mapName), image);
-      return opened;
+      for (const program of spec.programs) if (object.findProgram(program.name) === undefined) missingFromObject('program', program.name, spec.source);
+      for (const { map } of spec.exports) if (object.findMap(map.name) === undefined) missingFromObject('map', map.name, spec.source);
+      for (const { mapName, image } of settings.images) (object.findMap(mapName) ?? missingFromObject('map', mapName, spec.source)).setInitialValue(image);
+      return new OpenedPackage(spec, object);
     } catch (error) {
       object.close();
       throw error;
     }
-  }
-
-  /** The map the meta names; a PACKAGE_INVALID error when the object lacks it. */
-  map(name: string): BpfMap {
-    return this.object.findMap(name) ?? missingFromObject('map', name, this.spec.source);
   }
 
   /** Privileges (the capabilities its program kinds need) and tracefs, before anything is loaded. */
@@ -60,19 +46,42 @@ export class PackageObject {
     ensureTracefs();
   }
 
-  loadAndAttach(): void {
-    this.object.load();
+  /** Creates the maps and loads the programs; when that fails, the object is already freed. */
+  load(): LoadedPackage {
+    const loaded = this.object.load();
     startupMark('loaded');
-    for (const { program, attach } of this.programs) this.object.attach(program, attach);
+    return new LoadedPackage(this.spec, loaded);
+  }
+
+  close(): void {
+    this.object.close();
+  }
+}
+
+export class LoadedPackage implements LoadedRunObject {
+  constructor(
+    private readonly spec: PackageSpec,
+    private readonly object: LoadedObject,
+  ) {}
+
+  /** Attaches every program with its meta, in the package's order. */
+  attachAll(): void {
+    for (const program of this.spec.programs) {
+      this.object.attach(this.object.findProgram(program.name) ?? missingFromObject('program', program.name, this.spec.source), program.attach);
+    }
     startupMark('attached');
   }
 
   /** The reader of an exported ring buffer or perf event array. */
-  recordReader(mapName: string, transport: 'ringbuf' | 'perf_event_array'): RecordReaderOpener {
-    const map = this.map(mapName);
-    if (transport === 'ringbuf') return ({ onRecord }) => new RingBufferReader(map, { onRecord });
+  recordReader(exported: EventExportSpec): RecordReaderOpener {
+    const map = this.map(exported.map.name);
+    if (exported.transport === 'ringbuf') return ({ onRecord }) => new RingBufferReader(map, { onRecord });
     const pages = this.spec.perfBufferPages;
     return ({ onRecord, onLost }) => new PerfBufferReader(map, { pages, onRecord, onLost: (_cpu, count) => onLost(count) });
+  }
+
+  sampleSource(mapName: string): SampleSource {
+    return this.map(mapName);
   }
 
   /** Closes the object (detaching everything); returns what could not be detached. */
@@ -85,8 +94,8 @@ export class PackageObject {
     }
   }
 
-  private requireProgram(name: string): BpfProgram {
-    return this.object.findProgram(name) ?? missingFromObject('program', name, this.spec.source);
+  private map(name: string): BpfMap {
+    return this.object.findMap(name) ?? missingFromObject('map', name, this.spec.source);
   }
 }
 

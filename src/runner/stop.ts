@@ -45,10 +45,11 @@ export class RunStop {
    * Resolves with exit status 0 on a stop signal, on end(), or after `durationMs` (when given);
    * rejects when the run failed.
    */
-  wait(stopRequested: Promise<string>, clock: Clock, durationMs?: number): Promise<number> {
+  wait(stopRequested: Promise<unknown>, clock: Clock, options: { keepAlive: boolean; durationMs?: number | undefined }): Promise<number> {
+    const { durationMs } = options;
     // Signal handlers do not keep node running: without this timer a package with nothing to
     // poll would let the process exit at once, skipping the detach (TC filters would stay).
-    this.cancelKeepAlive = clock.every(1 << 30, () => undefined);
+    if (options.keepAlive) this.cancelKeepAlive = clock.every(1 << 30, () => undefined);
     return new Promise<number>((resolve, reject) => {
       if (this.failed) {
         reject(this.failure);

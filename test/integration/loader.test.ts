@@ -13,7 +13,7 @@ import { ensureVmlinuxHeader } from '../../src/compiler/vmlinux.js';
 import { findExecutable } from '../../src/compiler/process.js';
 import { EcliError } from '../../src/errors.js';
 import { PerfBufferReader, RingBufferReader } from '../../src/loader/buffers.js';
-import { type AttachMeta, BpfObject } from '../../src/loader/object.js';
+import { type AttachMeta, type LoadedObject, OpenedObject } from '../../src/loader/object.js';
 import { ensureTracefs, hasKprobes, probeTrampolines } from '../../src/loader/probe.js';
 import { TracePipeReader } from '../../src/loader/trace-pipe.js';
 import { resolvePerfEvent } from '../../src/model/perf-event.js';
@@ -36,13 +36,19 @@ function fixture(name: string): Fixture {
 }
 
 /** Opens, loads and attaches every program with its meta; closes when the test ends. */
-function run(t: TestContext, elf: Uint8Array, objName: string, progs: (AttachMeta & { name: string })[] = [], warn?: (m: string) => void): BpfObject {
-  const object = BpfObject.open(elf, { objectName: objName, ...(warn ? { warn } : {}) });
-  t.after(() => object.close());
-  object.load();
+function run(t: TestContext, elf: Uint8Array, objName: string, progs: (AttachMeta & { name: string })[] = [], warn?: (m: string) => void): LoadedObject {
+  const object = load(t, OpenedObject.open(elf, { objectName: objName, ...(warn ? { warn } : {}) }));
   for (const program of object.programs) {
     object.attach(program, progs.find((p) => p.name === program.name) ?? {});
   }
+  return object;
+}
+
+/** Loads `opened`; both are closed when the test ends. */
+function load(t: TestContext, opened: OpenedObject): LoadedObject {
+  t.after(() => opened.close());
+  const object = opened.load();
+  t.after(() => object.close());
   return object;
 }
 
@@ -102,16 +108,15 @@ test('bootstrap (ecc fixture): exec events arrive through the ring buffer, and c
   const { elf, objName, progs } = fixture('bootstrap.json');
   const names = ['handle_exec', 'handle_exit'];
   const before = kernelProgramIds(names);
-  const object = BpfObject.open(elf, { objectName: objName });
-  t.after(() => object.close());
+  const opened = OpenedObject.open(elf, { objectName: objName });
   assert.deepEqual(
-    object.programs.map((p) => [p.name, p.sectionName, p.kind]),
+    opened.programs.map((p) => [p.name, p.sectionName, p.kind]),
     [
       ['handle_exec', 'tp/sched/sched_process_exec', 'tracepoint'],
       ['handle_exit', 'tp/sched/sched_process_exit', 'tracepoint'],
     ],
   );
-  object.load();
+  const object = load(t, opened);
   for (const program of object.programs)
     object.attach(
       program,
@@ -248,15 +253,14 @@ int count_getppid(void *ctx) {
 ${LICENSE}`,
   });
   if (!elf) return;
-  const object = BpfObject.open(elf, { objectName: 'maps_bpf' });
-  t.after(() => object.close());
-  const rodata = object.maps.find((m) => m.name.endsWith('.rodata'))!;
+  const opened = OpenedObject.open(elf, { objectName: 'maps_bpf' });
+  const rodata = opened.maps.find((m) => m.name.endsWith('.rodata'))!;
   const image = rodata.readInitialValue()!;
   new DataView(image.buffer, image.byteOffset).setInt32(0, process.pid, true);
-  object.setInitialValue(rodata, image);
-  assert.throws(() => object.setInitialValue(rodata, new Uint8Array(image.length + 1)), { code: 'BTF_INVALID' });
-  object.load();
+  rodata.setInitialValue(image);
+  assert.throws(() => rodata.setInitialValue(new Uint8Array(image.length + 1)), { code: 'BTF_INVALID' });
   assert.equal(int32At(rodata.readInitialValue()!, 0), process.pid);
+  const object = load(t, opened);
   object.attach(object.findProgram('count_getppid')!);
 
   for (let i = 0; i < 9; i++) void process.ppid; // each read is a getppid(2)
@@ -315,15 +319,15 @@ ${LICENSE}`,
   });
   if (!elf) return;
   const probe = probeTrampolines();
-  const object = BpfObject.open(elf, { objectName: 'fentry_bpf' });
-  t.after(() => object.close());
+  const opened = OpenedObject.open(elf, { objectName: 'fentry_bpf' });
+  t.after(() => opened.close());
   if (probe === 'allowed') {
-    object.load();
+    const object = load(t, opened);
     object.attach(object.findProgram('trace_unlinkat')!);
     return;
   }
   assert.throws(
-    () => object.load(),
+    () => opened.load(),
     (error: unknown) =>
       error instanceof EcliError &&
       error.code === 'KERNEL_UNSUPPORTED' &&
@@ -345,9 +349,7 @@ int BPF_KPROBE(probe_unlinkat, int dfd) {
 ${LICENSE}`,
   });
   if (!elf) return;
-  const object = BpfObject.open(elf, { objectName: 'kprobe_bpf' });
-  t.after(() => object.close());
-  object.load();
+  const object = load(t, OpenedObject.open(elf, { objectName: 'kprobe_bpf' }));
   const program = object.findProgram('probe_unlinkat')!;
   if (hasKprobes()) {
     object.attach(program);
@@ -371,10 +373,10 @@ int read_user_pointer(struct trace_event_raw_sys_enter *ctx) {
 ${LICENSE}`,
   });
   if (!elf) return;
-  const object = BpfObject.open(elf, { objectName: 'bad_bpf' });
-  t.after(() => object.close());
+  const opened = OpenedObject.open(elf, { objectName: 'bad_bpf' });
+  t.after(() => opened.close());
   assert.throws(
-    () => object.load(),
+    () => opened.load(),
     (error: unknown) =>
       error instanceof EcliError &&
       error.code === 'LOAD_FAILED' &&
@@ -395,9 +397,7 @@ SEC("uretprobe//bin/sh:no_such_function") int BPF_KRETPROBE(on_no_function) { re
 ${LICENSE}`,
   });
   if (!elf) return;
-  const object = BpfObject.open(elf, { objectName: 'targets_bpf' });
-  t.after(() => object.close());
-  object.load();
+  const object = load(t, OpenedObject.open(elf, { objectName: 'targets_bpf' }));
   assert.throws(() => object.attach(object.findProgram('on_nothing')!), {
     code: 'ATTACH_FAILED',
     message: 'cannot attach program on_nothing (tp/sched/no_such_tracepoint): tracepoint sched/no_such_tracepoint does not exist on this kernel',
@@ -436,9 +436,7 @@ ${LICENSE}`,
   assert.ok(u64At(object.findMap('samples')!.lookup(new Uint8Array(4))!, 0) > 0n, 'no samples');
 
   if (!hasPmu) {
-    const explicit = BpfObject.open(elf, { objectName: 'sample_bpf' });
-    t.after(() => explicit.close());
-    explicit.load();
+    const explicit = load(t, OpenedObject.open(elf, { objectName: 'sample_bpf' }));
     assert.throws(() => explicit.attach(explicit.findProgram('on_sample')!, { perfEvent: resolvePerfEvent({ type: 'hardware' }, 'on_sample') }), {
       code: 'KERNEL_UNSUPPORTED',
       message:

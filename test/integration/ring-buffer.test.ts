@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ensureVmlinuxHeader } from '../../src/compiler/vmlinux.js';
 import { findExecutable } from '../../src/compiler/process.js';
 import { RingBufferReader } from '../../src/loader/buffers.js';
-import { BpfObject } from '../../src/loader/object.js';
+import { OpenedObject } from '../../src/loader/object.js';
 import { ensureTracefs } from '../../src/loader/probe.js';
 import { haveRoot, skipUnlessCi } from '../helpers/env.js';
 
@@ -49,13 +49,13 @@ test('ring buffer reader: records that wrap around the end of the ring arrive wh
   const includeDir = (await ensureVmlinuxHeader()).dir;
   execFileSync('clang', ['-g', '-O2', '-target', 'bpf', `-I${includeDir}`, '-c', path.join(dir, 'wrap.bpf.c'), '-o', path.join(dir, 'wrap.bpf.o')]);
 
-  const object = BpfObject.open(readFileSync(path.join(dir, 'wrap.bpf.o')), { objectName: 'wrap_bpf' });
-  t.after(() => object.close());
-  const rodata = object.maps.find((m) => m.name.endsWith('.rodata'))!;
+  const opened = OpenedObject.open(readFileSync(path.join(dir, 'wrap.bpf.o')), { objectName: 'wrap_bpf' });
+  t.after(() => opened.close());
   const image = Buffer.alloc(4);
   image.writeInt32LE(process.pid);
-  object.setInitialValue(rodata, image);
-  object.load();
+  opened.maps.find((m) => m.name.endsWith('.rodata'))!.setInitialValue(image);
+  const object = opened.load();
+  t.after(() => object.close());
   for (const program of object.programs) object.attach(program);
 
   const seqs: bigint[] = [];

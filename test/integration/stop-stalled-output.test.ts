@@ -7,7 +7,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { OUTPUT_GRACE_MS } from '../../src/runner/session.js';
+import { OUTPUT_GRACE_MS } from '../../src/runner/print.js';
 import { assertGoneWithin, startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
 import { loadedPrograms, programIdsHeldBy, runTool, type RunningEcli } from '../helpers/ecli-process.js';
 import { compileGetppidCalls, GETPPID_PROGRAM } from '../helpers/getppid-calls.js';

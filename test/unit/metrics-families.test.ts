@@ -8,7 +8,9 @@ import { Btf } from '../../src/btf/btf.js';
 import { checkSampleColumns } from '../../src/btf/export-check.js';
 import { EcliError } from '../../src/errors.js';
 import { RunMetrics } from '../../src/metrics/run-metrics.js';
-import type { EventTally, MapEntries, SampledMapSpec } from '../../src/runner/observer.js';
+import type { EventExportSpec } from '../../src/model/exports.js';
+import type { RunCounters } from '../../src/runner/counters.js';
+import type { MapEntries, SampledMapSpec } from '../../src/runner/observer.js';
 import type { ExportedTypesStructMeta, MapSampleMeta } from '../../src/package/types.js';
 import { BtfKind } from '../../src/btf/types.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
@@ -302,9 +304,10 @@ test('a histogram value with other numeric members (hardirqs): the histogram plu
 
 test('event exports: received, lost (perf only), malformed and dropped counters per export, as the run keeps them', async () => {
   const metrics = newMetrics();
-  const perf: EventTally = { received: 10, lost: 1, malformed: 2, dropped: 3 };
-  metrics.events('events', perf);
-  metrics.events('rb', { received: 5, lost: undefined, malformed: 0, dropped: 0 });
+  const exported = (name: string, transport: EventExportSpec['transport']) => ({ map: { name }, transport }) as EventExportSpec;
+  const perf: RunCounters = { received: 10, lost: 1, malformed: 2, dropped: 3 };
+  metrics.events(exported('events', 'perf_event_array'), perf);
+  metrics.events(exported('rb', 'ringbuf'), { received: 5, lost: 0, malformed: 0, dropped: 0 });
   const expected = (received: number) =>
     '# HELP ecli_events_received_total Events received from the exported ring buffer or perf event array\n' +
     '# TYPE ecli_events_received_total counter\n' +

@@ -4,16 +4,16 @@ import { resolvePackageSource, type ResolveOptions } from '../../inputs/source.j
 import type { OutputSettings } from '../../format/event.js';
 import type { PackManifest } from '../../inputs/manifest.js';
 import { buildPackageSpec, type PackageSpec } from '../../model/spec.js';
+import type { RunLimits, RunSettings } from '../../runner/engine.js';
 import type { RunObserver } from '../../runner/observer.js';
 import { watchOutputReader } from '../../loader/output-reader-watch.js';
 import { startupMark } from '../../startup-mark.js';
 import { runPackage } from '../../runner/run.js';
 import type { CommandIo } from './io.js';
 
-export interface RunCommandOptions extends ResolveOptions {
+/** ecli run's flags: where the package comes from (ResolveOptions), and the engine's settings as the flags give them. */
+export interface RunCommandOptions extends ResolveOptions, Pick<RunSettings, 'tracePipe' | 'verbose'> {
   output: OutputSettings;
-  tracePipe: boolean;
-  verbose: boolean;
   /** `--metrics HOST:PORT` and `--metrics-labels k=v,...`, as given. */
   metrics?: { address: string; labels: string | undefined };
   /** Resolves (with the signal's name) when the run should stop. */
@@ -21,7 +21,7 @@ export interface RunCommandOptions extends ResolveOptions {
   /** Resolves on a second stop signal. */
   stopForced: Promise<string>;
   /** `--count` and `--duration`. */
-  limits?: { count?: number; durationMs?: number };
+  limits?: RunLimits;
   /** ecli run's own option words, for "put -j before the package". */
   hostOptions?: ReadonlySet<string>;
 }
@@ -37,15 +37,12 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
       const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
       const packageSpec = buildPackageSpec(resolved);
       return await runPackage(packageSpec, programArgs, {
+        settings: { verbose, tracePipe, btfCustomPath, limits: limits ?? {} },
         output,
-        verbose,
-        tracePipe,
-        btfCustomPath,
         stdout: io.stdout,
         stderr: io.stderr,
         stopRequested,
         stopForced,
-        ...(limits === undefined ? {} : { limits }),
         // Only the process's own stdout has a reader to watch (tests hand in streams of their own).
         ...(io.stdout === process.stdout ? { watchOutput: (onGone: () => void) => watchOutputReader(1, onGone) } : {}),
         ...(hostOptions === undefined ? {} : { hostOptions }),

@@ -9,128 +9,13 @@ import { createRequire } from 'node:module';
 import type { LibraryHandle } from 'koffi';
 import { EcliError } from '../../errors.js';
 import { startupMark } from '../../startup-mark.js';
+import type { Libbpf, Native, OpenOpts, Pointer, PointerResult, TcHook, TcOpts } from './native.js';
+import { syscallNumbers } from './syscalls.js';
 
 type Koffi = typeof import('koffi');
 
-/** A native address. Opaque to callers: only pass it back into this module. */
-export type Pointer = bigint;
-
-export type PointerResult = { ptr: Pointer; errno: 0 } | { ptr: null; errno: number };
-
-export interface OpenOpts {
-  object_name: string;
-  btf_custom_path: string | null;
-}
-export interface TcHook {
-  ifindex: number;
-  attach_point: number;
-}
-export interface TcOpts {
-  prog_fd: number;
-  flags: number;
-  prog_id: number;
-  handle: number;
-  priority: number;
-}
-
-export interface Libbpf {
-  libbpf_set_print(fn: Pointer | null): Pointer | null;
-  libbpf_num_possible_cpus(): number;
-
-  bpf_object__open_mem(buf: Pointer, size: number, opts: OpenOpts): PointerResult;
-  bpf_object__load(obj: Pointer): number;
-  bpf_object__close(obj: Pointer): void;
-  bpf_object__next_map(obj: Pointer, prev: Pointer | null): Pointer | null;
-  bpf_object__next_program(obj: Pointer, prev: Pointer | null): Pointer | null;
-
-  bpf_map__name(map: Pointer): string;
-  bpf_map__type(map: Pointer): number;
-  bpf_map__key_size(map: Pointer): number;
-  bpf_map__value_size(map: Pointer): number;
-  bpf_map__max_entries(map: Pointer): number;
-  bpf_map__btf_key_type_id(map: Pointer): number;
-  bpf_map__btf_value_type_id(map: Pointer): number;
-  bpf_map__fd(map: Pointer): number;
-  bpf_map__set_initial_value(map: Pointer, data: Uint8Array, size: number): number;
-
-  bpf_program__name(prog: Pointer): string;
-  bpf_program__section_name(prog: Pointer): string;
-  bpf_program__fd(prog: Pointer): number;
-  bpf_program__attach(prog: Pointer): PointerResult;
-  bpf_program__attach_xdp(prog: Pointer, ifindex: number): PointerResult;
-  bpf_program__attach_perf_event(prog: Pointer, perfFd: number): PointerResult;
-  bpf_program__set_type(prog: Pointer, type: number): number;
-  bpf_program__set_expected_attach_type(prog: Pointer, type: number): number;
-  bpf_link__destroy(link: Pointer): number;
-
-  bpf_xdp_attach(ifindex: number, progFd: number, flags: number, opts: { old_prog_fd: number }): number;
-  bpf_xdp_detach(ifindex: number, flags: number, opts: { old_prog_fd: number }): number;
-  bpf_tc_hook_create(hook: TcHook): number;
-  bpf_tc_hook_destroy(hook: TcHook): number;
-  /** Writes the kernel's choice of handle and priority (and the prog_id) back into `opts`. */
-  bpf_tc_attach(hook: TcHook, opts: TcOpts): number;
-  bpf_tc_detach(hook: TcHook, opts: TcOpts): number;
-
-  bpf_map_lookup_elem(fd: number, key: Uint8Array, value: Uint8Array): number;
-  bpf_map_get_next_key(fd: number, key: Uint8Array | null, nextKey: Uint8Array): number;
-  bpf_map_delete_elem(fd: number, key: Uint8Array): number;
-  bpf_map_update_elem(fd: number, key: Uint8Array, value: Uint8Array, flags: number): number;
-
-  perf_buffer__new(mapFd: number, pages: number, sample: Pointer, lost: Pointer | null, ctx: null, opts: null): PointerResult;
-  perf_buffer__poll(pb: Pointer, timeoutMs: number): number;
-  perf_buffer__free(pb: Pointer): void;
-}
-
-export interface Native {
-  libbpf: Libbpf;
-  /** The initial image libbpf holds for an internal map (.rodata/.bss), copied. */
-  mapInitialValue(map: Pointer): Uint8Array | undefined;
-  /** perf_event_open(2): an fd, or -errno. */
-  perfEventOpen(attr: Buffer, pid: number, cpu: number, groupFd: number, flags: number): number;
-  /**
-   * bpf(2) itself, for commands libbpf 1.1 does not wrap (TCX links, queries): the result (an fd
-   * or 0), or -errno. `attr` is the union bpf_attr image; the kernel may write into it.
-   */
-  bpf(cmd: number, attr: Buffer): number;
-  /** if_nametoindex(3) in our network namespace: 0 when there is no such interface. */
-  interfaceIndex(name: string): number;
-  close(fd: number): number;
-  /** socket(2): an fd, or -errno. */
-  socket(domain: number, type: number, protocol: number): number;
-  /** send(2) of the whole buffer: the count sent, or -errno. */
-  send(fd: number, data: Uint8Array): number;
-  /** recv(2) into `target`: the count received, or -errno. */
-  recv(fd: number, target: Uint8Array): number;
-  /** if_indextoname(3) in this process's network namespace, or undefined when there is no such interface. */
-  interfaceName(ifindex: number): string | undefined;
-  /** Formats a printf format + va_list pair (libbpf's print callback arguments). */
-  formatVaList(fmt: Pointer, ap: Pointer): string;
-  /** Copies `size` bytes at `ptr` into `target` (which must be at least that long). */
-  copyInto(target: Uint8Array, ptr: Pointer, size: number): void;
-  /** Copies bytes into stable native memory, which native code may keep pointing to. */
-  allocCopy(bytes: Uint8Array): Pointer;
-  free(ptr: Pointer): void;
-  /** The system's page size in bytes. */
-  pageSize: number;
-  /** mmap(2) of `length` bytes of a map fd at `offset`, shared with the kernel. */
-  mapShared(fd: number, length: number, offset: number, writable: boolean): PointerResult;
-  unmap(ptr: Pointer, length: number): void;
-  /** poll(2) for input on one fd: 1 when readable, 0 on timeout, or -errno. */
-  waitReadable(fd: number, timeoutMs: number): number;
-  /** True when poll(2) reports POLLERR or POLLHUP on `fd` now: the other end of a pipe or socket is closed. */
-  hungUp(fd: number): boolean;
-  /** An ArrayBuffer over native memory, without copying; it must not be used after the memory goes. */
-  view(ptr: Pointer, length: number): ArrayBuffer;
-  registerPrintCallback(fn: (level: number, fmt: Pointer, ap: Pointer) => number): Pointer;
-  registerPerfSampleCallback(fn: (ctx: Pointer | null, cpu: number, data: Pointer, size: number) => void): Pointer;
-  registerPerfLostCallback(fn: (ctx: Pointer | null, cpu: number, count: number | bigint) => void): Pointer;
-  unregisterCallback(callback: Pointer): void;
-}
-
 const LIBBPF_SONAME = 'libbpf.so.1';
 const LIBC_SONAME = 'libc.so.6';
-const SYS_perf_event_open = 298; // x86-64
-const SYS_bpf = 321; // x86-64
 const PROT_READ = 1;
 const PROT_WRITE = 2;
 const MAP_SHARED = 1;
@@ -147,7 +32,10 @@ type NativeFunction = ReturnType<LibraryHandle['func']>;
 
 let cached: Native | undefined;
 
-/** The bindings, loading libbpf and libc on first use. */
+/**
+ * The bindings to the system's libbpf and libc, loaded on first use: what the loader's classes
+ * use unless they are handed another Native (tests hand in a fake).
+ */
 export function native(): Native {
   if (cached === undefined) {
     cached = loadNative();
@@ -168,6 +56,8 @@ function loadKoffi(): Koffi {
 }
 
 function loadNative(): Native {
+  // Refused before anything is loaded: the wrong numbers would reach other system calls.
+  const SYS = syscallNumbers(process.arch);
   const koffi = loadKoffi();
   let lib: LibraryHandle;
   try {
@@ -251,6 +141,8 @@ function loadNative(): Native {
     bpf_map_get_next_key: lib.func('int bpf_map_get_next_key(int fd, const uint8_t *key, _Out_ uint8_t *next_key)'),
     bpf_map_delete_elem: lib.func('int bpf_map_delete_elem(int fd, const uint8_t *key)'),
     bpf_map_update_elem: lib.func('int bpf_map_update_elem(int fd, const uint8_t *key, const uint8_t *value, uint64_t flags)'),
+    bpf_prog_get_fd_by_id: lib.func('int bpf_prog_get_fd_by_id(uint32_t id)'),
+    bpf_obj_get_info_by_fd: lib.func('int bpf_obj_get_info_by_fd(int bpf_fd, _Inout_ uint8_t *info, _Inout_ uint32_t *info_len)'),
 
     perf_buffer__new: withErrno(lib.func('perf_buffer *perf_buffer__new(int map_fd, size_t page_cnt, void *sample_cb, void *lost_cb, void *ctx, void *opts)')),
     perf_buffer__poll: lib.func('int perf_buffer__poll(perf_buffer *pb, int timeout_ms)'),
@@ -284,11 +176,11 @@ function loadNative(): Native {
       return bytes;
     },
     perfEventOpen(attr, pid, cpu, groupFd, flags) {
-      const fd = Number(syscall(SYS_perf_event_open, 'void *', attr, 'int', pid, 'int', cpu, 'int', groupFd, 'unsigned long', flags));
+      const fd = Number(syscall(SYS.perfEventOpen, 'void *', attr, 'int', pid, 'int', cpu, 'int', groupFd, 'unsigned long', flags));
       return fd >= 0 ? fd : -koffi.errno();
     },
     bpf(cmd, attr) {
-      const result = Number(syscall(SYS_bpf, 'int', cmd, 'void *', attr, 'unsigned int', attr.length));
+      const result = Number(syscall(SYS.bpf, 'int', cmd, 'void *', attr, 'unsigned int', attr.length));
       return result >= 0 ? result : -(koffi.errno() || 22);
     },
     interfaceIndex: (name) => ifNameToIndex(name) as number,

@@ -1,0 +1,513 @@
+/**
+ * The run engine without a kernel: a fake kernel hands it readers and maps fed by the test, and
+ * a fake clock drives the poll loop and the samplers. Through the CLI's stdout output (what
+ * `ecli run` prints, the notices, the summary) and the library's queues.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { Btf } from '../../src/btf/btf.js';
+import type { EunomiaObjectMeta, MapMeta } from '../../src/package/types.js';
+import { planExports } from '../../src/model/exports.js';
+import { MAP_TYPE, mapTypeName } from '../../src/model/map-types.js';
+import type { MapSpec } from '../../src/model/maps.js';
+import type { PackageSpec } from '../../src/model/spec.js';
+import { Session } from '../../src/api/session.js';
+import { zeroCounters, type RunCounters } from '../../src/runner/counters.js';
+import { RunEngine, type LoadedRunObject, type RecordHandlers, type RunKernel, type RunLimits, type RunSettings } from '../../src/runner/engine.js';
+import { NOTICE_INTERVAL_MS } from '../../src/runner/event-notices.js';
+import type { RunObserver } from '../../src/runner/observer.js';
+import { POLL_INTERVAL_MS, type Poller } from '../../src/runner/poll-loop.js';
+import { OUTPUT_GRACE_MS, StdoutOutput, type OutputWatcher } from '../../src/runner/print.js';
+import type { SampleSource } from '../../src/runner/sampler.js';
+import { RunStop } from '../../src/runner/stop.js';
+import type { LineReaderHandlers } from '../../src/runner/trace-relay.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
+import { FakeClock } from '../helpers/fake-clock.js';
+
+/** `struct event { unsigned int pid; unsigned int seq; }`, exported through a ring buffer, or sampled from a hash map. */
+function eventBtf() {
+  const b = new BtfBuilder();
+  const u32 = b.int('unsigned int', 4);
+  const event = b.struct('event', [
+    { name: 'pid', type: u32 },
+    { name: 'seq', type: u32 },
+  ]);
+  return { btf: Btf.parse(b.build()), u32, event };
+}
+
+const HASH_MAP = 1;
+const EVENTS: MapMeta = { name: 'events', ident: 'events' };
+const counts = (clearMap: boolean): MapMeta => ({ name: 'counts', ident: 'counts', sample: { interval: 1000, type: 'default_kv', clear_map: clearMap } });
+
+/** A package spec with the given maps exported (a ring buffer named `events`, a sampled hash map `counts`); no exports: a bpf_printk package. */
+function specOf(maps: MapMeta[]): PackageSpec {
+  const { btf, u32, event } = eventBtf();
+  const meta = {
+    bpf_skel: { obj_name: 'test_bpf', maps, progs: [], data_sections: [] },
+    enable_multiple_export_types: maps.length > 1 || undefined,
+    export_types: [
+      {
+        name: 'event',
+        members: [
+          { name: 'pid', type: 'unsigned int' },
+          { name: 'seq', type: 'unsigned int' },
+        ],
+        size: 8,
+        type_id: event,
+      },
+    ],
+  } as unknown as EunomiaObjectMeta;
+  const mapSpecs = maps.map((map): MapSpec => {
+    const type = map.sample ? HASH_MAP : MAP_TYPE.ringbuf;
+    return {
+      name: map.name,
+      ident: map.ident,
+      type,
+      kind: mapTypeName(type),
+      transport: map.sample ? 'other' : 'ringbuf',
+      perCpu: false,
+      btfKeyTypeId: u32,
+      btfValueTypeId: event,
+      valueSize: 8,
+      meta: maps.length > 1 ? { ...map, export_config: map.sample ? 'default' : { btf_type_id: event } } : map,
+    };
+  });
+  const { exports, warnings } = planExports(meta, btf, mapSpecs);
+  return {
+    source: 'test.json',
+    objectName: 'test_bpf',
+    meta,
+    btf,
+    programs: [{ name: 'handle', kind: 'tracepoint' }],
+    maps: mapSpecs,
+    exports,
+    warnings,
+    options: [],
+    dataSections: [],
+    perfBufferPages: 64,
+  } as unknown as PackageSpec;
+}
+
+function record(pid: number, seq: number): Buffer {
+  const data = Buffer.alloc(8);
+  data.writeUInt32LE(pid, 0);
+  data.writeUInt32LE(seq, 4);
+  return data;
+}
+
+/** A buffer reader fed by the test: poll() hands queued records to the engine, at most `batch` per poll. */
+class FakeReader implements Poller {
+  readonly queue: (Buffer | { lost: number } | Error)[] = [];
+  handlers: RecordHandlers | undefined;
+  closed = false;
+  polls = 0;
+  constructor(private readonly batch = 100) {}
+  poll(): number {
+    this.polls++;
+    const items = this.queue.splice(0, this.batch);
+    for (const item of items) {
+      if (item instanceof Error) throw item;
+      if (Buffer.isBuffer(item)) this.handlers!.onRecord(item, 0, item.length);
+      else this.handlers!.onLost(item.lost);
+    }
+    return items.length;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+/** The kernel side: what the engine opens, loads and reads, all fed by the test. */
+class FakeKernel implements RunKernel {
+  readonly reader: FakeReader;
+  source: SampleSource = { entries: () => [], clear: () => undefined };
+  tracePipe: LineReaderHandlers | undefined;
+  tracePipeClosed = false;
+  steps: string[] = [];
+  failAt: string | undefined;
+  detachFailure: Error | undefined;
+
+  constructor(batch?: number) {
+    this.reader = new FakeReader(batch);
+  }
+
+  open: RunKernel['open'] = () => {
+    this.step('open');
+    return {
+      checkHost: () => this.step('check'),
+      close: () => this.steps.push('close opened'),
+      load: (): LoadedRunObject => {
+        this.step('load');
+        return {
+          attachAll: () => this.step('attach'),
+          recordReader: () => (handlers) => {
+            this.reader.handlers = handlers;
+            return this.reader;
+          },
+          sampleSource: () => this.source,
+          close: () => {
+            this.steps.push('close loaded');
+            return this.detachFailure;
+          },
+        };
+      },
+    };
+  };
+
+  openTracePipe: RunKernel['openTracePipe'] = (handlers) => {
+    this.tracePipe = handlers;
+    return { close: () => (this.tracePipeClosed = true) };
+  };
+
+  private step(name: string): void {
+    this.steps.push(name);
+    if (this.failAt === name) throw new Error(`${name} failed`);
+  }
+}
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: string, done: (error?: Error | null) => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+interface CliRunOptions {
+  maps?: MapMeta[];
+  format?: 'plain' | 'json';
+  limits?: RunLimits;
+  tracePipe?: boolean;
+  watchOutput?: OutputWatcher;
+  stdout?: Writable;
+  kernel?: FakeKernel;
+  observer?: RunObserver;
+}
+
+/** `ecli run` over the fake kernel: the engine with the stdout output, as runner/run.ts puts them together. */
+function cliRun(options: CliRunOptions = {}) {
+  const clock = new FakeClock();
+  const stdout = options.stdout ?? new Capture();
+  const notices: string[] = [];
+  const kernel = options.kernel ?? new FakeKernel();
+  const spec = specOf(options.maps ?? [EVENTS]);
+  const stop = new RunStop();
+  // eslint-disable-next-line prefer-const -- the output reads the counters of the engine made after it
+  let engine: RunEngine | undefined;
+  const format = options.format ?? 'json';
+  const output = new StdoutOutput(spec, {
+    stdout,
+    notice: (message) => notices.push(message),
+    output: { format, ...(format === 'json' ? { time: 'none' as const } : {}) },
+    clock,
+    stop,
+    counters: () => engine?.counters ?? zeroCounters(),
+    ...(options.watchOutput ? { watchOutput: options.watchOutput } : {}),
+  });
+  const settings: RunSettings = { images: [], verbose: false, btfCustomPath: undefined, limits: options.limits ?? {}, tracePipe: options.tracePipe ?? false };
+  engine = RunEngine.start(spec, settings, output, { kernel, clock, stop, ...(options.observer ? { observer: options.observer } : {}) });
+  const end = async (forced?: Promise<unknown>) => {
+    const failure = engine.close();
+    output.close();
+    await output.finish(forced);
+    return failure;
+  };
+  return { clock, stdout: stdout as Capture, notices, kernel, reader: kernel.reader, engine, output, end, forever: new Promise<string>(() => undefined) };
+}
+
+const rows = (text: string) => text.split('\n').filter(Boolean);
+
+test('open → check → load → attach, then the header; records fed by the reader are written after each poll', async () => {
+  const { clock, stdout, kernel, reader, end } = cliRun({ format: 'plain' });
+  assert.deepEqual(kernel.steps, ['open', 'check', 'load', 'attach']);
+  assert.match(stdout.text, /^TIME +PID +SEQ +\n$/);
+  reader.queue.push(record(42, 1), record(43, 2));
+  clock.advance(POLL_INTERVAL_MS);
+  const lines = rows(stdout.text).slice(1);
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /^\d\d:\d\d:\d\d +42 +1 *$/);
+  assert.match(lines[1]!, /^\d\d:\d\d:\d\d +43 +2 *$/);
+  await end();
+  assert.deepEqual(kernel.steps.slice(4), ['close loaded']);
+});
+
+test('a failure while opening, checking or loading leaves nothing open; one while attaching detaches what was attached', () => {
+  for (const failAt of ['open', 'check', 'load', 'attach']) {
+    const kernel = new FakeKernel();
+    kernel.failAt = failAt;
+    assert.throws(() => cliRun({ kernel }), new RegExp(`${failAt} failed`));
+    const closes = kernel.steps.filter((s) => s.startsWith('close'));
+    assert.deepEqual(closes, failAt === 'open' ? [] : failAt === 'attach' ? ['close loaded'] : ['close opened'], failAt);
+  }
+});
+
+test('a busy reader is polled again at once; an idle one after the poll interval', async () => {
+  const { clock, stdout, reader, end } = cliRun({ kernel: new FakeKernel(1) });
+  for (let i = 0; i < 5; i++) reader.queue.push(record(1, i));
+  clock.advance(POLL_INTERVAL_MS);
+  // The fake clock does not move inside a burst, so the whole backlog goes in one burst.
+  assert.equal(rows(stdout.text).length, 5);
+  const polls = reader.polls;
+  clock.advance(POLL_INTERVAL_MS - 1);
+  assert.equal(reader.polls, polls, 'idle: no poll before the interval');
+  clock.advance(1);
+  assert.equal(reader.polls, polls + 1);
+  await end();
+});
+
+test('malformed records are counted and reported at most once per notice interval, and once more at the end', async () => {
+  const { clock, notices, reader, engine, end } = cliRun();
+  reader.queue.push(Buffer.alloc(4), Buffer.alloc(2));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.equal(notices.length, 1);
+  assert.match(notices[0]!, /^skipped 2 malformed events: event of \d+ bytes is too short for struct event/);
+  reader.queue.push(Buffer.alloc(4));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.equal(notices.length, 1, 'rate-limited');
+  clock.advance(NOTICE_INTERVAL_MS);
+  assert.equal(notices.length, 2);
+  assert.match(notices[1]!, /^skipped 1 malformed events/);
+  reader.queue.push(Buffer.alloc(1));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.equal(engine.counters.malformed, 4);
+  await end();
+  assert.match(notices.at(-1)!, /^skipped 1 malformed events/);
+});
+
+test('lost events reported by the reader are announced on stderr', async () => {
+  const { clock, notices, reader, engine, end } = cliRun();
+  reader.queue.push({ lost: 7 }, record(1, 1), { lost: 3 });
+  clock.advance(POLL_INTERVAL_MS);
+  assert.deepEqual(notices, ['lost 10 events (perf buffer full; raise perf_buffer_pages in the package)']);
+  assert.equal(engine.counters.lost, 10);
+  await end();
+});
+
+test('close drains what is still queued, then closes every reader', async () => {
+  const { stdout, reader, end } = cliRun({ kernel: new FakeKernel(2) });
+  for (let i = 0; i < 5; i++) reader.queue.push(record(9, i));
+  await end();
+  assert.equal(reader.closed, true);
+  assert.equal(rows(stdout.text).length, 5);
+});
+
+test('a reader that fails ends the run with its error; the buffers are not drained after a failure', async () => {
+  const { clock, reader, engine, end, forever } = cliRun({ kernel: new FakeKernel(1) });
+  const stopped = engine.wait(forever);
+  reader.queue.push(new Error('ring buffer gone'), record(1, 1));
+  clock.advance(POLL_INTERVAL_MS);
+  await assert.rejects(stopped, /ring buffer gone/);
+  const polls = reader.polls;
+  await end();
+  assert.equal(reader.polls, polls);
+  assert.equal(reader.closed, true);
+});
+
+test('a stop signal resolves the run with status 0, and close cancels every timer', async () => {
+  const { clock, engine, end } = cliRun({ maps: [EVENTS, counts(false)] });
+  assert.equal(await engine.wait(Promise.resolve('SIGTERM')), 0);
+  await end(Promise.resolve());
+  assert.equal(clock.pending, 0);
+});
+
+test('when stdout breaks (its reader went away) the run stops with status 0', async () => {
+  const { stdout, engine, end, forever } = cliRun();
+  const stopped = engine.wait(forever);
+  stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+  assert.equal(await stopped, 0);
+  await end();
+});
+
+test('--count 3: the run ends after the third event printed; the rest is not printed and not drained', async () => {
+  const { clock, stdout, reader, engine, output, end, forever } = cliRun({ limits: { count: 3 } });
+  const stopped = engine.wait(forever);
+  for (let i = 0; i < 5; i++) reader.queue.push(record(7, i));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.equal(await stopped, 0);
+  reader.queue.push(record(7, 9));
+  await end();
+  assert.deepEqual(
+    rows(stdout.text).map((l) => (JSON.parse(l) as { seq: number }).seq),
+    [0, 1, 2],
+  );
+  assert.equal(reader.queue.length, 1, 'not drained after the count');
+  assert.equal(output.summary(engine.elapsedMs), 'printed 3 events in 0.010 s; 0 lost, 0 malformed, 0 dropped');
+});
+
+test('--count 2 of a sampled map counts intervals: the first is read at once, the second one interval later', async () => {
+  const { clock, engine, output, end, forever } = cliRun({ maps: [counts(false)], limits: { count: 2 } });
+  let done = false;
+  const stopped = engine.wait(forever).then((status) => ((done = true), status));
+  await Promise.resolve();
+  assert.equal(done, false);
+  clock.advance(1000);
+  assert.equal(await stopped, 0);
+  await end();
+  assert.equal(output.summary(engine.elapsedMs), 'printed 2 intervals in 1.000 s; 0 lost, 0 malformed, 0 dropped');
+});
+
+test('--count on a package without exports is a usage error before anything is opened', () => {
+  const kernel = new FakeKernel();
+  assert.throws(() => cliRun({ maps: [], kernel, limits: { count: 1 } }), { code: 'USAGE', message: /--count 1: package test_bpf exports no map/ });
+  assert.deepEqual(kernel.steps, []);
+});
+
+test('--duration: the run ends with status 0 once the time is over, and the summary says how long it ran', async () => {
+  const { clock, reader, engine, output, end, forever } = cliRun({ limits: { durationMs: 2500 } });
+  reader.queue.push(record(1, 1), Buffer.alloc(2), { lost: 4 });
+  const stopped = engine.wait(forever);
+  clock.advance(2499);
+  let done = false;
+  void stopped.then(() => (done = true));
+  await Promise.resolve();
+  assert.equal(done, false);
+  clock.advance(1);
+  assert.equal(await stopped, 0);
+  await end();
+  assert.equal(clock.pending, 0);
+  assert.equal(output.summary(engine.elapsedMs), 'printed 1 event in 2.500 s; 4 lost, 1 malformed, 0 dropped');
+});
+
+test("the output watcher ends the run when stdout's reader goes away, with nothing written; close stops watching", async () => {
+  let gone: (() => void) | undefined;
+  let watching = false;
+  const { engine, end, forever } = cliRun({
+    watchOutput: (onGone) => {
+      gone = onGone;
+      watching = true;
+      return () => (watching = false);
+    },
+  });
+  const stopped = engine.wait(forever);
+  gone!();
+  assert.equal(await stopped, 0);
+  await end();
+  assert.equal(watching, false);
+});
+
+test('sampling reads the map at once and every interval, and clears it only with clear_map', async () => {
+  for (const clearMap of [false, true]) {
+    const kernel = new FakeKernel();
+    const entries = new Map<string, [Uint8Array, Uint8Array]>([['k', [record(5, 0).subarray(0, 4), record(5, 6)]]]);
+    let clears = 0;
+    kernel.source = { entries: () => entries.values(), clear: () => void clears++ };
+    const { clock, stdout, end } = cliRun({ maps: [counts(clearMap)], kernel });
+    assert.equal(rows(stdout.text).length, 1, 'sampled at once');
+    clock.advance(999);
+    assert.equal(rows(stdout.text).length, 1);
+    clock.advance(1);
+    clock.advance(1000);
+    const lines = rows(stdout.text);
+    assert.equal(lines.length, 3);
+    // Key columns without an export type are named after their type, as the reference names them.
+    assert.deepEqual(JSON.parse(lines[0]!), { key: { 'unsigned int': 5 }, value: { pid: 5, seq: 6 } });
+    assert.equal(clears, clearMap ? 3 : 0);
+    await end();
+  }
+});
+
+test('a map that cannot be read ends the run with the error', async () => {
+  const kernel = new FakeKernel();
+  kernel.source = {
+    entries: () => {
+      throw new Error('cannot read map counts: EPERM');
+    },
+    clear: () => undefined,
+  };
+  const { engine, end, forever } = cliRun({ maps: [counts(false)], kernel });
+  await assert.rejects(engine.wait(forever), /cannot read map counts/);
+  await end();
+});
+
+test('trace pipe lines are relayed to stdout one by one (escaped); a read error ends the run; the summary counts the lines', async () => {
+  const { stdout, kernel, engine, output, end, forever } = cliRun({ maps: [], tracePipe: true });
+  kernel.tracePipe!.onLine('bash-1 [000] BPF triggered from PID 1.');
+  kernel.tracePipe!.onLine('second \x1b[2J');
+  assert.equal(stdout.text, 'bash-1 [000] BPF triggered from PID 1.\nsecond \\e[2J\n');
+  const stopped = engine.wait(forever);
+  kernel.tracePipe!.onError(new Error('trace_pipe: EIO'));
+  await assert.rejects(stopped, /EIO/);
+  await end();
+  assert.equal(kernel.tracePipeClosed, true);
+  assert.match(output.summary(engine.elapsedMs), /^printed 2 trace pipe lines in /);
+});
+
+/** A stdout whose reader stopped reading: nothing written ever completes. */
+class Stalled extends Writable {
+  constructor() {
+    super({ highWaterMark: 16 });
+  }
+  override _write(): void {}
+}
+
+function stalledRun(records: number) {
+  const run = cliRun({ stdout: new Stalled() });
+  for (let i = 0; i < records; i++) run.reader.queue.push(record(7, i));
+  run.clock.advance(POLL_INTERVAL_MS);
+  return run;
+}
+
+test('a stdout that stopped reading holds the exit for OUTPUT_GRACE_MS at most; the unwritten lines are reported, and none counted as printed', async () => {
+  const { clock, notices, engine, output, end } = stalledRun(5);
+  let finished = false;
+  const finishing = end().then(() => {
+    finished = true;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(finished, false, 'still waiting for stdout');
+  clock.advance(OUTPUT_GRACE_MS);
+  await finishing;
+  assert.deepEqual(notices, ['dropped 5 lines because stdout could not keep up (5 of them still waiting for stdout when ecli stopped)']);
+  assert.match(output.summary(engine.elapsedMs), /^printed 0 events in .*; 0 lost, 0 malformed, 5 dropped$/);
+});
+
+test('a second stop signal ends the wait for a stalled stdout at once', async () => {
+  const { notices, end } = stalledRun(1);
+  await end(Promise.resolve('SIGINT'));
+  assert.deepEqual(notices, ['dropped 1 line because stdout could not keep up (1 of them still waiting for stdout when ecli stopped)']);
+});
+
+test("each export's counters count every record received, the malformed ones and the lost ones; observers get them before anything is opened", async () => {
+  const observed: [string, Readonly<RunCounters>][] = [];
+  const kernel = new FakeKernel();
+  const observer: RunObserver = {
+    events: (exported, counters) => void observed.push([exported.map.name, counters]),
+    sampled: () => ({ connect: () => undefined, intervalRead: () => undefined }),
+    detach: () => void observed.push(['detached', zeroCounters()]),
+  };
+  const { clock, reader, end } = cliRun({ kernel, observer });
+  assert.deepEqual(
+    observed.map(([name]) => name),
+    ['events'],
+  );
+  reader.queue.push(record(1, 1), Buffer.alloc(2), { lost: 5 }, record(1, 2));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.deepEqual(observed[0]![1], { received: 3, lost: 5, malformed: 1, dropped: 0 });
+  await end();
+  assert.equal(observed.at(-1)![0], 'detached');
+});
+
+test('the library: records decode into the events() queue, samples into samples(); stats are the engine counters; close ends both loops', async () => {
+  const kernel = new FakeKernel();
+  kernel.source = { entries: () => [[record(5, 0).subarray(0, 4), record(5, 6)]], clear: () => undefined };
+  const spec = specOf([EVENTS, counts(false)]);
+  const settings: RunSettings = { images: [], verbose: false, btfCustomPath: undefined, limits: {}, tracePipe: false };
+  const session = new Session(spec, settings, { queueLimit: 2, signal: undefined, warn: () => undefined, kernel });
+  kernel.reader.queue.push(record(1, 1), Buffer.alloc(3), record(1, 2), record(1, 3));
+  await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS * 3));
+  assert.deepEqual(session.stats, { received: 4, lost: 0, malformed: 1, dropped: 1 });
+  const events = session.events();
+  const samples = session.samples();
+  await session.close();
+  const got: unknown[] = [];
+  for await (const event of events) got.push(event);
+  assert.deepEqual(got, [
+    { pid: 1, seq: 1 },
+    { pid: 1, seq: 2 },
+  ]);
+  const reads: unknown[] = [];
+  for await (const sample of samples) reads.push(sample.entries);
+  assert.deepEqual(reads, [[{ key: { 'unsigned int': 5 }, value: { pid: 5, seq: 6 } }]]);
+  assert.deepEqual(kernel.steps.at(-1), 'close loaded');
+});
