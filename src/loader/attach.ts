@@ -36,5 +36,8 @@ export function attachProgram(target: AttachTarget, meta: AttachMeta, context: A
 
   const special = Object.hasOwn(SPECIAL_ATTACHERS, target.info.sectionName) ? SPECIAL_ATTACHERS[target.info.sectionName] : undefined;
   if (link.errno === EOPNOTSUPP && special) return [special(target, meta, context)].flat();
-  throw diagnoseAttachFailure({ program: target.info, errno: link.errno, warnings: warningsSince(context.log, mark) }, ATTACH_FACTS);
+  throw diagnoseAttachFailure(
+    { program: target.info, errno: link.errno, warnings: warningsSince(context.log, mark), printed: context.log.verbose },
+    ATTACH_FACTS,
+  );
 }

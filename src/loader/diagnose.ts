@@ -8,6 +8,7 @@ import { type AttachKind, tracepointOf, uprobeTargetOf, usdtTargetOf, usesTrampo
 import { EACCES, EINVAL, ENOENT, EOPNOTSUPP, EPERM, describeErrno, errnoName } from './ffi/errno.js';
 import { capabilityError, type ProcessCapabilities } from './capabilities.js';
 import type { LockdownLevel, TrampolineProbe } from './probe.js';
+import { summarizeVerifierLog } from './verifier-log.js';
 
 export interface ProgramIdentity {
   name: string;
@@ -37,12 +38,16 @@ export interface LoadFailure {
   warnings: string[];
   programs: ProgramIdentity[];
   maps: { name: string; typeName: string }[];
+  /** libbpf's messages were printed as they came (--verbose): the error does not repeat them. */
+  printed?: boolean;
 }
 
 export interface AttachFailure {
   program: ProgramIdentity;
   errno: number;
   warnings: string[];
+  /** As LoadFailure's. */
+  printed?: boolean;
 }
 
 const RINGBUF_HINT = 'ring buffers need Linux 5.8+';
@@ -51,6 +56,11 @@ const TRAMPOLINE_ALTERNATIVE = 'use tracepoint (tp/...) or tp_btf/... programs i
 
 export function describeProgram(program: ProgramIdentity): string {
   return `program ${program.name} (${program.sectionName})`;
+}
+
+/** The error's detail when it is libbpf's messages: none when --verbose printed them already. */
+function libbpfDetail(text: string, failure: { printed?: boolean }): string | undefined {
+  return failure.printed === true ? undefined : text;
 }
 
 export function diagnoseLoadFailure(failure: LoadFailure, facts: LoadFacts): EcliError {
@@ -75,19 +85,19 @@ export function diagnoseLoadFailure(failure: LoadFailure, facts: LoadFacts): Ecl
       });
     }
     return new EcliError('LOAD_FAILED', `cannot create map ${mapFailure[1]}: ${mapFailure[2]}`, {
-      detail: warnings.join('\n'),
+      detail: libbpfDetail(warnings.join('\n'), failure),
     });
   }
   if (warnings.some((w) => /kernel BTF|vmlinux BTF/.test(w))) {
     return new EcliError('KERNEL_UNSUPPORTED', `cannot load ${failure.objectName}: this kernel provides no usable BTF`, {
       hint: BTF_HINT,
-      detail: warnings.join('\n'),
+      detail: libbpfDetail(warnings.join('\n'), failure),
     });
   }
   return new EcliError(
     'LOAD_FAILED',
     `cannot load ${failure.objectName}: ${errnoName(failure.error)}: ${firstReason(warnings) ?? describeErrno(failure.error)}`,
-    { detail: warnings.join('\n') },
+    { detail: libbpfDetail(warnings.join('\n'), failure) },
   );
 }
 
@@ -97,11 +107,12 @@ function diagnoseProgramLoad(program: ProgramIdentity, failure: LoadFailure, fac
   if (log !== undefined && log.trim() !== '') {
     const { line, source, lines } = summarizeVerifierLog(log);
     const refusedHelper = /(?:program of this type cannot use helper|unknown func) (\w+)#\d+/.exec(line)?.[1];
-    if (refusedHelper !== undefined) return helperRefused(program, refusedHelper, log, facts);
+    if (refusedHelper !== undefined) return helperRefused(program, refusedHelper, failure, log, facts);
     const at = source === undefined ? '' : ` at ${source.location === undefined ? '' : `${source.location} `}\`${source.code}\``;
+    const fullLog = `the verifier's full log (${lines} line${lines === 1 ? '' : 's'})`;
     return new EcliError('LOAD_FAILED', `${what}: the verifier rejected it (${errnoName(failure.error)}): ${line}${at}`, {
-      hint: `fix the program and recompile it; rerun with --verbose for the verifier's full log (${lines} line${lines === 1 ? '' : 's'})`,
-      detail: log,
+      hint: `fix the program and recompile it; ${failure.printed === true ? `${fullLog} is above` : `rerun with --verbose for ${fullLog}`}`,
+      detail: libbpfDetail(log, failure),
     });
   }
   if (isPermissionError(failure.error)) {
@@ -125,7 +136,7 @@ function diagnoseProgramLoad(program: ProgramIdentity, failure: LoadFailure, fac
   }
   const reason = firstReason(failure.warnings.filter((w) => !w.includes('failed to load object')));
   return new EcliError('LOAD_FAILED', `${what}: the kernel refused to load it: ${describeErrno(failure.error)}${reason ? `: ${reason}` : ''}`, {
-    detail: failure.warnings.join('\n'),
+    detail: libbpfDetail(failure.warnings.join('\n'), failure),
   });
 }
 
@@ -143,7 +154,7 @@ const LOCKDOWN_RANK: Record<LockdownLevel, number> = { none: 0, integrity: 1, co
  * The verifier found a helper call the kernel does not offer this program: because of the
  * kernel lockdown (probed) when that forbids the helper, else because of the program type.
  */
-function helperRefused(program: ProgramIdentity, helper: string, log: string, facts: LoadFacts): EcliError {
+function helperRefused(program: ProgramIdentity, helper: string, failure: LoadFailure, log: string, facts: LoadFacts): EcliError {
   const what = describeProgram(program);
   const locked = LOCKED_DOWN_HELPERS[helper];
   const level = locked === undefined ? undefined : facts.lockdown();
@@ -151,12 +162,12 @@ function helperRefused(program: ProgramIdentity, helper: string, log: string, fa
     return new EcliError(
       'KERNEL_UNSUPPORTED',
       `${what}: this kernel refuses the helper ${helper}: its lockdown is "${level}" (/sys/kernel/security/lockdown), which forbids ${locked.what}, even for root`,
-      { hint: `drop the ${helper} call, or boot the kernel with lockdown=none`, detail: log },
+      { hint: `drop the ${helper} call, or boot the kernel with lockdown=none`, detail: libbpfDetail(log, failure) },
     );
   }
   return new EcliError('LOAD_FAILED', `${what}: the kernel does not let ${program.kind} programs call the helper ${helper}`, {
-    hint: `drop the call or move it to a program type that may make it (see man 7 bpf-helpers); rerun with --verbose for the verifier's log`,
-    detail: log,
+    hint: `drop the call or move it to a program type that may make it (see man 7 bpf-helpers)${failure.printed === true ? '' : "; rerun with --verbose for the verifier's log"}`,
+    detail: libbpfDetail(log, failure),
   });
 }
 
@@ -169,7 +180,8 @@ export function diagnoseAttachFailure(failure: AttachFailure, facts: AttachFacts
       hint: 'auto-attaching sections include tp/<category>/<event>, raw_tp/<event>, tp_btf/<event>, fentry/<function>, kprobe/<function> and uprobe/<binary>:<function>; besides those only the exact sections xdp, tc and perf_event are attached',
     });
   }
-  const generic = () => new EcliError('ATTACH_FAILED', `cannot attach ${what}: ${errnoName(errno)}: ${reason}`, { detail: warnings.join('\n') });
+  const generic = () =>
+    new EcliError('ATTACH_FAILED', `cannot attach ${what}: ${errnoName(errno)}: ${reason}`, { detail: libbpfDetail(warnings.join('\n'), failure) });
 
   switch (program.kind) {
     case 'kprobe':
@@ -200,7 +212,7 @@ export function diagnoseAttachFailure(failure: AttachFailure, facts: AttachFacts
         return new EcliError('ATTACH_FAILED', `cannot attach ${what}: ${target.binary} does not exist`);
       }
       return new EcliError('ATTACH_FAILED', `cannot attach ${what}: cannot probe ${target.func} in ${target.binary}: ${errnoName(errno)}: ${reason}`, {
-        detail: warnings.join('\n'),
+        detail: libbpfDetail(warnings.join('\n'), failure),
       });
     }
     case 'usdt': {
@@ -230,33 +242,6 @@ function noKprobes(program: ProgramIdentity): EcliError {
   return new EcliError('KERNEL_UNSUPPORTED', `${describeProgram(program)}: this kernel has no kprobe support (CONFIG_KPROBES is not set)`, {
     hint: 'use tracepoint (tp/...) or tp_btf/... programs instead, or a kernel built with CONFIG_KPROBES=y',
   });
-}
-
-export interface VerifierSummary {
-  /** Why it refused: the last line before the statistics. */
-  line: string;
-  /** The C line being checked then (the last `; <code> @ <file>:<line>` annotation), with line info. */
-  source: { code: string; location: string | undefined } | undefined;
-  /** Non-empty lines in the whole log. */
-  lines: number;
-}
-
-/** The verdict of a verifier log and the source line it concerns; the statistics at the end are skipped. */
-export function summarizeVerifierLog(log: string): VerifierSummary {
-  const lines = log
-    .split('\n')
-    .map((l) => l.trimEnd())
-    .filter((l) => l.trim() !== '');
-  const isStatistics = (line: string) =>
-    /^(processed \d+ insns|verification time|stack depth|max_states_per_insn|Func#|-- END PROG LOAD LOG)/.test(line.trim());
-  let verdict = lines.length - 1;
-  while (verdict > 0 && isStatistics(lines[verdict]!)) verdict--;
-  let source: VerifierSummary['source'];
-  for (let i = verdict - 1; i >= 0 && source === undefined; i--) {
-    const annotation = /^; (.*?)(?: @ (\S+:\d+))?$/.exec(lines[i]!);
-    if (annotation && annotation[1]!.trim() !== '') source = { code: annotation[1]!.trim(), location: annotation[2] };
-  }
-  return { line: lines[verdict]?.trim() ?? '', source, lines: lines.length };
 }
 
 /** The verifier log libbpf printed for a program that failed to load, if any. */

@@ -157,6 +157,7 @@ export class OpenedObject {
               .map((message) => message.text),
             programs: this.programs.map((program) => program.info),
             maps: this.maps.map((map) => ({ name: map.name, typeName: map.typeName })),
+            printed: log.verbose,
           },
           LOAD_FACTS,
         );

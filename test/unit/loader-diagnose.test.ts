@@ -8,9 +8,9 @@ import {
   type ProgramIdentity,
   diagnoseAttachFailure,
   diagnoseLoadFailure,
-  summarizeVerifierLog,
   verifierLogOf,
 } from '../../src/loader/diagnose.js';
+import { summarizeVerifierLog } from '../../src/loader/verifier-log.js';
 
 const VERIFIER_LOG = [
   '0: R1=ctx() R10=fp0',
