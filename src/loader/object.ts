@@ -23,7 +23,7 @@ import { attachProgram } from './attach.js';
 import { type AttachKind, attachKindOf } from '../model/attach-kind.js';
 import type { AttachMeta, Attachment } from './attachment.js';
 import { type LoadFacts, type ProgramIdentity, diagnoseLoadFailure } from './diagnose.js';
-import { ENOENT, describeErrno, errnoName } from './ffi/errno.js';
+import { EINVAL, ENOENT, EOPNOTSUPP, describeErrno, errnoName } from './ffi/errno.js';
 import { native } from './ffi/libbpf.js';
 import type { Native, Pointer } from './ffi/native.js';
 import { type LibbpfLogCapture, captureLibbpfLog } from './log.js';
@@ -372,6 +372,12 @@ export class OpenMap implements MapShape {
  * object's maps are BpfMaps; so is any map fd with its shape (BpfMap.fromFd), for callers
  * without an object of their own (a Wasm guest's maps).
  */
+/** Entries read by one BPF_MAP_LOOKUP_BATCH call. */
+const BATCH_ENTRIES = 4096;
+/** The kernel's own "not supported" (not in libc's errno list), and "no room" for a hash bucket larger than a batch. */
+const ENOTSUPP = 524;
+const ENOSPC = 28;
+
 export class BpfMap implements MapShape {
   readonly name: string;
   readonly type: number;
@@ -385,6 +391,8 @@ export class BpfMap implements MapShape {
   /** Values hold one round_up(valueSize, 8)-byte slot per possible CPU. */
   readonly perCpu: boolean;
   private readonly possibleCpus: number;
+  /** The kernel refused BPF_MAP_LOOKUP_BATCH for this map (its type, or an old kernel). */
+  private batchUnsupported = false;
 
   private constructor(
     private readonly sys: Native,
@@ -446,8 +454,52 @@ export class BpfMap implements MapShape {
     return keys;
   }
 
-  /** [key, value] pairs; keys deleted during the walk are skipped. Per-CPU values are raw. */
+  /**
+   * [key, value] pairs; keys deleted during the read are skipped. Per-CPU values are raw. Read in
+   * batches where the kernel can (one syscall per BATCH_ENTRIES entries instead of two per entry),
+   * else key by key.
+   */
   entries(): [Uint8Array, Uint8Array][] {
+    return this.batchEntries() ?? this.walkEntries();
+  }
+
+  /**
+   * Every entry by BPF_MAP_LOOKUP_BATCH (hash and array maps, kernel 5.6 on), as views into one
+   * key and one value buffer per batch; undefined when the kernel cannot for this map, or when a
+   * hash bucket holds more entries than a batch (then this read goes key by key).
+   */
+  private batchEntries(): [Uint8Array, Uint8Array][] | undefined {
+    if (this.batchUnsupported) return undefined;
+    const { libbpf } = this.sys;
+    const valueSize = this.valueBufferSize();
+    const perBatch = Math.max(1, Math.min(this.maxEntries, BATCH_ENTRIES));
+    // The kernel's position token: a key for array maps, a bucket number for hash maps.
+    const positions = [new Uint8Array(Math.max(this.keySize, 8)), new Uint8Array(Math.max(this.keySize, 8))] as const;
+    const entries: [Uint8Array, Uint8Array][] = [];
+    let position: Uint8Array | null = null;
+    for (;;) {
+      const keys = new Uint8Array(perBatch * this.keySize);
+      const values = new Uint8Array(perBatch * valueSize);
+      const count = new Uint32Array([perBatch]);
+      const next: Uint8Array = position === positions[0] ? positions[1] : positions[0];
+      const error = libbpf.bpf_map_lookup_batch(this.fd, position, next, keys, values, count, null);
+      if (error < 0 && error !== -ENOENT) {
+        if (error === -ENOSPC) return undefined;
+        if (position === null && (error === -EINVAL || error === -EOPNOTSUPP || error === -ENOTSUPP)) {
+          this.batchUnsupported = true;
+          return undefined;
+        }
+        throw this.error('read', error);
+      }
+      for (let i = 0; i < count[0]!; i++) {
+        entries.push([keys.subarray(i * this.keySize, (i + 1) * this.keySize), values.subarray(i * valueSize, (i + 1) * valueSize)]);
+      }
+      if (error === -ENOENT) return entries;
+      position = next;
+    }
+  }
+
+  private walkEntries(): [Uint8Array, Uint8Array][] {
     const entries: [Uint8Array, Uint8Array][] = [];
     for (const key of this.keys()) {
       const value = this.lookup(key);

@@ -16,6 +16,7 @@ import { PerfBufferReader, RingBufferReader } from '../../src/loader/buffers.js'
 import { type AttachMeta, type LoadedObject, OpenedObject } from '../../src/loader/object.js';
 import { ensureTracefs, hasKprobes, probeTrampolines } from '../../src/loader/probe.js';
 import { TracePipeReader } from '../../src/loader/trace-pipe.js';
+import { native } from '../../src/loader/ffi/libbpf.js';
 import { resolvePerfEvent } from '../../src/model/perf-event.js';
 import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
 import { fixtureElf, readFixturePackage } from '../helpers/fixtures.js';
@@ -304,6 +305,47 @@ ${LICENSE}`,
   let total = 0;
   for (let cpu = 0; cpu < cpus; cpu++) total += int32At(value, cpu * 8);
   assert.equal(total, 9);
+});
+
+test('entries() reads hash, array and per-CPU maps in batches, the same entries as key by key; an LPM trie (no batch reads) key by key', (t) => {
+  if (!haveRoot(t)) return;
+  const elf = compile(t, 'batches', {
+    text: `${HEADERS}
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 10000); __type(key, u32); __type(value, u64); } many SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 5000); __type(key, u32); __type(value, u32); } wide SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 64); __type(key, u64); __type(value, u32); } per_cpu SEC(".maps");
+struct lpm_key { u32 prefixlen; u32 addr; };
+struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __uint(max_entries, 64); __type(key, struct lpm_key); __type(value, u64); __uint(map_flags, BPF_F_NO_PREALLOC); } trie SEC(".maps");
+SEC("tp/syscalls/sys_enter_getppid")
+int touch(void *ctx) { return 0; }
+${LICENSE}`,
+  });
+  if (!elf) return;
+  const object = load(t, OpenedObject.open(elf, { objectName: 'batches_bpf' }));
+  const { libbpf } = native();
+  const fill = (name: string, count: number, key: (i: number) => Uint8Array, value: (i: number) => Uint8Array) => {
+    const map = object.findMap(name)!;
+    for (let i = 0; i < count; i++) assert.equal(libbpf.bpf_map_update_elem(map.fd, key(i), value(i), 0), 0, `${name}[${i}]`);
+    return map;
+  };
+  const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+  const u64 = (n: number) => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
+  const cpus = libbpf.libbpf_num_possible_cpus();
+  const maps = [
+    // More entries than one batch (4096) of the hash map.
+    fill('many', 10_000, u32, (i) => u64(i * 3)),
+    fill('wide', 17, u32, (i) => u32(i + 100)),
+    fill('per_cpu', 40, u64, (i) => new Uint8Array(new Uint32Array(cpus * 2).fill(i).buffer)),
+    fill('trie', 10, (i) => new Uint8Array(new Uint32Array([32, i]).buffer), u64),
+  ];
+  const hex = (entries: Array<readonly [Uint8Array, Uint8Array | undefined]>) =>
+    entries.map(([k, v]) => `${Buffer.from(k).toString('hex')}=${Buffer.from(v ?? []).toString('hex')}`).sort();
+  for (const map of maps) {
+    const read = map.entries();
+    const oneByOne = map.keys().map((k) => [k, map.lookup(k)] as const);
+    assert.equal(read.length, { many: 10_000, wide: 5000, per_cpu: 40, trie: 10 }[map.name], map.name);
+    assert.deepEqual(hex(read), hex(oneByOne), map.name);
+  }
 });
 
 test('fentry: loads where the kernel allows trampolines, a KERNEL_UNSUPPORTED naming the program where not', (t) => {
