@@ -21,6 +21,12 @@ export function eventDecoder(btf: Btf, columns: Columns): (record: Uint8Array) =
   return (record) => JSON.parse(formatter.format(record)) as EventRecord;
 }
 
+/** Throws EcliError('RUNTIME') for bytes too short for the struct of `columns`; `what` names them in the message. */
+export function lengthCheck(btf: Btf, columns: Columns, what: string): (bytes: Uint8Array) => void {
+  const record = compileRecord(new ValueCompiler(btf), columns);
+  return (bytes) => record.checkLength(asBuffer(bytes), what);
+}
+
 /** Decodes a map key or value; throws EcliError('RUNTIME') when the bytes are too short. */
 export function recordDecoder(btf: Btf, columns: Columns, what: string): (bytes: Uint8Array) => EventRecord {
   const record = compileRecord(new ValueCompiler(btf), columns);

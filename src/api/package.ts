@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { selectBtfPath } from '../inputs/btf-select.js';
 import type { PackManifest } from '../inputs/manifest.js';
 import { resolvePackageBytes, resolvePackageSource, type ProgType, type ResolvedPackage } from '../inputs/source.js';
+import { EcliError } from '../errors.js';
 import { buildPackageSpec, type PackageSpec } from '../model/spec.js';
 import type { RunSettings } from '../runner/engine.js';
 import { sectionImages } from '../runner/prepare.js';
@@ -27,7 +28,10 @@ export interface OpenOptions {
   onNotice?: (message: string) => void;
   /** Largest input accepted, in bytes (default 64 MiB). */
   maxBytes?: number;
+  /** The most a URL or registry input may take to read, all its requests together, in ms (default 30,000). */
   timeoutMs?: number;
+  /** Aborting it stops reading a URL or registry input at once: openPackage rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface RunOptions {
@@ -35,8 +39,10 @@ export interface RunOptions {
   options?: Readonly<Record<string, ProgramOptionValue>>;
   /** Aborting it closes the session. */
   signal?: AbortSignal;
-  /** Records (and samples) held for a slow reader; later ones are counted as dropped. Default 65536. */
+  /** Records (and samples) held for a slow reader, each queue; later ones are counted as dropped. Default 65536. */
   queueLimit?: number;
+  /** Bytes of records (and samples) held for a slow reader, each queue, as read from the kernel; later ones are counted as dropped. Default 64 MiB. */
+  queueBytes?: number;
   /** libbpf's own messages, and full verifier logs in errors. */
   verbose?: boolean;
   /** Non-fatal notices (libbpf warnings, package warnings). Default: ignored. */
@@ -53,6 +59,7 @@ export interface Package {
 }
 
 const DEFAULT_QUEUE_LIMIT = 65536;
+const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024;
 
 export async function openPackage(source: string | URL | Uint8Array, options: OpenOptions = {}): Promise<Package> {
   const { type, ...rest } = options;
@@ -75,6 +82,10 @@ function createPackage(spec: PackageSpec, resolved: ResolvedPackage): Package {
     spec,
     manifest: resolved.manifest,
     async run(options: RunOptions = {}): Promise<Session> {
+      const queueLimits = {
+        records: positiveWhole('queueLimit', options.queueLimit, DEFAULT_QUEUE_LIMIT),
+        bytes: positiveWhole('queueBytes', options.queueBytes, DEFAULT_QUEUE_BYTES),
+      };
       const settings: RunSettings = {
         images: sectionImages(spec, optionValues(spec, options.options ?? {})),
         verbose: options.verbose === true,
@@ -84,11 +95,20 @@ function createPackage(spec: PackageSpec, resolved: ResolvedPackage): Package {
       };
       return new Session(spec, settings, {
         warn: options.onWarning ?? (() => undefined),
-        queueLimit: options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
+        queueLimits,
         signal: options.signal,
       });
     },
   });
+}
+
+/** A limit given to run(): a whole number from 1 up, else a USAGE error (NaN, 0 or -1 would mean no queue, or no limit). */
+function positiveWhole(name: string, given: number | undefined, fallback: number): number {
+  if (given === undefined) return fallback;
+  if (typeof given !== 'number' || !Number.isSafeInteger(given) || given < 1) {
+    throw new EcliError('USAGE', `run(): ${name} ${String(given)} is not a whole number of 1 or more`, { hint: `leave it out for the default, ${fallback}` });
+  }
+  return given;
 }
 
 /**

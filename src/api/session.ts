@@ -10,8 +10,8 @@ import type { PackageSpec } from '../model/spec.js';
 import type { MapSampleMeta } from '../package/types.js';
 import type { RunCounters } from '../runner/counters.js';
 import { RunEngine, type EventSink, type RunKernel, type RunOutput, type RunSettings, type SampleSink } from '../runner/engine.js';
-import { eventDecoder, recordDecoder, type EventRecord } from './decode.js';
-import { BoundedQueue } from './queue.js';
+import { eventDecoder, lengthCheck, recordDecoder, type EventRecord } from './decode.js';
+import { BoundedQueue, type QueueLimits } from './queue.js';
 
 /** A session's counters: records received, lost in the kernel, malformed, and not queued because the reader did not keep up (or left its loop). */
 export type SessionStats = RunCounters;
@@ -26,8 +26,8 @@ export interface Sample<Key = EventRecord, Value = EventRecord> {
 }
 
 export interface SessionOptions {
-  /** Records (and samples) held for a slow reader. */
-  queueLimit: number;
+  /** Records (and samples), and their bytes as read from the kernel, held for a slow reader. */
+  queueLimits: QueueLimits;
   signal: AbortSignal | undefined;
   /** Non-fatal notices (libbpf warnings, package warnings). */
   warn: (message: string) => void;
@@ -35,46 +35,98 @@ export interface SessionOptions {
   kernel?: RunKernel;
 }
 
-/** The engine's output for the library: decoders into the two queues. */
+/**
+ * The engine's output for the library: records go into the two queues as the bytes the kernel
+ * gave (their length checked at once, so a malformed one is counted by the engine), and are
+ * decoded as the reader takes them.
+ */
 class QueueOutput implements RunOutput {
   readonly eventQueue: BoundedQueue<EventRecord>;
   readonly sampleQueue: BoundedQueue<Sample>;
+  /** The decoder of each event export, by the tag its records are queued with. */
+  private readonly eventDecoders: Array<(record: Uint8Array) => EventRecord> = [];
+  private readonly sampleDecoders: Array<(packed: Buffer) => Sample> = [];
 
   constructor(
     private readonly spec: PackageSpec,
     private readonly options: SessionOptions,
   ) {
-    this.eventQueue = new BoundedQueue(options.queueLimit, 'session.events()');
-    this.sampleQueue = new BoundedQueue(options.queueLimit, 'session.samples()');
+    this.eventQueue = new BoundedQueue(options.queueLimits, 'session.events()', (tag, record) => this.eventDecoders[tag]!(record));
+    this.sampleQueue = new BoundedQueue(options.queueLimits, 'session.samples()', (tag, packed) => this.sampleDecoders[tag]!(packed));
   }
 
   events(exported: EventExportSpec): EventSink {
-    const decode = eventDecoder(this.spec.btf, exported.columns);
+    const check = lengthCheck(this.spec.btf, exported.columns, 'event');
+    const tag = this.eventDecoders.push(eventDecoder(this.spec.btf, exported.columns)) - 1;
     const queue = this.eventQueue;
-    return (data, offset, length) => (queue.offer(() => decode(data.subarray(offset, offset + length))) ? 'delivered' : 'dropped');
+    return (data, offset, length) => {
+      const record = data.subarray(offset, offset + length);
+      check(record);
+      return queue.offer(tag, record) ? 'delivered' : 'dropped';
+    };
   }
 
   samples(exported: SampleExportSpec): SampleSink {
-    const key = recordDecoder(this.spec.btf, exported.keyColumns, `key of map ${exported.map.name}`);
-    const value = recordDecoder(this.spec.btf, exported.valueColumns, `value of map ${exported.map.name}`);
+    const what = (part: string) => `${part} of map ${exported.map.name}`;
+    const checkKey = lengthCheck(this.spec.btf, exported.keyColumns, what('key'));
+    const checkValue = lengthCheck(this.spec.btf, exported.valueColumns, what('value'));
+    const key = recordDecoder(this.spec.btf, exported.keyColumns, what('key'));
+    const value = recordDecoder(this.spec.btf, exported.valueColumns, what('value'));
+    const tag = this.sampleDecoders.push((packed) => unpackSample(packed, exported, (k, v) => ({ key: key(k), value: value(v) }))) - 1;
     const queue = this.sampleQueue;
     return (read, malformed) => {
-      const entries: Sample['entries'] = [];
-      for (const [k, v] of read) {
+      const whole = read.filter(([k, v]) => {
         try {
-          entries.push({ key: key(k), value: value(v) });
+          checkKey(k);
+          checkValue(v);
+          return true;
         } catch (error) {
           malformed(error);
+          return false;
         }
-      }
-      const sample: Sample = { map: exported.map.name, type: exported.sample.type ?? 'default_kv', time: new Date(), entries };
-      return queue.offer(() => sample) ? 0 : 1;
+      });
+      return queue.offer(tag, packSample(Date.now(), whole)) ? 0 : 1;
     };
   }
 
   warn(message: string): void {
     this.options.warn(message);
   }
+}
+
+/**
+ * One read of a sampled map as one queued record: the time (f64 ms), the number of entries and
+ * the key and value sizes (u32 each; every entry of a map has the same), then each entry's key
+ * and value.
+ */
+const SAMPLE_HEADER = 20;
+
+function packSample(time: number, entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Buffer {
+  const keySize = entries[0]?.[0].length ?? 0;
+  const valueSize = entries[0]?.[1].length ?? 0;
+  const packed = Buffer.allocUnsafe(SAMPLE_HEADER + entries.length * (keySize + valueSize));
+  packed.writeDoubleLE(time, 0);
+  packed.writeUInt32LE(entries.length, 8);
+  packed.writeUInt32LE(keySize, 12);
+  packed.writeUInt32LE(valueSize, 16);
+  let at = SAMPLE_HEADER;
+  for (const [key, value] of entries) {
+    packed.set(key.subarray(0, keySize), at);
+    packed.set(value.subarray(0, valueSize), at + keySize);
+    at += keySize + valueSize;
+  }
+  return packed;
+}
+
+function unpackSample(packed: Buffer, exported: SampleExportSpec, decode: (key: Uint8Array, value: Uint8Array) => Sample['entries'][number]): Sample {
+  const count = packed.readUInt32LE(8);
+  const keySize = packed.readUInt32LE(12);
+  const valueSize = packed.readUInt32LE(16);
+  const entries: Sample['entries'] = [];
+  for (let i = 0, at = SAMPLE_HEADER; i < count; i++, at += keySize + valueSize) {
+    entries.push(decode(packed.subarray(at, at + keySize), packed.subarray(at + keySize, at + keySize + valueSize)));
+  }
+  return { map: exported.map.name, type: exported.sample.type ?? 'default_kv', time: new Date(packed.readDoubleLE(0)), entries };
 }
 
 export class Session {

@@ -7,6 +7,8 @@ export interface FetchLimits {
   maxBytes: number;
   timeoutMs: number;
   maxRedirects: number;
+  /** Aborting it stops the request at once; the request then fails with the signal's reason. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface FetchedBody {
@@ -68,7 +70,10 @@ export async function requestBounded(url: string, request: BoundedRequest, limit
   const method = request.method ?? 'GET';
   // Refused before the timer starts: a timer left behind would keep the process alive.
   refuseCredentials(url, `${method} request`);
+  limits.signal?.throwIfAborted();
   const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  limits.signal?.addEventListener('abort', stop, { once: true });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -95,6 +100,7 @@ export async function requestBounded(url: string, request: BoundedRequest, limit
       return { status, statusText: response.statusMessage ?? '', headers: headersOf(response), bytes, finalUrl: current };
     }
   } catch (error) {
+    if (limits.signal?.aborted) throw limits.signal.reason;
     if (error instanceof EcliError) throw error;
     if (timedOut) {
       throw new EcliError('NETWORK', `${where()}: no complete response within ${limits.timeoutMs} ms`, {
@@ -104,6 +110,7 @@ export async function requestBounded(url: string, request: BoundedRequest, limit
     throw new EcliError('NETWORK', `${where()}: ${describeFetchError(error)}`, { cause: error });
   } finally {
     clearTimeout(timer);
+    limits.signal?.removeEventListener('abort', stop);
     controller.abort();
   }
 }

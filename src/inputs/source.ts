@@ -31,7 +31,10 @@ export interface ResolveOptions {
   /** Read for the spec `-`; defaults to process.stdin. */
   stdin?: NodeJS.ReadableStream;
   maxBytes?: number;
+  /** The most reading a URL or pulling a reference may take, all its requests together (default 30 s). */
   timeoutMs?: number;
+  /** Aborting it stops a network read at once; the read then fails with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface ResolvedPackage {
@@ -66,6 +69,27 @@ export async function resolvePackageSource(spec: string, opts: ResolveOptions = 
   return resolveRawInput(await readInput(spec, opts, pin, maxBytes), opts, pin);
 }
 
+/**
+ * A registry pull is several requests (a loopback registry is even tried over https, then http):
+ * one deadline for all of them, ended early by the caller's signal.
+ */
+async function pullWithDeadline<T>(spec: string, opts: ResolveOptions, pull: (signal: AbortSignal, timeoutMs: number) => Promise<T>): Promise<T> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => {
+    deadline.abort(
+      new EcliError('NETWORK', `pulling ${spec}: no complete answer within ${timeoutMs} ms`, {
+        hint: 'check that the registry is up and answers, or pull the package once and run it from disk',
+      }),
+    );
+  }, timeoutMs);
+  try {
+    return await pull(opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal, timeoutMs);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A package already in memory (JSON text or a tarball); `source` names it in messages. */
 export async function resolvePackageBytes(bytes: Uint8Array, source: string, opts: ResolveOptions = {}): Promise<ResolvedPackage> {
   const pin = opts.sha256 === undefined ? undefined : parseSha256Pin(opts.sha256);
@@ -89,21 +113,20 @@ async function readInput(spec: string, opts: ResolveOptions, pin: string | undef
           hint: `download it once, check it, then pin it: curl -sL ${spec} | sha256sum`,
         });
       }
+      // One request (its redirects included) under one timer: the deadline already.
       const { bytes, finalUrl } = await fetchBounded(spec, {
         maxBytes,
         timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         maxRedirects: MAX_REDIRECTS,
+        signal: opts.signal,
       });
       return { source: spec, bytes, name: new URL(finalUrl).pathname };
     }
     case 'registry': {
       const { pullForRun } = await import('./registry/run-input.js');
-      return pullForRun(spec, {
-        maxBytes,
-        timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        plainHttp: opts.plainHttp === true,
-        ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
-      });
+      return pullWithDeadline(spec, opts, (signal, timeoutMs) =>
+        pullForRun(spec, { maxBytes, timeoutMs, signal, plainHttp: opts.plainHttp === true, ...(opts.onNotice ? { onNotice: opts.onNotice } : {}) }),
+      );
     }
     case 'file': {
       const hint = input.referenceLike

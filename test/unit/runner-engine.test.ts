@@ -493,7 +493,7 @@ test('the library: records decode into the events() queue, samples into samples(
   kernel.source = { entries: () => [[record(5, 0).subarray(0, 4), record(5, 6)]], clear: () => undefined };
   const spec = specOf([EVENTS, counts(false)]);
   const settings: RunSettings = { images: [], verbose: false, btfCustomPath: undefined, limits: {}, tracePipe: false };
-  const session = new Session(spec, settings, { queueLimit: 2, signal: undefined, warn: () => undefined, kernel });
+  const session = new Session(spec, settings, { queueLimits: { records: 2, bytes: 1 << 20 }, signal: undefined, warn: () => undefined, kernel });
   kernel.reader.queue.push(record(1, 1), Buffer.alloc(3), record(1, 2), record(1, 3));
   await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS * 3));
   assert.deepEqual(session.stats, { received: 4, lost: 0, malformed: 1, dropped: 1 });

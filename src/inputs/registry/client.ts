@@ -20,6 +20,8 @@ export interface ClientOptions {
   /** Use these instead of docker's config (ecli login). */
   credentials?: Credentials;
   timeoutMs?: number;
+  /** Stops every request of the session (the overall deadline, or the caller's cancel). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface RegistryResponse extends BoundedResponse {
@@ -42,6 +44,7 @@ export class RegistryClient {
     readonly base: string,
     private readonly lookup: CredentialLookup,
     private readonly timeoutMs: number,
+    private readonly signal: AbortSignal | undefined,
     /** The bearer scope the session needs, e.g. `repository:tools/x:pull`. */
     private readonly scope: string | undefined,
     /** What the session is for, in messages: `pushing to 127.0.0.1:5000/tools/x`. */
@@ -62,15 +65,16 @@ export class RegistryClient {
     for (const scheme of schemes) {
       base = `${scheme}://${registry}`;
       try {
-        ping = await requestBounded(`${base}/v2/`, {}, { maxBytes: SMALL_BODY, timeoutMs, maxRedirects: 0 });
+        ping = await requestBounded(`${base}/v2/`, {}, { maxBytes: SMALL_BODY, timeoutMs, maxRedirects: 0, signal: options.signal });
         break;
       } catch (error) {
+        if (options.signal?.aborted) throw options.signal.reason;
         if (scheme === schemes.at(-1)) throw unreachable(registry, error, schemes);
       }
     }
     const scope = scopeFor(repository, access);
     const purpose = access === 'login' || repository === undefined ? 'the login' : `${access === 'push' ? 'pushing to' : 'pulling'} ${registry}/${repository}`;
-    const client = new RegistryClient(registry, base, lookup, timeoutMs, scope, purpose, parseChallenge(ping!.headers.get('www-authenticate')));
+    const client = new RegistryClient(registry, base, lookup, timeoutMs, options.signal, scope, purpose, parseChallenge(ping!.headers.get('www-authenticate')));
     if (ping!.status === 401) {
       await client.authenticate(scope);
       if (access === 'login') await client.verifyLogin();
@@ -122,6 +126,7 @@ export class RegistryClient {
         maxBytes: request.maxBytes ?? SMALL_BODY,
         timeoutMs: this.timeoutMs,
         maxRedirects: MAX_REDIRECTS,
+        signal: this.signal,
       },
     );
     return { ...response, ...registryErrors(response) };
@@ -168,7 +173,11 @@ export class RegistryClient {
     const credentials = this.lookup.credentials;
     const headers: Record<string, string> = {};
     if (credentials !== undefined) headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')}`;
-    const response = await requestBounded(url.href, { headers }, { maxBytes: SMALL_BODY, timeoutMs: this.timeoutMs, maxRedirects: MAX_REDIRECTS });
+    const response = await requestBounded(
+      url.href,
+      { headers },
+      { maxBytes: SMALL_BODY, timeoutMs: this.timeoutMs, maxRedirects: MAX_REDIRECTS, signal: this.signal },
+    );
     if (response.status === 401 || response.status === 403)
       throw this.refused({ ...response, ...registryErrors(response) }, `${this.purpose} (token service ${url.origin}${url.pathname})`);
     const body = response.status === 200 ? parseJson(response.bytes) : undefined;

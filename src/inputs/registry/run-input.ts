@@ -7,6 +7,7 @@ export interface RegistryInputOptions {
   maxBytes: number;
   timeoutMs: number;
   plainHttp: boolean;
+  signal?: AbortSignal | undefined;
   onNotice?: (message: string) => void;
 }
 
@@ -23,7 +24,7 @@ export async function pullForRun(spec: string, options: RegistryInputOptions): P
   const ref = parseReference(spec);
   let pulled;
   try {
-    pulled = await pullPackage(ref, options.maxBytes, { plainHttp: options.plainHttp, timeoutMs: options.timeoutMs });
+    pulled = await pullPackage(ref, options.maxBytes, { plainHttp: options.plainHttp, timeoutMs: options.timeoutMs, signal: options.signal });
   } catch (error) {
     // Nothing on disk has that name either: say so, in case a path was meant (not with oci://).
     if (error instanceof EcliError && error.code === 'NETWORK' && error.message.startsWith('cannot reach') && !hasOciPrefix(spec)) {
