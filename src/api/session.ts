@@ -1,10 +1,12 @@
 /**
  * A running package, for library users: the run engine with an output that decodes the records
  * of the event maps into objects and each read of a sampled map into a Sample, each into a
- * bounded queue read with `for await`. close() detaches everything; so do the run's AbortSignal
- * and the process's exit.
+ * bounded queue read with `for await`. close() detaches everything; so do the run's AbortSignal,
+ * the process's exit, and SIGINT, SIGTERM, SIGHUP or SIGQUIT when the process has no handler of
+ * its own for them (loader/teardown.ts).
  */
 import { EcliError } from '../errors.js';
+import { closeOnProcessEnd } from '../loader/teardown.js';
 import type { EventExportSpec, SampleExportSpec } from '../model/exports.js';
 import type { PackageSpec } from '../model/spec.js';
 import type { MapSampleMeta } from '../package/types.js';
@@ -134,7 +136,8 @@ export class Session {
   private readonly engine: RunEngine;
   private readonly signal: AbortSignal | undefined;
   private closing: Promise<void> | undefined;
-  /** For the process's exit and the signal's abort, where nobody could see a detach failure. */
+  private readonly forgetProcessEnd: () => void;
+  /** For the signal's abort and a failed run, where nobody could see a detach failure. */
   private readonly closeQuietly = (): void => {
     void this.close().catch(() => undefined);
   };
@@ -152,7 +155,10 @@ export class Session {
     // The engine settles only when reading fails (the library sets no limits); a session does
     // not keep the process alive by itself.
     this.engine.wait(new Promise(() => undefined), { keepAlive: false }).catch((error: unknown) => this.fail(error));
-    process.once('exit', this.closeQuietly);
+    this.forgetProcessEnd = closeOnProcessEnd(() => {
+      const failure = this.closeNow();
+      if (failure !== undefined) throw failure;
+    });
     options.signal?.addEventListener('abort', this.closeQuietly, { once: true });
   }
 
@@ -193,16 +199,22 @@ export class Session {
    * events() and samples() end after the records already queued. Idempotent.
    */
   close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve, reject) => {
-      process.removeListener('exit', this.closeQuietly);
-      this.signal?.removeEventListener('abort', this.closeQuietly);
-      const failure = this.engine.close();
-      this.output.eventQueue.end();
-      this.output.sampleQueue.end();
-      if (failure === undefined) resolve();
-      else reject(failure);
-    });
-    return this.closing;
+    this.closeNow();
+    return this.closing!;
+  }
+
+  /** Closes now (idempotent); the detach failure of the first call. */
+  private closeNow(): Error | undefined {
+    if (this.closing !== undefined) return undefined;
+    this.forgetProcessEnd();
+    this.signal?.removeEventListener('abort', this.closeQuietly);
+    const failure = this.engine.close();
+    this.closing = failure === undefined ? Promise.resolve() : Promise.reject(failure);
+    // Handled here too: a session closed by the process's end or a failure has no caller to tell.
+    this.closing.catch(() => undefined);
+    this.output.eventQueue.end();
+    this.output.sampleQueue.end();
+    return failure;
   }
 
   /** Reading failed: the loops reject with the error, and everything is detached. */

@@ -10,12 +10,14 @@ export interface RunCounters {
   lost: number;
   /** Records or map entries too short for their struct, skipped. */
   malformed: number;
+  /** Records or map entries a filter stage (`--filter`) left out. */
+  filtered: number;
   /** Output the consumer did not keep up with: lines stdout could not take, records or samples the library's queue had no room for. */
   dropped: number;
 }
 
 export function zeroCounters(): RunCounters {
-  return { received: 0, lost: 0, malformed: 0, dropped: 0 };
+  return { received: 0, lost: 0, malformed: 0, filtered: 0, dropped: 0 };
 }
 
 /** The sum of several exports' counters. */
@@ -25,6 +27,7 @@ export function totalOf(counters: Iterable<Readonly<RunCounters>>): RunCounters 
     total.received += c.received;
     total.lost += c.lost;
     total.malformed += c.malformed;
+    total.filtered += c.filtered;
     total.dropped += c.dropped;
   }
   return total;

@@ -32,6 +32,7 @@ import { OpenedPackage } from './package-object.js';
 import { PollLoop, type Poller } from './poll-loop.js';
 import type { SectionImage } from './prepare.js';
 import { startSampler, type SampleSource } from './sampler.js';
+import { NO_CONTEXT, StagedRecords, type EventStages, type RecordContext, type SampleStages, type StageFactory } from './stages.js';
 import { RunStop } from './stop.js';
 import type { LineReaderOpener } from './trace-relay.js';
 
@@ -61,6 +62,8 @@ export interface RunSettings extends LoadSettings {
   limits: RunLimits;
   /** Relay the kernel's trace pipe (bpf_printk output) when the package exports nothing. */
   tracePipe: boolean;
+  /** Enrichment and filters per export (runner/stages.ts); none by default. */
+  stages?: StageFactory;
 }
 
 /** What became of one record handed to a sink. */
@@ -68,10 +71,11 @@ export type Delivery = 'delivered' | 'dropped' | 'empty';
 
 /**
  * The consumer of one event export: takes the `length` bytes at `offset` in `data` (valid only
- * during the call). Throws EcliError('RUNTIME') for a record too short for its struct, before
- * delivering anything: the engine counts it as malformed and goes on.
+ * during the call) and what the export's stages found about it. Throws EcliError('RUNTIME') for
+ * a record too short for its struct, before delivering anything: the engine counts it as
+ * malformed and goes on.
  */
-export type EventSink = (data: Buffer, offset: number, length: number) => Delivery;
+export type EventSink = (data: Buffer, offset: number, length: number, context: RecordContext) => Delivery;
 
 /**
  * The consumer of one sampled map: takes one interval's entries, reports each entry it could
@@ -160,6 +164,7 @@ export class RunEngine {
   private readonly stop: RunStop;
   private readonly polling: PollLoop;
   private readonly samplers: Cancel[] = [];
+  private readonly staged: StagedRecords[] = [];
   private readonly sources: Source[] = [];
   private tracePipe: { close(): void } | undefined;
   private object: LoadedRunObject | undefined;
@@ -247,6 +252,9 @@ export class RunEngine {
     this.samplers.forEach((cancel) => cancel());
     this.tracePipe?.close();
     this.polling.close(!this.stop.hasFailed && !this.stop.hasEnded);
+    // Records still waiting for their enrichment go out with what is known of them.
+    this.staged.forEach((records) => records.close());
+    this.output.flush?.();
     this.options.observer?.detach();
     this.detachFailure = this.object?.close();
     return this.detachFailure;
@@ -258,14 +266,15 @@ export class RunEngine {
     // Sinks and observers first: a formatter, decoder or metric that refuses its export is a
     // package error, before anything is opened.
     const readers = spec.exports.map((exported): (() => void) => {
+      const stages = settings.stages?.(exported);
       if (exported.kind === 'events') {
         const sink = output.events(exported);
         const counters = this.observeEvents(exported);
-        return () => this.readEvents(exported, sink, counters);
+        return () => this.readEvents(exported, sink, counters, stages);
       }
       const sink = output.samples(exported);
       const watch = this.observeSamples(exported);
-      return () => this.sample(exported, sink, watch);
+      return () => this.sample(exported, sink, watch, stages);
     });
     startupMark('decoded');
 
@@ -323,22 +332,25 @@ export class RunEngine {
     });
   }
 
-  private readEvents(exported: EventExportSpec, sink: EventSink, counters: RunCounters): void {
+  private readEvents(exported: EventExportSpec, sink: EventSink, counters: RunCounters, stages: EventStages | undefined): void {
     const { stop, output } = this;
-    const onRecord = (data: Buffer, offset: number, length: number): void => {
-      counters.received++;
-      // After --count, or once the output's reader is gone, the rest is not delivered.
-      if (stop.hasEnded) return;
-      let delivery: Delivery;
-      try {
-        delivery = sink(data, offset, length);
-      } catch (error) {
-        this.countMalformed(counters, error);
-        return;
-      }
-      if (delivery === 'delivered') this.counted('events');
-      else if (delivery === 'dropped') counters.dropped++;
-    };
+    const onRecord =
+      stages?.enrich !== undefined || stages?.keep !== undefined
+        ? this.stagedRecords(exported, sink, counters, stages)
+        : (data: Buffer, offset: number, length: number): void => {
+            counters.received++;
+            // After --count, or once the output's reader is gone, the rest is not delivered.
+            if (stop.hasEnded) return;
+            let delivery: Delivery;
+            try {
+              delivery = sink(data, offset, length, NO_CONTEXT);
+            } catch (error) {
+              this.countMalformed(counters, error);
+              return;
+            }
+            if (delivery === 'delivered') this.counted('events');
+            else if (delivery === 'dropped') counters.dropped++;
+          };
     const onLost = (count: number): void => {
       counters.lost += count;
       output.lost?.(count);
@@ -346,14 +358,49 @@ export class RunEngine {
     this.polling.add(this.object!.recordReader(exported)({ onRecord, onLost }));
   }
 
-  private sample(exported: SampleExportSpec, sink: SampleSink, watch: SampledMapWatch | undefined): void {
+  /** The records of an export with stages: enriched (perhaps later, in order), filtered, then handed to the sink. */
+  private stagedRecords(exported: EventExportSpec, sink: EventSink, counters: RunCounters, stages: EventStages): RecordHandlers['onRecord'] {
+    const { stop, output } = this;
+    const observer = stages.enrich === undefined ? undefined : this.options.observer;
+    const records = new StagedRecords(stages, {
+      deliver: (data, offset, length, context) => {
+        if (stop.hasEnded) return 'empty';
+        const delivery = sink(data, offset, length, context);
+        if (delivery === 'delivered') observer?.enriched?.(exported, context);
+        return delivery;
+      },
+      settled: (outcome) => {
+        if (outcome === 'delivered') this.counted('events');
+        else if (outcome === 'dropped') counters.dropped++;
+        else if (outcome === 'filtered') counters.filtered++;
+        else if (typeof outcome === 'object') {
+          try {
+            this.countMalformed(counters, outcome.error);
+          } catch (error) {
+            stop.abort(error);
+          }
+        }
+      },
+      flush: () => output.flush?.(),
+    });
+    this.staged.push(records);
+    return (data, offset, length) => {
+      counters.received++;
+      if (!stop.hasEnded) records.offer(data, offset, length);
+    };
+  }
+
+  private sample(exported: SampleExportSpec, sink: SampleSink, watch: SampledMapWatch | undefined, stages: SampleStages | undefined): void {
     const map = this.object!.sampleSource(exported.map.name);
     watch?.connect(() => map.entries() as [Uint8Array, Uint8Array][]);
     const counters = this.countersFor(exported.map.name);
     const schedule = { interval: exported.sample.interval, clearMap: exported.sample.clear_map === true };
+    const keepEntry = stages?.keepEntry;
     const interval = (entries: MapEntry[]): void => {
       watch?.intervalRead(entries);
-      counters.dropped += sink(entries, (error) => this.countMalformed(counters, error));
+      const kept = keepEntry === undefined ? entries : entries.filter((entry) => keepEntry(entry));
+      counters.filtered += entries.length - kept.length;
+      counters.dropped += sink(kept, (error) => this.countMalformed(counters, error));
       this.output.flush?.();
       this.output.settled?.();
       this.counted('intervals');

@@ -8,6 +8,7 @@ import type { Columns } from '../btf/columns.js';
 import type { EventExportSpec } from '../model/exports.js';
 import type { MapSampleMeta } from '../package/types.js';
 import type { RunCounters } from './counters.js';
+import type { RecordContext } from './stages.js';
 
 export interface SampledMapSpec {
   btf: Btf;
@@ -33,6 +34,11 @@ export interface SampledMapWatch {
 export interface RunObserver {
   /** An exported ring buffer or perf event array, and its counters, which the run keeps current. */
   events(exported: EventExportSpec, counters: Readonly<RunCounters>): void;
+  /**
+   * A record of an export with an enrichment stage was delivered, with what the stage found
+   * (its container): the place for labels per container. Only called for such exports.
+   */
+  enriched?(exported: EventExportSpec, context: RecordContext): void;
   sampled(spec: SampledMapSpec): SampledMapWatch;
   /** The run is over: the maps are about to be closed and must not be read any more. */
   detach(): void;

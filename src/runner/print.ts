@@ -177,8 +177,9 @@ export class StdoutOutput implements RunOutput {
             ...(events > 0 || intervals === 0 ? [`${events} ${plural(events, 'event')}`] : []),
             ...(intervals > 0 ? [`${intervals} ${plural(intervals, 'interval')}`] : []),
           ];
-    const { lost, malformed, dropped } = this.options.counters();
-    return `printed ${what.join(' and ')} in ${(elapsedMs / 1000).toFixed(3)} s; ${lost} lost, ${malformed} malformed, ${dropped + this.unwrittenAtEnd} dropped`;
+    const { lost, malformed, filtered, dropped } = this.options.counters();
+    const left = filtered > 0 ? `${filtered} filtered, ` : '';
+    return `printed ${what.join(' and ')} in ${(elapsedMs / 1000).toFixed(3)} s; ${lost} lost, ${malformed} malformed, ${left}${dropped + this.unwrittenAtEnd} dropped`;
   }
 
   private notice(message: string): void {

@@ -11,8 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
 import { eccCompile, programIdsHeldBy, type RunningEcli } from '../helpers/ecli-process.js';
-import { haveRoot } from '../helpers/env.js';
-import { haveCommands, haveToolchain, jsonRows, sleep, tempDir } from '../helpers/examples.js';
+import { haveRoot, repoRoot } from '../helpers/env.js';
+import { haveCommands, haveToolchain, jsonRows, sleep, startHelper, tempDir } from '../helpers/examples.js';
 import { privateNetns, sendUdp, type Netns } from '../helpers/netns.js';
 
 const HEADER = `#ifndef __PORT_H
@@ -209,4 +209,50 @@ test('a filter replaced by someone else at the same handle and priority is left 
   );
   assert.deepEqual(filterPriorities(netns), [FIRST_PRIORITY], 'the other filter is still there');
   assert.ok(hasClsact(netns), 'and so is the qdisc it uses');
+});
+
+/** A library user in the namespace: runs the port counter on `port`, says `attached`, then idles; `own-handler` adds a SIGTERM handler that closes the session. */
+function startLibraryUser(t: TestContext, netns: Netns, packagePath: string, port: number, ownHandler: boolean) {
+  const script = join(tempDir(t, 'ecli-library-user-'), 'user.mjs');
+  writeFileSync(
+    script,
+    `import { openPackage } from ${JSON.stringify(join(repoRoot, 'dist/src/api/index.js'))};
+const pkg = await openPackage(${JSON.stringify(packagePath)});
+const session = await pkg.run({ options: { port: ${port} } });
+if (${ownHandler}) process.on('SIGTERM', () => void session.close().then(() => process.exit(0)));
+console.log('attached');
+`,
+  );
+  return startHelper(t, netns.prefix[0]!, [...netns.prefix.slice(1), process.execPath, script]);
+}
+
+async function waitForAttached(user: { stdout(): string }): Promise<void> {
+  for (let i = 0; !user.stdout().includes('attached'); i++) {
+    assert.ok(i < 250, 'the library user did not attach within 5 s');
+    await sleep(20);
+  }
+}
+
+test('the library: SIGTERM to a process with no handler of its own detaches its session (the TC filter and qdisc go) and ends it by SIGTERM', async (t) => {
+  if (!ready(t)) return;
+  const packagePath = compilePortCounter(t);
+  const netns = await privateNetns(t);
+  const user = startLibraryUser(t, netns, packagePath, PORT_A, false);
+  await waitForAttached(user);
+  assert.deepEqual(filterPriorities(netns), [FIRST_PRIORITY]);
+  user.child.kill('SIGTERM');
+  assert.equal(await user.exited, 'SIGTERM');
+  assert.deepEqual(filterPriorities(netns), []);
+  assert.ok(!hasClsact(netns), 'the qdisc the session created is deleted');
+});
+
+test('the library: a process with its own SIGTERM handler decides; this one closes the session and exits 0', async (t) => {
+  if (!ready(t)) return;
+  const packagePath = compilePortCounter(t);
+  const netns = await privateNetns(t);
+  const user = startLibraryUser(t, netns, packagePath, PORT_B, true);
+  await waitForAttached(user);
+  user.child.kill('SIGTERM');
+  assert.equal(await user.exited, 0);
+  assert.deepEqual(filterPriorities(netns), []);
 });

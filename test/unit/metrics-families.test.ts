@@ -305,9 +305,9 @@ test('a histogram value with other numeric members (hardirqs): the histogram plu
 test('event exports: received, lost (perf only), malformed and dropped counters per export, as the run keeps them', async () => {
   const metrics = newMetrics();
   const exported = (name: string, transport: EventExportSpec['transport']) => ({ map: { name }, transport }) as EventExportSpec;
-  const perf: RunCounters = { received: 10, lost: 1, malformed: 2, dropped: 3 };
+  const perf: RunCounters = { received: 10, lost: 1, malformed: 2, filtered: 0, dropped: 3 };
   metrics.events(exported('events', 'perf_event_array'), perf);
-  metrics.events(exported('rb', 'ringbuf'), { received: 5, lost: 0, malformed: 0, dropped: 0 });
+  metrics.events(exported('rb', 'ringbuf'), { received: 5, lost: 0, malformed: 0, filtered: 0, dropped: 0 });
   const expected = (received: number) =>
     '# HELP ecli_events_received_total Events received from the exported ring buffer or perf event array\n' +
     '# TYPE ecli_events_received_total counter\n' +

@@ -14,9 +14,18 @@ import type { MapSpec } from '../../src/model/maps.js';
 import type { PackageSpec } from '../../src/model/spec.js';
 import { Session } from '../../src/api/session.js';
 import { zeroCounters, type RunCounters } from '../../src/runner/counters.js';
-import { RunEngine, type LoadedRunObject, type RecordHandlers, type RunKernel, type RunLimits, type RunSettings } from '../../src/runner/engine.js';
+import {
+  RunEngine,
+  type LoadedRunObject,
+  type RecordHandlers,
+  type RunKernel,
+  type RunLimits,
+  type RunOutput,
+  type RunSettings,
+} from '../../src/runner/engine.js';
 import { NOTICE_INTERVAL_MS } from '../../src/runner/event-notices.js';
 import type { RunObserver } from '../../src/runner/observer.js';
+import { MAX_HELD_RECORDS, NO_CONTEXT, type RecordContext, type StageFactory } from '../../src/runner/stages.js';
 import { POLL_INTERVAL_MS, type Poller } from '../../src/runner/poll-loop.js';
 import { OUTPUT_GRACE_MS, StdoutOutput, type OutputWatcher } from '../../src/runner/print.js';
 import type { SampleSource } from '../../src/runner/sampler.js';
@@ -483,7 +492,7 @@ test("each export's counters count every record received, the malformed ones and
   );
   reader.queue.push(record(1, 1), Buffer.alloc(2), { lost: 5 }, record(1, 2));
   clock.advance(POLL_INTERVAL_MS);
-  assert.deepEqual(observed[0]![1], { received: 3, lost: 5, malformed: 1, dropped: 0 });
+  assert.deepEqual(observed[0]![1], { received: 3, lost: 5, malformed: 1, filtered: 0, dropped: 0 });
   await end();
   assert.equal(observed.at(-1)![0], 'detached');
 });
@@ -496,7 +505,7 @@ test('the library: records decode into the events() queue, samples into samples(
   const session = new Session(spec, settings, { queueLimits: { records: 2, bytes: 1 << 20 }, signal: undefined, warn: () => undefined, kernel });
   kernel.reader.queue.push(record(1, 1), Buffer.alloc(3), record(1, 2), record(1, 3));
   await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS * 3));
-  assert.deepEqual(session.stats, { received: 4, lost: 0, malformed: 1, dropped: 1 });
+  assert.deepEqual(session.stats, { received: 4, lost: 0, malformed: 1, filtered: 0, dropped: 1 });
   const events = session.events();
   const samples = session.samples();
   await session.close();
@@ -510,4 +519,136 @@ test('the library: records decode into the events() queue, samples into samples(
   for await (const sample of samples) reads.push(sample.entries);
   assert.deepEqual(reads, [[{ key: { 'unsigned int': 5 }, value: { pid: 5, seq: 6 } }]]);
   assert.deepEqual(kernel.steps.at(-1), 'close loaded');
+});
+
+/** The engine with an output that records what reaches the sinks: each record's seq and context, each interval's entries. */
+function stagedRun(stages: StageFactory, options: { maps?: MapMeta[]; observer?: RunObserver; limits?: RunLimits; kernel?: FakeKernel } = {}) {
+  const clock = new FakeClock();
+  const kernel = options.kernel ?? new FakeKernel();
+  const delivered: { seq: number; context: RecordContext }[] = [];
+  const intervals: number[][] = [];
+  let flushes = 0;
+  const output: RunOutput = {
+    events: () => (data, offset, _length, context) => {
+      delivered.push({ seq: data.readUInt32LE(offset + 4), context });
+      return 'delivered';
+    },
+    samples: () => (entries) => {
+      intervals.push(entries.map(([key]) => Buffer.from(key).readUInt32LE(0)));
+      return 0;
+    },
+    flush: () => void flushes++,
+    warn: () => undefined,
+  };
+  const settings: RunSettings = { images: [], verbose: false, btfCustomPath: undefined, limits: options.limits ?? {}, tracePipe: false, stages };
+  const engine = RunEngine.start(specOf(options.maps ?? [EVENTS]), settings, output, {
+    kernel,
+    clock,
+    ...(options.observer ? { observer: options.observer } : {}),
+  });
+  return { clock, kernel, reader: kernel.reader, engine, delivered, intervals, flushes: () => flushes };
+}
+
+const seqOf = (data: Buffer, offset: number) => data.readUInt32LE(offset + 4);
+
+test('a filter stage drops records before the sink, counted as filtered; it sees the enrichment', async () => {
+  const stages: StageFactory = () => ({
+    enrich: (data, offset) => (seqOf(data, offset) % 2 === 0 ? { container: { id: 'c0ffee', runtime: 'podman' } } : NO_CONTEXT),
+    keep: (_data, _offset, _length, context) => context.container !== undefined,
+  });
+  const { clock, reader, engine, delivered } = stagedRun(stages);
+  for (let i = 0; i < 5; i++) reader.queue.push(record(1, i));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.deepEqual(
+    delivered.map((d) => [d.seq, d.context.container?.id]),
+    [
+      [0, 'c0ffee'],
+      [2, 'c0ffee'],
+      [4, 'c0ffee'],
+    ],
+  );
+  assert.deepEqual(engine.counters, { received: 5, lost: 0, malformed: 0, filtered: 2, dropped: 0 });
+  engine.close();
+});
+
+test('an enrichment that is not known yet holds its record and the later ones, in order, until it settles; close hands on what still waits', async () => {
+  const answers = new Map<number, (context: RecordContext) => void>();
+  const stages: StageFactory = () => ({
+    enrich: (data, offset) => {
+      const seq = seqOf(data, offset);
+      if (seq !== 1 && seq !== 3) return { container: { id: `c${seq}`, runtime: 'docker' } };
+      return new Promise<RecordContext>((resolve) => answers.set(seq, resolve));
+    },
+  });
+  const { clock, reader, engine, delivered, flushes } = stagedRun(stages);
+  for (let i = 0; i < 5; i++) reader.queue.push(record(1, i));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.deepEqual(
+    delivered.map((d) => d.seq),
+    [0],
+    'held behind record 1',
+  );
+  const before = flushes();
+  answers.get(1)!({ container: { id: 'late', runtime: 'docker' } });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(
+    delivered.map((d) => [d.seq, d.context.container?.id]),
+    [
+      [0, 'c0'],
+      [1, 'late'],
+      [2, 'c2'],
+    ],
+  );
+  assert.ok(flushes() > before, 'released records are flushed');
+  engine.close();
+  assert.deepEqual(
+    delivered.map((d) => [d.seq, d.context.container?.id]),
+    [
+      [0, 'c0'],
+      [1, 'late'],
+      [2, 'c2'],
+      [3, undefined],
+      [4, 'c4'],
+    ],
+  );
+  assert.equal(engine.counters.received, 5);
+});
+
+test('at most MAX_HELD_RECORDS wait behind an enrichment; later ones are dropped and counted', () => {
+  const stages: StageFactory = () => ({ enrich: () => new Promise<RecordContext>(() => undefined) });
+  const { clock, reader, engine } = stagedRun(stages);
+  reader.queue.push(...Array.from({ length: MAX_HELD_RECORDS + 3 }, (_, i) => record(1, i)));
+  const handled = reader.queue.length;
+  while (reader.queue.length > 0) clock.advance(POLL_INTERVAL_MS);
+  assert.deepEqual(engine.counters, { received: handled, lost: 0, malformed: 0, filtered: 0, dropped: 3 });
+  engine.close();
+});
+
+test('observers see the context of each delivered record of an enriched export (labels per container)', () => {
+  const seen: string[] = [];
+  const observer: RunObserver = {
+    events: () => undefined,
+    enriched: (exported, context) => void seen.push(`${exported.map.name}:${context.container?.name ?? '-'}`),
+    sampled: () => ({ connect: () => undefined, intervalRead: () => undefined }),
+    detach: () => undefined,
+  };
+  const stages: StageFactory = () => ({
+    enrich: (data, offset) => (seqOf(data, offset) === 0 ? { container: { id: 'a', runtime: 'podman', name: 'web' } } : NO_CONTEXT),
+  });
+  const { clock, reader, engine } = stagedRun(stages, { observer });
+  reader.queue.push(record(1, 0), record(1, 1));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.deepEqual(seen, ['events:web', 'events:-']);
+  engine.close();
+});
+
+test("a sampled map's entries go through keepEntry before the sink, the others counted as filtered", () => {
+  const kernel = new FakeKernel();
+  const key = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+  const stages: StageFactory = (exported) => (exported.kind === 'sample' ? { keepEntry: ([k]) => Buffer.from(k).readUInt32LE(0) > 1 } : undefined);
+  kernel.source = { entries: () => [1, 2, 3].map((n) => [key(n), record(n, n)] as [Uint8Array, Uint8Array]), clear: () => undefined };
+  const run = stagedRun(stages, { maps: [counts(false)], kernel });
+  assert.deepEqual(run.intervals.at(-1), [2, 3]);
+  assert.equal(run.engine.counters.filtered, 1);
+  run.engine.close();
 });
