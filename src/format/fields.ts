@@ -9,11 +9,16 @@ import { didYouMean } from '../suggest.js';
 
 export type FieldSelection = { kind: 'only'; names: string[] } | { kind: 'change'; add: string[]; remove: string[] };
 
-/** Parses the text of `--fields`; throws USAGE for an empty list or a mix of both styles. */
+/** Parses the text of `--fields`; throws USAGE for an empty name, a name given twice or a mix of both styles. */
 export function parseFields(text: string): FieldSelection {
   const items = text.split(',').map((s) => s.trim());
   if (items.some((s) => s === '' || s === '+' || s === '-')) {
     throw new EcliError('USAGE', `--fields ${text}: empty field name`, { hint: 'give names separated by commas, e.g. --fields pid,comm or --fields -ppid' });
+  }
+  const names = items.map((s) => s.replace(/^[+-]/, ''));
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) {
+    throw new EcliError('USAGE', `--fields ${text}: ${repeated} is named twice`, { hint: 'name each field once' });
   }
   const signed = items.filter((s) => s.startsWith('+') || s.startsWith('-'));
   if (signed.length === 0) return { kind: 'only', names: items };

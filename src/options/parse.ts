@@ -62,7 +62,7 @@ export function parseProgramArgs(
       shown = `--${name}`;
       target = longs.get(name);
       if (target === undefined) {
-        if (hostOptions.has(shown)) throw misplaced(shown, info);
+        if (hostOptions.has(shown)) throw notThePackages(shown, specs, info);
         const near = nearMiss(name, specs);
         throw unknownOption(shown, info, near, near === undefined ? didYouMean(name, longs.keys(), (n) => `--${n}`) : '');
       }
@@ -73,7 +73,7 @@ export function parseProgramArgs(
       shown = `-${letter}`;
       target = shorts.get(letter);
       if (target === undefined) {
-        if (hostOptions.has(shown)) throw misplaced(shown, info);
+        if (hostOptions.has(shown)) throw notThePackages(shown, specs, info);
         throw unknownOption(shown, info, undefined);
       }
     }
@@ -132,9 +132,20 @@ function unknownOption(shown: string, info: PackageHelpTexts, hint: string | und
   return new EcliError('USAGE', `unknown option ${shown} for package ${info.name}${suggestion}; run with --help to list its options`, { hint });
 }
 
-function misplaced(shown: string, info: PackageHelpTexts): EcliError {
-  return new EcliError('USAGE', `${shown} is ecli's option, not one of package ${info.name}: put ${shown} before the package`, {
-    hint: "what follows the package is the package's own options: ecli run [ecli's options] <package> [the package's options]",
+const LISTED_OPTIONS = 8;
+
+/**
+ * A word after the package that the package has no option of, but ecli run has: the user may have
+ * meant either (`-p 5` for a pid filter the package lacks, or ecli's `-j`), so say both.
+ */
+function notThePackages(shown: string, specs: readonly OptionSpec[], info: PackageHelpTexts): EcliError {
+  const names = specs.map((spec) => (spec.kind === 'value' && spec.short !== undefined ? `-${spec.short}/--${spec.long}` : `--${spec.long}`));
+  const listed =
+    names.length === 0
+      ? 'it has no options of its own'
+      : `its options: ${names.slice(0, LISTED_OPTIONS).join(', ')}${names.length > LISTED_OPTIONS ? `, and ${names.length - LISTED_OPTIONS} more (see --help)` : ''}`;
+  return new EcliError('USAGE', `package ${info.name} has no option ${shown} (${listed}); ecli's own ${shown} goes before the package`, {
+    hint: "ecli run [ecli's options] <package> [the package's options]; ecli run --help lists ecli's, ecli run <package> --help the package's",
   });
 }
 

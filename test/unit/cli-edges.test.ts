@@ -15,7 +15,6 @@ import { optionValueText, readOptionValue, withInitialValues } from '../../src/o
 import { parseProgramArgs } from '../../src/options/parse.js';
 import { buildOptionSpecs } from '../../src/options/spec.js';
 import type { EunomiaObjectMeta } from '../../src/package/types.js';
-import { errorWith } from '../helpers/assertions.js';
 
 const meta: EunomiaObjectMeta = {
   bpf_skel: {
@@ -75,13 +74,22 @@ test("--help shows each option's default: the @cmdarg default, else the object's
   assert.equal(defaultShown(buildOptionSpecs(meta)[0]!), undefined);
 });
 
-test('one of ecli run\'s own options after the package: "put it before the package"', () => {
-  const host = new Set(['-j', '--json', '--fields', '-v', '--debug']);
-  for (const word of ['-j', '--json', '--fields=pid', '--debug', '-v']) {
+test("one of ecli run's own options after the package: the package has no such option (its options are listed), ecli's goes before it", () => {
+  const host = new Set(['-j', '--json', '--fields', '-v', '--debug', '-p']);
+  for (const word of ['-j', '--json', '--fields=pid', '--debug', '-v', '-p']) {
     const shown = word.split('=')[0]!;
-    const message = `${shown} is ecli's option, not one of package demo_bpf: put ${shown} before the package`;
-    assert.throws(() => parseProgramArgs(specs(), [word], packageHelpTexts(meta), host), errorWith('USAGE', new RegExp(`^${message.replace(/[-]/g, '\\-')}$`)));
+    const message = `package demo_bpf has no option ${shown} (its options: --threshold, --label, --verbose_mode, --limit); ecli's own ${shown} goes before the package`;
+    assert.throws(
+      () => parseProgramArgs(specs(), [word, '5'], packageHelpTexts(meta), host),
+      (e: unknown) => e instanceof EcliError && e.code === 'USAGE' && e.message === message,
+    );
   }
+  const none = parseProgramArgs.bind(undefined, [], ['-p', '5'], packageHelpTexts(meta), host);
+  assert.throws(
+    none,
+    (e: unknown) =>
+      e instanceof EcliError && e.message === "package demo_bpf has no option -p (it has no options of its own); ecli's own -p goes before the package",
+  );
   // The package's own option of that name wins.
   const own = withInitialValues(
     buildOptionSpecs({ ...meta, bpf_skel: { ...meta.bpf_skel, data_sections: [{ name: '.rodata', variables: [{ name: 'json', type: 'bool' }] }] } }),

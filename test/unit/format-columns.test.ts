@@ -79,6 +79,21 @@ test('--fields mistakes are usage errors with a suggestion', () => {
   }
 });
 
+test('--fields naming a field twice is refused, not printed twice', () => {
+  for (const [text, name] of [
+    ['pid,pid', 'pid'],
+    ['comm,pid,comm', 'comm'],
+    ['-ppid,-ppid', 'ppid'],
+    ['+secret,-secret', 'secret'],
+  ]) {
+    assert.throws(
+      () => parseFields(text!),
+      (e: unknown) => e instanceof EcliError && e.code === 'USAGE' && e.message === `--fields ${text}: ${name} is named twice`,
+      text,
+    );
+  }
+});
+
 test('a value wider than its column widens it: the header is printed again and rows stay aligned', () => {
   const { f, record } = formatter({});
   assert.equal(f.header, 'TIME     PID    PPID   COMM   SECRET ');
