@@ -20,7 +20,11 @@ export interface SamplerHooks {
   onError(error: unknown): void;
 }
 
-/** Samples once at once, then every `schedule.interval` ms; returns what stops it. */
+/**
+ * Samples every `schedule.interval` ms, the first time one interval after the start (as
+ * libbpf-tools' `runqlat 1 1` prints its first histogram after a second: a read at once would
+ * show an interval of nothing); returns what stops it.
+ */
 export function startSampler(source: SampleSource, schedule: SampleSchedule, hooks: SamplerHooks, clock: Clock): Cancel {
   const sampleOnce = (): void => {
     try {
@@ -32,7 +36,5 @@ export function startSampler(source: SampleSource, schedule: SampleSchedule, hoo
       hooks.onError(error);
     }
   };
-  const cancel = clock.every(schedule.interval, sampleOnce);
-  sampleOnce();
-  return cancel;
+  return clock.every(schedule.interval, sampleOnce);
 }

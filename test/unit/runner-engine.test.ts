@@ -47,7 +47,11 @@ function eventBtf() {
 
 const HASH_MAP = 1;
 const EVENTS: MapMeta = { name: 'events', ident: 'events' };
-const counts = (clearMap: boolean): MapMeta => ({ name: 'counts', ident: 'counts', sample: { interval: 1000, type: 'default_kv', clear_map: clearMap } });
+const counts = (clearMap: boolean, interval = 1000): MapMeta => ({
+  name: 'counts',
+  ident: 'counts',
+  sample: { interval, type: 'default_kv', clear_map: clearMap },
+});
 
 /** A package spec with the given maps exported (a ring buffer named `events`, a sampled hash map `counts`); no exports: a bpf_printk package. */
 function specOf(maps: MapMeta[]): PackageSpec {
@@ -344,16 +348,17 @@ test('--count 3: the run ends after the third event printed; the rest is not pri
   assert.equal(output.summary(engine.elapsedMs), 'printed 3 events in 0.010 s; 0 lost, 0 malformed, 0 dropped');
 });
 
-test('--count 2 of a sampled map counts intervals: the first is read at once, the second one interval later', async () => {
+test('--count 2 of a sampled map counts intervals: the first is read one interval after the start, the second one interval later', async () => {
   const { clock, engine, output, end, forever } = cliRun({ maps: [counts(false)], limits: { count: 2 } });
   let done = false;
   const stopped = engine.wait(forever).then((status) => ((done = true), status));
+  clock.advance(1999);
   await Promise.resolve();
   assert.equal(done, false);
-  clock.advance(1000);
+  clock.advance(1);
   assert.equal(await stopped, 0);
   await end();
-  assert.equal(output.summary(engine.elapsedMs), 'printed 2 intervals in 1.000 s; 0 lost, 0 malformed, 0 dropped');
+  assert.equal(output.summary(engine.elapsedMs), 'printed 2 intervals in 2.000 s; 0 lost, 0 malformed, 0 dropped');
 });
 
 test('--count on a package without exports is a usage error before anything is opened', () => {
@@ -395,18 +400,18 @@ test("the output watcher ends the run when stdout's reader goes away, with nothi
   assert.equal(watching, false);
 });
 
-test('sampling reads the map at once and every interval, and clears it only with clear_map', async () => {
+test('sampling reads the map one interval after the start and every interval, and clears it only with clear_map (#28.2: not at once)', async () => {
   for (const clearMap of [false, true]) {
     const kernel = new FakeKernel();
     const entries = new Map<string, [Uint8Array, Uint8Array]>([['k', [record(5, 0).subarray(0, 4), record(5, 6)]]]);
     let clears = 0;
     kernel.source = { entries: () => entries.values(), clear: () => void clears++ };
     const { clock, stdout, end } = cliRun({ maps: [counts(clearMap)], kernel });
-    assert.equal(rows(stdout.text).length, 1, 'sampled at once');
     clock.advance(999);
-    assert.equal(rows(stdout.text).length, 1);
+    assert.equal(stdout.text, '', 'not sampled before one interval');
     clock.advance(1);
-    clock.advance(1000);
+    assert.equal(rows(stdout.text).length, 1);
+    clock.advance(2000);
     const lines = rows(stdout.text);
     assert.equal(lines.length, 3);
     // Key columns without an export type are named after their type, as the reference names them.
@@ -424,8 +429,10 @@ test('a map that cannot be read ends the run with the error', async () => {
     },
     clear: () => undefined,
   };
-  const { engine, end, forever } = cliRun({ maps: [counts(false)], kernel });
-  await assert.rejects(engine.wait(forever), /cannot read map counts/);
+  const { clock, engine, end, forever } = cliRun({ maps: [counts(false)], kernel });
+  const stopped = engine.wait(forever);
+  clock.advance(1000);
+  await assert.rejects(stopped, /cannot read map counts/);
   await end();
 });
 
@@ -497,17 +504,21 @@ test("each export's counters count every record received, the malformed ones and
   assert.equal(observed.at(-1)![0], 'detached');
 });
 
-test('the library: records decode into the events() queue, samples into samples(); stats are the engine counters; close ends both loops', async () => {
+test('the library: records decode into the events() queue, samples into samples(), the first one interval after the start (#28.2); stats are the engine counters; close ends both loops', async () => {
   const kernel = new FakeKernel();
   kernel.source = { entries: () => [[record(5, 0).subarray(0, 4), record(5, 6)]], clear: () => undefined };
-  const spec = specOf([EVENTS, counts(false)]);
+  const interval = 50;
+  const spec = specOf([EVENTS, counts(false, interval)]);
   const settings: RunSettings = { images: [], verbose: false, btfCustomPath: undefined, limits: {}, tracePipe: false };
+  const started = Date.now();
   const session = new Session(spec, settings, { queueLimits: { records: 2, bytes: 1 << 20 }, signal: undefined, warn: () => undefined, kernel });
   kernel.reader.queue.push(record(1, 1), Buffer.alloc(3), record(1, 2), record(1, 3));
-  await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS * 3));
+  const samples = session.samples()[Symbol.asyncIterator]();
+  const first = await samples.next();
+  assert.ok(first.value!.time.getTime() - started >= interval - 1, `first sample after ${first.value!.time.getTime() - started} ms`);
+  assert.deepEqual(first.value!.entries, [{ key: { 'unsigned int': 5 }, value: { pid: 5, seq: 6 } }]);
   assert.deepEqual(session.stats, { received: 4, lost: 0, malformed: 1, filtered: 0, dropped: 1 });
   const events = session.events();
-  const samples = session.samples();
   await session.close();
   const got: unknown[] = [];
   for await (const event of events) got.push(event);
@@ -515,9 +526,6 @@ test('the library: records decode into the events() queue, samples into samples(
     { pid: 1, seq: 1 },
     { pid: 1, seq: 2 },
   ]);
-  const reads: unknown[] = [];
-  for await (const sample of samples) reads.push(sample.entries);
-  assert.deepEqual(reads, [[{ key: { 'unsigned int': 5 }, value: { pid: 5, seq: 6 } }]]);
   assert.deepEqual(kernel.steps.at(-1), 'close loaded');
 });
 
@@ -648,6 +656,7 @@ test("a sampled map's entries go through keepEntry before the sink, the others c
   const stages: StageFactory = (exported) => (exported.kind === 'sample' ? { keepEntry: ([k]) => Buffer.from(k).readUInt32LE(0) > 1 } : undefined);
   kernel.source = { entries: () => [1, 2, 3].map((n) => [key(n), record(n, n)] as [Uint8Array, Uint8Array]), clear: () => undefined };
   const run = stagedRun(stages, { maps: [counts(false)], kernel });
+  run.clock.advance(1000);
   assert.deepEqual(run.intervals.at(-1), [2, 3]);
   assert.equal(run.engine.counters.filtered, 1);
   run.engine.close();
