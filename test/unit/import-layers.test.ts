@@ -19,6 +19,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['loader/ffi'],
   ['loader', 'symbols', 'containers'],
   ['runner', 'inputs', 'compiler'],
+  ['signing'],
   ['metrics', 'api'],
   ['cli'],
 ];
