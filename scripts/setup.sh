@@ -42,6 +42,8 @@ command -v prometheus >/dev/null || need_apt+=(prometheus)
 command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
 # curl: a URL test pins the digest users take with curl | sha256sum.
 command -v curl >/dev/null || need_apt+=(curl)
+# The signing tests check ecli's keys and signatures with an independent implementation.
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import cryptography, nacl' 2>/dev/null || need_apt+=(python3 python3-cryptography python3-nacl)
 [ -f /usr/include/x86_64-linux-gnu/sys/sdt.h ] || [ -f /usr/include/sys/sdt.h ] || need_apt+=(systemtap-sdt-dev)
 # Container enrichment tests and `make image`: real podman containers run with runc (crun refuses
 # hybrid cgroups) from a local image of busybox-static.

@@ -3,6 +3,7 @@
  * URL, a registry reference), validated and turned into the pure model. Needs no root; only
  * run() touches the kernel.
  */
+import type { KeyObject } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBtfPath } from '../inputs/btf-select.js';
@@ -12,6 +13,7 @@ import { EcliError } from '../errors.js';
 import { buildPackageSpec, type PackageSpec } from '../model/spec.js';
 import type { RunSettings } from '../runner/engine.js';
 import { sectionImages } from '../runner/prepare.js';
+import { loadSigningGate } from '../signing/options.js';
 import { optionValues, type ProgramOptionValue } from './options.js';
 import { Session } from './session.js';
 
@@ -32,6 +34,16 @@ export interface OpenOptions {
   timeoutMs?: number;
   /** Aborting it stops reading a URL or registry input at once: openPackage rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Public keys (paths to PEM files, or key objects): the input must carry a signature by one of
+   * them, checked before any of it is decoded (`ecli run --verify-key`). A registry manifest's
+   * is read from its `.sig` tag, a file's from `<file>.sig`.
+   */
+  verifyKeys?: ReadonlyArray<string | KeyObject>;
+  /** The detached signature of a file, URL or bytes input: a path or URL, or the signature file's bytes. */
+  signature?: string | Uint8Array;
+  /** The signing policy file; default ECLI_POLICY, else /etc/ecli/policy.json when it exists. */
+  policy?: string;
 }
 
 export interface RunOptions {
@@ -62,8 +74,15 @@ const DEFAULT_QUEUE_LIMIT = 65536;
 const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024;
 
 export async function openPackage(source: string | URL | Uint8Array, options: OpenOptions = {}): Promise<Package> {
-  const { type, ...rest } = options;
-  const resolveOptions = { ...rest, ...(type === undefined ? {} : { progType: type }) };
+  const { type, verifyKeys, signature, policy, ...rest } = options;
+  const gate = await loadSigningGate({
+    verifyKeys: verifyKeys ?? [],
+    keysOrigin: 'the verifyKeys option',
+    ...(signature === undefined ? {} : { signature }),
+    ...(policy === undefined ? {} : { policy }),
+    ...(options.onNotice === undefined ? {} : { onVerified: options.onNotice }),
+  });
+  const resolveOptions = { ...rest, ...(type === undefined ? {} : { progType: type }), ...(gate === undefined ? {} : { gate }) };
   const resolved =
     source instanceof Uint8Array
       ? await resolvePackageBytes(source, '<buffer>', resolveOptions)

@@ -6,6 +6,9 @@
  *   ecli push [--plain-http] [--chunk-size N] <package> <host[:port]/repo[:tag]>
  *   ecli pull [--plain-http] [-o dir] <host[:port]/repo[:tag] | host[:port]/repo@sha256:...>
  *   ecli login -u <user> [--plain-http] <host[:port]>     (password on stdin)
+ *   ecli key generate [--output-prefix cosign]
+ *   ecli sign --key cosign.key <reference | file>
+ *   ecli verify --key cosign.pub <reference | file | url>
  *   ecli <package> [program options...]        (same as `ecli run`)
  * ecli's own flags come before the package; everything after it belongs to the program.
  */
@@ -29,7 +32,7 @@ type RunFlags = FlagValues<'run'>;
 /** The flags that say how to read a package, which `run` and `inspect` share. */
 type SourceFlags = Pick<RunFlags, 'sha256' | 'insecure' | 'progType' | 'plainHttp'>;
 
-const COMMANDS = new Set(['run', 'inspect', 'pack', 'push', 'pull', 'login', 'help']);
+const COMMANDS = new Set(['run', 'inspect', 'pack', 'push', 'pull', 'login', 'key', 'sign', 'verify', 'help']);
 /** ecli's own flags that may stand before the command (`ecli -v run ...`). */
 const LEADING_SWITCHES = switchWords('ecli');
 const io = { stdout: process.stdout, stderr: process.stderr };
@@ -90,6 +93,11 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
     hostOptions,
     limits: { ...(flags.count === undefined ? {} : { count: flags.count }), ...(flags.duration === undefined ? {} : { durationMs: flags.duration }) },
     ...(flags.metrics === undefined ? {} : { metrics: { address: flags.metrics, labels: flags.metricsLabels } }),
+    signing: {
+      verifyKeys: flags.verifyKey ?? [],
+      ...(flags.signature === undefined ? {} : { signature: flags.signature }),
+      onVerified: (message: string) => process.stderr.write(`ecli: ${message}\n`),
+    },
   };
   if (flags.metricsLabels !== undefined && flags.metrics === undefined) {
     throw new EcliError('USAGE', '--metrics-labels needs --metrics', { hint: 'add --metrics HOST:PORT, e.g. --metrics 127.0.0.1:9464' });
@@ -183,7 +191,15 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
     .argument('<reference>', 'host[:port]/repository[:tag] or host[:port]/repository@sha256:<digest>')
     .action(async (reference: string, flags: FlagValues<'pull'>) => {
       const { runPull } = await import('./commands/pull.js');
-      await runPull(reference, { ...(flags.output ? { output: flags.output } : {}), ...(flags.plainHttp ? { plainHttp: true } : {}) }, io);
+      await runPull(
+        reference,
+        {
+          ...(flags.output ? { output: flags.output } : {}),
+          ...(flags.plainHttp ? { plainHttp: true } : {}),
+          ...(flags.verifyKey ? { verifyKeys: flags.verifyKey } : {}),
+        },
+        io,
+      );
       exit(0);
     });
 
@@ -196,6 +212,55 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
     .action(async (registry: string, flags: FlagValues<'login'>) => {
       const { runLogin } = await import('./commands/login.js');
       await runLogin(registry, { ...(flags.username === undefined ? {} : { username: flags.username }), ...(flags.plainHttp ? { plainHttp: true } : {}) }, io);
+      exit(0);
+    });
+  addFlags(
+    program
+      .command('key')
+      .description("manage signing keys in cosign's format")
+      .command('generate')
+      .description('write a new key pair: <prefix>.key (encrypted with COSIGN_PASSWORD or a password asked for on the terminal, mode 0600) and <prefix>.pub'),
+    'key generate',
+    TOOL_VERSION,
+  ).action(async (flags: FlagValues<'key generate'>) => {
+    const { runKeyGenerate } = await import('./commands/key.js');
+    await runKeyGenerate(flags.outputPrefix === undefined ? {} : { outputPrefix: flags.outputPrefix }, io);
+    exit(0);
+  });
+
+  addFlags(
+    program.command('sign').description('sign a package: a registry reference gets a cosign signature in its .sig tag, a file a detached <file>.sig'),
+    'sign',
+    TOOL_VERSION,
+  )
+    .argument('<target>', '[oci://]host[:port]/repository[:tag|@sha256:...], or a package file')
+    .action(async (target: string, flags: FlagValues<'sign'>) => {
+      const { runSign } = await import('./commands/sign.js');
+      await runSign(
+        target,
+        {
+          keys: flags.key ?? [],
+          ...(flags.outputSignature ? { outputSignature: flags.outputSignature } : {}),
+          ...(flags.plainHttp ? { plainHttp: true } : {}),
+        },
+        io,
+      );
+      exit(0);
+    });
+
+  addFlags(
+    program.command('verify').description('check a signature by a public key; prints the verified digest, or fails with exit 15'),
+    'verify',
+    TOOL_VERSION,
+  )
+    .argument('<target>', '[oci://]host[:port]/repository[:tag|@sha256:...], a package file, or an http(s) URL')
+    .action(async (target: string, flags: FlagValues<'verify'>) => {
+      const { runVerify } = await import('./commands/verify.js');
+      await runVerify(
+        target,
+        { keys: flags.key ?? [], ...(flags.signature ? { signature: flags.signature } : {}), ...(flags.plainHttp ? { plainHttp: true } : {}) },
+        io,
+      );
       exit(0);
     });
   return program;

@@ -16,6 +16,9 @@ const TITLES: Record<EcliCommand, string> = {
   push: '`ecli push`',
   pull: '`ecli pull`',
   login: '`ecli login`',
+  'key generate': '`ecli key generate`',
+  sign: '`ecli sign`',
+  verify: '`ecli verify`',
 };
 
 /** Text for a markdown table cell: a `|` would end the cell, a `<name>` would be taken for HTML. */

@@ -13,11 +13,11 @@ import { TIME_MODES } from '../format/time.js';
 import { parseChunkSize, parseCount, parseDuration, parseSort, parseTop } from './run-limits.js';
 
 /** `ecli` itself (before any command) and its commands. */
-export const ECLI_COMMANDS = ['ecli', 'run', 'inspect', 'pack', 'push', 'pull', 'login'] as const;
+export const ECLI_COMMANDS = ['ecli', 'run', 'inspect', 'pack', 'push', 'pull', 'login', 'key generate', 'sign', 'verify'] as const;
 export type EcliCommand = (typeof ECLI_COMMANDS)[number];
 
 /** Where docs/cli.md explains a flag at length (a heading anchor of docs/cli.md, or another page). */
-export type FlagGroup = 'general' | 'input' | 'output' | 'run control' | 'metrics' | 'registry' | 'pack';
+export type FlagGroup = 'general' | 'input' | 'output' | 'run control' | 'metrics' | 'registry' | 'pack' | 'signing';
 
 export interface FlagRow<Value, Commands extends readonly EcliCommand[] = readonly EcliCommand[]> {
   /** Commander's syntax: `-j, --json`, `--time <mode>`, `--no-widen`. */
@@ -77,6 +77,9 @@ function choiceFlag<const Choice extends string, const Commands extends readonly
 const RUN_SECTION = '#ecli-run-load-attach-print';
 const INPUT_SECTION = '#ecli-inspect-and-ecli-pack-distribute';
 const PLAIN_HTTP = 'speak plain HTTP to the registry (always allowed for localhost and 127.0.0.0/8)';
+const SIGNING = 'signing.md';
+/** A repeatable flag: each one adds its value. */
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** Every flag of ecli, in the order `--help` and the docs list them. */
 export const ECLI_FLAGS = {
@@ -234,7 +237,7 @@ export const ECLI_FLAGS = {
   }),
   plainHttp: switchFlag({
     flags: '--plain-http',
-    commands: ['run', 'inspect', 'push', 'pull', 'login'],
+    commands: ['run', 'inspect', 'push', 'pull', 'login', 'sign', 'verify'],
     summary: PLAIN_HTTP,
     group: 'registry',
     docs: 'registry.md',
@@ -254,6 +257,49 @@ export const ECLI_FLAGS = {
     group: 'registry',
     docs: 'registry.md',
     parse: parseChunkSize,
+  }),
+  verifyKey: parsedFlag({
+    flags: '--verify-key <cosign.pub>',
+    commands: ['run', 'pull'],
+    summary: {
+      run: 'refuse the package unless a signature by this public key checks, before any of it is decoded; repeatable (any one of the keys)',
+      pull: 'refuse the package unless a signature by this public key checks, before its layer is fetched; repeatable (any one of the keys)',
+    },
+    group: 'signing',
+    docs: SIGNING,
+    parse: collect,
+  }),
+  signature: textFlag({
+    flags: '--signature <path|url>',
+    commands: ['run', 'verify'],
+    summary: 'the detached signature of a file, URL or stdin package (default: <package>.sig)',
+    group: 'signing',
+    docs: SIGNING,
+  }),
+  key: parsedFlag({
+    flags: '--key <path>',
+    commands: ['sign', 'verify'],
+    summary: {
+      sign: 'the private key, cosign.key (its password from COSIGN_PASSWORD, or asked for on a terminal)',
+      verify: 'the public key, cosign.pub; repeatable (a signature by any one of them)',
+    },
+    group: 'signing',
+    docs: SIGNING,
+    parse: collect,
+  }),
+  outputSignature: textFlag({
+    flags: '--output-signature <path>',
+    commands: ['sign'],
+    summary: "where a file's signature goes (default: <file>.sig)",
+    group: 'signing',
+    docs: SIGNING,
+  }),
+  outputPrefix: textFlag({
+    flags: '--output-prefix <prefix>',
+    commands: ['key generate'],
+    summary: 'path and name of the two files, without extension (default: cosign)',
+    group: 'signing',
+    docs: SIGNING,
   }),
 } as const;
 

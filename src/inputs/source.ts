@@ -9,6 +9,7 @@ import { EcliError } from '../errors.js';
 import { decodePackage } from '../package/load.js';
 import type { ComposedPackage } from '../package/types.js';
 import { classifyInput } from './input-kind.js';
+import type { InputGate, InputToCheck } from './gate.js';
 import { parseSha256Pin, verifySha256 } from './digest.js';
 import { fetchBounded } from './fetch.js';
 import { parseManifest, verifyManifest, type PackManifest } from './manifest.js';
@@ -28,6 +29,8 @@ export interface ResolveOptions {
   plainHttp?: boolean;
   /** Told things worth knowing that are not errors, e.g. the digest a registry tag names. */
   onNotice?: (message: string) => void;
+  /** Checks the input (its signature) before any of it is decoded; a registry's before any layer is fetched. */
+  gate?: InputGate;
   /** Read for the spec `-`; defaults to process.stdin. */
   stdin?: NodeJS.ReadableStream;
   maxBytes?: number;
@@ -61,12 +64,16 @@ interface RawInput {
   bytes: Uint8Array;
   /** The path or URL path whose extension hints at the type. */
   name?: string;
+  /** What the gate checks; a registry input was checked while it was pulled. */
+  check?: InputToCheck;
 }
 
 export async function resolvePackageSource(spec: string, opts: ResolveOptions = {}): Promise<ResolvedPackage> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const pin = opts.sha256 === undefined ? undefined : parseSha256Pin(opts.sha256);
-  return resolveRawInput(await readInput(spec, opts, pin, maxBytes), opts, pin);
+  const input = await readInput(spec, opts, pin, maxBytes);
+  if (opts.gate !== undefined && input.check !== undefined) await opts.gate(input.check);
+  return resolveRawInput(input, opts, pin);
 }
 
 /**
@@ -93,6 +100,7 @@ async function pullWithDeadline<T>(spec: string, opts: ResolveOptions, pull: (si
 /** A package already in memory (JSON text or a tarball); `source` names it in messages. */
 export async function resolvePackageBytes(bytes: Uint8Array, source: string, opts: ResolveOptions = {}): Promise<ResolvedPackage> {
   const pin = opts.sha256 === undefined ? undefined : parseSha256Pin(opts.sha256);
+  await opts.gate?.({ kind: 'bytes', source, bytes });
   return resolveRawInput({ source, bytes }, opts, pin);
 }
 
@@ -105,8 +113,10 @@ function resolveRawInput(input: RawInput, opts: ResolveOptions, pin: string | un
 async function readInput(spec: string, opts: ResolveOptions, pin: string | undefined, maxBytes: number): Promise<RawInput> {
   const input = classifyInput(spec);
   switch (input.kind) {
-    case 'stdin':
-      return { source: STDIN_SOURCE, bytes: await readStreamBounded(opts.stdin ?? process.stdin, maxBytes, STDIN_SOURCE) };
+    case 'stdin': {
+      const bytes = await readStreamBounded(opts.stdin ?? process.stdin, maxBytes, STDIN_SOURCE);
+      return { source: STDIN_SOURCE, bytes, check: { kind: 'bytes', source: STDIN_SOURCE, bytes } };
+    }
     case 'url': {
       if (pin === undefined && opts.insecure !== true) {
         throw new EcliError('USAGE', 'refusing to run an unpinned URL: pass --sha256 <digest> (sha256 of the file) or --insecure, before the URL', {
@@ -120,19 +130,27 @@ async function readInput(spec: string, opts: ResolveOptions, pin: string | undef
         maxRedirects: MAX_REDIRECTS,
         signal: opts.signal,
       });
-      return { source: spec, bytes, name: new URL(finalUrl).pathname };
+      return { source: spec, bytes, name: new URL(finalUrl).pathname, check: { kind: 'url', url: spec, bytes } };
     }
     case 'registry': {
       const { pullForRun } = await import('./registry/run-input.js');
       return pullWithDeadline(spec, opts, (signal, timeoutMs) =>
-        pullForRun(spec, { maxBytes, timeoutMs, signal, plainHttp: opts.plainHttp === true, ...(opts.onNotice ? { onNotice: opts.onNotice } : {}) }),
+        pullForRun(spec, {
+          maxBytes,
+          timeoutMs,
+          signal,
+          plainHttp: opts.plainHttp === true,
+          ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
+          ...(opts.gate ? { gate: opts.gate } : {}),
+        }),
       );
     }
     case 'file': {
       const hint = input.referenceLike
         ? `no such local path; to run it from a registry, write it as a reference: oci://${spec}`
         : 'pass a package.json written by ecc, a package tarball, an http(s) URL, an oci:// registry reference, or - for stdin';
-      return { source: spec, bytes: await readInputFile(spec, maxBytes, hint), name: spec };
+      const bytes = await readInputFile(spec, maxBytes, hint);
+      return { source: spec, bytes, name: spec, check: { kind: 'file', path: spec, bytes } };
     }
   }
 }

@@ -39,7 +39,7 @@ test("each row's key is where commander stores the flag's value", () => {
 
 test('ecli --help and each command --help list exactly the flags of the table', () => {
   for (const command of ECLI_COMMANDS) {
-    const result = runTool(ecliPath, command === 'ecli' ? ['--help'] : [command, '--help']);
+    const result = runTool(ecliPath, command === 'ecli' ? ['--help'] : [...command.split(' '), '--help']);
     assert.equal(result.status, 0, result.stderr);
     const options = /\nOptions:\n([^]*?)(?:\n\n|$)/.exec(result.stdout)?.[1] ?? '';
     assert.ok(options !== '', `${command} --help has an Options section:\n${result.stdout}`);

@@ -9,6 +9,7 @@ import type { RunObserver } from '../../runner/observer.js';
 import { watchOutputReader } from '../../loader/output-reader-watch.js';
 import { startupMark } from '../../startup-mark.js';
 import { runPackage } from '../../runner/run.js';
+import { loadSigningGate, type SigningOptions } from '../../signing/options.js';
 import type { CommandIo } from './io.js';
 
 /** ecli run's flags: where the package comes from (ResolveOptions), and the engine's settings as the flags give them. */
@@ -24,15 +25,19 @@ export interface RunCommandOptions extends ResolveOptions, Pick<RunSettings, 'tr
   limits?: RunLimits;
   /** ecli run's own option words, for "put -j before the package". */
   hostOptions?: ReadonlySet<string>;
+  /** `--verify-key`, `--signature`; the signing policy applies whatever they are. */
+  signing?: SigningOptions;
 }
 
 export async function runRun(spec: string, programArgs: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
   startupMark('run');
-  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, hostOptions, ...resolveOptions } = opts;
+  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, hostOptions, signing, ...resolveOptions } = opts;
+  // Keys and the policy are read before anything else: a bad one stops the run at once.
+  const gate = await loadSigningGate(signing ?? {});
   // Bound before the package is even read: a taken port is a usage error, not a half-started run.
   const served = metrics === undefined ? undefined : await startMetrics(metrics, io);
   try {
-    const resolved = await resolvePackageSource(spec, resolveOptions);
+    const resolved = await resolvePackageSource(spec, gate === undefined ? resolveOptions : { ...resolveOptions, gate });
     try {
       const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
       const packageSpec = buildPackageSpec(resolved);

@@ -1,5 +1,6 @@
 /** `ecli run <reference>`: the package layer of a registry artifact, as an input to resolve like a file. */
 import { EcliError } from '../../errors.js';
+import type { InputGate } from '../gate.js';
 import { formatReference, hasOciPrefix, parseReference } from './reference.js';
 import { pullPackage } from './transfer.js';
 
@@ -9,6 +10,8 @@ export interface RegistryInputOptions {
   plainHttp: boolean;
   signal?: AbortSignal | undefined;
   onNotice?: (message: string) => void;
+  /** Checks the manifest (its signature) before any layer is fetched. */
+  gate?: InputGate;
 }
 
 export interface RegistryInput {
@@ -24,7 +27,13 @@ export async function pullForRun(spec: string, options: RegistryInputOptions): P
   const ref = parseReference(spec);
   let pulled;
   try {
-    pulled = await pullPackage(ref, options.maxBytes, { plainHttp: options.plainHttp, timeoutMs: options.timeoutMs, signal: options.signal });
+    const gate = options.gate;
+    pulled = await pullPackage(ref, options.maxBytes, {
+      plainHttp: options.plainHttp,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      ...(gate === undefined ? {} : { checkManifest: (client, digest) => gate({ kind: 'registry', reference: ref, digest, client }) }),
+    });
   } catch (error) {
     // Nothing on disk has that name either: say so, in case a path was meant (not with oci://).
     if (error instanceof EcliError && error.code === 'NETWORK' && error.message.startsWith('cannot reach') && !hasOciPrefix(spec)) {

@@ -34,9 +34,15 @@ async function pushBlob(client: RegistryClient, ref: RegistryReference, blob: Bl
   options.onBlob?.(blob.descriptor, !present);
 }
 
-export async function pullPackage(ref: RegistryReference, maxBytes: number, options: ClientOptions = {}): Promise<PulledPackage> {
+export interface PullOptions extends ClientOptions {
+  /** Runs once the manifest is fetched (its digest checked), before its layers are read or fetched. */
+  checkManifest?: (client: RegistryClient, digest: string) => Promise<void>;
+}
+
+export async function pullPackage(ref: RegistryReference, maxBytes: number, options: PullOptions = {}): Promise<PulledPackage> {
   const client = await RegistryClient.connect(ref.registry, ref.repository, 'pull', options);
   const manifest = await getManifest(client, ref);
+  await options.checkManifest?.(client, manifest.digest);
   const layer = packageLayer(manifest.bytes, formatReference(ref));
   const bytes = await getBlob(client, ref, layer, maxBytes);
   return { digest: manifest.digest, layer, bytes, fileName: layerFileName(layer) };

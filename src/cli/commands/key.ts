@@ -1,0 +1,73 @@
+/**
+ * `ecli key generate [--output-prefix cosign]`: a new ECDSA P-256 key pair in cosign's format,
+ * `<prefix>.key` (encrypted, mode 0600) and `<prefix>.pub`. Both are created new (O_EXCL): an
+ * existing file, or a symlink in its place, is never written through or replaced.
+ */
+import { closeSync, constants, lstatSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { EcliError } from '../../errors.js';
+import { generateKeyPair } from '../../signing/keys.js';
+import { readPassword } from '../../signing/password.js';
+import { writeError } from './output-file.js';
+import type { CommandIo } from './io.js';
+
+export interface KeyGenerateOptions {
+  outputPrefix?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+export async function runKeyGenerate(opts: KeyGenerateOptions, io: CommandIo): Promise<void> {
+  const prefix = resolve(opts.cwd ?? process.cwd(), opts.outputPrefix ?? 'cosign');
+  const privatePath = `${prefix}.key`;
+  const publicPath = `${prefix}.pub`;
+  // Said before the password is asked for; the O_EXCL open below is what guarantees it.
+  for (const path of [privatePath, publicPath]) if (exists(path)) throw alreadyThere(path);
+  const password = await readPassword({ env: opts.env ?? process.env }, true);
+  const pair = await generateKeyPair(password);
+  writeNew(privatePath, pair.privatePem, 0o600);
+  try {
+    writeNew(publicPath, pair.publicPem, 0o644);
+  } catch (error) {
+    unlinkSync(privatePath);
+    throw error;
+  }
+  io.stderr.write(`ecli: private key written to ${privatePath} (mode 0600, encrypted with the password)\n`);
+  io.stdout.write(`${publicPath}\n`);
+}
+
+/** Creates `path` with `text`; refuses when anything (a file, a symlink) is there already. */
+function writeNew(path: string, text: string, mode: number): void {
+  let fd: number;
+  try {
+    fd = openSync(path, CREATE_NEW, mode);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw code === 'EEXIST' || code === 'ELOOP' ? alreadyThere(path) : writeError(path, error, false);
+  }
+  try {
+    writeFileSync(fd, text);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(path);
+    throw writeError(path, error, false);
+  }
+  closeSync(fd);
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function alreadyThere(path: string): EcliError {
+  return new EcliError('USAGE', `${path} already exists; ecli key generate never replaces a key`, {
+    hint: 'move it away, or choose other names with --output-prefix',
+  });
+}
