@@ -1,11 +1,18 @@
 /** clang + llvm-strip: one BPF source to one BTF-carrying object. */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import { EcliError } from '../errors.js';
+import type { BpfCpu } from './bpf-cpu.js';
+import { formatVersion, newerThanHeaders } from './bpf-headers.js';
+import { cacheRoot, ensureDir } from './cache.js';
 import { runTool } from './process.js';
 import type { Toolchain } from './toolchain.js';
 
 export interface CompileFlagsInput {
   toolchain: Toolchain;
   arch: string;
+  /** `-mcpu=`; undefined leaves clang's default (or the user's own, among additionalCflags). */
+  cpu: BpfCpu | undefined;
   vmlinuxDir: string;
   additionalCflags: readonly string[];
   sourceDir: string;
@@ -15,7 +22,8 @@ export interface CompileFlagsInput {
  * The reference's flag order, split where the per-source part starts:
  * `-g -O2 -target bpf -Wno-unknown-attributes -D__TARGET_ARCH_<arch> <sys includes> -I<vmlinux> <cflags>` + `-I<source dir>`,
  * plus `-Werror=implicit-function-declaration`: a misspelt helper would otherwise compile into an
- * extern call that the kernel refuses at run time (`-a -Wno-error=...` turns it back into a warning).
+ * extern call that the kernel refuses at run time (`-a -Wno-error=...` turns it back into a warning);
+ * `-mcpu` (bpf-cpu.ts) and, when an older copy of libbpf's BPF headers comes first, an `-I` for the newest.
  */
 export function compileFlags(input: CompileFlagsInput): { base: string[]; source: string[] } {
   return {
@@ -24,9 +32,11 @@ export function compileFlags(input: CompileFlagsInput): { base: string[]; source
       '-O2',
       '-target',
       'bpf',
+      ...(input.cpu === undefined ? [] : [`-mcpu=${input.cpu}`]),
       '-Wno-unknown-attributes',
       '-Werror=implicit-function-declaration',
       `-D__TARGET_ARCH_${input.arch}`,
+      ...input.toolchain.bpfHeaderFlags,
       ...input.toolchain.sysIncludeFlags,
       `-I${input.vmlinuxDir}`,
       ...input.additionalCflags,
@@ -44,21 +54,108 @@ export function firstErrorLine(stderr: string): string {
   return lines.find((l) => /\berror:/.test(l)) ?? lines[0] ?? 'no diagnostic output';
 }
 
+/** What a failed compile is judged by: the texts it read, and what ecc chose. */
+export interface CompileContext {
+  /** The source as the user named it. */
+  source: string;
+  /** The source and header texts, searched for what newer BPF headers added. */
+  texts: readonly string[];
+  cpu: BpfCpu | undefined;
+  /** Why that `-mcpu` (bpf-cpu.ts), for the hint on signed division. */
+  cpuReason: string;
+  env?: NodeJS.ProcessEnv | undefined;
+}
+
+/** clang crashed (a backend or frontend bug) rather than reporting errors in the source. */
+export function isClangCrash(code: number, stderr: string): boolean {
+  return code >= 128 || /PLEASE submit a bug report|^Stack dump:|clang frontend command failed/m.test(stderr);
+}
+
+/** The line of a crash report that says what went wrong, without LLVM's node addresses. */
+export function crashSummary(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim());
+  const fatal = lines.find((l) => /fatal error: error in backend:|LLVM ERROR:|Assertion .* failed/.test(l)) ?? lines.find((l) => /\berror:/.test(l));
+  if (fatal === undefined) return 'no diagnostic before the crash';
+  return fatal
+    .replace(/^.*?(?:fatal error: )?error in backend: /, '')
+    .replace(/^LLVM ERROR: /, '')
+    .replace(/0x[0-9a-f]+: /g, '')
+    .replace(/, 0x[0-9a-f]+/g, '')
+    .replace(/ 0x[0-9a-f]+/g, '')
+    .replace(/, (\S+:\d+:\d+)$/, ' at $1');
+}
+
+/** Writes a crash's full output to a new file in the cache (never an existing one) and returns its path. */
+function saveCrashLog(stderr: string, env: NodeJS.ProcessEnv | undefined): string | undefined {
+  try {
+    const dir = path.join(cacheRoot(env), 'logs');
+    ensureDir(dir);
+    const file = path.join(dir, `clang-crash-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+    const fd = openSync(file, 'wx', 0o600);
+    try {
+      writeSync(fd, stderr);
+    } finally {
+      closeSync(fd);
+    }
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
+function compileFailure(toolchain: Toolchain, source: string, stderr: string, code: number, context: CompileContext): EcliError {
+  const clang = `clang ${toolchain.clangVersion.text}`;
+  if (isClangCrash(code, stderr)) {
+    const log = saveCrashLog(stderr, context.env);
+    const signedDivision = /\b(?:sdiv|srem)\b/.test(stderr);
+    return new EcliError(
+      'COMPILE_FAILED',
+      `${clang} crashed compiling ${source}: ${crashSummary(stderr)}; ${log ? `its full output is in ${log}` : 'its output could not be saved'}`,
+      {
+        hint: signedDivision
+          ? `signed division and modulo need -mcpu=v4, which clang ≥ 18 emits; run make setup for clang-19, or divide unsigned values`
+          : `a bug in clang, not an error in the source: try a newer clang (-c clang-19)`,
+        detail: undefined,
+      },
+    );
+  }
+  const headers = toolchain.bpfHeaders;
+  const needs = context.texts.flatMap((text) => newerThanHeaders(text, headers?.version));
+  if (needs.length > 0) {
+    const newest = needs[0]!.since;
+    const names = [...new Set(needs.map((n) => n.name))].join(', ');
+    return new EcliError(
+      'COMPILE_FAILED',
+      `${source} uses ${names}, which libbpf ${newest.major}.${newest.minor}'s BPF headers added, but the BPF headers in use are ${formatVersion(headers?.version)}${headers ? ` (${headers.includeDir}/bpf)` : ''}: ${firstErrorLine(stderr)}`,
+      {
+        hint: `the source is fine for newer headers: install libbpf-dev ≥ ${newest.major}.${newest.minor} (make setup installs 1.4 from Debian's bookworm-backports), or point -a -I<dir> at a directory holding a newer bpf/`,
+        detail: stderr,
+      },
+    );
+  }
+  if (/unsupported signed division/.test(stderr)) {
+    return new EcliError('COMPILE_FAILED', `${clang} failed: ${firstErrorLine(stderr)}`, {
+      hint: `signed division needs -mcpu=v4 and ecc chose ${context.cpu ?? "clang's default"} (${context.cpuReason}); divide unsigned values, or compile for another kernel with -a -mcpu=v4`,
+      detail: stderr,
+    });
+  }
+  return new EcliError('COMPILE_FAILED', `clang failed: ${firstErrorLine(stderr)}`, {
+    hint: "fix the errors above in the BPF source (see clang's output)",
+    detail: stderr,
+  });
+}
+
 /** Compiles and strips DWARF (BTF stays). Returns clang's warnings, if any. */
 export async function compileObject(
   toolchain: Toolchain,
   flags: readonly string[],
   input: string,
   output: string,
+  context: CompileContext,
   log?: (line: string) => void,
 ): Promise<string> {
   const clang = await runTool(toolchain.clang, [...flags, '-c', input, '-o', output], { log });
-  if (clang.code !== 0) {
-    throw new EcliError('COMPILE_FAILED', `clang failed: ${firstErrorLine(clang.stderr)}`, {
-      hint: "fix the errors above in the BPF source (see clang's output)",
-      detail: clang.stderr,
-    });
-  }
+  if (clang.code !== 0) throw compileFailure(toolchain, context.source, clang.stderr, clang.code, context);
   const strip = await runTool(toolchain.llvmStrip, ['-g', output], { log });
   if (strip.code !== 0) {
     throw new EcliError('COMPILE_FAILED', `llvm-strip failed on ${output}: ${firstErrorLine(strip.stderr)}`, {

@@ -3,16 +3,19 @@
  * and `package.json`, compatible with the reference eunomia-bpf ecc.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Btf } from '../btf/btf.js';
 import { findSection, parseElf, type ElfFile } from '../elf/elf.js';
 import { EcliError } from '../errors.js';
 import { encodeBpfObject, stableStringify } from '../package/codec.js';
 import type { BpfSkeletonMeta, ExportedTypesStructMeta } from '../package/types.js';
+import { chooseBpfCpu } from './bpf-cpu.js';
 import { writeFileAtomic } from './cache.js';
 import { compileFlags, compileObject } from './compile.js';
 import { unresolvedExterns } from './externs.js';
+import { kernelTracepoints } from './kernel-tracepoints.js';
+import { checkPrograms, programProblemHint, splitCheckOptOuts, type ProgramCheck } from './program-checks.js';
 import { applyDocComments, memberDisplayHints } from './doc-comments.js';
 import { buildExportTypes, dummyPointerDeclarations, headerStructNames } from './export-types.js';
 import { objectBaseName, skeletonObjName } from './naming.js';
@@ -49,6 +52,8 @@ export interface EccOptions {
   generatePackage?: boolean;
   env?: NodeJS.ProcessEnv;
   logger?: EccLogger;
+  /** The kernel whose instruction set `-mcpu` targets; default: the running one (os.release()). */
+  kernelRelease?: string;
 }
 
 export interface EccMeta {
@@ -111,17 +116,16 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
   const objName = skeletonObjName(objectFile);
   const sourceDir = path.dirname(path.resolve(source));
 
+  const { clangFlags: additionalCflags, disabled: disabledChecks } = splitCheckOptOuts(
+    (options.additionalCflags ?? []).flatMap((f) => f.split(/\s+/).filter(Boolean)),
+  );
   const [toolchain, vmlinux] = await Promise.all([
-    resolveToolchain({ clang: options.clang ?? env.ECC_CLANG, llvmStrip: options.llvmStrip }, log),
+    resolveToolchain({ clang: options.clang ?? env.ECC_CLANG, llvmStrip: options.llvmStrip, env, cflags: additionalCflags }, log),
     ensureVmlinuxHeader({ env, log, progress: logger.info }),
   ]);
-  const flags = compileFlags({
-    toolchain,
-    arch: targetArch(),
-    vmlinuxDir: vmlinux.dir,
-    additionalCflags: (options.additionalCflags ?? []).flatMap((f) => f.split(/\s+/).filter(Boolean)),
-    sourceDir,
-  });
+  const cpu = chooseBpfCpu(toolchain.clangVersion.major, options.kernelRelease ?? release(), additionalCflags);
+  log?.(`-mcpu=${cpu.cpu ?? '(not given)'}: ${cpu.reason}`);
+  const flags = compileFlags({ toolchain, arch: targetArch(), cpu: cpu.cpu, vmlinuxDir: vmlinux.dir, additionalCflags, sourceDir });
 
   const structNames = headerText === undefined ? [] : headerStructNames(headerText);
   const workDir = mkdtempSync(path.join(tmpdir(), 'ecc-'));
@@ -133,7 +137,8 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
     const objectTemp = path.join(workDir, objectFile);
 
     logger.info('Compiling bpf object...');
-    const compiling = compileObject(toolchain, inputFlags, input, objectTemp, log);
+    const context = { source, texts: headerText === undefined ? [sourceText] : [sourceText, headerText], cpu: cpu.cpu, cpuReason: cpu.reason, env };
+    const compiling = compileObject(toolchain, inputFlags, input, objectTemp, context, log);
     const declOptions = { toolchain, vmlinuxHeader: vmlinux.path, baseFlags: flags.base, sourceFlags: flags.source, source, header, env, log };
     const readingDocs = options.headerOnly ? Promise.resolve({ decls: [], records: [] }) : readSourceDeclsWithPch(declOptions);
     const [compiled, fastDocs] = await Promise.allSettled([compiling, readingDocs]);
@@ -150,6 +155,7 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
     }
     const btf = Btf.parse(btfSection.data);
     refuseUnresolvedExterns(source, elf, btf);
+    refuseProgramProblems(source, elf, vmlinux.path, disabledChecks);
     const documented = applyDocComments(buildSkeleton(elf, btf, objName), docs.decls);
     for (const warning of documented.warnings) logger.warn(`${source}: ${warning}`);
 
@@ -181,6 +187,20 @@ function refuseUnresolvedExterns(source: string, elf: ElfFile, btf: Btf): void {
       hint: 'define each in the source (check the spelling of helper names), or mark kernel symbols __ksym and kernel config values __kconfig',
     },
   );
+}
+
+function refuseProgramProblems(source: string, elf: ElfFile, vmlinuxHeader: string, disabled: ReadonlySet<ProgramCheck>): void {
+  const problems = checkPrograms(elf, kernelTracepoints(vmlinuxHeader), disabled);
+  const [first] = problems;
+  if (first === undefined) return;
+  const more =
+    problems.length > 1
+      ? `; and ${problems
+          .slice(1)
+          .map((p) => p.message)
+          .join('; ')}`
+      : '';
+  throw new EcliError('COMPILE_FAILED', `${source}: ${first.message}${more}`, { hint: programProblemHint(first) });
 }
 
 /**

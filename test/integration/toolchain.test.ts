@@ -1,17 +1,36 @@
+/**
+ * ecc's toolchain: the newest clang and libbpf headers found, -mcpu from clang and the kernel,
+ * sources that need them (BPF_UPROBE, bpf_for, signed division) compiled and run, old headers
+ * and clang crashes reported as what they are, and the compile-time refusals of sections and
+ * tracepoints. Also the caches keyed by the tools that wrote them.
+ */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { KERNEL_BTF_PATH } from '../../src/btf/kernel-btf-path.js';
 import { findExecutable } from '../../src/compiler/process.js';
 import { ensureVmlinuxHeader } from '../../src/compiler/vmlinux.js';
-import { skipUnlessCi } from '../helpers/env.js';
+import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
+import { startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
+import { eccPath, runTool } from '../helpers/ecli-process.js';
+import { haveCommands, haveToolchain, jsonLine, jsonRows, startHelper, tempDir } from '../helpers/examples.js';
+import { libbpf11 } from '../helpers/libbpf-1.1.js';
 
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'toolchain-test-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+const fixtures = path.join(repoRoot, 'test/fixtures/toolchain');
+/** Where modern.bpf.c's uprobe points. */
+const TARGET = '/tmp/ecli-toolchain-target';
+
+/** True when clang-19 (or newer) is installed, as make setup does; otherwise skips. */
+function haveModernClang(t: TestContext): boolean {
+  if (!haveToolchain(t)) return false;
+  if (['clang-22', 'clang-21', 'clang-20', 'clang-19', 'clang-18'].some((c) => findExecutable([c]))) return true;
+  skipUnlessCi(t, 'needs clang ≥ 18 (make setup installs clang-19)');
+  return false;
+}
+
+function ecc(args: string[]): { status: number | null; stderr: string } {
+  return runTool(eccPath, args);
 }
 
 test('vmlinux.h is generated again when bpftool changes, not taken from the cache of another bpftool', async (t) => {
@@ -31,4 +50,131 @@ test('vmlinux.h is generated again when bpftool changes, not taken from the cach
 
   assert.notEqual(second.dir, first.dir);
   assert.match(readFileSync(second.path, 'utf8'), /#ifndef __VMLINUX_H__/);
+});
+
+test('ecc -v names the clang, the BPF headers and the -mcpu it chose, and why', (t) => {
+  if (!haveModernClang(t)) return;
+  const out = tempDir(t);
+  const run = ecc(['-v', path.join(fixtures, 'modern.bpf.c'), path.join(fixtures, 'modern.h'), '-o', out]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /^clang 1[89]\.\d+\.\d+|^clang 2\d\.\d+\.\d+/m);
+  assert.match(run.stderr, /, the newest found/);
+  assert.match(run.stderr, /^BPF headers: libbpf 1\.\d+ in \S+\/bpf, the newest found/m);
+  assert.match(run.stderr, /^-mcpu=v[34]: clang \d+ and kernel \S+ both support v[34]/m);
+  assert.match(run.stderr, /-mcpu=v[34] /, 'clang ran with it');
+});
+
+test('BPF_UPROBE, a bpf_for loop and signed division compile with the newest clang and headers, and run', async (t) => {
+  if (!haveRoot(t) || !haveModernClang(t) || !haveCommands(t, ['cc'])) return;
+  const out = tempDir(t);
+  const compiled = ecc([path.join(fixtures, 'modern.bpf.c'), path.join(fixtures, 'modern.h'), '-o', out]);
+  assert.equal(compiled.status, 0, compiled.stderr);
+  const built = path.join(out, 'target');
+  const cc = runTool('cc', ['-O0', '-o', built, path.join(fixtures, 'target.c')]);
+  assert.equal(cc.status, 0, cc.stderr);
+  renameSync(built, TARGET);
+
+  const ecli = await startEcliFor(t, ['run', '-j', '--time', 'none', path.join(out, 'package.json')]);
+  const calls = [
+    [-7, 2],
+    [7, -2],
+    [100, 7],
+  ];
+  for (const [a, b] of calls) {
+    const target = startHelper(t, TARGET, [String(a), String(b)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    assert.equal(await target.exited, 0);
+    await ecli.waitForLine(jsonLine((r) => r.pid === target.pid));
+  }
+  const rows = jsonRows(ecli).map(({ a, b, quotient, remainder, sum }) => [a, b, quotient, remainder, sum]);
+  // C's truncating division, as the kernel's sdiv/smod compute it; sum = a * (0 + 1 + ... + 9).
+  assert.deepEqual(rows, [
+    [-7, 2, -3, -1, -315],
+    [7, -2, -3, 1, 315],
+    [100, 7, 14, 2, 4500],
+  ]);
+  await stopAndCheckUnloaded(ecli, 'SIGINT', ['on_divide']);
+});
+
+test('a source that needs newer libbpf headers than the ones used is told so, not to fix its errors', (t) => {
+  if (!haveModernClang(t)) return;
+  const old = libbpf11(t);
+  if (old === undefined) return;
+  const run = ecc([path.join(fixtures, 'modern.bpf.c'), path.join(fixtures, 'modern.h'), '-o', tempDir(t), '-a', `-I${old.includeDir}`]);
+  assert.equal(run.status, 10, run.stderr);
+  const error = run.stderr.split('\n').find((l) => l.startsWith('ecc: error:'));
+  assert.match(
+    error ?? '',
+    /^ecc: error: \S*modern\.bpf\.c uses BPF_UPROBE, bpf_for, which libbpf 1\.2's BPF headers added, but the BPF headers in use are libbpf 1\.1 \(\S+\/bpf\): /,
+  );
+  assert.match(run.stderr, /^hint: the source is fine for newer headers: install libbpf-dev ≥ 1\.2/m);
+  assert.doesNotMatch(run.stderr, /fix the errors above/);
+});
+
+test('a clang crash is one line naming the file that holds its full output, with the fix for signed division', (t) => {
+  if (!haveToolchain(t)) return;
+  const clang14 = findExecutable(['clang-14']);
+  if (clang14 === undefined) return skipUnlessCi(t, 'needs clang-14, whose BPF backend crashes on signed division');
+  const dir = tempDir(t);
+  const run = runTool(eccPath, ['-c', clang14, path.join(fixtures, 'modern.bpf.c'), path.join(fixtures, 'modern.h'), '-o', dir], {
+    env: { XDG_CACHE_HOME: path.join(dir, 'cache') },
+  });
+  assert.equal(run.status, 10, run.stderr);
+  const lines = run.stderr.trim().split('\n');
+  const error = lines.find((l) => l.startsWith('ecc: error:')) ?? '';
+  const match = /^ecc: error: clang 14\.\d+\.\d+ crashed compiling \S*modern\.bpf\.c: Cannot select: .*sdiv.*; its full output is in (\S+)$/.exec(error);
+  assert.ok(match, run.stderr);
+  assert.match(readFileSync(match[1]!, 'utf8'), /Stack dump:/);
+  assert.doesNotMatch(run.stderr, /Stack dump|PLEASE submit|^ #\d/m, 'no LLVM stack dump on the terminal');
+  assert.match(run.stderr, /^hint: signed division and modulo need -mcpu=v4/m);
+});
+
+/** A source with one program per section and `extra` appended. */
+function sourceWith(dir: string, sections: string[], extra = ''): string {
+  const file = path.join(dir, 'checks.bpf.c');
+  const programs = sections.map((s, i) => `SEC("${s}")\nint prog${i}(void *ctx) { return 0; }\n`).join('');
+  writeFileSync(file, `#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\n${programs}${extra}char LICENSE[] SEC("license") = "GPL";\n`);
+  return file;
+}
+
+test('ecc refuses a misspelt section, exit 10, with the section libbpf knows', (t) => {
+  if (!haveToolchain(t)) return;
+  const dir = tempDir(t);
+  const run = ecc([sourceWith(dir, ['tracpoint/syscalls/sys_enter_openat']), '-o', dir]);
+  assert.equal(run.status, 10, run.stderr);
+  assert.match(
+    run.stderr,
+    /^ecc: error: \S+checks\.bpf\.c: program prog0 is in SEC\("tracpoint\/syscalls\/sys_enter_openat"\), a section libbpf does not know \(did you mean SEC\("tracepoint\/syscalls\/sys_enter_openat"\)\?\)$/m,
+  );
+  assert.ok(!existsSync(path.join(dir, 'package.json')), 'no package written');
+  const kept = ecc([sourceWith(dir, ['tracpoint/syscalls/sys_enter_openat']), '-o', dir, '-a', '-Wno-unknown-section']);
+  assert.equal(kept.status, 0, kept.stderr);
+});
+
+test('ecc refuses a function that has no section and that nothing calls', (t) => {
+  if (!haveToolchain(t)) return;
+  const dir = tempDir(t);
+  const source = sourceWith(dir, ['tp/syscalls/sys_enter_openat'], 'int forgotten(void *ctx) { return 0; }\n');
+  const run = ecc([source, '-o', dir]);
+  assert.equal(run.status, 10, run.stderr);
+  assert.match(run.stderr, /^ecc: error: \S+: function forgotten has no SEC\(\.\.\.\): it is not a program, and nothing calls it$/m);
+  assert.equal(ecc([source, '-o', dir, '-a', '-Wno-missing-section']).status, 0);
+  const called = sourceWith(
+    dir,
+    [],
+    '__noinline int helper(int x) { return x + 1; }\nSEC("tp/syscalls/sys_enter_openat")\nint p(void *ctx) { return helper(1) - 2; }\n',
+  );
+  assert.equal(ecc([called, '-o', dir]).status, 0, 'a global subprogram that a program calls is fine');
+});
+
+test('ecc refuses a tracepoint this kernel does not have, with the closest one from tracefs', (t) => {
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const dir = tempDir(t);
+  const run = ecc([sourceWith(dir, ['tp/syscalls/sys_enter_opnat']), '-o', dir]);
+  assert.equal(run.status, 10, run.stderr);
+  assert.match(
+    run.stderr,
+    /^ecc: error: \S+: program prog0 attaches to the tracepoint syscalls\/sys_enter_opnat, which this kernel does not have \(did you mean SEC\("tp\/syscalls\/sys_enter_openat"\)\?\)$/m,
+  );
+  assert.match(run.stderr, /^hint: .*-a -Wno-unknown-tracepoint keeps it, for a kernel other than this one$/m);
+  assert.equal(ecc([sourceWith(dir, ['tp/syscalls/sys_enter_opnat']), '-o', dir, '-a', '-Wno-unknown-tracepoint']).status, 0);
 });
