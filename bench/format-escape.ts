@@ -1,8 +1,9 @@
 /**
  * Micro-benchmark of the plain-text and JSON event writers on the reference's `bootstrap` event
  * (pid, ppid, exit code, duration, comm[16], filename[127], bool, enum): nanoseconds per event
- * of CPU time written into one TextBuffer, for records whose strings are clean and for records whose comm
- * holds an escape sequence (which plain text escapes). No root needed:
+ * of CPU time written into one TextBuffer, for records whose strings are clean, whose strings hold
+ * an escape sequence, and whose strings hold a bidi override (both of which plain text escapes).
+ * No root needed:
  *   node dist/bench/format-escape.js [events]
  */
 import { readFileSync } from 'node:fs';
@@ -41,6 +42,7 @@ function record(comm: string, filename: string): Buffer {
 const records = {
   clean: record('bash', '/usr/bin/some-long-program-name'),
   escaped: record('e\x1b[31mX', '/tmp/e\x1b[31mX'),
+  bidi: record('e\u202eX', '/tmp/\u202egnp.exe'),
 };
 
 /** Fewest CPU nanoseconds per event (CPU time, and the least disturbed round, on a shared machine) of writing `EVENTS` records, in batches like the runner's. */

@@ -12,7 +12,7 @@ import type { Column } from '../btf/columns.js';
 import { BtfKind } from '../btf/types.js';
 import { EcliError } from '../errors.js';
 import type { DisplayHint } from '../package/types.js';
-import { controlEscape } from '../terminal.js';
+import { controlEscape, needsEscape } from '../terminal.js';
 import { isValueHint, valueHintDecoders, valueHintProblem, type HintContext, type HintDecoders, type ValueHint } from './hints.js';
 import type { CompiledRecord, PlainCell } from './record.js';
 import { cString, type Decoder } from './value.js';
@@ -37,19 +37,25 @@ export function displayProblem(btf: Btf, typeId: number, hint: DisplayHint): str
 
 /** Characters a shell word may hold unquoted. */
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-/** Characters that need `$'...'`: the control characters of terminal.ts, tab included. */
-const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
-const IN_DOLLAR_QUOTES = /[\\'\x00-\x1f\x7f-\x9f]/g;
-
 /**
- * `text` as one POSIX shell word: unquoted when safe, else in single quotes; text with control
- * characters uses `$'...'` with terminal.ts's escapes (and `\t`), so a row never spans lines and
- * writes nothing a terminal acts on.
+ * `text` as one POSIX shell word: unquoted when safe, else in single quotes; text with characters
+ * terminal.ts escapes (or a tab) uses `$'...'` with its escapes, in bash's spelling (`\u202e`), so
+ * a row never spans lines and writes nothing a terminal acts on or hides.
  */
 export function shellQuote(text: string): string {
   if (SAFE_WORD.test(text)) return text;
-  if (!CONTROL.test(text)) return `'${text.replace(/'/g, `'\\''`)}'`;
-  return `$'${text.replace(IN_DOLLAR_QUOTES, (ch) => (ch === '\\' || ch === "'" ? `\\${ch}` : ch === '\t' ? '\\t' : controlEscape(ch)))}'`;
+  if (!needsEscape(text) && !text.includes('\t')) return `'${text.replace(/'/g, `'\\''`)}'`;
+  let quoted = '';
+  for (const ch of text) {
+    if (ch === '\\' || ch === "'") quoted += `\\${ch}`;
+    else if (ch === '\t') quoted += '\\t';
+    else if (needsEscape(ch))
+      quoted += controlEscape(ch).replace(/^\\u\{([0-9a-f]+)\}$/, (_, hex: string) =>
+        hex.length <= 4 ? `\\u${hex.padStart(4, '0')}` : `\\U${hex.padStart(8, '0')}`,
+      );
+    else quoted += ch;
+  }
+  return `$'${quoted}'`;
 }
 
 /** The `args` text of `count` NUL-terminated strings of `length` bytes each. */

@@ -14,7 +14,8 @@ import { EcliError } from '../../src/errors.js';
 import { createEventFormatter } from '../../src/format/event.js';
 import { createSampleFormatter } from '../../src/format/sample.js';
 import { TextBuffer } from '../../src/format/text-buffer.js';
-import { escapeControls, escapeControlsInLines } from '../../src/terminal.js';
+import { escapeBytesExactly, escapeControls, escapeControlsInLines, escapeExactly } from '../../src/terminal.js';
+import { shellQuote } from '../../src/format/display.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
 
 const clock = () => new Date('2024-05-06T16:58:31.250Z');
@@ -39,6 +40,53 @@ test('every control character but tab is escaped, the same way every time', () =
     else assert.match(escapeControls(ch), /^\\(e|n|r|x[0-9a-f]{2})$/, `U+${code.toString(16)}`);
   }
   assert.equal(escapeControlsInLines('one\x1b[1m\ntwo\r\n'), 'one\\e[1m\ntwo\\r\n');
+});
+
+test('bidi controls, zero-width and other format characters, and line separators are escaped as \\u{HHHH}; other non-ASCII stays', () => {
+  const golden: Array<[string, string]> = [
+    ['exe\u202etxt.sh', 'exe\\u{202e}txt.sh'],
+    [
+      '\u202a\u202b\u202c\u202d \u2066\u2067\u2068\u2069 \u200e\u200f\u061c',
+      '\\u{202a}\\u{202b}\\u{202c}\\u{202d} \\u{2066}\\u{2067}\\u{2068}\\u{2069} \\u{200e}\\u{200f}\\u{061c}',
+    ],
+    ['ad\u200bmin \u200c\u200d \u2060 \ufeffbom soft\u00adhyphen', 'ad\\u{200b}min \\u{200c}\\u{200d} \\u{2060} \\u{feff}bom soft\\u{00ad}hyphen'],
+    ['line\u2028sep\u2029para', 'line\\u{2028}sep\\u{2029}para'],
+    ['tag \u{e0041}\u{e007f}', 'tag \\u{e0041}\\u{e007f}'],
+    ['lone \ud800 surrogate', 'lone \\u{d800} surrogate'],
+    ['kept: é€😀 \u00a0 \u05d0\u05d1 (Hebrew letters are not controls)', 'kept: é€😀 \u00a0 \u05d0\u05d1 (Hebrew letters are not controls)'],
+  ];
+  for (const [text, shown] of golden) {
+    assert.equal(escapeControls(text), shown, JSON.stringify(text));
+    assert.equal(escapeControlsInLines(`${text}\n`), `${shown}\n`);
+  }
+  assert.equal(shellQuote('a\u202eb c'), "$'a\\u202eb c'", 'bash spells it \\uHHHH');
+  assert.equal(shellQuote('x\u{e0041}'), "$'x\\U000e0041'");
+});
+
+test('escapeExactly and escapeBytesExactly: different text, different bytes, always different output', () => {
+  assert.equal(escapeExactly('ESC \x1b, the text \\e, a \u202e'), 'ESC \\e, the text \\\\e, a \\u{202e}');
+  assert.equal(escapeExactly('plain'), 'plain');
+  const texts = ['\x1b', '\\e', '\\\\e', '\\x1b', '\ufffd', '\\xff', '\u202e', '\\u{202e}'];
+  assert.equal(new Set(texts.map(escapeExactly)).size, texts.length);
+  const bytes = (...b: number[]) => Uint8Array.from(b);
+  const golden: Array<[Uint8Array, string]> = [
+    [Buffer.from('bash'), 'bash'],
+    [Buffer.from('naïve €😀'), 'naïve €😀'],
+    [bytes(0x61, 0xff, 0x62), 'a\\xffb'],
+    [bytes(0x61, 0xfe, 0x62), 'a\\xfeb'],
+    [bytes(0xc3), '\\xc3'],
+    [bytes(0xc0, 0xaf), '\\xc0\\xaf'],
+    [bytes(0xed, 0xa0, 0x80), '\\xed\\xa0\\x80'],
+    [bytes(0xf4, 0x90, 0x80, 0x80), '\\xf4\\x90\\x80\\x80'],
+    [bytes(0xe2, 0x80, 0xae, 0x5c, 0x1b), '\\u{202e}\\\\\\e'],
+    [Buffer.from('\\xff'), '\\\\xff'],
+    [Buffer.from('\ufffd'), '\ufffd'],
+  ];
+  for (const [data, shown] of golden) assert.equal(escapeBytesExactly(data), shown, Buffer.from(data).toString('hex'));
+  // Two different invalid sequences that Buffer.toString would both turn into U+FFFD stay apart.
+  assert.equal(Buffer.from([0xff]).toString(), Buffer.from([0xfe]).toString());
+  assert.notEqual(escapeBytesExactly(bytes(0xff)), escapeBytesExactly(bytes(0xfe)));
+  assert.equal(escapeBytesExactly(bytes(0x78, 0x61, 0xff, 0x62, 0x79), 1, 4), 'a\\xffb', 'a range of the bytes');
 });
 
 /** A struct event { char comm[16]; enum mood; int pid } whose strings are chosen by the test. */
@@ -83,6 +131,8 @@ test('event strings are escaped in plain rows (byte writers and decoders alike) 
     [Buffer.from('tab\there'), 'tab\there', '"tab\\there"'],
     [Buffer.from('csi\u009b2J', 'utf8'), 'csi\\x9b2J', '"csi\u009b2J"'],
     [Buffer.from('naïve'), 'naïve', '"naïve"'],
+    [Buffer.from('exe\u202etxt'), 'exe\\u{202e}txt', '"exe\u202etxt"'],
+    [Buffer.from('zw\u200bsp'), 'zw\\u{200b}sp', '"zw\u200bsp"'],
     [Buffer.from('ok'), 'ok   ', '"ok"'],
   ];
   assert.equal(plain.header, 'TIME     COMM   MOOD   PID    ');
@@ -147,6 +197,10 @@ test('sampled maps escape keys, member names and units in plain text', () => {
 });
 
 test('messages stay one line: the message and the hint are escaped, the verbose detail keeps its lines', () => {
+  assert.equal(
+    formatError(new EcliError('PACKAGE_INVALID', 'map "gnp.\u202eexe" is \u2066odd\u2069'), { tool: 'ecli', verbose: false, debug: false }),
+    'ecli: error: map "gnp.\\u{202e}exe" is \\u{2066}odd\\u{2069}\n',
+  );
   const error = new EcliError('PACKAGE_INVALID', 'export type "event\x1b[31m" is not in the object', {
     hint: 'rebuild\nFAKE: all good',
     detail: 'line 1\x1b[2K\nline 2',
@@ -164,7 +218,7 @@ test('messages stay one line: the message and the hint are escaped, the verbose 
 test('inspect escapes package strings in its tables and keeps them exact in JSON', () => {
   const report: InspectReport = {
     source: 'pkg.json',
-    objName: 'client_bpf\nFAKE: all good\x1b[2K',
+    objName: 'client_bpf\nFAKE: all good\x1b[2K\u202e',
     description: 'two\nlines',
     btfFiles: [],
     programs: [{ name: 'p\x1b[1m', section: 'tp/x/y', attachKind: 'tracepoint', target: 'x/y' }],
@@ -176,7 +230,8 @@ test('inspect escapes package strings in its tables and keeps them exact in JSON
   };
   const text = renderInspect(report, { json: false });
   assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(text), text);
-  assert.match(text, /^Object {2}client_bpf\\nFAKE: all good\\e\[2K$/m);
+  assert.match(text, /^Object {2}client_bpf\\nFAKE: all good\\e\[2K\\u\{202e\}$/m);
+  assert.ok(!text.includes('\u202e'), 'no raw bidi override');
   assert.match(text, /^About {3}two\\nlines$/m);
   assert.match(text, /p\\e\[1m/);
   assert.equal(JSON.parse(renderInspect(report, { json: true })).objName, report.objName);
