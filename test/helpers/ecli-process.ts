@@ -135,6 +135,19 @@ export function runTool(path: string, args: string[], options: { input?: string 
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** runTool without blocking the event loop: for tests that serve something (a URL) to the tool in-process. */
+export function runToolAsync(path: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Completed> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, args, { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 /**
  * `./ecc <source> [<header>] -o <outDir>`; fails the calling test (an assertion) when ecc fails.
  * Returns the path of the package.json it wrote.

@@ -5,13 +5,13 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ecliPath, type Completed } from '../helpers/ecli-process.js';
+import { ecliPath, runToolAsync } from '../helpers/ecli-process.js';
 import { haveRoot } from '../helpers/env.js';
 import { haveCommands, haveToolchain } from '../helpers/examples.js';
 import { prepareExecsnoop, runAndSeeExec } from '../helpers/execsnoop-run.js';
@@ -59,19 +59,6 @@ test('ecli run loads a package from a tarball, stdin (JSON and tarball) and a pi
   });
 });
 
-/** runTool without blocking the event loop, which must keep serving the URL. */
-function runEcli(args: string[]): Promise<Completed> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(ecliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 test('a URL with a wrong pin exits 13 before loading; an unpinned URL exits 2', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const packed = prepareExecsnoop(t);
@@ -79,12 +66,12 @@ test('a URL with a wrong pin exits 13 before loading; an unpinned URL exits 2', 
   const wrong = packed.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0'));
 
   // With -v, libbpf reports every object it opens: no libbpf line means nothing was loaded.
-  const mismatch = await runEcli(['-v', 'run', '--sha256', wrong, url]);
+  const mismatch = await runToolAsync(ecliPath, ['-v', 'run', '--sha256', wrong, url]);
   assert.equal(mismatch.status, 13, mismatch.stderr);
   assert.match(mismatch.stderr, new RegExp(`sha256 mismatch for ${url}: expected ${wrong}, got ${packed.sha256}`));
   assert.doesNotMatch(mismatch.stderr, /libbpf/);
 
-  const unpinned = await runEcli(['-v', 'run', url]);
+  const unpinned = await runToolAsync(ecliPath, ['-v', 'run', url]);
   assert.equal(unpinned.status, 2, unpinned.stderr);
   assert.match(unpinned.stderr, /refusing to run an unpinned URL/);
   assert.doesNotMatch(unpinned.stderr, /libbpf/);

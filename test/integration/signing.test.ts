@@ -8,9 +8,11 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ecliPath, runTool, type Completed } from '../helpers/ecli-process.js';
+import { ecliPath, runTool, runToolAsync, type Completed } from '../helpers/ecli-process.js';
 import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
 import { haveToolchain, tempDir } from '../helpers/examples.js';
 import { prepareExecsnoop, runAndSeeExec } from '../helpers/execsnoop-run.js';
@@ -302,6 +304,32 @@ test('files: a detached <file>.sig; one byte changed, another key or no signatur
     env: setup.env,
   });
   assert.match(succeeded(signedStdin, 'stdin with --signature'), /Usage: simple_bpf/);
+});
+
+test('URLs: the signature is <url>.sig on the same server; a missing or wrong one is refused before parsing', async (t) => {
+  const setup = workspace(t);
+  writeFileSync(path.join(setup.dir, 'pkg.json'), readFileSync(FIXTURE));
+  writeFileSync(path.join(setup.dir, 'unsigned.json'), readFileSync(FIXTURE));
+  succeeded(ecli(setup, ['sign', '--key', setup.key, 'pkg.json']), 'sign');
+  const served: string[] = [];
+  const server = createServer((request, response) => {
+    served.push(request.url ?? '');
+    const file = path.join(setup.dir, path.basename(request.url ?? ''));
+    if (!existsSync(file)) return void response.writeHead(404).end();
+    response.writeHead(200).end(readFileSync(file));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const run = (url: string, ...flags: string[]) => runToolAsync(ecliPath, ['run', '--insecure', ...flags, url, '--help'], { cwd: setup.dir, env: setup.env });
+  assert.match(succeeded(await run(`${base}/pkg.json`, '--verify-key', setup.pub), 'a signed URL'), /Usage: simple_bpf/);
+  assert.ok(served.includes('/pkg.json.sig'), served.join(' '));
+  refused(await run(`${base}/unsigned.json`, '--verify-key', setup.pub), new RegExp(`has no signature: ${base}/unsigned\\.json\\.sig answered 404`));
+  refused(await run(`${base}/pkg.json`, '--verify-key', setup.otherPub), /pkg\.json\.sig is not a signature by other\.pub of these bytes/);
+  assert.match(
+    succeeded(await run(`${base}/unsigned.json`, '--verify-key', setup.pub, '--signature', `${base}/pkg.json.sig`), 'a named signature URL'),
+    /Usage: simple_bpf/,
+  );
 });
 
 test('policy: keys per repository, allowed digests and prefixes, local files; a refusal names the rule', async (t) => {
