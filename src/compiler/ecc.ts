@@ -23,6 +23,7 @@ import { buildSkeleton } from './skeleton.js';
 import { readSourceDecls, readSourceDeclsWithPch } from './source-decls.js';
 import { resolveToolchain, targetArch } from './toolchain.js';
 import { ensureVmlinuxHeader } from './vmlinux.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
 /** Written as `eunomia_version`: the reference ecc release whose package format this matches. */
 export const ECC_COMPAT_VERSION = '0.3.4';
@@ -60,6 +61,8 @@ export interface EccMeta {
   bpf_skel: BpfSkeletonMeta;
   export_types?: ExportedTypesStructMeta[];
   eunomia_version: string;
+  /** Which ecc wrote it (`ecli-ts 0.1.0`): eunomia_version alone would say the reference's did. */
+  built_by: string;
 }
 
 export interface EccResult {
@@ -159,7 +162,7 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
     const documented = applyDocComments(buildSkeleton(elf, btf, objName), docs.decls);
     for (const warning of documented.warnings) logger.warn(`${source}: ${warning}`);
 
-    const meta: EccMeta = { bpf_skel: documented.skel, eunomia_version: ECC_COMPAT_VERSION };
+    const meta: EccMeta = { bpf_skel: documented.skel, eunomia_version: ECC_COMPAT_VERSION, built_by: `${TOOL_NAME} ${TOOL_VERSION}` };
     if (header !== undefined) {
       logger.info('Generating export types...');
       if (structNames.length === 0) logger.warn(`${header} defines no struct; export_types is empty`);

@@ -15,6 +15,7 @@ export interface PackageHelpTexts {
 
 const DEFAULT_VERSION = '0.1.0';
 const DEFAULT_BEFORE_HELP = 'A simple eBPF program';
+/** The reference's footer; a package our ecc wrote (meta.built_by) names our ecc instead. */
 const DEFAULT_AFTER_HELP = 'Built with eunomia-bpf framework.\nSee https://github.com/eunomia-bpf/eunomia-bpf for more information.';
 const VERBOSE_HELP = 'Whether to show libbpf debug information';
 
@@ -25,7 +26,7 @@ export function packageHelpTexts(meta: EunomiaObjectMeta): PackageHelpTexts {
     name: meta.bpf_skel.obj_name,
     version: doc?.version ?? DEFAULT_VERSION,
     beforeHelp: doc?.brief ?? doc?.description ?? DEFAULT_BEFORE_HELP,
-    afterHelp: doc?.details ?? DEFAULT_AFTER_HELP,
+    afterHelp: doc?.details ?? (typeof meta.built_by === 'string' ? `Built with ${meta.built_by}, in eunomia-bpf's package format.` : DEFAULT_AFTER_HELP),
   };
 }
 

@@ -18,6 +18,8 @@ export interface ComposedPackage {
 
 export interface EunomiaObjectMeta {
   bpf_skel: BpfSkeletonMeta;
+  /** The compiler, when it is ecli-ts's ecc (`ecli-ts 0.1.0`); the reference's writes none. */
+  built_by?: string;
   export_types: ExportedTypesStructMeta[];
   perf_buffer_pages?: number;
   perf_buffer_time_ms?: number;

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runEccPipeline } from '../../src/compiler/ecc.js';
+import { TOOL_VERSION } from '../../src/version.js';
 import { findExecutable } from '../../src/compiler/process.js';
 import { KERNEL_BTF_PATH } from '../../src/btf/kernel-btf-path.js';
 import { decodeBpfObject, stableStringify } from '../../src/package/codec.js';
@@ -59,6 +60,7 @@ test('execsnoop compiles into a package with the reference shape', async (t) => 
   assert.deepEqual(skel.progs, [{ name: 'tracepoint_syscalls_sys_enter_execve', attach: 'tracepoint/syscalls/sys_enter_execve', link: true }]);
   assert.deepEqual(skel.data_sections, [{ name: '.bss', variables: [{ name: '__eunomia_dummy_event_ptr', type: 'struct event *' }] }]);
   assert.equal(pkg.meta.eunomia_version, '0.3.4');
+  assert.equal(pkg.meta.built_by, `ecli-ts ${TOOL_VERSION}`, 'our ecc names itself: eunomia_version alone says the reference built it');
 
   const [event] = pkg.meta.export_types;
   assert.equal(event!.name, 'event');

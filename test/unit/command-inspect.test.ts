@@ -93,6 +93,13 @@ test('inspect text of bootstrap.json has the expected tables and rows', async ()
   assert.match(text, /^Needs {3}the kernel's BTF, for CO-RE relocations$/m);
 });
 
+test("inspect says which ecc built the package: the reference's, or ours in the reference's format", async () => {
+  const reference = await report('runqlat.json');
+  assert.match(renderInspect(reference, { json: false }), /^Built by eunomia-bpf ecc 0\.3\.0$/m);
+  const ours = { ...reference, builtBy: 'ecli-ts 0.1.0', eunomiaVersion: '0.3.4' };
+  assert.match(renderInspect(ours, { json: false }), /^Built by ecli-ts 0\.1\.0's ecc \(the package format of eunomia-bpf ecc 0\.3\.4\)$/m);
+});
+
 test('inspect of runqlat.json shows the sampled histogram map and its options', async () => {
   const r = await report('runqlat.json');
   const hists = r.maps.find((m) => m.name === 'hists');

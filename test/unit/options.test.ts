@@ -248,6 +248,14 @@ test('help falls back to the reference texts without doc', () => {
   assert.equal(packageHelpTexts(meta).version, '0.1.0');
 });
 
+test('the help of a package our ecc wrote names our ecc, not the eunomia-bpf framework', () => {
+  const meta = { ...metaWith([]), built_by: 'ecli-ts 0.1.0' };
+  assert.equal(packageHelpTexts(meta).afterHelp, "Built with ecli-ts 0.1.0, in eunomia-bpf's package format.");
+  assert.ok(formatHelp(buildOptionSpecs(meta), packageHelpTexts(meta)).endsWith("\n\nBuilt with ecli-ts 0.1.0, in eunomia-bpf's package format.\n"));
+  const documented = { ...meta, bpf_skel: { ...meta.bpf_skel, doc: { details: 'See the README.' } } };
+  assert.equal(packageHelpTexts(documented).afterHelp, 'See the README.', "the package's own @details win");
+});
+
 // --- packages compiled by the reference ecc (with BTF) ----------------------------------------
 
 test('runqlat: all bools and targ_tgid give the reference rodata bytes', () => {

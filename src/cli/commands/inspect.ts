@@ -21,7 +21,10 @@ export interface InspectReport {
   objName: string;
   version?: string;
   description?: string;
+  /** meta.eunomia_version: the reference ecc release that wrote the package, or whose format it has. */
   eunomiaVersion?: string;
+  /** meta.built_by: the compiler, when it is not the reference's ecc (`ecli-ts 0.1.0`). */
+  builtBy?: string;
   /** From manifest.json, for packed tarballs. */
   packedBy?: string;
   btfFiles: string[];
@@ -110,6 +113,7 @@ export function inspectPackage(resolved: ResolvedPackage): InspectReport {
     ...(doc?.version === undefined ? {} : { version: doc.version }),
     ...(description === undefined ? {} : { description }),
     ...(typeof spec.meta.eunomia_version === 'string' ? { eunomiaVersion: spec.meta.eunomia_version } : {}),
+    ...(typeof spec.meta.built_by === 'string' ? { builtBy: spec.meta.built_by } : {}),
     ...(manifest === undefined ? {} : { packedBy: manifest.created_by }),
     btfFiles: manifest?.btf ?? [],
     programs: spec.programs.map((p) => ({ name: p.name, section: p.section, attachKind: p.kind, target: attachTargetText(p) })),
@@ -162,11 +166,19 @@ function describeMap(map: MapSpec, exported: ExportSpec | undefined): InspectMap
   };
 }
 
+/** Which ecc wrote the package: ours names itself in built_by; eunomia_version alone is the reference's. */
+function builtByText(report: InspectReport): string | undefined {
+  if (report.builtBy === undefined) return report.eunomiaVersion === undefined ? undefined : `eunomia-bpf ecc ${report.eunomiaVersion}`;
+  const format = report.eunomiaVersion === undefined ? '' : ` (the package format of eunomia-bpf ecc ${report.eunomiaVersion})`;
+  return `${report.builtBy}'s ecc${format}`;
+}
+
 export function renderInspect(report: InspectReport, opts: RenderOptions): string {
   if (opts.json) return `${JSON.stringify(report, null, 2)}\n`;
   const heading = [`Package ${report.source}`, `Object  ${report.objName}${report.version === undefined ? '' : ` ${report.version}`}`];
   if (report.description !== undefined) heading.push(`About   ${report.description}`);
-  if (report.eunomiaVersion !== undefined) heading.push(`Built by ecc ${report.eunomiaVersion}`);
+  const builtBy = builtByText(report);
+  if (builtBy !== undefined) heading.push(`Built by ${builtBy}`);
   if (report.packedBy !== undefined) heading.push(`Packed by ${report.packedBy}`);
   if (report.btfFiles.length > 0) heading.push(`BTF for ${report.btfFiles.length} kernel(s): ${report.btfFiles.join(', ')}`);
   if (report.exports.length === 0) heading.push('Prints  nothing: no map is exported (bpf_printk output goes to the trace pipe)');
