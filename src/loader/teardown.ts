@@ -27,7 +27,8 @@ export function closeOnProcessEnd(close: () => void): () => void {
 
 function listen(): void {
   process.on('exit', closeAll);
-  for (const signal of ENDING_SIGNALS) process.on(signal, onSignal);
+  // First in line: a `process.once` listener of the program's own is still registered then, and counted.
+  for (const signal of ENDING_SIGNALS) process.prependListener(signal, onSignal);
 }
 
 function stopListening(): void {

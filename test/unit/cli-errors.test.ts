@@ -47,7 +47,7 @@ test('a package file that does not exist: exit 3', () => {
   const path = join(dir, 'missing.json');
   assertFails(ecli('run', path), 3, [
     `ecli: error: cannot read ${path}: no such file`,
-    'hint: pass a package.json written by ecc, a package tarball, an http(s) URL, or - for stdin',
+    'hint: pass a package.json written by ecc, a package tarball, an http(s) URL, an oci:// registry reference, or - for stdin',
   ]);
 });
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ecliPath, runTool, type Completed } from '../helpers/ecli-process.js';
 
 const LIMIT = 64 * 1024 * 1024;
-const FILE_HINT = 'hint: pass a package.json written by ecc, a package tarball, an http(s) URL, or - for stdin';
+const FILE_HINT = 'hint: pass a package.json written by ecc, a package tarball, an http(s) URL, an oci:// registry reference, or - for stdin';
 
 function assertTooBig(result: Completed, source: string, hint = FILE_HINT): void {
   assert.equal(result.stderr, `ecli: error: ${source} holds more than the ${LIMIT} byte limit for a package\n${hint}\n`);
