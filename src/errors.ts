@@ -68,7 +68,8 @@ export function exitCodeFor(error: unknown): number {
 /** The RUNTIME error for a failed write to stdout; with line counts when they are known (a run). */
 export function writeFailure(error: { code?: string | undefined; message: string }, written?: number, lost?: number): EcliError {
   const reason = error.code ?? error.message;
-  const counts = written === undefined ? '; the output is incomplete' : ` after ${written} lines; ${lost} lines were not written`;
+  const lines = (n: number | undefined): string => `${n} line${n === 1 ? '' : 's'}`;
+  const counts = written === undefined ? '; the output is incomplete' : ` after ${lines(written)}; ${lines(lost)} ${lost === 1 ? 'was' : 'were'} not written`;
   return new EcliError('RUNTIME', `writing to stdout failed (${reason})${counts}`, {
     hint: error.code === 'ENOSPC' ? 'free space where stdout goes, or send it elsewhere' : 'check where stdout goes (a full disk, a closed or broken file)',
     cause: error,

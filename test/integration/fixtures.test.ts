@@ -235,6 +235,9 @@ test('simple_prog_4 --trace-pipe: bpf_printk output "Created 305419896" after ex
     await trigger;
   }
   await stopAndCheckUnloaded(running);
+  // The summary counts the relayed lines (#28.8: it said "printed 0 events").
+  const summary = /\necli: printed (\d+) trace pipe lines? in [\d.]+ s; 0 lost, 0 malformed, 0 dropped\n$/.exec(running.stderr());
+  assert.ok(summary !== null && Number(summary[1]) >= 1 && Number(summary[1]) <= running.lines.length, running.stderr());
 });
 
 /** A network namespace of our own (with lo up), so XDP/TC on ifindex 1 do not meet other tests. */

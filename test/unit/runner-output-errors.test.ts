@@ -35,6 +35,11 @@ test('ENOSPC after two batches fails the run with the lines written and not writ
   assert.equal(end.error?.hint, 'free space where stdout goes, or send it elsewhere');
 });
 
+test('one line is one line (#28.8: "1 lines were not written")', async () => {
+  const end = await endOf(failingAfter(1, 'ENOSPC'), [1, 1]);
+  assert.equal(end.error?.message, 'writing to stdout failed (ENOSPC) after 1 line; 1 line was not written');
+});
+
 test('EIO and EBADF fail too; EPIPE is a clean stop', async () => {
   for (const code of ['EIO', 'EBADF']) {
     const end = await endOf(failingAfter(0, code), [2]);
