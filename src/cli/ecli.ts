@@ -20,7 +20,7 @@ import type { OutputSettings } from '../format/event.js';
 import { escapeControls } from '../terminal.js';
 import type { ProgType, ResolveOptions } from '../inputs/source.js';
 import { TOOL_VERSION } from '../version.js';
-import { addFlags, switchWords, type FlagValues } from './flags.js';
+import { addFlags, commandsTaking, flagsOf, flagWords, switchWords, type FlagValues } from './flags.js';
 import { reportError } from './report.js';
 
 interface GlobalFlags {
@@ -35,6 +35,8 @@ type SourceFlags = Pick<RunFlags, 'sha256' | 'insecure' | 'progType' | 'plainHtt
 const COMMANDS = new Set(['run', 'inspect', 'pack', 'push', 'pull', 'login', 'key', 'sign', 'verify', 'help']);
 /** ecli's own flags that may stand before the command (`ecli -v run ...`). */
 const LEADING_SWITCHES = switchWords('ecli');
+/** Every word of ecli's own flags, built-ins included. */
+const ECLI_WORDS = new Set(flagsOf('ecli').flatMap(([, row]) => flagWords(row)));
 const io = { stdout: process.stdout, stderr: process.stderr };
 
 function resolveOptions(flags: SourceFlags): ResolveOptions {
@@ -289,6 +291,27 @@ function refuseMistypedCommand(argv: string[]): void {
   });
 }
 
+/**
+ * `ecli -j run pkg.json`: a command's flag before the command. Commander would only say "unknown
+ * option"; this says which command takes it and where it goes.
+ */
+function refuseCommandFlagBeforeCommand(argv: readonly string[]): void {
+  for (const arg of argv) {
+    if (COMMANDS.has(arg) || !arg.startsWith('-')) return;
+    const word = arg.split('=')[0]!;
+    if (ECLI_WORDS.has(word)) continue;
+    const commands = commandsTaking(word);
+    if (commands.length === 0) return;
+    const given = argv.find((a) => COMMANDS.has(a));
+    const target = commands.find((c) => c === given) ?? commands[0]!;
+    const names = commands.map((c) => `ecli ${c}`);
+    const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+    throw new EcliError('USAGE', `${word} is an option of ${list}, not of ecli itself: put it after the command (ecli ${target} ${word} ...)`, {
+      hint: `ecli's own options (${[...ECLI_WORDS].join(', ')}) go before the command, the command's after it`,
+    });
+  }
+}
+
 async function main(): Promise<void> {
   const argv = withImplicitRun(process.argv.slice(2));
   // ecli's own flags stand before the command; what follows the package is the program's.
@@ -309,14 +332,16 @@ async function main(): Promise<void> {
       process.exit(lost ? reportError(writeFailure(failure), { tool: 'ecli', verbose, debug }) : code);
     });
   };
+  const requested: GlobalFlags = { verbose, debug };
   if (argv.length === 0) {
-    process.stderr.write('ecli: error: no package given\nhint: ecli run <package.json> [options]; see ecli --help\n');
+    // As the reference does, a usage error (exit 2); with the usage, so that it says what to type.
+    process.stderr.write(`${buildProgram(exit, requested).helpInformation()}\necli: error: no command or package given\n`);
     exit(2);
     return;
   }
-  const requested: GlobalFlags = { verbose, debug };
   try {
     refuseMistypedCommand(process.argv.slice(2));
+    refuseCommandFlagBeforeCommand(process.argv.slice(2));
     await buildProgram(exit, requested).parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -348,6 +348,11 @@ export function switchWords(command: EcliCommand): string[] {
     .flatMap(([, row]) => flagWords(row));
 }
 
+/** The commands (not `ecli` itself) that take the flag `word` (`-j`, `--json`). */
+export function commandsTaking(word: string): EcliCommand[] {
+  return ECLI_COMMANDS.filter((command) => command !== 'ecli' && flagsOf(command).some(([, row]) => flagWords(row).includes(word)));
+}
+
 /** `-j`, `--json` of `-j, --json`; `--no-widen` of `--no-widen`. */
 export function flagWords(row: AnyFlagRow): string[] {
   return row.flags.split(/[ ,|]+/).filter((w) => w.startsWith('-'));

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeBpfObject } from '../../src/package/codec.js';
@@ -178,8 +179,41 @@ test("a package's --help goes to stdout with exit 0", () => {
   );
 });
 
-test('ecli with no arguments, and with options it does not know: exit 2', () => {
-  assertFails(ecli(), 2, ['ecli: error: no package given', 'hint: ecli run <package.json> [options]; see ecli --help']);
+test('ecli with no arguments prints its usage, as a usage error (exit 2)', () => {
+  const bare = ecli();
+  assert.equal(bare.status, 2);
+  assert.equal(bare.stdout, '');
+  const help = ecli('--help');
+  assert.equal(bare.stderr, `${help.stdout}\necli: error: no command or package given\n`);
+  assert.match(bare.stderr, /^Usage: ecli \[options\] \[command\]$/m);
+});
+
+test("a command's flag before the command says which command takes it and where it goes", () => {
+  const hint = "hint: ecli's own options (-V, --version, -h, --help, -v, --verbose, --debug) go before the command, the command's after it";
+  assertFails(ecli('-j', 'run', join(dir, 'x.json')), 2, [
+    'ecli: error: -j is an option of ecli run and ecli inspect, not of ecli itself: put it after the command (ecli run -j ...)',
+    hint,
+  ]);
+  assertFails(ecli('-v', '--fields=pid', join(dir, 'x.json')), 2, [
+    'ecli: error: --fields is an option of ecli run, not of ecli itself: put it after the command (ecli run --fields ...)',
+    hint,
+  ]);
+  assertFails(ecli('-o', 'out', 'pull', 'localhost:5000/x:v1'), 2, [
+    'ecli: error: -o is an option of ecli pack and ecli pull, not of ecli itself: put it after the command (ecli pull -o ...)',
+    hint,
+  ]);
+});
+
+test('with stdout closed (>&-) Node.js gives ecli /dev/null instead, so the output is discarded as with > /dev/null', () => {
+  // docs/hostile-input.md says so: no write fails, and ecli cannot tell this from a /dev/null the user chose.
+  const pkg = writePackage('closed-stdout.json', bootstrap());
+  const closed = spawnSync('sh', ['-c', 'exec "$0" inspect "$1" >&-', ecliPath, pkg], { encoding: 'utf8' });
+  assert.deepEqual([closed.status, closed.stderr], [0, '']);
+  const devNull = spawnSync('sh', ['-c', 'exec "$0" inspect "$1" > /dev/null', ecliPath, pkg], { encoding: 'utf8' });
+  assert.deepEqual([devNull.status, devNull.stderr], [0, '']);
+});
+
+test('ecli with options it does not know: exit 2', () => {
   assertFails(ecli('--bogus'), 2, ["ecli: error: unknown option '--bogus'", USAGE_HINT]);
   assertFails(ecli('run'), 2, ["ecli: error: missing required argument 'package'", USAGE_HINT]);
   assertFails(ecli('run', '--bogus', join(dir, 'x.json')), 2, [
