@@ -367,17 +367,17 @@ export class OpenMap implements MapShape {
   }
 }
 
-/**
- * A map in the kernel, reached by its fd: lookups, walks, deletes and clearing. A loaded
- * object's maps are BpfMaps; so is any map fd with its shape (BpfMap.fromFd), for callers
- * without an object of their own (a Wasm guest's maps).
- */
 /** Entries read by one BPF_MAP_LOOKUP_BATCH call. */
 const BATCH_ENTRIES = 4096;
 /** The kernel's own "not supported" (not in libc's errno list), and "no room" for a hash bucket larger than a batch. */
 const ENOTSUPP = 524;
 const ENOSPC = 28;
 
+/**
+ * A map in the kernel, reached by its fd: lookups, walks, deletes and clearing. A loaded
+ * object's maps are BpfMaps; so is any map fd with its shape (BpfMap.fromFd), for callers
+ * without an object of their own (a Wasm guest's maps).
+ */
 export class BpfMap implements MapShape {
   readonly name: string;
   readonly type: number;
