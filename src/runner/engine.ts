@@ -265,16 +265,24 @@ export class RunEngine {
     this.countOf = checkedCountOf(settings.limits, spec);
     // Sinks and observers first: a formatter, decoder or metric that refuses its export is a
     // package error, before anything is opened.
+    // One case per kind of export (model/exports.ts): a new kind (iterators) does not compile
+    // until it has its sink (RunOutput), its reader (LoadedRunObject) and its driver here.
     const readers = spec.exports.map((exported): (() => void) => {
       const stages = settings.stages?.(exported);
-      if (exported.kind === 'events') {
-        const sink = output.events(exported);
-        const counters = this.observeEvents(exported);
-        return () => this.readEvents(exported, sink, counters, stages);
+      switch (exported.kind) {
+        case 'events': {
+          const sink = output.events(exported);
+          const counters = this.observeEvents(exported);
+          return () => this.readEvents(exported, sink, counters, stages);
+        }
+        case 'sample': {
+          const sink = output.samples(exported);
+          const watch = this.observeSamples(exported);
+          return () => this.sample(exported, sink, watch, stages);
+        }
+        default:
+          return unknownExport(exported);
       }
-      const sink = output.samples(exported);
-      const watch = this.observeSamples(exported);
-      return () => this.sample(exported, sink, watch, stages);
     });
     startupMark('decoded');
 
@@ -431,6 +439,10 @@ export class RunEngine {
     const { count } = this.settings.limits;
     if (count !== undefined && unit === this.countOf && total >= count) this.stop.end();
   }
+}
+
+function unknownExport(exported: never): never {
+  throw new EcliError('INTERNAL', `the run engine has no driver for export ${JSON.stringify(exported)}`);
 }
 
 /** `--count` counts delivered events, or sampled intervals when the package only has sampled maps. */
