@@ -4,7 +4,7 @@
  *   ecli inspect [--json] <package>
  *   ecli pack <package.json> [-o out.tar.gz] [--btf path]...
  *   ecli push [--plain-http] [--chunk-size N] <package> <host[:port]/repo[:tag]>
- *   ecli pull [--plain-http] [-o dir] <host[:port]/repo[:tag] | host[:port]/repo@sha256:...>
+ *   ecli pull [--plain-http] [-o file|dir] [--force] <host[:port]/repo[:tag] | host[:port]/repo@sha256:...>
  *   ecli login -u <user> [--plain-http] <host[:port]>     (password on stdin)
  *   ecli key generate [--output-prefix cosign]
  *   ecli sign --key cosign.key <reference | file>
@@ -197,6 +197,7 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
         reference,
         {
           ...(flags.output ? { output: flags.output } : {}),
+          ...(flags.force ? { force: true } : {}),
           ...(flags.plainHttp ? { plainHttp: true } : {}),
           ...(flags.verifyKey ? { verifyKeys: flags.verifyKey } : {}),
         },

@@ -215,10 +215,17 @@ export const ECLI_FLAGS = {
     commands: ['pack', 'pull'],
     summary: {
       pack: 'output file or directory (default: <name>.tar.gz)',
-      pull: 'file, or folder to write the package into (default: the current folder)',
+      pull: 'file, or folder to write <repository>.<json|tar|tar.gz|wasm> into (default: the current folder)',
     },
     group: 'pack',
     docs: INPUT_SECTION,
+  }),
+  force: switchFlag({
+    flags: '-f, --force',
+    commands: ['pull'],
+    summary: 'replace the file the package is written to when it exists (a file named by -o is always replaced)',
+    group: 'registry',
+    docs: 'registry.md',
   }),
   btf: parsedFlag({
     flags: '--btf <path>',

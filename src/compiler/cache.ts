@@ -1,9 +1,10 @@
 /** ecc's on-disk cache (generated vmlinux.h, precompiled headers): location and atomic writes. */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { EcliError } from '../errors.js';
+import { writeFileSafelySync } from '../files/safe-write.js';
 
 /** `$XDG_CACHE_HOME/ecli-ts`, else `~/.cache/ecli-ts`. */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -43,18 +44,16 @@ export function temporarySibling(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-/** Writes through a temporary sibling and a rename, so readers never see a partial file. */
+/**
+ * Writes through src/files/safe-write (a random O_EXCL temporary sibling renamed into place, so
+ * readers never see a partial file; another user's symlink at `file` is refused, not followed).
+ */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   ensureDir(path.dirname(file));
-  const temporary = temporarySibling(file);
   try {
-    writeFileSync(temporary, data);
-    renameSync(temporary, file);
+    writeFileSafelySync(file, data, { existing: 'replace' });
   } catch (error) {
-    rmSync(temporary, { force: true });
-    throw new EcliError('INPUT_NOT_FOUND', `cannot write ${file}: ${(error as Error).message}`, {
-      hint: 'check that the directory is writable',
-      cause: error,
-    });
+    const message = error instanceof EcliError ? error.message : `cannot write ${file}: ${(error as Error).message}`;
+    throw new EcliError('INPUT_NOT_FOUND', message, { hint: 'check that the directory is writable', cause: error });
   }
 }

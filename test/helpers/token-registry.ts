@@ -6,13 +6,16 @@
  * listens on gives for `user`/`password` (HTTP basic); without, it lets anyone pull. It logs every
  * request.
  *
- * Run as a script (`node token-registry.js '<TokenRegistryOptions as JSON>'`), it prints a first
- * `listening` line, then each request as a JSON line.
+ * Run as a script (`node token-registry.js '<TokenRegistryOptions as JSON>'`, see
+ * spawnTokenRegistry), it prints `listening <ip:port>...`, then each request as a JSON line.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { buildArtifact } from '../../src/inputs/registry/artifact.js';
+import { sleep, startHelper } from './examples.js';
 import { syntheticPackageText } from './synthetic-package.js';
 
 export interface TokenRegistryOptions {
@@ -21,6 +24,8 @@ export interface TokenRegistryOptions {
   realm?: string;
   user?: string;
   password?: string;
+  /** The layer's title annotation (the file name a registry may suggest); `package.json` by default. */
+  layerTitle?: string;
 }
 
 export interface TokenRegistry {
@@ -40,10 +45,10 @@ export interface LoggedRequest {
 
 export const TOKEN_REGISTRY_SCRIPT = fileURLToPath(import.meta.url);
 export const SERVED_PACKAGE = new TextEncoder().encode(syntheticPackageText('netns_bpf'));
-const ARTIFACT = buildArtifact(SERVED_PACKAGE, 'json', 'package.json', { name: 'netns', version: '1.0.0' });
 const TOKEN = 'netns-token';
 
 function serve(options: TokenRegistryOptions, req: IncomingMessage, res: ServerResponse): void {
+  const artifact = buildArtifact(SERVED_PACKAGE, 'json', options.layerTitle ?? 'package.json', { name: 'netns', version: '1.0.0' });
   const url = new URL(req.url ?? '/', 'http://x');
   if (url.pathname === '/token') {
     const basic = `Basic ${Buffer.from(`${options.user}:${options.password}`).toString('base64')}`;
@@ -56,9 +61,9 @@ function serve(options: TokenRegistryOptions, req: IncomingMessage, res: ServerR
   }
   if (url.pathname === '/v2/') return void res.writeHead(200).end('{}');
   if (/^\/v2\/.+\/manifests\/v1$/.test(url.pathname)) {
-    return void res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(ARTIFACT.manifest);
+    return void res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(artifact.manifest);
   }
-  const blob = [ARTIFACT.config, ARTIFACT.layer].find((b) => url.pathname.endsWith(`/blobs/${b.descriptor.digest}`));
+  const blob = [artifact.config, artifact.layer].find((b) => url.pathname.endsWith(`/blobs/${b.descriptor.digest}`));
   if (blob === undefined) return void res.writeHead(404).end();
   res.writeHead(200, { 'content-length': String(blob.bytes.length) }).end(blob.bytes);
 }
@@ -88,7 +93,37 @@ export async function startTokenRegistry(options: TokenRegistryOptions, onReques
   return { addresses, requests, close: () => servers.forEach((server) => server.close()) };
 }
 
+/**
+ * The registry in a process of its own, for tests that run ecli synchronously (an in-process
+ * server could not answer then); `prefix` runs it through a command that execs it, such as
+ * nsenter into a network namespace. Killed after the test.
+ */
+export async function spawnTokenRegistry(
+  t: TestContext,
+  options: TokenRegistryOptions,
+  prefix: string[] = [],
+): Promise<{ addresses: string[]; requests(): LoggedRequest[] }> {
+  const [command, ...args] = [...prefix, process.execPath, TOKEN_REGISTRY_SCRIPT, JSON.stringify(options)];
+  const helper = startHelper(t, command!, args);
+  const listening = (): string[] | undefined => /^listening (.*)\n/.exec(helper.stdout())?.[1]!.split(' ');
+  for (let i = 0; listening() === undefined; i++) {
+    assert.ok(i < 250, `the token registry did not start: ${helper.stdout()}`);
+    await sleep(20);
+  }
+  return {
+    addresses: listening()!,
+    requests: () =>
+      helper
+        .stdout()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as LoggedRequest),
+  };
+}
+
 if (process.argv[1] === TOKEN_REGISTRY_SCRIPT) {
-  await startTokenRegistry(JSON.parse(process.argv[2]!) as TokenRegistryOptions, (request) => process.stdout.write(`${JSON.stringify(request)}\n`));
-  process.stdout.write('listening\n');
+  const registry = await startTokenRegistry(JSON.parse(process.argv[2]!) as TokenRegistryOptions, (request) =>
+    process.stdout.write(`${JSON.stringify(request)}\n`),
+  );
+  process.stdout.write(`listening ${registry.addresses.join(' ')}\n`);
 }

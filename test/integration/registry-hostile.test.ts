@@ -8,36 +8,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ecliPath } from '../helpers/ecli-process.js';
 import { haveRoot } from '../helpers/env.js';
-import { haveCommands, sleep, startHelper, tempDir } from '../helpers/examples.js';
-import { privateNetns, type Netns } from '../helpers/netns.js';
-import { SERVED_PACKAGE, TOKEN_REGISTRY_SCRIPT, type LoggedRequest } from '../helpers/token-registry.js';
+import { haveCommands, sleep, tempDir } from '../helpers/examples.js';
+import { privateNetns } from '../helpers/netns.js';
+import { SERVED_PACKAGE, spawnTokenRegistry } from '../helpers/token-registry.js';
 
 const USER = 'robot';
 const PASSWORD = 'clear-text-secret';
 const BASIC = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
-
-interface NetnsRegistry {
-  /** Every request the servers logged so far. */
-  requests(): LoggedRequest[];
-}
-
-/** token-registry.js inside the namespace, listening on `listen` (the first is the registry). */
-async function startTokenRegistry(t: TestContext, netns: Netns, listen: string[], realm: string): Promise<NetnsRegistry> {
-  const options = JSON.stringify({ listen, realm, user: USER, password: PASSWORD });
-  const helper = startHelper(t, netns.prefix[0]!, [...netns.prefix.slice(1), process.execPath, TOKEN_REGISTRY_SCRIPT, options]);
-  for (let i = 0; !helper.stdout().startsWith('listening\n'); i++) {
-    assert.ok(i < 250, `the token registry did not start: ${helper.stdout()}`);
-    await sleep(20);
-  }
-  return {
-    requests: () =>
-      helper
-        .stdout()
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as LoggedRequest),
-  };
-}
 
 /** A DOCKER_CONFIG folder holding the credentials for `registry`. */
 function dockerConfigFor(t: TestContext, registry: string): NodeJS.ProcessEnv {
@@ -61,7 +38,11 @@ test('a plain-http registry off this host: credentials go to an http token realm
   for (const { name, registry, realm, served } of cases) {
     await t.test(name, async (t) => {
       const realmHost = new URL(realm).host;
-      const servers = await startTokenRegistry(t, netns, realmHost === registry ? [registry] : [registry, realmHost], realm);
+      const servers = await spawnTokenRegistry(
+        t,
+        { listen: realmHost === registry ? [registry] : [registry, realmHost], realm, user: USER, password: PASSWORD },
+        netns.prefix,
+      );
       const dir = tempDir(t, 'ecli-pulled-');
       const pulled = netns.run(ecliPath, ['pull', '--plain-http', '-o', `${dir}/`, `${registry}/tools/x:v1`], { env: dockerConfigFor(t, registry) });
       await sleep(100); // the servers' last log lines

@@ -71,7 +71,7 @@ test('without auth: push, run by tag and by digest, pull byte for byte, re-push,
     assert.doesNotMatch(stderr, / is .*@sha256:/, 'a digest needs no pinning notice');
   });
 
-  await t.test('pull by tag and by digest writes package.json byte for byte', (t) => {
+  await t.test('pull by tag and by digest writes execsnoop.json byte for byte', (t) => {
     const original = readFileSync(packed.packagePath);
     assert.deepEqual(pull(t, tagged, env), original);
     assert.deepEqual(pull(t, pinned, env), original);

@@ -245,7 +245,8 @@ test('run and pull --verify-key: checked before any layer is fetched; a refusal 
   await t.test('pull --verify-key writes a signed package, and nothing for an unsigned one', () => {
     const out = tempDir(t, 'ecli-pulled-');
     assert.match(succeeded(ecli(setup, ['pull', '--verify-key', setup.pub, '-o', `${out}/`, signedRef]), 'pull'), /^wrote /);
-    assert.deepEqual(readFileSync(path.join(out, 'minimal_printk.json')), readFileSync(FIXTURE));
+    // pull names the file after the repository (tools/signed), not after the pushed file.
+    assert.deepEqual(readFileSync(path.join(out, 'signed.json')), readFileSync(FIXTURE));
     const empty = tempDir(t, 'ecli-pulled-');
     refused(ecli(setup, ['pull', '--verify-key', setup.pub, '-o', `${empty}/`, unsignedRef]), /has no signature/);
     assert.deepEqual(readdirSync(empty), []);

@@ -11,7 +11,7 @@ import { importsOf, resolveImport, sourceFiles, type SourceFile } from '../helpe
 /** Bottom to top, as in docs/architecture.md's diagram; folders on one row must not import each other. */
 const LAYERS: readonly (readonly string[])[] = [
   ['errors.ts', 'version.ts', 'suggest.ts', 'terminal.ts', 'startup-mark.ts'],
-  ['elf'],
+  ['elf', 'files'],
   ['package'],
   ['btf'],
   ['format', 'options'],

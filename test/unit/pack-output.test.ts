@@ -46,7 +46,7 @@ test('-o naming the input package is refused, also through a symlink or a hard l
   const hint = 'hint: choose another output with -o';
   assertFails(pack(pkg, '-o', pkg), 2, [`ecli: error: cannot write ${pkg}: it is the input ${pkg}`, hint]);
   symlinkSync(pkg, join(root, 'link.tar.gz'));
-  assertFails(pack(pkg, '-o', join(root, 'link.tar.gz')), 2, [`ecli: error: cannot write ${pkg}: it is the input ${pkg}`, hint]);
+  assertFails(pack(pkg, '-o', join(root, 'link.tar.gz')), 2, [`ecli: error: cannot write ${join(root, 'link.tar.gz')}: it is the input ${pkg}`, hint]);
   linkSync(pkg, join(root, 'hard.tar.gz'));
   const hard = join(root, 'hard.tar.gz');
   assertFails(pack(pkg, '-o', hard), 2, [`ecli: error: cannot write ${hard}: it is the input ${pkg}`, hint]);
@@ -139,4 +139,15 @@ test('dangling and looping --btf symlinks, given or inside a --btf folder: exit 
     [],
     'nothing written',
   );
+});
+
+test('a package name that is not a plain file name never picks the folder: <folder>/package.tar.gz', () => {
+  const root = join(dir, 'escape');
+  mkdirSync(join(root, 'into'), { recursive: true });
+  const pkg = join(root, 'into', 'evil.json');
+  writeFileSync(pkg, syntheticPackageText('../escaped'));
+  const result = pack(pkg, '-o', `${join(root, 'into')}/`);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, new RegExp(`^wrote ${join(root, 'into', 'package.tar.gz')}\n`));
+  assert.deepEqual(readdirSync(root), ['into'], 'nothing written outside the folder');
 });

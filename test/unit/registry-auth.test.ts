@@ -179,7 +179,7 @@ test('pull: the bearer token is asked for with basic credentials, the service an
   const pulled = await pullPackage(parseReference(`${host}/tools/x:v1`), MAX, { env: envWith(PASSWORD) });
   assert.deepEqual(Buffer.from(pulled.bytes), Buffer.from(PACKAGE));
   assert.equal(pulled.digest, ARTIFACT.digest);
-  assert.equal(pulled.fileName, 'package.json');
+  assert.equal(pulled.fileName, 'x.json', 'named after the repository, not the layer title');
   const tokenRequest = seen.find((s) => s.url.startsWith('/token'));
   assert.ok(tokenRequest, 'the token endpoint was asked');
   assert.equal(new URL(tokenRequest.url, 'http://x').searchParams.get('scope'), 'repository:tools/x:pull');

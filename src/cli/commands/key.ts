@@ -1,14 +1,14 @@
 /**
  * `ecli key generate [--output-prefix cosign]`: a new ECDSA P-256 key pair in cosign's format,
- * `<prefix>.key` (encrypted, mode 0600) and `<prefix>.pub`. Both are created new (O_EXCL): an
- * existing file, or a symlink in its place, is never written through or replaced.
+ * `<prefix>.key` (encrypted, mode 0600) and `<prefix>.pub`. Both are created new (src/files/safe-write):
+ * an existing file, or a symlink in its place, is never written through or replaced.
  */
-import { closeSync, constants, lstatSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EcliError } from '../../errors.js';
 import { generateKeyPair } from '../../signing/keys.js';
 import { readPassword } from '../../signing/password.js';
-import { writeError } from './output-file.js';
+import { writeFileSafelySync } from '../../files/safe-write.js';
 import type { CommandIo } from './io.js';
 
 export interface KeyGenerateOptions {
@@ -17,7 +17,7 @@ export interface KeyGenerateOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const ALREADY_THERE_HINT = 'move it away, or choose other names with --output-prefix';
 
 export async function runKeyGenerate(opts: KeyGenerateOptions, io: CommandIo): Promise<void> {
   const prefix = resolve(opts.cwd ?? process.cwd(), opts.outputPrefix ?? 'cosign');
@@ -38,23 +38,9 @@ export async function runKeyGenerate(opts: KeyGenerateOptions, io: CommandIo): P
   io.stdout.write(`${publicPath}\n`);
 }
 
-/** Creates `path` with `text`; refuses when anything (a file, a symlink) is there already. */
+/** Creates `path` with `text` (src/files/safe-write); refuses when anything is there, also when it appears meanwhile. */
 function writeNew(path: string, text: string, mode: number): void {
-  let fd: number;
-  try {
-    fd = openSync(path, CREATE_NEW, mode);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw code === 'EEXIST' || code === 'ELOOP' ? alreadyThere(path) : writeError(path, error, false);
-  }
-  try {
-    writeFileSync(fd, text);
-  } catch (error) {
-    closeSync(fd);
-    unlinkSync(path);
-    throw writeError(path, error, false);
-  }
-  closeSync(fd);
+  writeFileSafelySync(path, text, { existing: 'refuse', mode, refuseHint: ALREADY_THERE_HINT });
 }
 
 function exists(path: string): boolean {
@@ -68,6 +54,6 @@ function exists(path: string): boolean {
 
 function alreadyThere(path: string): EcliError {
   return new EcliError('USAGE', `${path} already exists; ecli key generate never replaces a key`, {
-    hint: 'move it away, or choose other names with --output-prefix',
+    hint: ALREADY_THERE_HINT,
   });
 }

@@ -7,6 +7,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { create } from 'tar';
 import { btfRelativePath } from '../../inputs/btfhub.js';
 import { collectBtfInputs } from '../../inputs/btf-inputs.js';
@@ -16,7 +17,8 @@ import { readInputFile } from '../../inputs/read-file.js';
 import { DEFAULT_MAX_BYTES } from '../../inputs/source.js';
 import { decodePackage } from '../../package/load.js';
 import type { CommandIo } from './io.js';
-import { resolveOutput, writeError, writeReplacing } from './output-file.js';
+import { writeError, writeFileSafely } from '../../files/safe-write.js';
+import { OUTPUT_HINT, resolveOutput } from './output-file.js';
 
 export interface PackOptions {
   /** Output file, or a folder (an existing one, or any path ending in `/`) to write `<name>.tar.gz` into. */
@@ -49,7 +51,7 @@ export async function packPackage(packagePath: string, opts: PackOptions = {}): 
     btf.map((b) => b.entry),
   );
   const inputs = [packagePath, ...btf.map((b) => b.path)];
-  const output = resolveOutput(opts.output, `${packageName(pkg)}.tar.gz`, opts.cwd ?? process.cwd(), inputs);
+  const output = resolveOutput(opts.output, defaultOutputName(packageName(pkg)), opts.cwd ?? process.cwd(), inputs);
 
   const staging = mkdtempSync(join(tmpdir(), 'ecli-pack-'));
   try {
@@ -64,9 +66,17 @@ export async function packPackage(packagePath: string, opts: PackOptions = {}): 
       throw writeError(staging, error, false);
     }
     const entries = ['package.json', 'manifest.json', ...btf.map((b) => b.entry)];
-    await writeReplacing(output, (temp) => create({ gzip: true, file: temp, cwd: staging, portable: true, mtime: FIXED_MTIME }, entries));
+    // pack's own output: replaced when it exists (packing is reproducible), -o named or not.
+    return await writeFileSafely(output.path, (out) => pipeline(create({ gzip: true, cwd: staging, portable: true, mtime: FIXED_MTIME }, entries), out), {
+      existing: 'replace',
+      hint: OUTPUT_HINT,
+    });
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
-  return output;
+}
+
+/** `<name>.tar.gz` when the package's name is a plain file name; a name with `/` or `..` never picks a folder. */
+function defaultOutputName(name: string): string {
+  return /^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name) ? `${name}.tar.gz` : 'package.tar.gz';
 }

@@ -1,18 +1,22 @@
 /**
- * `ecli pull <reference> [-o path]`: write the package layer of a registry artifact byte for
- * byte, its digest checked. `-o` names a file, or a folder (existing, or ending in `/`) to write
- * the layer's own file name into (the current folder by default).
+ * `ecli pull <reference> [-o path] [--force]`: write the package layer of a registry artifact byte
+ * for byte, its digest checked, to `<repository>.<json|tar|tar.gz|wasm>` in the current folder, or
+ * to `-o` (a file, or a folder to write that name into). A file named by `-o` is replaced; the
+ * name pull chose replaces nothing unless `--force` says so: a registry never overwrites the user's
+ * package.json or Makefile.
  */
-import { writeFile } from 'node:fs/promises';
+import { writeFileSafely } from '../../files/safe-write.js';
 import { DEFAULT_MAX_BYTES } from '../../inputs/source.js';
 import { formatReference, parseReference } from '../../inputs/registry/reference.js';
 import { pullPackage } from '../../inputs/registry/transfer.js';
 import { loadSigningGate } from '../../signing/options.js';
 import type { CommandIo } from './io.js';
-import { resolveOutput, writeReplacing } from './output-file.js';
+import { OUTPUT_HINT, resolveOutput } from './output-file.js';
 
 export interface PullCommandOptions {
   output?: string;
+  /** Replace the file pull chose when it exists. */
+  force?: boolean;
   plainHttp?: boolean;
   cwd?: string;
   /** Public keys: the manifest must carry a signature by one of them, checked before its layer is fetched. */
@@ -30,8 +34,12 @@ export async function runPull(reference: string, opts: PullCommandOptions, io: C
     ...(opts.plainHttp ? { plainHttp: true } : {}),
     ...(gate === undefined ? {} : { checkManifest: (client, digest) => gate({ kind: 'registry', reference: ref, digest, client }) }),
   });
-  const path = resolveOutput(opts.output, pulled.fileName, opts.cwd ?? process.cwd(), []);
-  await writeReplacing(path, (temp) => writeFile(temp, pulled.bytes));
   if (ref.digest === undefined) io.stderr.write(`ecli: ${formatReference(ref)} is ${formatReference({ ...ref, digest: pulled.digest })}\n`);
-  io.stdout.write(`wrote ${path}\n`);
+  const output = resolveOutput(opts.output, pulled.fileName, opts.cwd ?? process.cwd(), []);
+  await writeFileSafely(output.path, pulled.bytes, {
+    existing: output.named || opts.force === true ? 'replace' : 'refuse',
+    refuseHint: `to replace it: ecli pull -o ${output.path} ${reference} (or --force); or pull into another folder: ecli pull -o <folder>/ ${reference}`,
+    hint: OUTPUT_HINT,
+  });
+  io.stdout.write(`wrote ${output.path}\n`);
 }

@@ -3,9 +3,9 @@
  * in its `sha256-<hex>.sig` tag (kept beside the ones there); a file gets a detached signature,
  * `<file>.sig`, the base64 signature over its bytes (what cosign sign-blob writes).
  */
-import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EcliError } from '../../errors.js';
+import { writeFileSafely } from '../../files/safe-write.js';
 import { readInputFile } from '../../inputs/read-file.js';
 import { getManifest } from '../../inputs/registry/api.js';
 import { RegistryClient } from '../../inputs/registry/client.js';
@@ -18,7 +18,6 @@ import { readPassword } from '../../signing/password.js';
 import { addSignature } from '../../signing/registry-signatures.js';
 import { signBytes } from '../../signing/signature.js';
 import type { CommandIo } from './io.js';
-import { writeReplacing } from './output-file.js';
 
 export interface SignCommandOptions {
   /** `--key`: exactly one private key. */
@@ -70,7 +69,7 @@ async function signManifest(spec: string, key: SigningKey, keyPath: string, opts
 async function signFile(path: string, key: SigningKey, opts: SignCommandOptions, io: CommandIo): Promise<void> {
   const bytes = await readInputFile(path, DEFAULT_MAX_BYTES, 'sign a package file or a registry reference');
   const output = resolve(opts.outputSignature ?? `${path}.sig`);
-  // A new file renamed over the old one: a symlink at `output` is replaced, never written through.
-  await writeReplacing(output, (temp) => writeFile(temp, signBytes(key.privateKey, bytes), { flag: 'wx', mode: 0o644 }));
+  // src/files/safe-write: an existing signature is replaced (keeping its mode), another user's symlink refused.
+  await writeFileSafely(output, signBytes(key.privateKey, bytes), { existing: 'replace', mode: 0o644 });
   io.stdout.write(`wrote ${output}\n`);
 }

@@ -54,7 +54,6 @@ const LAYER_TYPES: Record<PackageFileKind, string> = {
 };
 const CONFIG_BYTES = new TextEncoder().encode('{}');
 const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
-const SAFE_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 export function blobOf(bytes: Uint8Array, mediaType: string, annotations?: Record<string, string>): Blob {
   const descriptor: Descriptor = { mediaType, digest: `sha256:${sha256Hex(bytes)}`, size: bytes.length };
@@ -121,15 +120,24 @@ export function packageLayer(manifestBytes: Uint8Array, source: string): Descrip
   return chosen;
 }
 
-/** The file name `ecli pull` writes: the layer's title when it is a plain name, else one from its media type. */
-export function layerFileName(layer: Descriptor): string {
-  const title = layer.annotations?.[TITLE_ANNOTATION];
-  if (title !== undefined && SAFE_FILE_NAME.test(title)) return title;
-  if (layer.mediaType === WASM_LAYER) return 'app.wasm';
-  if (layer.mediaType.endsWith('+json')) return 'package.json';
-  if (/tar\+gzip$|tar\.gzip$/.test(layer.mediaType)) return 'package.tar.gz';
-  if (layer.mediaType.endsWith('.tar')) return 'package.tar';
-  return 'package';
+/**
+ * The file name `ecli pull` writes (and `ecli run` types a pulled package by): the repository's
+ * last component, which the user typed, with the extension of the layer's media type
+ * (`tools/execsnoop` → `execsnoop.json`). The layer's title annotation is not used: the registry
+ * does not choose names in the user's folder (package.json, Makefile, a tool's config file).
+ */
+export function pulledFileName(repository: string, layer: Descriptor): string {
+  const base = repository.slice(repository.lastIndexOf('/') + 1);
+  const extension = extensionOf(layer.mediaType);
+  return base.endsWith(extension) ? base : `${base}${extension}`;
+}
+
+function extensionOf(mediaType: string): string {
+  if (mediaType === WASM_LAYER || mediaType.endsWith('+wasm')) return '.wasm';
+  if (mediaType.endsWith('+json')) return '.json';
+  if (/tar\+gzip$|tar\.gzip$/.test(mediaType)) return '.tar.gz';
+  if (mediaType.endsWith('.tar')) return '.tar';
+  return '';
 }
 
 function descriptorAt(value: unknown, where: string, fail: (what: string) => never): Descriptor {

@@ -57,7 +57,7 @@ export class RegistryClient {
    * over https first, then over plain http when no TLS server answers (as docker does).
    */
   static async connect(registry: string, repository: string | undefined, access: Access, options: ClientOptions = {}): Promise<RegistryClient> {
-    const lookup: CredentialLookup = options.credentials !== undefined ? { credentials: options.credentials } : findCredentials(registry, options.env);
+    const lookup: CredentialLookup = options.credentials !== undefined ? { credentials: options.credentials } : await findCredentials(registry, options.env);
     const timeoutMs = options.timeoutMs ?? REGISTRY_TIMEOUT_MS;
     const schemes = options.plainHttp === true ? ['http'] : isLoopbackRegistry(registry) ? ['https', 'http'] : ['https'];
     let ping: BoundedResponse | undefined;

@@ -4,11 +4,12 @@
  * helper as docker runs it: `credHelpers["host"]` first, then the entry in `auths`, then `credsStore`;
  * `docker-credential-<name> get` reads the server on stdin and prints `{"Username","Secret"}`.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EcliError } from '../../errors.js';
+import { fileKind, followOwnLinks, writeFileSafelySync } from '../../files/safe-write.js';
+import { HELPER_TIMEOUT_MS, runCredentialHelper } from './credential-helper.js';
 import { isObject } from './json.js';
 
 export interface Credentials {
@@ -32,7 +33,7 @@ export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** The credentials stored for `registry`, or why there are none. */
-export function findCredentials(registry: string, env: NodeJS.ProcessEnv = process.env): CredentialLookup {
+export async function findCredentials(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<CredentialLookup> {
   const path = dockerConfigPath(env);
   const config = readConfig(path);
   if (config === undefined) return { missing: `${path} does not exist` };
@@ -49,15 +50,12 @@ export function findCredentials(registry: string, env: NodeJS.ProcessEnv = proce
   return { missing: `${where} holds no user name and password (an "auth" field of base64 user:password)` };
 }
 
-/** How long a credential helper may take (it may talk to a keychain daemon). */
-const HELPER_TIMEOUT_MS = 10_000;
-
 /**
  * Asks `docker-credential-<name> get` for the registry's credentials. A helper that knows none says
  * so and exits 1: that is anonymous access, not an error. A helper that cannot be run, times out
  * or prints something else is an error, since the user configured it.
  */
-function fromHelper(name: string, registry: string, configuredIn: string, env: NodeJS.ProcessEnv): CredentialLookup {
+async function fromHelper(name: string, registry: string, configuredIn: string, env: NodeJS.ProcessEnv): Promise<CredentialLookup> {
   const program = `docker-credential-${name}`;
   const source = `${program}, named in ${configuredIn}`;
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
@@ -65,15 +63,24 @@ function fromHelper(name: string, registry: string, configuredIn: string, env: N
       hint: 'a helper name is letters, digits, . _ or -: docker runs docker-credential-<name>',
     });
   }
-  const result = spawnSync(program, ['get'], { input: registry, env, encoding: 'utf8', timeout: HELPER_TIMEOUT_MS, maxBuffer: 1 << 20 });
-  // A helper may exit without reading stdin (EPIPE for us): what it printed and its status still count.
-  const ranAnyway = (result.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && result.status !== null;
-  if (result.error !== undefined && !ranAnyway) {
-    const why =
-      (result.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not installed (not found in PATH)' : `could not be run: ${result.error.message}`;
+  const result = await runCredentialHelper(program, registry, env);
+  const fallback = `or remove it from ${configuredIn.replace(/ \(.*\)$/, '')} to use the credentials in its "auths"`;
+  if (result.failure?.kind === 'spawn') {
+    const { error } = result.failure;
+    const why = error.code === 'ENOENT' ? 'is not installed (not found in PATH)' : `could not be run: ${error.message}`;
     throw new EcliError('REGISTRY_AUTH', `the credential helper ${source} ${why}`, {
-      hint: `install ${program}, or remove it from the config file to use the credentials in its "auths"`,
+      hint: error.code === 'ENOENT' ? `install ${program}, ${fallback}` : `check that ${program} is an executable, ${fallback}`,
     });
+  }
+  if (result.failure?.kind === 'timeout') {
+    throw new EcliError(
+      'REGISTRY_AUTH',
+      `the credential helper ${source} gave no answer for ${registry} within ${HELPER_TIMEOUT_MS / 1000} s; it was stopped, with any process it started`,
+      { hint: `check the helper (a locked keychain may be waiting for a password), ${fallback}` },
+    );
+  }
+  if (result.failure?.kind === 'too-much-output') {
+    throw new EcliError('REGISTRY_AUTH', `the credential helper ${source} printed more than 1 MiB for ${registry}; it was stopped`);
   }
   if (result.status !== 0) {
     const said = result.stdout.trim() || result.stderr.trim();
@@ -95,7 +102,12 @@ function fromHelper(name: string, registry: string, configuredIn: string, env: N
   return { credentials: { username: answer.Username, password: answer.Secret, source } };
 }
 
-/** Stores credentials for `registry` (creating the file with mode 0600), keeping everything else in it. */
+/**
+ * Stores credentials for `registry` in `auths`, keeping everything else in the file. Written
+ * through src/files/safe-write: a new file is 0600, an existing one keeps its owner and mode less
+ * any group or other permission (it now holds a password); a config.json symlink of the user's or
+ * root's is written through, as docker does, another user's is refused.
+ */
 export function saveCredentials(registry: string, username: string, password: string, env: NodeJS.ProcessEnv = process.env): string {
   const path = dockerConfigPath(env);
   const config = readConfig(path) ?? {};
@@ -104,31 +116,66 @@ export function saveCredentials(registry: string, username: string, password: st
   config.auths = auths;
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const temporary = `${path}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(config, null, '\t')}\n`, { mode: 0o600 });
-    renameSync(temporary, path);
+    writeFileSafelySync(path, `${JSON.stringify(config, null, '\t')}\n`, { existing: 'replace', mode: 0o600, secret: true });
   } catch (error) {
-    throw new EcliError('REGISTRY_AUTH', `cannot write ${path}: ${(error as Error).message}`, {
-      hint: 'set DOCKER_CONFIG to a writable folder',
-      cause: error,
-    });
+    const message = error instanceof EcliError ? error.message : `cannot write ${path}: ${(error as Error).message}`;
+    throw new EcliError('REGISTRY_AUTH', message, { hint: 'set DOCKER_CONFIG to a folder of your own', cause: error });
   }
   return path;
 }
 
+/** docker's config files are small; a larger one is refused rather than read whole. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The config file, or undefined when there is none. Only a regular file is read (opened without
+ * blocking, so a FIFO cannot hang ecli, and a device such as /dev/zero is refused), and at most
+ * 4 MiB of it.
+ */
 function readConfig(path: string): DockerConfig | undefined {
-  let text: string;
+  const unusable = (why: string, cause?: unknown): EcliError =>
+    new EcliError('REGISTRY_AUTH', `cannot read ${path}: ${why}`, {
+      hint: "docker's config.json must be a regular file: fix or remove it, or point DOCKER_CONFIG at another folder",
+      ...(cause === undefined ? {} : { cause }),
+    });
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    // Only the caller's or root's symlinks lead elsewhere: nobody else picks the file root reads credentials from.
+    fd = openSync(followOwnLinks(path, 'read'), constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new EcliError('REGISTRY_AUTH', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    if (error instanceof EcliError) throw new EcliError('REGISTRY_AUTH', error.message, { hint: error.hint });
+    throw unusable((error as Error).message, error);
+  }
+  let text: string;
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw unusable(`it is ${fileKind(stats)}, not a regular file`);
+    const tooLarge = (): EcliError => unusable(`it is larger than ${MAX_CONFIG_BYTES} bytes`);
+    if (stats.size > MAX_CONFIG_BYTES) throw tooLarge();
+    // Read to the end, in case it grew since fstat, but never past the limit.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const chunk = Buffer.alloc(64 * 1024);
+    for (let got = readSync(fd, chunk); got > 0; got = readSync(fd, chunk)) {
+      total += got;
+      if (total > MAX_CONFIG_BYTES) throw tooLarge();
+      chunks.push(Buffer.from(chunk.subarray(0, got)));
+    }
+    text = Buffer.concat(chunks, total).toString('utf8');
+  } catch (error) {
+    if (error instanceof EcliError) throw error;
+    throw unusable((error as Error).message, error);
+  } finally {
+    closeSync(fd);
   }
   let config: unknown;
   try {
     config = JSON.parse(text);
   } catch (error) {
-    throw new EcliError('REGISTRY_AUTH', `${path} is not valid JSON: ${(error as Error).message}`, {
+    // V8 quotes the text around the error, which may hold a password: only the reason is kept.
+    const reason = (error as Error).message.replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '');
+    throw new EcliError('REGISTRY_AUTH', `${path} is not valid JSON: ${reason}`, {
       hint: 'fix or remove the file, then log in again with ecli login',
     });
   }

@@ -1,6 +1,6 @@
 /** Push a package artifact to a registry; pull the package layer of one. */
 import { blobExists, getBlob, getManifest, putManifest, uploadBlob } from './api.js';
-import { layerFileName, packageLayer, type Blob, type Descriptor, type PackageArtifact } from './artifact.js';
+import { packageLayer, pulledFileName, type Blob, type Descriptor, type PackageArtifact } from './artifact.js';
 import { RegistryClient, type ClientOptions } from './client.js';
 import { OCI_MANIFEST } from './media-types.js';
 import { formatReference, type RegistryReference } from './reference.js';
@@ -17,7 +17,7 @@ export interface PulledPackage {
   digest: string;
   layer: Descriptor;
   bytes: Uint8Array;
-  /** The layer's title when it is a plain file name, else one from its media type. */
+  /** `<repository>.<extension of the layer's media type>`: see pulledFileName. */
   fileName: string;
 }
 
@@ -45,5 +45,5 @@ export async function pullPackage(ref: RegistryReference, maxBytes: number, opti
   await options.checkManifest?.(client, manifest.digest);
   const layer = packageLayer(manifest.bytes, formatReference(ref));
   const bytes = await getBlob(client, ref, layer, maxBytes);
-  return { digest: manifest.digest, layer, bytes, fileName: layerFileName(layer) };
+  return { digest: manifest.digest, layer, bytes, fileName: pulledFileName(ref.repository, layer) };
 }
