@@ -93,6 +93,7 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
     tracePipe: flags.tracePipe === true,
     verbose: global.verbose || flags.verbose === true,
     hostOptions,
+    ...(flags.header === undefined ? {} : { header: flags.header }),
     limits: { ...(flags.count === undefined ? {} : { count: flags.count }), ...(flags.duration === undefined ? {} : { durationMs: flags.duration }) },
     ...(flags.metrics === undefined ? {} : { metrics: { address: flags.metrics, labels: flags.metricsLabels } }),
     signing: {

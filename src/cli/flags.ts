@@ -196,6 +196,13 @@ export const ECLI_FLAGS = {
     group: 'metrics',
     docs: 'metrics.md',
   }),
+  header: textFlag({
+    flags: '--header <file.h>',
+    commands: ['run'],
+    summary: 'with a C source: the header declaring its exported structs (default: <name>.h beside <name>.bpf.c)',
+    group: 'input',
+    docs: RUN_SECTION,
+  }),
   sha256: textFlag({
     flags: '--sha256 <hex>',
     commands: ['run', 'inspect'],

@@ -30,6 +30,11 @@ export interface Toolchain {
   clangIdentity: string;
 }
 
+/** The names ecc looks for clang by on PATH: `clang-N`, newest first, then the plain one. */
+export function clangCandidateNames(): string[] {
+  return [...LLVM_VERSIONS.map((v) => `clang-${v}`), 'clang'];
+}
+
 export function findBpftool(): string {
   const found = findExecutable(['bpftool']);
   if (found) return found;

@@ -4,7 +4,7 @@
  * object and, for tarballs, the manifest and the extracted BTF archive.
  */
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { EcliError } from '../errors.js';
 import { decodePackage } from '../package/load.js';
 import type { ComposedPackage } from '../package/types.js';
@@ -58,6 +58,7 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_REDIRECTS = 5;
 const STDIN_SOURCE = '<stdin>';
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
 interface RawInput {
   source: string;
@@ -164,6 +165,19 @@ function guessType(input: RawInput): ProgType {
   if (isGzip(input.bytes) || isTar(input.bytes)) return 'tar';
   const first = input.bytes.find((byte) => !isJsonSpace(byte));
   if (first === 0x7b /* { */) return 'json';
+  if (startsWith(input.bytes, ELF_MAGIC)) {
+    // prog.bpf.o was most likely built from prog.bpf.c, whose header ecc would be given as prog.h.
+    const source = name.endsWith('.o') ? input.source.replace(/\.o$/, '.c') : 'prog.bpf.c';
+    const header = join(dirname(source), `${basename(source).split('.')[0]}.h`);
+    throw new EcliError('USAGE', `${input.source} is a compiled object, not a package: ecli runs the package.json ecc writes`, {
+      hint: `compile its C source with ecc (ecc ${source} ${header}) and run the package.json it writes, or let ecli run compile it: ecli run ${source}`,
+    });
+  }
+  if (name.endsWith('.c')) {
+    throw new EcliError('USAGE', `${input.source} is a C source, not a package`, {
+      hint: `ecli run compiles it as ecc does (ecli run ${input.source}); for other commands compile it with ecc first`,
+    });
+  }
   const extension = extname(name);
   throw new EcliError(
     'PACKAGE_INVALID',

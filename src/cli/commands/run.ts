@@ -10,6 +10,8 @@ import { watchOutputReader } from '../../loader/output-reader-watch.js';
 import { startupMark } from '../../startup-mark.js';
 import { runPackage } from '../../runner/run.js';
 import { loadSigningGate, type SigningOptions } from '../../signing/options.js';
+import { EcliError } from '../../errors.js';
+import { escapeControls, escapeControlsInLines } from '../../terminal.js';
 import type { CommandIo } from './io.js';
 
 /** ecli run's flags: where the package comes from (ResolveOptions), and the engine's settings as the flags give them. */
@@ -27,17 +29,20 @@ export interface RunCommandOptions extends ResolveOptions, Pick<RunSettings, 'tr
   hostOptions?: ReadonlySet<string>;
   /** `--verify-key`, `--signature`; the signing policy applies whatever they are. */
   signing?: SigningOptions;
+  /** `--header`: the header of a C source given as the package. */
+  header?: string;
 }
 
 export async function runRun(spec: string, programArgs: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
   startupMark('run');
-  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, hostOptions, signing, ...resolveOptions } = opts;
+  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, hostOptions, signing, header, ...resolveOptions } = opts;
   // Keys and the policy are read before anything else: a bad one stops the run at once.
   const gate = await loadSigningGate(signing ?? {});
   // Bound before the package is even read: a taken port is a usage error, not a half-started run.
   const served = metrics === undefined ? undefined : await startMetrics(metrics, io);
   try {
-    const resolved = await resolvePackageSource(spec, gate === undefined ? resolveOptions : { ...resolveOptions, gate });
+    const input = await packageInput(spec, header, verbose, io);
+    const resolved = await resolvePackageSource(input, gate === undefined ? resolveOptions : { ...resolveOptions, gate });
     try {
       const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
       const packageSpec = buildPackageSpec(resolved);
@@ -58,6 +63,48 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
     }
   } finally {
     await served?.close();
+  }
+}
+
+/** The file of the running ecli: the bundle when it runs as one (CommonJS), else the script run. */
+function runningEcliFile(): string {
+  return typeof __filename === 'string' ? __filename : process.argv[1]!;
+}
+
+/**
+ * What to read the package from: a C source (`prog.bpf.c`) is compiled as ecc would, once, and
+ * its package cached; anything else is a package already. The compiler loads only for a source.
+ */
+async function packageInput(spec: string, header: string | undefined, verbose: boolean, io: CommandIo): Promise<string> {
+  if (!spec.endsWith('.c')) {
+    if (header === undefined) return spec;
+    throw new EcliError('USAGE', `--header names the header of a C source, and ${spec} is not one`, {
+      hint: 'give the .bpf.c file: ecli run --header prog.h prog.bpf.c',
+    });
+  }
+  const { packageForSource } = await import('../../compiler/source-package.js');
+  try {
+    const compiled = await packageForSource({
+      source: spec,
+      header,
+      ecliFile: runningEcliFile(),
+      logger: {
+        info: () => {},
+        warn: (line) => io.stderr.write(`ecli: warning: ${escapeControls(line)}\n`),
+        diagnostics: (text) => io.stderr.write(`${escapeControlsInLines(text.trimEnd())}\n`),
+      },
+      onCompile: (source, used) =>
+        io.stderr.write(
+          `ecli: compiling ${escapeControls(source)}${used === undefined ? '' : ` with ${escapeControls(used)}`} as ecc does; the package is cached for the next run\n`,
+        ),
+    });
+    return compiled.packagePath;
+  } catch (error) {
+    // clang's diagnostics are the point of a compile failure: shown as ecc shows them, --verbose or not.
+    if (error instanceof EcliError && error.code === 'COMPILE_FAILED' && error.detail !== undefined && !verbose) {
+      io.stderr.write(`${escapeControlsInLines(error.detail.trimEnd())}\n`);
+    }
+    throw error;
   }
 }
 
