@@ -153,19 +153,14 @@ export interface EngineOptions {
   kernel?: RunKernel;
 }
 
-/** The counters of one export (or of the trace pipe relay). */
-interface Source {
-  name: string;
-  counters: RunCounters;
-}
-
 export class RunEngine {
   private readonly clock: Clock;
   private readonly stop: RunStop;
   private readonly polling: PollLoop;
   private readonly samplers: Cancel[] = [];
   private readonly staged: StagedRecords[] = [];
-  private readonly sources: Source[] = [];
+  /** The counters of each export (and of the trace pipe relay). */
+  private readonly sources: RunCounters[] = [];
   private tracePipe: { close(): void } | undefined;
   private object: LoadedRunObject | undefined;
   private countOf: 'events' | 'intervals' = 'events';
@@ -201,29 +196,14 @@ export class RunEngine {
     return engine;
   }
 
-  /** The counters of one export, by its map's name. */
-  countersOf(mapName: string): Readonly<RunCounters> | undefined {
-    return this.sources.find((source) => source.name === mapName)?.counters;
-  }
-
   /** The run's counters so far, over every export. */
   get counters(): RunCounters {
-    return totalOf(this.sources.map((source) => source.counters));
-  }
-
-  /** Sampled intervals so far (every sampled map's reads). */
-  get intervalCount(): number {
-    return this.intervals;
+    return totalOf(this.sources);
   }
 
   /** How long the run ran (until now, while it runs), in ms. */
   get elapsedMs(): number {
     return (this.stoppedAt ?? this.clock.now()) - this.startedAt;
-  }
-
-  /** True once the run ended by itself (`--count` reached, the output's reader gone). */
-  get hasEnded(): boolean {
-    return this.stop.hasEnded;
   }
 
   /**
@@ -315,14 +295,14 @@ export class RunEngine {
   }
 
   private observeEvents(exported: EventExportSpec): RunCounters {
-    const counters = this.countersFor(exported.map.name);
+    const counters = this.newCounters();
     this.options.observer?.events(exported, counters);
     return counters;
   }
 
-  private countersFor(name: string): RunCounters {
+  private newCounters(): RunCounters {
     const counters = zeroCounters();
-    this.sources.push({ name, counters });
+    this.sources.push(counters);
     return counters;
   }
 
@@ -401,7 +381,7 @@ export class RunEngine {
   private sample(exported: SampleExportSpec, sink: SampleSink, watch: SampledMapWatch | undefined, stages: SampleStages | undefined): void {
     const map = this.object!.sampleSource(exported.map.name);
     watch?.connect(() => map.entries() as [Uint8Array, Uint8Array][]);
-    const counters = this.countersFor(exported.map.name);
+    const counters = this.newCounters();
     const schedule = { interval: exported.sample.interval, clearMap: exported.sample.clear_map === true };
     const keepEntry = stages?.keepEntry;
     const interval = (entries: MapEntry[]): void => {
@@ -417,7 +397,7 @@ export class RunEngine {
   }
 
   private relayTracePipe(open: LineReaderOpener): void {
-    const counters = this.countersFor('trace_pipe');
+    const counters = this.newCounters();
     this.tracePipe = open({
       onLine: (line) => {
         if (this.output.traceLine?.(line) === 'dropped') counters.dropped++;

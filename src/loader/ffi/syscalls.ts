@@ -23,7 +23,7 @@ const BY_ARCH: Readonly<Record<string, SyscallNumbers>> = {
   loong64: { bpf: 280, perfEventOpen: 241 },
 };
 
-export const SUPPORTED_ARCHES: readonly string[] = Object.keys(BY_ARCH);
+const SUPPORTED_ARCHES: readonly string[] = Object.keys(BY_ARCH);
 
 /** The numbers for `arch` (a `process.arch` value); KERNEL_UNSUPPORTED for one ecli does not know. */
 export function syscallNumbers(arch: string): SyscallNumbers {
