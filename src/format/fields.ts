@@ -52,3 +52,31 @@ export function selectColumns(columns: Columns, selection: FieldSelection, shown
   const added = new Set(selection.add.map((name) => find(name).name));
   return columns.members.filter((c) => !removed.has(c.name) && (added.has(c.name) || shown(c)));
 }
+
+/** What a sampled map's key column that is not a struct member is called in plain text, --fields and --sort. */
+export const SCALAR_KEY_NAME = 'key';
+
+/**
+ * A sampled map's key columns as plain text names them: a key that is one integer (or array) has
+ * a single column named after its type (`u32`, as the reference's JSON names it), which a header
+ * would show as `U32`; it is called `key` instead. Struct keys keep their member names.
+ */
+export function namedKeyColumns(key: Columns): Columns {
+  const [only] = key.members;
+  if (key.members.length !== 1 || only === undefined || /^(struct|union) /.test(key.describe)) return key;
+  return { ...key, members: [{ ...only, name: SCALAR_KEY_NAME }] };
+}
+
+/**
+ * `--fields` over a sampled map's key and value columns (the key's plain names, see
+ * namedKeyColumns): the indexes of the key and value columns kept, in output order for each.
+ */
+export function selectSampleColumns(key: Columns, value: Columns, selection: FieldSelection): { key: number[]; value: number[] } {
+  const named = namedKeyColumns(key);
+  const joined: Columns = { describe: `${key.describe} and ${value.describe}`, members: [...named.members, ...value.members], size: key.size + value.size };
+  const kept = selectColumns(joined, selection);
+  return {
+    key: kept.map((c) => named.members.indexOf(c)).filter((i) => i >= 0),
+    value: kept.map((c) => value.members.indexOf(c)).filter((i) => i >= 0),
+  };
+}

@@ -8,6 +8,7 @@ import type { Btf } from '../btf/btf.js';
 import type { Column, Columns } from '../btf/columns.js';
 import { EcliError } from '../errors.js';
 import { didYouMean } from '../suggest.js';
+import { namedKeyColumns } from './fields.js';
 import { asBuffer, ValueCompiler, type Decoder } from './value.js';
 
 export interface SortKey {
@@ -69,11 +70,14 @@ export function createSampleOrder(
 }
 
 function findField(key: Columns, value: Columns, field: string, mapName: string): { column: Column; inKey: boolean } {
-  const inKey = key.members.find((c) => c.name === field);
+  // A key that is one number is `key`, as plain text shows it, or its type's name, as JSON does.
+  const named = namedKeyColumns(key);
+  const at = named.members.findIndex((c) => c.name === field);
+  const inKey = at >= 0 ? key.members[at] : key.members.find((c) => c.name === field);
   if (inKey) return { column: inKey, inKey: true };
   const inValue = value.members.find((c) => c.name === field);
   if (inValue) return { column: inValue, inKey: false };
-  const names = [...key.members, ...value.members].map((c) => c.name).filter((n) => n !== '');
+  const names = [...named.members, ...value.members].map((c) => c.name).filter((n) => n !== '');
   throw new EcliError('USAGE', `--sort: map ${mapName} has no field ${field}${didYouMean(field, names)}`, {
     hint: names.length > 0 ? `its key and value fields are ${names.join(', ')}` : 'its key and value members have no names',
   });

@@ -19,6 +19,7 @@ import type { OutputFormat } from './event.js';
 import { compileRecord, type CompiledRecord } from './record.js';
 import { jsonString } from './numbers.js';
 import { createEventFormatter } from './event.js';
+import { namedKeyColumns, selectSampleColumns, type FieldSelection } from './fields.js';
 import { createTimeText, type TimeMode } from './time.js';
 import { asBuffer, ValueCompiler } from './value.js';
 
@@ -31,6 +32,8 @@ export interface SampleFormatOptions {
   time?: TimeMode;
   /** Plain default_kv rows: widen columns to fit (default), or keep fixed offsets. */
   widen?: boolean;
+  /** `--fields`: the key and value columns of default_kv rows (plain text) and JSON lines to show. */
+  fields?: FieldSelection;
   /** The map's `sample` meta: `type` (default `default_kv`), `unit` (default `(unit)`), and for
    * `linear_hist` our optional `min` (default 0) and `step` (default 1). */
   sample: MapSampleMeta;
@@ -74,6 +77,11 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
       hint: 'use log2_hist, linear_hist or default_kv',
     });
   }
+  if (histogram && options.fields !== undefined) {
+    throw new EcliError('USAGE', `--fields chooses the columns of events and of default_kv maps, but map ${options.mapName} is a ${type} histogram`, {
+      hint: 'leave out --fields for this package',
+    });
+  }
   // JSON prints the value whatever it holds, as the reference does: buckets only when it has slots.
   const hasSlots = histogram && (options.format === 'plain' || value.columns.members.some((c) => c.name === 'slots'));
   const slots = hasSlots ? slotsReader(btf, value, options.mapName, type) : undefined;
@@ -85,6 +93,10 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
     const time = mode === 'none' ? undefined : createTimeText(mode, options.clock);
     const quote = mode === 'ns' ? '' : '"';
     const unitJson = jsonString(options.sample.unit ?? DEFAULT_UNIT);
+    // --fields keeps some members of the key and value objects (named as the reference names them).
+    const kept = options.fields === undefined ? undefined : selectSampleColumns(keyColumns, valueColumns, options.fields);
+    const keyJson = kept === undefined ? key : compileRecord(compiler, { ...keyColumns, members: kept.key.map((i) => keyColumns.members[i]!) });
+    const valueJson = kept === undefined ? value : compileRecord(compiler, { ...valueColumns, members: kept.value.map((i) => valueColumns.members[i]!) });
     return {
       header: undefined,
       intervalHeader: noHeader,
@@ -94,7 +106,7 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
         const buckets = slots === undefined ? '' : `"buckets":${bucketsJson(slots.read(v), bounds)},`;
         const stamp = time === undefined ? '' : `,"timestamp":${quote}${time()}${quote}`;
         const unitField = slots === undefined ? '' : `,"unit":${unitJson}`;
-        return `{${buckets}"key":${key.json(k, 0)}${stamp}${unitField},"value":${value.json(v, 0)}}`;
+        return `{${buckets}"key":${keyJson.json(k, 0)}${stamp}${unitField},"value":${valueJson.json(v, 0)}}`;
       },
     };
   }
@@ -105,11 +117,12 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
     const keySize = keyColumns.size;
     const record: Columns = {
       describe: `${keyColumns.describe} and ${valueColumns.describe}`,
-      members: [...keyColumns.members, ...valueColumns.members.map((c) => ({ ...c, offset: c.offset + keySize }))],
+      members: [...namedKeyColumns(keyColumns).members, ...valueColumns.members.map((c) => ({ ...c, offset: c.offset + keySize }))],
       size: keySize + valueColumns.size,
     };
     const rows = createEventFormatter(btf, record, {
       format: 'plain',
+      ...(options.fields ? { fields: options.fields } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.time === undefined ? {} : { time: options.time }),
       ...(options.widen === undefined ? {} : { widen: options.widen }),

@@ -50,14 +50,11 @@ export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], output:
         hint: 'leave them out for this package (use --fields to choose event columns)',
       });
     }
-    if (output.fields && (spec.kind === 'sample' || (spec.stackTrace && format === 'plain'))) {
-      throw new EcliError(
-        'USAGE',
-        `--fields selects event columns, but map ${spec.map.name} is ${spec.kind === 'sample' ? 'a sampled map' : 'printed as stack traces'}`,
-        {
-          hint: 'leave out --fields for this package',
-        },
-      );
+    // Sampled maps take --fields for default_kv rows; their formatter refuses it for histograms.
+    if (output.fields && spec.kind === 'events' && spec.stackTrace && format === 'plain') {
+      throw new EcliError('USAGE', `--fields selects event columns, but map ${spec.map.name} is printed as stack traces`, {
+        hint: 'leave out --fields for this package',
+      });
     }
     if (spec.kind === 'sample') return sampleConsumer(btf, spec, output);
     const { map, transport, columns } = spec;
@@ -78,8 +75,15 @@ export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], output:
 
 function sampleConsumer(btf: Btf, spec: SampleExportSpec, output: OutputSettings): SampleConsumerSpec {
   const { map, sample } = spec;
-  const { format, time, widen } = output;
-  const options = { format, sample, mapName: map.name, ...(time === undefined ? {} : { time }), ...(widen === undefined ? {} : { widen }) };
+  const { format, time, widen, fields } = output;
+  const options = {
+    format,
+    sample,
+    mapName: map.name,
+    ...(time === undefined ? {} : { time }),
+    ...(widen === undefined ? {} : { widen }),
+    ...(fields === undefined ? {} : { fields }),
+  };
   const formatter = explainedByWarnings(spec.columnWarnings, () => createSampleFormatter(btf, spec.keyColumns, spec.valueColumns, options));
   const arrange = createSampleOrder(btf, spec.keyColumns, spec.valueColumns, output, map.name);
   return {

@@ -92,6 +92,14 @@ test('--sort with a field the map does not have is a usage error naming the fiel
       e instanceof EcliError &&
       e.code === 'USAGE' &&
       /map counts has no field cout \(did you mean count\?\)/.test(e.message) &&
-      /__u32, count, comm/.test(e.hint ?? ''),
+      /key, count, comm/.test(e.hint ?? ''),
   );
+});
+
+test('a key that is one number sorts as key, as plain text names its column, or by its type name, as JSON does', () => {
+  const { btf, key, value } = counts();
+  for (const name of ['key', '__u32']) {
+    const order = createSampleOrder(btf, key, value, { sort: parseSort(`-${name}`) }, 'counts');
+    assert.ok(order, name);
+  }
 });

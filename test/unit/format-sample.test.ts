@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Btf } from '../../src/btf/btf.js';
 import { checkSampleColumns } from '../../src/btf/export-check.js';
 import { EcliError } from '../../src/errors.js';
+import { parseFields } from '../../src/format/fields.js';
 import { createSampleFormatter, linearHistogram, log2Histogram } from '../../src/format/sample.js';
 import type { TimeMode } from '../../src/format/time.js';
 import type { MapSampleMeta } from '../../src/package/types.js';
@@ -13,11 +14,14 @@ import { loadFixture, mapTypeIds } from '../helpers/fixtures.js';
 
 const clock = () => new Date('2024-05-06T12:00:00Z');
 
-function runqlat(sample: MapSampleMeta, format: 'plain' | 'json' = 'plain', time?: TimeMode) {
+function runqlatColumns() {
   const { btf, meta } = loadFixture('runqlat.json');
   const ids = mapTypeIds(btf, 'hists');
-  const key = checkSampleColumns(btf, ids.key).columns;
-  const value = checkSampleColumns(btf, ids.value, meta.export_types[0]).columns;
+  return { btf, key: checkSampleColumns(btf, ids.key).columns, value: checkSampleColumns(btf, ids.value, meta.export_types[0]).columns };
+}
+
+function runqlat(sample: MapSampleMeta, format: 'plain' | 'json' = 'plain', time?: TimeMode) {
+  const { btf, key, value } = runqlatColumns();
   const formatter = createSampleFormatter(btf, key, value, { format, sample, mapName: 'hists', clock, ...(time === undefined ? {} : { time }) });
   const keyBytes = Buffer.alloc(4);
   keyBytes.writeUInt32LE(0x12345678);
@@ -71,10 +75,10 @@ test('runqlat fixture, log2_hist: the key line, member lines, blank line, then t
 
 test('runqlat fixture, default_kv: key and value members as columns that widen to fit, under the reference header', () => {
   const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000 });
-  assert.equal(formatter.header, 'TIME     U32    SLOTS  COMM   ');
+  assert.equal(formatter.header, 'TIME     KEY    SLOTS  COMM   ');
   const slots = `[${Array.from({ length: 26 }, (_, i) => 1000 + i).join(',')}]`;
   // The slots text reaches past its column: COMM moves right, and the header is printed again.
-  const header = `TIME     U32        SLOTS${' '.repeat(slots.length + 1 - 5)}COMM   `;
+  const header = `TIME     KEY        SLOTS${' '.repeat(slots.length + 1 - 5)}COMM   `;
   assert.equal(formatter.format(keyBytes, valueBytes), `${header}\n12:00:00  305419896 ${slots} COMM-STR`);
   assert.equal(formatter.format(keyBytes, valueBytes), `12:00:00  305419896 ${slots} COMM-STR`);
 });
@@ -104,11 +108,37 @@ test('default_kv rows keep fixed offsets with widen false, and follow --time', (
   v.writeBigUInt64LE(98n, 0);
   v.write('sh', 8);
   const fixed = createSampleFormatter(btf, key, value, { format: 'plain', sample: { interval: 1000 }, mapName: 'c', clock, widen: false });
-  assert.equal(fixed.header, 'TIME     __U32  COUNT  COMM   ');
+  assert.equal(fixed.header, 'TIME     KEY    COUNT  COMM   ', 'a key that is one number is the column KEY, not __U32');
   assert.equal(fixed.format(k, v), '12:00:00  12345 98     sh');
   const untimed = createSampleFormatter(btf, key, value, { format: 'plain', sample: { interval: 1000 }, mapName: 'c', clock, time: 'none' });
-  assert.equal(untimed.header, '__U32  COUNT  COMM   ');
+  assert.equal(untimed.header, 'KEY    COUNT  COMM   ');
   assert.equal(untimed.format(k, v), '12345  98     sh');
+
+  // --fields chooses among the key's and the value's columns, in plain text and JSON.
+  const plainOptions = { format: 'plain' as const, sample: { interval: 1000 }, mapName: 'c', clock, time: 'none' as const };
+  const chosen = createSampleFormatter(btf, key, value, { ...plainOptions, fields: parseFields('comm,key') });
+  assert.equal(chosen.header, 'COMM   KEY    ');
+  assert.equal(chosen.format(k, v), 'sh     12345');
+  assert.equal(createSampleFormatter(btf, key, value, { ...plainOptions, fields: parseFields('-count') }).header, 'KEY    COMM   ');
+  const json = createSampleFormatter(btf, key, value, { ...plainOptions, format: 'json', fields: parseFields('key,comm') });
+  assert.equal(json.format(k, v), '{"key":{"__u32":12345},"value":{"comm":"sh"}}', "JSON keeps the reference's member names");
+  assert.throws(
+    () => createSampleFormatter(btf, key, value, { ...plainOptions, fields: parseFields('cont') }),
+    (e: unknown) => e instanceof EcliError && e.code === 'USAGE' && /has no field cont \(did you mean count\?\)/.test(e.message),
+  );
+});
+
+test('--fields on a histogram is a usage error', () => {
+  const { btf, key, value } = runqlatColumns();
+  for (const format of ['plain', 'json'] as const) {
+    assert.throws(
+      () => createSampleFormatter(btf, key, value, { format, sample: { interval: 1000, type: 'log2_hist' }, mapName: 'hists', fields: parseFields('comm') }),
+      (e: unknown) =>
+        e instanceof EcliError &&
+        e.code === 'USAGE' &&
+        e.message === '--fields chooses the columns of events and of default_kv maps, but map hists is a log2_hist histogram',
+    );
+  }
 });
 
 test("runqlat fixture, JSON: the reference's key/value line, with a timestamp; histograms add buckets and unit", () => {
