@@ -21,6 +21,8 @@ if [ "$debian_codename" = bookworm ]; then
   command -v clang-19 >/dev/null || need_apt+=(clang-19)
   command -v ld.lld-19 >/dev/null || need_apt+=(lld-19)
   command -v llvm-strip-19 >/dev/null || need_apt+=(llvm-19)
+  # The Wasm tests build their guests with clang-19 for wasm32-wasi: its compiler runtime, and wasm-ld (lld-19).
+  [ -f /usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a ] || need_apt+=(libclang-rt-19-dev-wasm32)
   installed_at_least libbpf1 1:1.4 || backports+=(libbpf1)
   installed_at_least libbpf-dev 1:1.4 || backports+=(libbpf-dev)
   installed_at_least bpftool 7.5 || backports+=(bpftool)
@@ -45,6 +47,8 @@ command -v curl >/dev/null || need_apt+=(curl)
 # The signing tests check ecli's keys and signatures with an independent implementation.
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import cryptography, nacl' 2>/dev/null || need_apt+=(python3 python3-cryptography python3-nacl)
 [ -f /usr/include/x86_64-linux-gnu/sys/sdt.h ] || [ -f /usr/include/sys/sdt.h ] || need_apt+=(systemtap-sdt-dev)
+# The C library of the Wasm test guests (wasm32-wasi).
+[ -f /usr/include/wasm32-wasi/stdio.h ] || need_apt+=(wasi-libc)
 # Container enrichment tests and `make image`: real podman containers run with runc (crun refuses
 # hybrid cgroups) from a local image of busybox-static.
 command -v podman >/dev/null || need_apt+=(podman)

@@ -17,6 +17,7 @@ interface EccCliOptions {
   verbose?: boolean;
   generatePackageJson: boolean;
   headerOnly?: boolean;
+  wasmSkeleton?: boolean;
 }
 
 function buildCommand(): Command {
@@ -34,6 +35,7 @@ function buildCommand(): Command {
     .option('-v, --verbose', 'print each command ecc runs and full diagnostics')
     .option('-n, --no-generate-package-json', 'write only <name>.bpf.o and <name>.skel.json')
     .option('--header-only', 'compile the header alone into a BTF-only object (for its export types)')
+    .option('--wasm-skeleton', 'also write <name>.skel.h and libbpf-wasm.h, to build a wasm-bpf guest (user space in WebAssembly)')
     .option('--debug', 'show stack traces of errors')
     .version(TOOL_VERSION, '-V, --version')
     .helpOption('-h, --help', 'print help')
@@ -72,6 +74,7 @@ async function runEcc(argv: readonly string[]): Promise<number> {
       ...(options.llvmStripBin === undefined ? {} : { llvmStrip: options.llvmStripBin }),
       generatePackage: options.generatePackageJson,
       headerOnly: options.headerOnly === true,
+      wasmSkeleton: options.wasmSkeleton === true,
       logger: stderrLogger(verbose),
     });
     return 0;

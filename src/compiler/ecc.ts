@@ -24,6 +24,8 @@ import { readSourceDecls, readSourceDeclsWithPch } from './source-decls.js';
 import { resolveToolchain, targetArch } from './toolchain.js';
 import { ensureVmlinuxHeader } from './vmlinux.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { WASM_SDK_HEADER, wasmSkeletonHeader } from './wasm-skeleton.js';
+import { wasmSdkHeaderPath } from './wasm-sdk.js';
 
 /** Written as `eunomia_version`: the reference ecc release whose package format this matches. */
 export const ECC_COMPAT_VERSION = '0.3.4';
@@ -51,6 +53,8 @@ export interface EccOptions {
   llvmStrip?: string;
   /** Default true; false is `-n`. */
   generatePackage?: boolean;
+  /** Also write `<name>.skel.h`, the C skeleton of a wasm-bpf guest, and the SDK header it includes. */
+  wasmSkeleton?: boolean;
   env?: NodeJS.ProcessEnv;
   logger?: EccLogger;
   /** The kernel whose instruction set `-mcpu` targets; default: the running one (os.release()). */
@@ -69,6 +73,8 @@ export interface EccResult {
   objectPath: string;
   skeletonPath: string;
   packagePath?: string;
+  /** With `wasmSkeleton`: `<name>.skel.h`. */
+  wasmSkeletonPath?: string;
   meta: EccMeta;
 }
 
@@ -173,7 +179,14 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
       meta.export_types = exported.types;
     }
 
-    return writeArtifacts({ outputDir, name, object, meta, generatePackage: options.generatePackage !== false, logger });
+    const written = writeArtifacts({ outputDir, name, object, meta, generatePackage: options.generatePackage !== false, logger });
+    if (options.wasmSkeleton !== true) return written;
+    logger.info('Generating wasm skeleton...');
+    const skeletonHeader = wasmSkeletonHeader({ objName, objectFile, object, elf, btf, skeleton: documented.skel });
+    const wasmSkeletonPath = path.join(outputDir, `${name}.skel.h`);
+    writeFileAtomic(wasmSkeletonPath, skeletonHeader);
+    writeFileAtomic(path.join(outputDir, WASM_SDK_HEADER), readFileSync(wasmSdkHeaderPath()));
+    return { ...written, wasmSkeletonPath };
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -18,6 +18,8 @@ export interface ElfSection {
   type: number;
   flags: bigint;
   size: number;
+  /** Where the section's bytes start in the file (SHT_NOBITS sections have none there). */
+  fileOffset: number;
   /** Empty for SHT_NOBITS sections such as .bss. */
   data: Uint8Array;
 }
@@ -103,6 +105,7 @@ export function parseElf(bytes: Uint8Array, source = 'object'): ElfFile {
     type: h.type,
     flags: h.flags,
     size: h.size,
+    fileOffset: h.offset,
     data: h.type === SHT_NOBITS ? new Uint8Array(0) : bytes.subarray(h.offset, h.offset + h.size),
   }));
 

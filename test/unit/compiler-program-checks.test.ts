@@ -13,7 +13,7 @@ const STB_LOCAL = 0;
 const STB_WEAK = 2;
 
 function section(index: number, name: string, type = SHT_PROGBITS, data = new Uint8Array(8), flags = CODE): ElfSection {
-  return { index, name, type, flags, size: data.length, data };
+  return { index, name, type, flags, size: data.length, fileOffset: 0, data };
 }
 
 function func(name: string, sectionIndex: number, bind = STB_GLOBAL): ElfSymbol {
