@@ -3,7 +3,8 @@
 // writes V8's code cache for it (<name>.cjs.cache), which bin/run-bundle.cjs hands to V8.
 // One file instead of ~60 ES modules spares Node's module loader; modules that a command
 // imports with `await import()` stay in the file but are evaluated only when that command runs.
-// koffi stays outside: it is loaded from node_modules with its native part.
+// koffi stays outside: it is loaded from node_modules with its native part. The thread a Wasm
+// guest runs in has an entry of its own (dist/bundle/wasm-worker.cjs, beside ecli.cjs).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
@@ -18,10 +19,10 @@ const ENTRY_POINTS = {
   ecc: { entry: 'ecc', training: [`${missing}.bpf.c`] },
 };
 
-for (const [name, { entry, training }] of Object.entries(ENTRY_POINTS)) {
-  const outfile = `${root}dist/bundle/${name}.cjs`;
-  await build({
-    entryPoints: [`${root}src/cli/${entry}.ts`],
+/** One CommonJS file of `entryPoint` and what it imports. */
+function bundle(entryPoint, outfile) {
+  return build({
+    entryPoints: [entryPoint],
     outfile,
     bundle: true,
     platform: 'node',
@@ -33,6 +34,13 @@ for (const [name, { entry, training }] of Object.entries(ENTRY_POINTS)) {
     banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
     logLevel: 'warning',
   });
+}
+
+await bundle(`${root}src/wasm/worker.ts`, `${root}dist/bundle/wasm-worker.cjs`);
+
+for (const [name, { entry, training }] of Object.entries(ENTRY_POINTS)) {
+  const outfile = `${root}dist/bundle/${name}.cjs`;
+  await bundle(`${root}src/cli/${entry}.ts`, outfile);
   // The training run fails by design, as a missing input does: with the tool's own message.
   const trained = spawnSync(process.execPath, [`${root}scripts/code-cache-trainer.cjs`, name, ...training], { encoding: 'utf8' });
   if (!trained.stderr.startsWith(`${name}: error: `) || !existsSync(`${outfile}.cache`)) {

@@ -21,7 +21,7 @@ export type ErrorCode =
   | 'INTEGRITY' // a digest that does not match its pin
   | 'REGISTRY_AUTH' // a registry refused the credentials (or anonymous access); docker's config file is unusable
   | 'SIGNATURE' // no signature, one by another key, one naming another digest, a malformed one, or a signing policy refusal
-  | 'GUEST_FAULT' // a Wasm guest trapped, or handed a host call a pointer, length or handle it does not own
+  | 'GUEST_FAULT' // a Wasm guest trapped, or handed a host call a pointer, length or table index outside its memory or table
   | 'INTERNAL'; // a bug: should never happen
 
 export class EcliError extends Error {

@@ -1,6 +1,7 @@
 /**
  * `ecli`: run, inspect and pack eunomia-style eBPF packages.
- *   ecli run [-j] [--trace-pipe] [--metrics HOST:PORT [--metrics-labels k=v,...]] [--sha256 H | --insecure] [-p json|tar] <package> [program options...]
+ *   ecli run [-j] [--trace-pipe] [--metrics HOST:PORT [--metrics-labels k=v,...]] [--sha256 H | --insecure] [-p json|tar|wasm] <package> [program options...]
+ *   ecli run [--wasm-dir DIR[:GUEST]]... [--wasm-memory SIZE] [--raw] <module.wasm> [guest args...]
  *   ecli inspect [--json] <package>
  *   ecli pack <package.json> [-o out.tar.gz] [--btf path]...
  *   ecli push [--plain-http] [--chunk-size N] <package> <host[:port]/repo[:tag]>
@@ -53,7 +54,8 @@ function parseProgType(value: string): ProgType {
   const lower = value.toLowerCase();
   if (lower === 'json' || lower === 'jsoneunomia') return 'json';
   if (lower === 'tar') return 'tar';
-  throw new EcliError('USAGE', `unknown program type ${value}: use json or tar`);
+  if (lower === 'wasm' || lower === 'wasmmodule') return 'wasm';
+  throw new EcliError('USAGE', `unknown program type ${value}: use json, tar or wasm`);
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
@@ -101,6 +103,11 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
       ...(flags.signature === undefined ? {} : { signature: flags.signature }),
       onVerified: (message: string) => process.stderr.write(`ecli: ${message}\n`),
     },
+    wasm: {
+      ...(flags.wasmDir === undefined ? {} : { preopens: flags.wasmDir }),
+      ...(flags.wasmMemory === undefined ? {} : { memoryPages: flags.wasmMemory }),
+      raw: flags.raw === true,
+    },
   };
   if (flags.metricsLabels !== undefined && flags.metrics === undefined) {
     throw new EcliError('USAGE', '--metrics-labels needs --metrics', { hint: 'add --metrics HOST:PORT, e.g. --metrics 127.0.0.1:9464' });
@@ -138,15 +145,15 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
     });
 
   const runCommand = addFlags(
-    program.command('run').description('load a package, attach its programs and print what it exports until Ctrl-C'),
+    program.command('run').description('load a package, attach its programs and print what it exports until Ctrl-C; or run a wasm-bpf module'),
     'run',
     TOOL_VERSION,
   )
     .argument(
       '<package>',
-      'package.json, a .tar/.tar.gz from `ecli pack`, an http(s) URL, a registry reference [oci://]host[:port]/repo[:tag|@sha256:...], or - for stdin',
+      'package.json, a .tar/.tar.gz from `ecli pack`, a wasm-bpf module.wasm, an http(s) URL, a registry reference [oci://]host[:port]/repo[:tag|@sha256:...], or - for stdin',
     )
-    .argument('[options...]', "the program's own options (see `ecli run <package> --help`)")
+    .argument('[options...]', "the program's own options (see `ecli run <package> --help`), or a Wasm module's arguments")
     .passThroughOptions()
     .allowUnknownOption();
   runCommand.action(async (spec: string, args: string[], flags: RunFlags) => {
@@ -159,7 +166,13 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
     exit(code);
   });
 
-  addFlags(program.command('inspect').description("show a package's programs, maps, options and event layout (no root needed)"), 'inspect', TOOL_VERSION)
+  addFlags(
+    program
+      .command('inspect')
+      .description("show a package's programs, maps, options and event layout, or what a Wasm module imports and exports (no root needed)"),
+    'inspect',
+    TOOL_VERSION,
+  )
     .argument('<package>')
     .action(async (spec: string, flags: FlagValues<'inspect'>) => {
       // Command modules load on use: `ecli run` starts without their dependencies (cli-table3, tar).
@@ -176,8 +189,8 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
       exit(0);
     });
 
-  addFlags(program.command('push').description('upload a package to an OCI registry; prints the digest to pin it by'), 'push', TOOL_VERSION)
-    .argument('<package>', 'package.json or a package tarball')
+  addFlags(program.command('push').description('upload a package or Wasm module to an OCI registry; prints the digest to pin it by'), 'push', TOOL_VERSION)
+    .argument('<package>', 'package.json, a package tarball, or a wasm-bpf module.wasm (pushed as the reference pushes it)')
     .argument('<reference>', 'host[:port]/repository[:tag] (tag default: latest)')
     .action(async (spec: string, reference: string, flags: FlagValues<'push'>) => {
       const { runPush } = await import('./commands/push.js');

@@ -11,6 +11,7 @@ import { Option, type Command } from 'commander';
 import { parseFields } from '../format/fields.js';
 import { TIME_MODES } from '../format/time.js';
 import { parseChunkSize, parseCount, parseDuration, parseSort, parseTop } from './run-limits.js';
+import { parseWasmDir, parseWasmMemory } from './wasm-flags.js';
 
 /** `ecli` itself (before any command) and its commands. */
 export const ECLI_COMMANDS = ['ecli', 'run', 'inspect', 'pack', 'push', 'pull', 'login', 'key generate', 'sign', 'verify'] as const;
@@ -262,7 +263,30 @@ export const ECLI_FLAGS = {
     summary: 'package type when it cannot be guessed',
     group: 'input',
     docs: RUN_SECTION,
-    choices: ['json', 'tar', 'JSON', 'TAR', 'jsoneunomia'],
+    choices: ['json', 'tar', 'wasm', 'JSON', 'TAR', 'WASM', 'jsoneunomia', 'wasmmodule'],
+  }),
+  wasmDir: parsedFlag({
+    flags: '--wasm-dir <dir[:guest-path]>',
+    commands: ['run'],
+    summary: 'Wasm modules: let the guest see this host directory (at guest-path); repeatable. By default it sees none',
+    group: 'run control',
+    docs: 'wasm.md',
+    parse: parseWasmDir,
+  }),
+  wasmMemory: parsedFlag({
+    flags: '--wasm-memory <size>',
+    commands: ['run'],
+    summary: 'Wasm modules: the most memory the guest may grow to, e.g. 256M (default 1G, at most 4G)',
+    group: 'run control',
+    docs: 'wasm.md',
+    parse: parseWasmMemory,
+  }),
+  raw: switchFlag({
+    flags: '--raw',
+    commands: ['run'],
+    summary: "Wasm modules: write the guest's output to a terminal as it is, control characters included",
+    group: 'output',
+    docs: 'wasm.md',
   }),
   chunkSize: parsedFlag({
     flags: '--chunk-size <bytes>',

@@ -1,7 +1,8 @@
 /**
- * Resolves what the user named on the command line (a .json file, a tarball, `-` for stdin, an
- * http(s) URL or a registry reference: classifyInput tells which) to a validated package, its BPF
- * object and, for tarballs, the manifest and the extracted BTF archive.
+ * Resolves what the user named on the command line (a .json file, a tarball, a Wasm module, `-`
+ * for stdin, an http(s) URL or a registry reference: classifyInput tells which) to a validated
+ * package, its BPF object and, for tarballs, the manifest and the extracted BTF archive; or to
+ * the bytes of a wasm-bpf module, which src/wasm checks and runs.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
@@ -16,7 +17,7 @@ import { parseManifest, verifyManifest, type PackManifest } from './manifest.js'
 import { readInputFile, readStreamBounded } from './read-file.js';
 import { extractTarball, isGzip, isTar, locatePackageTree } from './tarball.js';
 
-export type ProgType = 'json' | 'tar';
+export type ProgType = 'json' | 'tar' | 'wasm';
 
 export interface ResolveOptions {
   /** Expected sha256 of the file/URL body, hex. */
@@ -45,13 +46,22 @@ export interface ResolvedPackage {
   source: string;
   /** The input exactly as read, and what it is. */
   bytes: Uint8Array;
-  type: ProgType;
+  type: 'json' | 'tar';
   pkg: ComposedPackage;
   elf: Uint8Array;
   /** The extracted btfhub-archive tree of a tarball; call cleanup() when done with it. */
   btfArchive?: { dir: string; cleanup(): void };
   manifest?: PackManifest;
 }
+
+/** A wasm-bpf module (user space in WebAssembly), as read: src/wasm checks it. */
+export interface ResolvedWasm {
+  source: string;
+  bytes: Uint8Array;
+  type: 'wasm';
+}
+
+export type ResolvedInput = ResolvedPackage | ResolvedWasm;
 
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -69,12 +79,18 @@ interface RawInput {
   check?: InputToCheck;
 }
 
-export async function resolvePackageSource(spec: string, opts: ResolveOptions = {}): Promise<ResolvedPackage> {
+/** A package or a Wasm module, for the commands that take both (run, inspect, push). */
+export async function resolveInput(spec: string, opts: ResolveOptions = {}): Promise<ResolvedInput> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const pin = opts.sha256 === undefined ? undefined : parseSha256Pin(opts.sha256);
   const input = await readInput(spec, opts, pin, maxBytes);
   if (opts.gate !== undefined && input.check !== undefined) await opts.gate(input.check);
   return resolveRawInput(input, opts, pin);
+}
+
+/** A package; a Wasm module is refused (USAGE). */
+export async function resolvePackageSource(spec: string, opts: ResolveOptions = {}): Promise<ResolvedPackage> {
+  return packageOnly(await resolveInput(spec, opts));
 }
 
 /**
@@ -102,13 +118,30 @@ async function pullWithDeadline<T>(spec: string, opts: ResolveOptions, pull: (si
 export async function resolvePackageBytes(bytes: Uint8Array, source: string, opts: ResolveOptions = {}): Promise<ResolvedPackage> {
   const pin = opts.sha256 === undefined ? undefined : parseSha256Pin(opts.sha256);
   await opts.gate?.({ kind: 'bytes', source, bytes });
-  return resolveRawInput({ source, bytes }, opts, pin);
+  return packageOnly(await resolveRawInput({ source, bytes }, opts, pin));
 }
 
-function resolveRawInput(input: RawInput, opts: ResolveOptions, pin: string | undefined): Promise<ResolvedPackage> | ResolvedPackage {
+function resolveRawInput(input: RawInput, opts: ResolveOptions, pin: string | undefined): Promise<ResolvedInput> | ResolvedInput {
   if (pin !== undefined) verifySha256(input.bytes, pin, input.source);
   const type = opts.progType ?? guessType(input);
+  if (type === 'wasm') return resolveWasm(input);
   return type === 'json' ? resolveJson(input) : resolveTarball(input);
+}
+
+function packageOnly(resolved: ResolvedInput): ResolvedPackage {
+  if (resolved.type !== 'wasm') return resolved;
+  throw new EcliError('USAGE', `${resolved.source} is a WebAssembly module, not a package`, {
+    hint: 'ecli run, inspect and push take Wasm modules; pack and the library take JSON packages and tarballs',
+  });
+}
+
+function resolveWasm(input: RawInput): ResolvedWasm {
+  if (!startsWith(input.bytes, WASM_MAGIC)) {
+    throw new EcliError('PACKAGE_INVALID', `${input.source} is not a WebAssembly module: it does not start with \\0asm`, {
+      hint: 'pass a .wasm module built for wasm32-wasi, or -p json / -p tar for a package',
+    });
+  }
+  return { source: input.source, bytes: input.bytes, type: 'wasm' };
 }
 
 async function readInput(spec: string, opts: ResolveOptions, pin: string | undefined, maxBytes: number): Promise<RawInput> {
@@ -159,7 +192,7 @@ async function readInput(spec: string, opts: ResolveOptions, pin: string | undef
 /** By extension first (like the reference), else by content. */
 function guessType(input: RawInput): ProgType {
   const name = (input.name ?? '').toLowerCase();
-  if (name.endsWith('.wasm') || startsWith(input.bytes, WASM_MAGIC)) throw wasmUnsupported(input.source);
+  if (name.endsWith('.wasm') || startsWith(input.bytes, WASM_MAGIC)) return 'wasm';
   if (name.endsWith('.json')) return 'json';
   if (name.endsWith('.tar') || name.endsWith('.tar.gz') || name.endsWith('.tgz')) return 'tar';
   if (isGzip(input.bytes) || isTar(input.bytes)) return 'tar';
@@ -181,9 +214,9 @@ function guessType(input: RawInput): ProgType {
   const extension = extname(name);
   throw new EcliError(
     'PACKAGE_INVALID',
-    `cannot tell what kind of package ${input.source} is${extension ? ` (extension ${extension})` : ''}: it is neither JSON nor a tarball`,
+    `cannot tell what kind of package ${input.source} is${extension ? ` (extension ${extension})` : ''}: it is neither JSON, nor a tarball, nor a Wasm module`,
     {
-      hint: 'pass -p json or -p tar to say which it is',
+      hint: 'pass -p json, -p tar or -p wasm to say which it is',
     },
   );
 }
@@ -220,12 +253,6 @@ async function resolveTarball(input: RawInput): Promise<ResolvedPackage> {
     extracted.cleanup();
     throw error;
   }
-}
-
-function wasmUnsupported(source: string): EcliError {
-  return new EcliError('USAGE', `${source} is a WebAssembly module; this runner does not run Wasm modules`, {
-    hint: 'run JSON packages (package.json from ecc) or package tarballs (ecli pack)',
-  });
 }
 
 function utf8(bytes: Uint8Array): string {

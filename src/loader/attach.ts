@@ -1,9 +1,11 @@
 /**
  * Attaching a loaded program: libbpf's auto-attach by section name first; when libbpf cannot
  * (EOPNOTSUPP), the special attachers for the exact sections `xdp`, `tc` and `perf_event`,
- * as the reference runner does, and `tcx/ingress`, `tcx/egress`, which libbpf 1.1 does not know. Failures become typed errors naming the program.
+ * as the reference runner does, `tcx/ingress`, `tcx/egress`, which libbpf 1.1 does not know, and
+ * `sockops` (a cgroup, as wasm-bpf's runtimes attach it). Failures become typed errors naming the program.
  */
 import { existsSync } from 'node:fs';
+import { attachCgroup } from './attach-cgroup.js';
 import { attachPerfEvent } from './attach-perf-event.js';
 import { attachTcHook } from './attach-tcx.js';
 import { attachXdp } from './attach-xdp.js';
@@ -20,6 +22,7 @@ const SPECIAL_ATTACHERS: Record<string, SpecialAttacher> = {
   'tcx/ingress': attachTcHook,
   'tcx/egress': attachTcHook,
   perf_event: attachPerfEvent,
+  sockops: attachCgroup,
 };
 
 const ATTACH_FACTS: AttachFacts = {

@@ -17,6 +17,8 @@ export interface AttachMeta {
   tcHook?: TcHookPlan;
   /** The sampling event of a `perf_event` program, validated. */
   perfEvent?: PerfEventSpec;
+  /** `sockops` programs: the cgroup directory to attach to (wasm-bpf guests name it as their target). */
+  cgroup?: string;
 }
 
 export interface ProgramSpec {

@@ -11,8 +11,8 @@ import { repoRoot } from './env.js';
 export const ecliPath = join(repoRoot, 'ecli');
 export const eccPath = join(repoRoot, 'ecc');
 
-/** The stderr line ecli prints once every program is attached. */
-const ATTACHED = /programs? attached/;
+/** The stderr line ecli prints once every program of a package is attached, or each program a Wasm guest attaches. */
+const ATTACHED = /programs? attached|program \S+ attached/;
 
 export interface RunningEcli {
   child: ChildProcess;

@@ -205,6 +205,7 @@ export class FakeNative implements Native {
   interfaceName = this.unfaked('interfaceName');
   formatVaList = this.unfaked('formatVaList');
   hungUp = this.unfaked('hungUp');
+  exitProcess = this.unfaked('exitProcess');
   registerPerfSampleCallback = this.unfaked('registerPerfSampleCallback');
   registerPerfLostCallback = this.unfaked('registerPerfLostCallback');
 

@@ -20,7 +20,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['loader', 'symbols', 'containers'],
   ['runner', 'inputs', 'compiler'],
   ['signing'],
-  ['metrics', 'api'],
+  ['metrics', 'api', 'wasm'],
   ['cli'],
 ];
 const KOFFI_FOLDER = 'loader/ffi';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { sha256Hex } from '../../src/inputs/digest.js';
-import { resolvePackageSource } from '../../src/inputs/source.js';
+import { resolveInput, resolvePackageSource } from '../../src/inputs/source.js';
 import { fixturesDir } from '../helpers/env.js';
 import { buildTar } from '../helpers/tar-build.js';
 import { minimalBpfElf, syntheticPackageText } from '../helpers/synthetic-package.js';
@@ -109,18 +109,28 @@ test('a sha256 pin is verified for local files', async () => {
   await assert.rejects(resolvePackageSource(path, { sha256: 'abc' }), errorWith('USAGE', /64 hexadecimal digits/));
 });
 
-test('missing files, directories and Wasm modules are reported clearly', async () => {
+test('missing files and directories are reported clearly', async () => {
   using tmp = tempDir();
   const missing = join(tmp.dir, 'nope.json');
   await assert.rejects(resolvePackageSource(missing), errorWith('INPUT_NOT_FOUND', new RegExp(`cannot read ${missing}: no such file`)));
   await assert.rejects(resolvePackageSource(tmp.dir), errorWith('INPUT_NOT_FOUND', /it is a directory/));
-  const wasm = join(tmp.dir, 'app.wasm');
-  writeFileSync(wasm, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
-  await assert.rejects(resolvePackageSource(wasm), errorWith('USAGE', /WebAssembly module; this runner does not run Wasm/));
-  const sniffed = join(tmp.dir, 'app');
-  writeFileSync(sniffed, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
-  await assert.rejects(resolvePackageSource(sniffed), errorWith('USAGE', /WebAssembly/));
   await assert.rejects(resolvePackageSource('ftp://example.com/p.json'), errorWith('USAGE', /only http:\/\/, https:\/\/ and oci:\/\//));
+});
+
+test('a Wasm module is told by its name or its \\0asm magic; where a package is wanted it is refused', async () => {
+  using tmp = tempDir();
+  const module = Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+  const named = join(tmp.dir, 'app.wasm');
+  writeFileSync(named, module);
+  const sniffed = join(tmp.dir, 'app');
+  writeFileSync(sniffed, module);
+  for (const path of [named, sniffed]) assert.deepEqual(await resolveInput(path), { source: path, bytes: module, type: 'wasm' });
+  assert.equal((await resolveInput(named, { progType: 'wasm' })).type, 'wasm');
+  await assert.rejects(resolvePackageSource(named), errorWith('USAGE', /^\S+app\.wasm is a WebAssembly module, not a package$/));
+  const notWasm = join(tmp.dir, 'text.wasm');
+  writeFileSync(notWasm, '{}');
+  await assert.rejects(resolveInput(notWasm), errorWith('PACKAGE_INVALID', /text\.wasm is not a WebAssembly module: it does not start with \\0asm/));
+  await assert.rejects(resolveInput(join(tmp.dir, 'text.wasm'), { progType: 'json' }), errorWith('PACKAGE_INVALID', /invalid package|meta/));
 });
 
 test('a file over maxBytes is refused before it is read', async () => {

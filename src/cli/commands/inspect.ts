@@ -1,7 +1,7 @@
 /**
  * `ecli inspect <package>`: the package spec that `ecli run` would load (programs, maps, what
  * is printed and why, options, export layout), built without touching the kernel; rendered as
- * tables or JSON.
+ * tables or JSON. For a Wasm module: what it imports and exports, and whether ecli runs it.
  */
 import Table from 'cli-table3';
 import { structLayout } from '../../btf/layout.js';
@@ -10,7 +10,8 @@ import type { MapSpec } from '../../model/maps.js';
 import { buildPackageSpec } from '../../model/spec.js';
 import { defaultShown } from '../../options/help.js';
 import { optionValueText } from '../../options/initial.js';
-import { resolvePackageSource, type ResolveOptions, type ResolvedPackage } from '../../inputs/source.js';
+import { resolveInput, type ResolveOptions, type ResolvedPackage } from '../../inputs/source.js';
+import { memoryText, wasmModuleReport, type WasmModuleReport } from '../../wasm/module-report.js';
 import { escapeControls } from '../../terminal.js';
 import { attachTargetText } from '../../model/attach-target.js';
 import { fitColumnWidths } from './table-fit.js';
@@ -93,10 +94,15 @@ export interface RenderOptions {
 
 export async function runInspect(spec: string, opts: InspectOptions, io: CommandIo): Promise<void> {
   const { json, ...resolveOptions } = opts;
-  const resolved = await resolvePackageSource(spec, resolveOptions);
+  const resolved = await resolveInput(spec, resolveOptions);
+  const width = (io.stdout as { isTTY?: boolean; columns?: number }).isTTY ? (io.stdout as { columns?: number }).columns : undefined;
+  const render = { json: json === true, ...(width ? { width } : {}) };
+  if (resolved.type === 'wasm') {
+    io.stdout.write(renderWasmInspect(wasmModuleReport(resolved.bytes, resolved.source), render));
+    return;
+  }
   try {
-    const width = (io.stdout as { isTTY?: boolean; columns?: number }).isTTY ? (io.stdout as { columns?: number }).columns : undefined;
-    io.stdout.write(renderInspect(inspectPackage(resolved), { json: json === true, ...(width ? { width } : {}) }));
+    io.stdout.write(renderInspect(inspectPackage(resolved), render));
   } finally {
     resolved.btfArchive?.cleanup();
   }
@@ -217,6 +223,31 @@ export function renderInspect(report: InspectReport, opts: RenderOptions): strin
       ),
     );
   }
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderWasmInspect(report: WasmModuleReport, opts: RenderOptions): string {
+  if (opts.json) return `${JSON.stringify(report, null, 2)}\n`;
+  const lines = [
+    `Module  ${report.source} (WebAssembly, ${report.size} bytes)`,
+    `Memory  ${memoryText(report.memory)}`,
+    report.runnable ? `Runs    with: ecli run ${report.source} [arguments...]` : `Refused ${report.problem ?? ''}`,
+  ].map(escapeControls);
+  lines.push(
+    '',
+    ...section(
+      'Imports',
+      ['module', 'name', 'kind', 'signature'],
+      report.imports.map((i) => [i.module, i.name, i.kind, i.signature]),
+      opts.width,
+    ),
+    ...section(
+      'Exports',
+      ['name', 'kind'],
+      report.exports.map((e) => [e.name, e.kind]),
+      opts.width,
+    ),
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -10,6 +10,9 @@ import { DEFAULT_MAX_BYTES } from '../../inputs/source.js';
 import { formatReference, parseReference } from '../../inputs/registry/reference.js';
 import { pullPackage } from '../../inputs/registry/transfer.js';
 import { loadSigningGate } from '../../signing/options.js';
+import { escapeControls } from '../../terminal.js';
+import { isWasmModule } from '../../wasm/module-binary.js';
+import { wasmModuleSummary } from '../../wasm/module-report.js';
 import type { CommandIo } from './io.js';
 import { OUTPUT_HINT, resolveOutput } from './output-file.js';
 
@@ -41,5 +44,6 @@ export async function runPull(reference: string, opts: PullCommandOptions, io: C
     refuseHint: `to replace it: ecli pull -o ${output.path} ${reference} (or --force); or pull into another folder: ecli pull -o <folder>/ ${reference}`,
     hint: OUTPUT_HINT,
   });
+  if (isWasmModule(pulled.bytes)) io.stderr.write(`ecli: ${escapeControls(output.path)} is ${wasmModuleSummary(pulled.bytes, output.path)}\n`);
   io.stdout.write(`wrote ${output.path}\n`);
 }

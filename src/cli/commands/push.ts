@@ -1,9 +1,15 @@
-/** `ecli push <package.json | tarball> <host[:port]/repo[:tag]>`: upload a package as an OCI artifact. */
+/**
+ * `ecli push <package.json | tarball | module.wasm> <host[:port]/repo[:tag]>`: upload a package as
+ * an OCI artifact, or a Wasm module as the reference's ecli pushes one.
+ */
 import { basename } from 'node:path';
 import { buildManifest } from '../../inputs/manifest.js';
-import { resolvePackageSource, type ResolveOptions } from '../../inputs/source.js';
+import { resolveInput, type ResolveOptions } from '../../inputs/source.js';
 import { isGzip } from '../../inputs/tarball.js';
-import { buildArtifact, type PackageFileKind } from '../../inputs/registry/artifact.js';
+import { buildArtifact, type PackageArtifact, type PackageFileKind } from '../../inputs/registry/artifact.js';
+import { buildWasmArtifact } from '../../inputs/registry/wasm-artifact.js';
+import { escapeControls } from '../../terminal.js';
+import { wasmModuleSummary } from '../../wasm/module-report.js';
 import { formatReference, parseReference } from '../../inputs/registry/reference.js';
 import { pushArtifact } from '../../inputs/registry/transfer.js';
 import type { CommandIo } from './io.js';
@@ -16,17 +22,27 @@ const SAFE_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 export async function runPush(spec: string, reference: string, opts: PushCommandOptions, io: CommandIo): Promise<void> {
   const ref = parseReference(reference);
-  const resolved = await resolvePackageSource(spec, opts);
-  resolved.btfArchive?.cleanup();
-  const kind: PackageFileKind = resolved.type === 'json' ? 'json' : isGzip(resolved.bytes) ? 'tar.gz' : 'tar';
-  const info = resolved.manifest ?? buildManifest(resolved.pkg, resolved.bytes, resolved.elf, []);
-  const name = basename(spec);
-  const fileName = SAFE_FILE_NAME.test(name) ? name : kind === 'json' ? 'package.json' : `${info.name}.${kind}`;
-  const artifact = buildArtifact(resolved.bytes, kind, fileName, {
-    name: info.name,
-    version: info.version,
-    ...(info.description === undefined ? {} : { description: info.description }),
-  });
+  const resolved = await resolveInput(spec, opts);
+  let artifact: PackageArtifact;
+  let fileName: string;
+  if (resolved.type === 'wasm') {
+    const name = basename(spec);
+    fileName = SAFE_FILE_NAME.test(name) ? name : 'app.wasm';
+    // A module that is no WebAssembly binary is refused; one another runtime would take is pushed, with a word.
+    io.stderr.write(`ecli: ${escapeControls(fileName)} is ${wasmModuleSummary(resolved.bytes, resolved.source)}\n`);
+    artifact = buildWasmArtifact(resolved.bytes, fileName);
+  } else {
+    resolved.btfArchive?.cleanup();
+    const kind: PackageFileKind = resolved.type === 'json' ? 'json' : isGzip(resolved.bytes) ? 'tar.gz' : 'tar';
+    const info = resolved.manifest ?? buildManifest(resolved.pkg, resolved.bytes, resolved.elf, []);
+    const name = basename(spec);
+    fileName = SAFE_FILE_NAME.test(name) ? name : kind === 'json' ? 'package.json' : `${info.name}.${kind}`;
+    artifact = buildArtifact(resolved.bytes, kind, fileName, {
+      name: info.name,
+      version: info.version,
+      ...(info.description === undefined ? {} : { description: info.description }),
+    });
+  }
   await pushArtifact(ref, artifact, {
     ...(opts.plainHttp ? { plainHttp: true } : {}),
     ...(opts.chunkSize === undefined ? {} : { chunkSize: opts.chunkSize }),

@@ -1,6 +1,12 @@
-/** `ecli run <package> [program options...]`: resolve the input, pick the BTF for CO-RE, run the package until stopped. */
+/**
+ * `ecli run <package> [program options...]`: resolve the input, pick the BTF for CO-RE, run the
+ * package until stopped; or run a wasm-bpf module with its arguments (src/wasm).
+ */
+import { statSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { EcliError } from '../../errors.js';
 import { selectBtfPath } from '../../inputs/btf-select.js';
-import { resolvePackageSource, type ResolveOptions } from '../../inputs/source.js';
+import { resolveInput, type ResolveOptions, type ResolvedWasm } from '../../inputs/source.js';
 import type { OutputSettings } from '../../format/event.js';
 import type { PackManifest } from '../../inputs/manifest.js';
 import { buildPackageSpec, type PackageSpec } from '../../model/spec.js';
@@ -10,7 +16,6 @@ import { watchOutputReader } from '../../loader/output-reader-watch.js';
 import { startupMark } from '../../startup-mark.js';
 import { runPackage } from '../../runner/run.js';
 import { loadSigningGate, type SigningOptions } from '../../signing/options.js';
-import { EcliError } from '../../errors.js';
 import { escapeControls, escapeControlsInLines } from '../../terminal.js';
 import type { CommandIo } from './io.js';
 
@@ -31,18 +36,33 @@ export interface RunCommandOptions extends ResolveOptions, Pick<RunSettings, 'tr
   signing?: SigningOptions;
   /** `--header`: the header of a C source given as the package. */
   header?: string;
+  /** `--wasm-dir`, `--wasm-memory` and `--raw`, for Wasm modules only. */
+  wasm?: WasmFlags;
 }
+
+export interface WasmFlags {
+  /** Guest path → host directory. */
+  preopens?: Record<string, string>;
+  /** In 64 KiB pages. */
+  memoryPages?: number;
+  raw: boolean;
+}
+
+/** The guest's memory cap when --wasm-memory is not given: 1 GiB. */
+const DEFAULT_WASM_MEMORY_PAGES = 16384;
 
 export async function runRun(spec: string, programArgs: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
   startupMark('run');
-  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, hostOptions, signing, header, ...resolveOptions } = opts;
+  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, hostOptions, signing, header, wasm, ...resolveOptions } = opts;
   // Keys and the policy are read before anything else: a bad one stops the run at once.
   const gate = await loadSigningGate(signing ?? {});
   // Bound before the package is even read: a taken port is a usage error, not a half-started run.
   const served = metrics === undefined ? undefined : await startMetrics(metrics, io);
   try {
     const input = await packageInput(spec, header, verbose, io);
-    const resolved = await resolvePackageSource(input, gate === undefined ? resolveOptions : { ...resolveOptions, gate });
+    const resolved = await resolveInput(input, gate === undefined ? resolveOptions : { ...resolveOptions, gate });
+    if (resolved.type === 'wasm') return await runWasm(resolved, programArgs, opts, io);
+    refuseWasmFlags(wasm);
     try {
       const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
       const packageSpec = buildPackageSpec(resolved);
@@ -106,6 +126,71 @@ async function packageInput(spec: string, header: string | undefined, verbose: b
     }
     throw error;
   }
+}
+
+/** A wasm-bpf module: the flags that shape a package's output mean nothing to it. */
+async function runWasm(resolved: ResolvedWasm, args: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
+  const given = [
+    opts.output.format === 'json' && '-j',
+    opts.output.fields !== undefined && '--fields',
+    opts.output.time !== undefined && '--time',
+    !opts.output.widen && '--no-widen',
+    opts.output.sort !== undefined && '--sort',
+    opts.output.top !== undefined && '--top',
+    opts.tracePipe && '--trace-pipe',
+    opts.metrics !== undefined && '--metrics',
+    opts.limits?.count !== undefined && '--count',
+  ].filter((flag): flag is string => flag !== false);
+  if (given.length > 0) {
+    throw new EcliError(
+      'USAGE',
+      `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to packages; ${resolved.source} is a Wasm module, which prints its own output`,
+      {
+        hint: 'drop it; --duration, --wasm-dir, --wasm-memory and --raw apply to Wasm modules',
+      },
+    );
+  }
+  const preopens = opts.wasm?.preopens ?? {};
+  for (const host of Object.values(preopens)) checkDirectory(host);
+  const { runWasmModule } = await import('../../wasm/run-module.js');
+  const raw = opts.wasm?.raw === true;
+  const ownFds = io.stdout === process.stdout;
+  return runWasmModule(resolved.bytes, {
+    source: resolved.source,
+    args,
+    preopens,
+    memoryLimitPages: opts.wasm?.memoryPages ?? DEFAULT_WASM_MEMORY_PAGES,
+    escape: { stdout: !raw && isatty(1), stderr: !raw && isatty(2) },
+    verbose: opts.verbose,
+    btfCustomPath: selectBtfPath({ env: process.env }),
+    stderr: io.stderr,
+    stopRequested: opts.stopRequested,
+    stopForced: opts.stopForced,
+    ...(opts.limits?.durationMs === undefined ? {} : { durationMs: opts.limits.durationMs }),
+    ...(ownFds ? { watchOutput: (onGone: () => void) => watchOutputReader(1, onGone) } : {}),
+  });
+}
+
+/** A --wasm-dir must name a directory ecli can open. */
+function checkDirectory(path: string): void {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch (error) {
+    throw new EcliError('USAGE', `--wasm-dir ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (error as Error).message}`, {
+      hint: 'give a directory the guest may read, e.g. --wasm-dir ./data',
+    });
+  }
+  if (!isDirectory)
+    throw new EcliError('USAGE', `--wasm-dir ${path} is not a directory`, { hint: 'give a directory the guest may read, e.g. --wasm-dir ./data' });
+}
+
+function refuseWasmFlags(wasm: WasmFlags | undefined): void {
+  const given = [wasm?.preopens !== undefined && '--wasm-dir', wasm?.memoryPages !== undefined && '--wasm-memory', wasm?.raw === true && '--raw'].filter(
+    (flag): flag is string => flag !== false,
+  );
+  if (given.length === 0) return;
+  throw new EcliError('USAGE', `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to Wasm modules, not to packages`, { hint: 'drop it' });
 }
 
 /** The metrics modules (and prom-client) load only when --metrics is given. */

@@ -7,8 +7,9 @@ export const PACKAGE_CONFIG_TYPE = 'application/vnd.ecli.package.config.v1+json'
 export const PACKAGE_JSON_LAYER = 'application/vnd.ecli.package.v1+json';
 export const PACKAGE_TAR_LAYER = 'application/vnd.ecli.package.v1.tar';
 export const PACKAGE_TAR_GZIP_LAYER = 'application/vnd.ecli.package.v1.tar+gzip';
-/** What the reference `ecli push` writes: a Wasm module (its config is `application/vnd.wasm.config.v1+json`). */
+/** What the reference `ecli push` writes: a Wasm module, with a `{}` config of WASM_CONFIG. */
 export const WASM_LAYER = 'application/vnd.wasm.content.layer.v1+wasm';
+export const WASM_CONFIG = 'application/vnd.wasm.config.v1+json';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';

@@ -125,6 +125,7 @@ function loadNative(): Native {
     bpf_program__fd: lib.func('int bpf_program__fd(bpf_program *prog)'),
     bpf_program__attach: withErrno(lib.func('bpf_link *bpf_program__attach(bpf_program *prog)')),
     bpf_program__attach_xdp: withErrno(lib.func('bpf_link *bpf_program__attach_xdp(bpf_program *prog, int ifindex)')),
+    bpf_program__attach_cgroup: withErrno(lib.func('bpf_link *bpf_program__attach_cgroup(bpf_program *prog, int cgroup_fd)')),
     bpf_program__attach_perf_event: withErrno(lib.func('bpf_link *bpf_program__attach_perf_event(bpf_program *prog, int pfd)')),
     bpf_program__set_type: lib.func('int bpf_program__set_type(bpf_program *prog, int type)'),
     bpf_program__set_expected_attach_type: lib.func('int bpf_program__set_expected_attach_type(bpf_program *prog, int type)'),
@@ -138,11 +139,13 @@ function loadNative(): Native {
     bpf_tc_detach: (hook: TcHook, opts: TcOpts) => tcDetach(tcHook(hook), tcOpts(opts)),
 
     bpf_map_lookup_elem: lib.func('int bpf_map_lookup_elem(int fd, const uint8_t *key, _Out_ uint8_t *value)'),
+    bpf_map_lookup_elem_flags: lib.func('int bpf_map_lookup_elem_flags(int fd, const uint8_t *key, _Out_ uint8_t *value, uint64_t flags)'),
     bpf_map_get_next_key: lib.func('int bpf_map_get_next_key(int fd, const uint8_t *key, _Out_ uint8_t *next_key)'),
     bpf_map_lookup_batch: lib.func(
       'int bpf_map_lookup_batch(int fd, uint8_t *in_batch, _Out_ uint8_t *out_batch, _Out_ uint8_t *keys, _Out_ uint8_t *values, _Inout_ uint32_t *count, void *opts)',
     ),
     bpf_map_delete_elem: lib.func('int bpf_map_delete_elem(int fd, const uint8_t *key)'),
+    bpf_map_delete_elem_flags: lib.func('int bpf_map_delete_elem_flags(int fd, const uint8_t *key, uint64_t flags)'),
     bpf_map_update_elem: lib.func('int bpf_map_update_elem(int fd, const uint8_t *key, const uint8_t *value, uint64_t flags)'),
     bpf_prog_get_fd_by_id: lib.func('int bpf_prog_get_fd_by_id(uint32_t id)'),
     bpf_obj_get_info_by_fd: lib.func('int bpf_obj_get_info_by_fd(int bpf_fd, _Inout_ uint8_t *info, _Inout_ uint32_t *info_len)'),
@@ -155,6 +158,7 @@ function loadNative(): Native {
   const initialValue = lib.func('void *bpf_map__initial_value(bpf_map *map, _Out_ size_t *psize)');
   const syscall = libc.func('long syscall(long number, ...)');
   const closeFd = libc.func('int close(int fd)');
+  const exitNow = libc.func('void _exit(int status)');
   const ifNameToIndex = libc.func('unsigned int if_nametoindex(const char *name)');
   const socketFd = libc.func('int socket(int domain, int type, int protocol)');
   const sendBytes = libc.func('long send(int fd, const uint8_t *buf, size_t len, int flags)');
@@ -188,6 +192,10 @@ function loadNative(): Native {
     },
     interfaceIndex: (name) => ifNameToIndex(name) as number,
     close: (fd) => closeFd(fd) as number,
+    exitProcess(status): never {
+      exitNow(status);
+      throw new EcliError('INTERNAL', '_exit returned');
+    },
     socket(domain, type, protocol) {
       const fd = socketFd(domain, type, protocol) as number;
       return fd >= 0 ? fd : -(koffi.errno() || 22);

@@ -51,6 +51,7 @@ export interface Libbpf {
   bpf_program__fd(prog: Pointer): number;
   bpf_program__attach(prog: Pointer): PointerResult;
   bpf_program__attach_xdp(prog: Pointer, ifindex: number): PointerResult;
+  bpf_program__attach_cgroup(prog: Pointer, cgroupFd: number): PointerResult;
   bpf_program__attach_perf_event(prog: Pointer, perfFd: number): PointerResult;
   bpf_program__set_type(prog: Pointer, type: number): number;
   bpf_program__set_expected_attach_type(prog: Pointer, type: number): number;
@@ -65,6 +66,7 @@ export interface Libbpf {
   bpf_tc_detach(hook: TcHook, opts: TcOpts): number;
 
   bpf_map_lookup_elem(fd: number, key: Uint8Array, value: Uint8Array): number;
+  bpf_map_lookup_elem_flags(fd: number, key: Uint8Array, value: Uint8Array, flags: bigint): number;
   bpf_map_get_next_key(fd: number, key: Uint8Array | null, nextKey: Uint8Array): number;
   /**
    * Up to `count[0]` entries from the position `inBatch` names (null: the start) into `keys` and
@@ -81,7 +83,8 @@ export interface Libbpf {
     opts: null,
   ): number;
   bpf_map_delete_elem(fd: number, key: Uint8Array): number;
-  bpf_map_update_elem(fd: number, key: Uint8Array, value: Uint8Array, flags: number): number;
+  bpf_map_delete_elem_flags(fd: number, key: Uint8Array, flags: bigint): number;
+  bpf_map_update_elem(fd: number, key: Uint8Array, value: Uint8Array, flags: number | bigint): number;
   /** An fd of the loaded program with this id, or -errno. */
   bpf_prog_get_fd_by_id(id: number): number;
   /** Fills `info` (struct bpf_prog_info and the like) up to `infoLength[0]` bytes, which it sets to the kernel's size. */
@@ -131,6 +134,11 @@ export interface Native {
   waitReadable(fd: number, timeoutMs: number): number;
   /** True when poll(2) reports POLLERR or POLLHUP on `fd` now: the other end of a pipe or socket is closed. */
   hungUp(fd: number): boolean;
+  /**
+   * _exit(2): ends the process now, without Node's shutdown, which joins worker threads and so
+   * would wait forever for one blocked in a system call (a Wasm guest reading a FIFO).
+   */
+  exitProcess(status: number): never;
   /** An ArrayBuffer over native memory, without copying; it must not be used after the memory goes. */
   view(ptr: Pointer, length: number): ArrayBuffer;
   registerPrintCallback(fn: (level: number, fmt: Pointer, ap: Pointer) => number): Pointer;
