@@ -25,13 +25,13 @@ import type { EventExportSpec, SampleExportSpec } from '../model/exports.js';
 import type { PackageSpec } from '../model/spec.js';
 import { startupMark } from '../startup-mark.js';
 import { TracePipeReader } from '../loader/trace-pipe.js';
-import { systemClock, type Cancel, type Clock } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { totalOf, zeroCounters, type RunCounters } from './counters.js';
 import type { RunObserver, SampledMapWatch } from './observer.js';
 import { OpenedPackage } from './package-object.js';
 import { PollLoop, type Poller } from './poll-loop.js';
 import type { SectionImage } from './prepare.js';
-import { startSampler, type SampleSource } from './sampler.js';
+import { startSampler, type SampleSource, type Sampler } from './sampler.js';
 import { NO_CONTEXT, StagedRecords, type EventStages, type RecordContext, type SampleStages, type StageFactory } from './stages.js';
 import { RunStop } from './stop.js';
 import type { LineReaderOpener } from './trace-relay.js';
@@ -62,6 +62,12 @@ export interface RunSettings extends LoadSettings {
   limits: RunLimits;
   /** Relay the kernel's trace pipe (bpf_printk output) when the package exports nothing. */
   tracePipe: boolean;
+  /**
+   * Read the sampled maps once more when a stop signal or `--duration` ends the run: the partial
+   * last interval, as runqlat prints it on Ctrl-C (`ecli run`; the library ends with the last
+   * full interval). Not after `--count`, a failure, or when the output's reader went away.
+   */
+  lastIntervalOnStop?: boolean;
   /** Enrichment and filters per export (runner/stages.ts); none by default. */
   stages?: StageFactory;
 }
@@ -157,7 +163,7 @@ export class RunEngine {
   private readonly clock: Clock;
   private readonly stop: RunStop;
   private readonly polling: PollLoop;
-  private readonly samplers: Cancel[] = [];
+  private readonly samplers: Sampler[] = [];
   private readonly staged: StagedRecords[] = [];
   /** The counters of each export (and of the trace pipe relay). */
   private readonly sources: RunCounters[] = [];
@@ -228,8 +234,9 @@ export class RunEngine {
     if (this.closed) return this.detachFailure;
     this.closed = true;
     this.stoppedAt ??= this.clock.now();
+    const lastRead = this.settings.lastIntervalOnStop === true && !this.stop.hasFailed && !this.stop.hasEnded;
     this.stop.close();
-    this.samplers.forEach((cancel) => cancel());
+    this.samplers.forEach((sampler) => sampler.stop(lastRead));
     this.tracePipe?.close();
     this.polling.close(!this.stop.hasFailed && !this.stop.hasEnded);
     // Records still waiting for their enrichment go out with what is known of them.

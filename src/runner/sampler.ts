@@ -20,13 +20,24 @@ export interface SamplerHooks {
   onError(error: unknown): void;
 }
 
+/** A running sampler. */
+export interface Sampler {
+  /**
+   * Stops the timer. With `lastRead`, reads once more first when time passed since the last
+   * read: the partial interval, as libbpf-tools' runqlat prints it on Ctrl-C.
+   */
+  stop(lastRead: boolean): void;
+}
+
 /**
  * Samples every `schedule.interval` ms, the first time one interval after the start (as
  * libbpf-tools' `runqlat 1 1` prints its first histogram after a second: a read at once would
- * show an interval of nothing); returns what stops it.
+ * show an interval of nothing).
  */
-export function startSampler(source: SampleSource, schedule: SampleSchedule, hooks: SamplerHooks, clock: Clock): Cancel {
+export function startSampler(source: SampleSource, schedule: SampleSchedule, hooks: SamplerHooks, clock: Clock): Sampler {
+  let lastReadAt = clock.now();
   const sampleOnce = (): void => {
+    lastReadAt = clock.now();
     try {
       hooks.interval([...source.entries()]);
       // The reference only clears at exit; clearing each interval gives per-interval
@@ -36,5 +47,11 @@ export function startSampler(source: SampleSource, schedule: SampleSchedule, hoo
       hooks.onError(error);
     }
   };
-  return clock.every(schedule.interval, sampleOnce);
+  const cancel: Cancel = clock.every(schedule.interval, sampleOnce);
+  return {
+    stop: (lastRead) => {
+      cancel();
+      if (lastRead && clock.now() > lastReadAt) sampleOnce();
+    },
+  };
 }

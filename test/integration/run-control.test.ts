@@ -117,6 +117,22 @@ test('--count 1 on runqlat: its one histogram comes after one interval, with wha
   );
 });
 
+test('Ctrl-C before the first interval is over prints the partial interval of runqlat, as runqlat does', async (t) => {
+  if (!haveRoot(t)) return;
+  const ecli = await startEcliFor(t, ['run', join(fixturesDir, 'runqlat.json')]);
+  const ours = heldPrograms(ecli);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.equal(await ecli.stop('SIGINT'), 0, ecli.stderr());
+  await assertGoneWithin(() => loadedPrograms().filter((p) => ours.includes(p.id)), 3000, 'programs still loaded after ecli exited');
+  assert.ok(
+    ecli.lines.some((line) => /^\s+\d+ -> \d+\s+: [1-9]/.test(line)),
+    ecli.lines.join('\n'),
+  );
+  const summary = summaryOf(ecli);
+  assert.deepEqual([summary.count, summary.unit], [1, 'interval']);
+  assert.ok(summary.seconds < 1, `stopped after ${summary.seconds} s, before the first full interval`);
+});
+
 test('a bad --count or --duration is a usage error (exit 2) before the package is read', async (t) => {
   for (const [flag, value, message] of [
     ['--count', '0', /--count "0" is not a positive whole number/],

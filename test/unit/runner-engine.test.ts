@@ -218,7 +218,14 @@ function cliRun(options: CliRunOptions = {}) {
     counters: () => engine?.counters ?? zeroCounters(),
     ...(options.watchOutput ? { watchOutput: options.watchOutput } : {}),
   });
-  const settings: RunSettings = { images: [], verbose: false, btfCustomPath: undefined, limits: options.limits ?? {}, tracePipe: options.tracePipe ?? false };
+  const settings: RunSettings = {
+    images: [],
+    verbose: false,
+    btfCustomPath: undefined,
+    limits: options.limits ?? {},
+    tracePipe: options.tracePipe ?? false,
+    lastIntervalOnStop: true,
+  };
   engine = RunEngine.start(spec, settings, output, { kernel, clock, stop, ...(options.observer ? { observer: options.observer } : {}) });
   const end = async (forced?: Promise<unknown>) => {
     const failure = engine.close();
@@ -419,6 +426,34 @@ test('sampling reads the map one interval after the start and every interval, an
     assert.equal(clears, clearMap ? 3 : 0);
     await end();
   }
+});
+
+test('a stop signal between two reads prints the partial interval, as runqlat does on Ctrl-C; not after --count, nor at a read', async () => {
+  const sampled = () => {
+    const kernel = new FakeKernel();
+    kernel.source = { entries: () => [[record(5, 0).subarray(0, 4), record(5, 6)]], clear: () => undefined };
+    return kernel;
+  };
+  const stopped = cliRun({ maps: [counts(false)], kernel: sampled() });
+  stopped.clock.advance(1400);
+  assert.equal(await stopped.engine.wait(Promise.resolve('SIGINT')), 0);
+  await stopped.end();
+  assert.equal(rows(stopped.stdout.text).length, 2, 'the full interval and the partial one');
+  assert.equal(stopped.output.summary(stopped.engine.elapsedMs), 'printed 2 intervals in 1.400 s; 0 lost, 0 malformed, 0 dropped');
+
+  const atRead = cliRun({ maps: [counts(false)], kernel: sampled() });
+  atRead.clock.advance(1000);
+  assert.equal(await atRead.engine.wait(Promise.resolve('SIGINT')), 0);
+  await atRead.end();
+  assert.equal(rows(atRead.stdout.text).length, 1, 'no second read of the same moment');
+
+  const counted = cliRun({ maps: [counts(false)], kernel: sampled(), limits: { count: 1 } });
+  const done = counted.engine.wait(counted.forever);
+  counted.clock.advance(1000);
+  assert.equal(await done, 0);
+  counted.clock.advance(300);
+  await counted.end();
+  assert.equal(rows(counted.stdout.text).length, 1, '--count 1 prints one interval');
 });
 
 test('a map that cannot be read ends the run with the error', async () => {

@@ -67,7 +67,7 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
       const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
       const packageSpec = buildPackageSpec(resolved);
       return await runPackage(packageSpec, programArgs, {
-        settings: { verbose, tracePipe, btfCustomPath, limits: limits ?? {} },
+        settings: { verbose, tracePipe, btfCustomPath, limits: limits ?? {}, lastIntervalOnStop: true },
         output,
         stdout: io.stdout,
         stderr: io.stderr,
