@@ -42,7 +42,7 @@ export interface OpenOptions {
   verifyKeys?: ReadonlyArray<string | KeyObject>;
   /** The detached signature of a file, URL or bytes input: a path or URL, or the signature file's bytes. */
   signature?: string | Uint8Array;
-  /** The signing policy file; default ECLI_POLICY, else /etc/ecli/policy.json when it exists. */
+  /** The signing policy file; default ECLI_POLICY, else /etc/ecli/policy.json when there is one. */
   policy?: string;
 }
 

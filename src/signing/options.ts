@@ -2,7 +2,7 @@
  * What a caller asks of signatures (`ecli run --verify-key`, the library's `verifyKeys`), and
  * the gate for it. Light on purpose: a run without keys or a policy loads no signing code.
  */
-import { existsSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import type { InputGate } from '../inputs/gate.js';
 
@@ -18,18 +18,32 @@ export interface SigningOptions {
    * bytes. Default: `<file>.sig`, `<url>.sig`.
    */
   signature?: string | Uint8Array;
-  /** The policy file; default ECLI_POLICY, else /etc/ecli/policy.json when it exists. false: none (ecli verify, pull, inspect). */
+  /** The policy file; default ECLI_POLICY, else /etc/ecli/policy.json when there is one (a dangling link counts). false: none (ecli verify, pull, inspect). */
   policy?: string | false;
   env?: NodeJS.ProcessEnv;
   /** Told what was verified, e.g. `verified host/repo@sha256:...: signed by cosign.pub`. */
   onVerified?: (message: string) => void;
 }
 
-/** The policy file in force: ECLI_POLICY when set, else the system one when it exists. */
+/** The policy file in force: ECLI_POLICY when set, else the system one when there is one. */
 export function policyPathFrom(env: NodeJS.ProcessEnv): string | undefined {
   const named = env.ECLI_POLICY;
   if (named !== undefined && named !== '') return named;
-  return existsSync(SYSTEM_POLICY_PATH) ? SYSTEM_POLICY_PATH : undefined;
+  return somethingAt(SYSTEM_POLICY_PATH) ? SYSTEM_POLICY_PATH : undefined;
+}
+
+/**
+ * Only "no such file" means there is no policy. A dangling symlink (its file system not mounted
+ * yet), a folder ecli may not search or anything else in the way is a policy that cannot be read,
+ * which refuses everything: a policy must never be skipped because it failed to open.
+ */
+function somethingAt(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }
 
 /** The gate for `options`, or undefined when no key, signature or policy asks for one. */

@@ -1,0 +1,56 @@
+/**
+ * The signing gate and policy under attack: a system policy that is present but cannot be read,
+ * other names for a registry a rule names, a local path planted where a reference was meant, and
+ * trust anchors (the policy, its keys) that another user could change. Real docker-registry on
+ * 127.0.0.1, real users (useradd), and a private mount namespace for /etc/ecli.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ecliPath, runTool, type Completed } from '../helpers/ecli-process.js';
+import { haveRoot, repoRoot } from '../helpers/env.js';
+import { tempDir } from '../helpers/examples.js';
+
+const FIXTURE = path.join(repoRoot, 'test/fixtures/ecc/minimal_printk.json');
+const PASSWORD = 'hostile';
+
+/** Exit 15 with one error line matching `message`, nothing on stdout. */
+function refused(result: Completed, message: RegExp): void {
+  assert.equal(result.status, 15, `expected exit 15:\n${result.stdout}\n${result.stderr}`);
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.match(lines[0]!, /^ecli: error: /, result.stderr);
+  assert.match(lines[0]!, message);
+  assert.equal(result.stdout, '');
+}
+
+/**
+ * Runs `script` (sh) in a mount namespace of its own whose /etc is an overlay of the real one: it
+ * may create /etc/ecli/policy.json without touching the machine's (other tests run beside it).
+ */
+function withPrivateEtc(t: TestContext, script: string, env: NodeJS.ProcessEnv): Completed {
+  const dir = tempDir(t, 'ecli-etc-');
+  const mount = `mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/upper,workdir=${dir}/work /etc`;
+  return runTool('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `mkdir ${dir}/upper ${dir}/work && ${mount} && ${script}`], { env });
+}
+
+test('/etc/ecli/policy.json that is there but cannot be read refuses everything; only a missing one is no policy', (t) => {
+  if (!haveRoot(t)) return;
+  const dir = tempDir(t, 'ecli-policy-');
+  const pkg = path.join(dir, 'pkg.json');
+  writeFileSync(pkg, runTool('cat', [FIXTURE]).stdout);
+  const env = { ECLI_POLICY: '', COSIGN_PASSWORD: PASSWORD };
+  const help = `${ecliPath} run ${pkg} --help`;
+
+  const none = withPrivateEtc(t, `rm -rf /etc/ecli && ${help}`, env);
+  assert.equal(none.status, 0, `no policy at all: the package runs\n${none.stderr}`);
+  assert.match(none.stdout, /Usage: simple_bpf/);
+
+  // A dangling link (the file system it points into is not mounted yet): used to mean "no policy".
+  const dangling = withPrivateEtc(t, `mkdir -p /etc/ecli && ln -s ${dir}/not-mounted/policy.json /etc/ecli/policy.json && ${help}`, env);
+  refused(dangling, /cannot use the signing policy: cannot read the signing policy \/etc\/ecli\/policy\.json: no such file/);
+
+  // Present and readable: it applies (it has no "files" entry, so local files are refused).
+  const present = withPrivateEtc(t, `mkdir -p /etc/ecli && echo '{"version": 1}' > /etc/ecli/policy.json && ${help}`, env);
+  refused(present, /is refused by the signing policy: \/etc\/ecli\/policy\.json \(it has no "files" entry/);
+});
