@@ -97,7 +97,7 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
     hostOptions,
     ...(flags.header === undefined ? {} : { header: flags.header }),
     limits: { ...(flags.count === undefined ? {} : { count: flags.count }), ...(flags.duration === undefined ? {} : { durationMs: flags.duration }) },
-    ...(flags.metrics === undefined ? {} : { metrics: { address: flags.metrics, labels: flags.metricsLabels } }),
+    ...(flags.metrics === undefined ? {} : { metrics: { address: flags.metrics, labels: flags.metricsLabels, maxSeries: flags.metricsMaxSeries } }),
     signing: {
       verifyKeys: flags.verifyKey ?? [],
       ...(flags.signature === undefined ? {} : { signature: flags.signature }),
@@ -109,8 +109,13 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
       raw: flags.raw === true,
     },
   };
-  if (flags.metricsLabels !== undefined && flags.metrics === undefined) {
-    throw new EcliError('USAGE', '--metrics-labels needs --metrics', { hint: 'add --metrics HOST:PORT, e.g. --metrics 127.0.0.1:9464' });
+  for (const [given, flag] of [
+    [flags.metricsLabels, '--metrics-labels'],
+    [flags.metricsMaxSeries, '--metrics-max-series'],
+  ] as const) {
+    if (given !== undefined && flags.metrics === undefined) {
+      throw new EcliError('USAGE', `${flag} needs --metrics`, { hint: 'add --metrics HOST:PORT, e.g. --metrics 127.0.0.1:9464' });
+    }
   }
   const stop = stopSignals();
   // Each command loads what it needs when it runs: `--help` and `--version` load none of it.

@@ -10,7 +10,7 @@
 import { Option, type Command } from 'commander';
 import { parseFields } from '../format/fields.js';
 import { TIME_MODES } from '../format/time.js';
-import { parseChunkSize, parseCount, parseDuration, parseSort, parseTop } from './run-limits.js';
+import { parseChunkSize, parseCount, parseDuration, parseMaxSeries, parseSort, parseTop } from './run-limits.js';
 import { parseWasmDir, parseWasmMemory } from './wasm-flags.js';
 
 /** `ecli` itself (before any command) and its commands. */
@@ -196,6 +196,14 @@ export const ECLI_FLAGS = {
     summary: 'constant labels added to every metric, e.g. host=web1,role=db',
     group: 'metrics',
     docs: 'metrics.md',
+  }),
+  metricsMaxSeries: parsedFlag({
+    flags: '--metrics-max-series <n>',
+    commands: ['run'],
+    summary: 'the most series one metric of a sampled map keeps (default 10000); beyond it the oldest are dropped and counted',
+    group: 'metrics',
+    docs: 'metrics.md',
+    parse: parseMaxSeries,
   }),
   header: textFlag({
     flags: '--header <file.h>',

@@ -38,6 +38,10 @@ export function parseTop(text: string): number {
   return positiveWholeNumber('--top', text, 'give how many entries to print per interval, e.g. --top 10');
 }
 
+export function parseMaxSeries(text: string): number {
+  return positiveWholeNumber('--metrics-max-series', text, 'give how many series one metric of a sampled map may keep, e.g. --metrics-max-series 50000');
+}
+
 export function parseChunkSize(text: string): number {
   return positiveWholeNumber('--chunk-size', text, 'give the size of each upload request in bytes, e.g. --chunk-size 5242880');
 }

@@ -1,13 +1,19 @@
 /**
- * Everything `ecli run --metrics` serves, in one prom-client Registry: `ecli_info`, the counters
- * of every exported buffer, the families of every sampled map, and prom-client's default process
- * metrics. It is the run's observer: the run reports its exports here and hands over its reads.
+ * Everything `ecli run --metrics` serves: `ecli_info`, the counters of every exported buffer,
+ * the families of every sampled map, what the series limit dropped, and prom-client's default
+ * process metrics. It is the run's observer: the run reports its exports here and hands over each
+ * interval's read of every sampled map. Small families are prom-client's (its Registry writes
+ * them); the sampled maps' families, which can hold many series, are written here a slice at a
+ * time, with a turn of the event loop between slices, so that a scrape never stalls the run.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { EcliError } from '../errors.js';
 import type { EventExportSpec } from '../model/exports.js';
 import type { RunCounters } from '../runner/counters.js';
-import type { RunObserver, SampledMapSpec, SampledMapWatch, MapEntries } from '../runner/observer.js';
+import type { RunObserver, SampledMapSpec, SampledMapWatch } from '../runner/observer.js';
+import { escapeControls, escapeExactly } from '../terminal.js';
+import { labelText } from './exposition.js';
 import { metricName } from './names.js';
 import { SampledMapMetrics, type MetricFamily } from './sampled-map.js';
 
@@ -22,11 +28,16 @@ export interface RunMetricsOptions {
   identity: PackageIdentity;
   /** `--metrics-labels`: added to every series. */
   constantLabels: Readonly<Record<string, string>>;
-  /** Where notes about members that cannot be exported go. */
+  /** Where notes about members that cannot be exported, and about dropped series, go (escaped for a terminal). */
   warn: (message: string) => void;
   /** prom-client's process and Node.js metrics (CPU, memory, event loop...). */
   processMetrics: boolean;
+  /** `--metrics-max-series`: the most series one family of a sampled map keeps. */
+  seriesLimit: number;
 }
+
+/** The default of `--metrics-max-series`. */
+export const DEFAULT_SERIES_LIMIT = 10_000;
 
 const EVENT_COUNTERS: ReadonlyArray<[keyof RunCounters, string]> = [
   ['received', 'Events received from the exported ring buffer or perf event array'],
@@ -39,13 +50,21 @@ export class RunMetrics implements RunObserver {
   readonly registry = new Registry();
   /** Every metric name written, and the source of its family. */
   private readonly names = new Map<string, string>();
-  private readonly sampledMaps: Array<{ metrics: SampledMapMetrics; read: (() => MapEntries) | undefined }> = [];
+  /** The families written here, in registration order. */
+  private readonly streamed: Array<{ render(constantLabels: string): Iterable<string> }> = [];
+  private readonly constantLabelText: string;
+  private readonly sampledMaps: SampledMapMetrics[] = [];
   /** The counters of each export, and whether it can lose events (only perf buffers report losses). */
   private readonly tallies = new Map<string, { counters: Readonly<RunCounters>; reportsLoss: boolean }>();
   private detached = false;
 
+  private readonly warn: (message: string) => void;
+
   constructor(private readonly options: RunMetricsOptions) {
+    // Notes name members and maps: package strings.
+    this.warn = (message) => options.warn(escapeControls(message));
     this.registry.setDefaultLabels({ ...options.constantLabels });
+    this.constantLabelText = labelText(Object.entries(options.constantLabels));
     const { name, version, object } = options.identity;
     const info = metricName('info');
     const infoLabels = ['name', 'version', 'object'];
@@ -53,8 +72,12 @@ export class RunMetrics implements RunObserver {
       source: 'ecli',
       names: [info],
       labelNames: infoLabels,
+      // Package strings: never a raw control character, and different strings stay different.
       register: (registry) =>
-        new Gauge({ name: info, help: 'The package ecli runs (always 1)', labelNames: infoLabels, registers: [registry] }).set({ name, version, object }, 1),
+        new Gauge({ name: info, help: 'The package ecli runs (always 1)', labelNames: infoLabels, registers: [registry] }).set(
+          { name: escapeExactly(name), version: escapeExactly(version), object: escapeExactly(object) },
+          1,
+        ),
     });
     if (options.processMetrics) {
       collectDefaultMetrics({ register: this.registry });
@@ -66,32 +89,46 @@ export class RunMetrics implements RunObserver {
 
   events(exported: EventExportSpec, counters: Readonly<RunCounters>): void {
     if (this.tallies.size === 0) this.registerEventCounters();
-    this.tallies.set(exported.map.name, { counters, reportsLoss: exported.transport === 'perf_event_array' });
+    this.tallies.set(escapeExactly(exported.map.name), { counters, reportsLoss: exported.transport === 'perf_event_array' });
   }
 
   sampled(spec: SampledMapSpec): SampledMapWatch {
-    const metrics = new SampledMapMetrics(spec);
+    const metrics = new SampledMapMetrics(spec, this.options.seriesLimit);
     metrics.families.forEach((family) => this.add(family));
-    metrics.warnings.forEach(this.options.warn);
-    const entry = { metrics, read: undefined as (() => MapEntries) | undefined };
-    this.sampledMaps.push(entry);
+    metrics.warnings.forEach(this.warn);
+    if (this.sampledMaps.length === 0) this.registerSeriesCounters();
+    this.sampledMaps.push(metrics);
+    let warned = false;
     return {
-      connect: (read) => {
-        if (!this.detached) entry.read = read;
+      intervalRead: (entries) => {
+        if (this.detached) return;
+        metrics.intervalRead(entries);
+        if (warned || metrics.droppedSeries === 0) return;
+        warned = true;
+        this.warn(
+          `metrics: map ${spec.mapName} has more than ${this.options.seriesLimit} series; the ones updated longest ago are dropped ` +
+            `(counted in ecli_metrics_series_dropped_total; --metrics-max-series raises the limit)`,
+        );
       },
-      intervalRead: (entries) => metrics.intervalRead(entries),
     };
   }
 
   detach(): void {
     this.detached = true;
-    for (const entry of this.sampledMaps) entry.read = undefined;
   }
 
-  /** The text of one scrape: every connected sampled map is read once, then all is rendered. */
-  async scrape(): Promise<string> {
-    for (const { metrics, read } of this.sampledMaps) if (read) metrics.scrapeRead(read());
-    return this.registry.metrics();
+  /**
+   * The text of one scrape, in slices: prom-client's families, then each sampled map's, a slice
+   * of series at a time with a turn of the event loop between slices. Nothing reads a map here.
+   */
+  async *scrape(): AsyncIterable<string> {
+    yield await this.registry.metrics();
+    for (const family of this.streamed) {
+      for (const slice of family.render(this.constantLabelText)) {
+        yield slice.startsWith('# HELP') ? `\n${slice}` : slice;
+        await nextTurn();
+      }
+    }
   }
 
   get contentType(): string {
@@ -123,6 +160,44 @@ export class RunMetrics implements RunObserver {
     }
   }
 
+  /** How many series each sampled map exports, and how many the limit dropped. */
+  private registerSeriesCounters(): void {
+    const maps = this.sampledMaps;
+    const series = metricName('metrics', 'series');
+    this.add({
+      source: 'ecli',
+      names: [series],
+      labelNames: ['map'],
+      register: (registry) =>
+        new Gauge({
+          name: series,
+          help: `Series a sampled map exports now (at most ${this.options.seriesLimit} per metric: --metrics-max-series)`,
+          labelNames: ['map'],
+          registers: [registry],
+          collect() {
+            for (const map of maps) this.set({ map: escapeExactly(map.mapName) }, map.seriesCount);
+          },
+        }),
+    });
+    const dropped = metricName('metrics', 'series', 'dropped', 'total');
+    this.add({
+      source: 'ecli',
+      names: [dropped],
+      labelNames: ['map'],
+      register: (registry) =>
+        new Counter({
+          name: dropped,
+          help: 'Series of a sampled map dropped because it had more than --metrics-max-series: the ones updated longest ago',
+          labelNames: ['map'],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const map of maps) this.inc({ map: escapeExactly(map.mapName) }, map.droppedSeries);
+          },
+        }),
+    });
+  }
+
   /** Registers a family once its names and labels are known not to clash with any other's. */
   private add(family: MetricFamily): void {
     for (const name of family.names) {
@@ -135,7 +210,8 @@ export class RunMetrics implements RunObserver {
     }
     this.checkConstantLabels(family.names[0]!, family.labelNames);
     for (const name of family.names) this.names.set(name, family.source);
-    family.register(this.registry);
+    if ('register' in family) family.register(this.registry);
+    else this.streamed.push(family);
   }
 
   private checkConstantLabels(metric: string, labelNames: readonly string[]): void {

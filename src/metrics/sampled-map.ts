@@ -5,39 +5,45 @@
  * value that is a single number); a `log2_hist` or `linear_hist` map's `slots` become a
  * histogram `ecli_<map>_<unit>`, in seconds or bytes when the unit is a time or byte unit.
  *
- * Reads and clear_map: the runner's sampling tick reads the map once per interval (for stdout)
- * and hands the entries here before clearing; a scrape reads it again without clearing.
+ * Reads: the run's sampling tick reads the map once per interval (for stdout) and hands the
+ * entries here before clear_map (if set) clears the map; scrapes never read the map, they show
+ * the latest interval's read (one read serves every scrape, and a scrape costs no map read).
  * - without clear_map the map is cumulative already: each read replaces the last one;
- * - with clear_map a histogram is the sum of every interval's read plus a scrape's read of what
- *   the current interval has so far (so it only ever grows, as Prometheus expects), and a gauge
- *   is the value of the last whole interval (a partial interval would make it saw-tooth).
+ * - with clear_map a histogram is the sum of every interval's read, so it only ever grows, as
+ *   Prometheus expects, and a gauge is the value of the last interval.
+ * Each family holds at most `seriesLimit` series (label sets): beyond it the series updated
+ * longest ago are dropped, and counted.
  */
 import type { Buffer } from 'node:buffer';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Btf } from '../btf/btf.js';
 import type { Column } from '../btf/columns.js';
 import { BtfKind, type BtfMember } from '../btf/types.js';
+import { EcliError } from '../errors.js';
 import { compileRecord, type CompiledRecord } from '../format/record.js';
 import { linearBounds, slotBounds, slotsReader, type SlotsReader } from '../format/sample.js';
 import { asBuffer, isCharArray, ValueCompiler, type Decoder } from '../format/value.js';
 import type { MapEntries, SampledMapSpec } from '../runner/observer.js';
-import { BucketHistogram } from './bucket-histogram.js';
+import { escapeBytesExactly } from '../terminal.js';
+import { familyHeader, joinLabels, labelText, sampleLine, SERIES_PER_SLICE } from './exposition.js';
 import { baseUnit, labelName, metricName, snakeCase } from './names.js';
+import { SeriesCap } from './series-cap.js';
 
-/** What prom-client's Registry is given, with the names it will write (for collision checks). */
-export interface MetricFamily {
+/** The names a family writes and the labels its series carry, for the collision checks. */
+export interface FamilyNames {
   /** What it comes from, for messages: `map hists`, `ecli`. */
   source: string;
   /** Every sample name the family writes: `x`, or `x_bucket`, `x_sum`, `x_count` and `x`. */
   names: string[];
   labelNames: string[];
-  register(registry: Registry): void;
 }
 
-interface Entry {
-  /** The label values, as one string: entries with equal labels are the same series. */
-  id: string;
-  labels: Record<string, string>;
+/** A family prom-client's Registry writes (small ones), or one ecli writes itself, in slices. */
+export type MetricFamily = FamilyNames & ({ register(registry: Registry): void } | { render(constantLabels: string): Iterable<string> });
+
+interface Series {
+  /** The series' labels as text: `key="1",comm="bash"`. */
+  labels: string;
   /** Histogram slot counts (histogram maps only). */
   counts: number[];
   gauges: number[];
@@ -45,8 +51,11 @@ interface Entry {
 
 interface LabelSource {
   name: string;
+  /** The member this label comes from, for messages. */
+  member: string;
   record: 'key' | 'value';
   offset: number;
+  /** The label value: different member values always give different text. */
   text: Decoder;
 }
 
@@ -73,20 +82,28 @@ export class SampledMapMetrics {
   readonly families: MetricFamily[] = [];
   /** Members that are neither numbers nor strings, left out of the metrics. */
   readonly warnings: string[] = [];
+  readonly mapName: string;
   private readonly clearMap: boolean;
   private readonly key: CompiledRecord;
   private readonly value: CompiledRecord;
   private readonly labels: LabelSource[] = [];
   private readonly gauges: GaugeSource[] = [];
   private readonly histogram: HistogramLayout | undefined;
-  /** The latest read: the map's contents (without clear_map), or this interval's so far (with it). */
-  private current: Entry[] = [];
-  /** clear_map only: the last whole interval, and the histogram sums of every interval. */
-  private lastInterval: Entry[] = [];
-  private readonly accumulated = new Map<string, Entry>();
+  /** The latest read's series. */
+  private latest: SeriesCap<Series>;
+  /** clear_map histograms only: the sums of every interval's read. */
+  private readonly accumulated: SeriesCap<Series>;
+  /** Series the per-read caps dropped, over all reads. */
+  private droppedFromReads = 0;
 
-  constructor(spec: SampledMapSpec) {
+  constructor(
+    spec: SampledMapSpec,
+    private readonly seriesLimit: number,
+  ) {
     const { btf, mapName, sample } = spec;
+    this.mapName = mapName;
+    this.latest = new SeriesCap(seriesLimit);
+    this.accumulated = new SeriesCap(seriesLimit);
     const compiler = new ValueCompiler(btf);
     this.key = compileRecord(compiler, spec.key);
     this.value = compileRecord(compiler, spec.value);
@@ -98,8 +115,15 @@ export class SampledMapMetrics {
 
     const keyStruct = structMembers(btf, spec.keyTypeId);
     spec.key.members.forEach((column, i) => {
-      const name = keyStruct ? labelName(memberName(keyStruct, column), 'key') : 'key';
-      this.labels.push({ name, record: 'key', offset: column.offset, text: this.key.values[i]!.plain });
+      const member = keyStruct ? memberName(keyStruct, column) : 'key';
+      const name = keyStruct ? labelName(member, 'key') : 'key';
+      const clash = this.labels.find((l) => l.name === name);
+      if (clash !== undefined) {
+        throw new EcliError('PACKAGE_INVALID', `metrics: key members ${clash.member} and ${member} of map ${mapName} both give the label ${name}`, {
+          hint: 'rename one of the members, or run without --metrics',
+        });
+      }
+      this.labels.push({ name, member, record: 'key', offset: column.offset, text: labelDecoder(btf, column, this.key.values[i]!.plain) });
     });
     const valueStruct = structMembers(btf, spec.valueTypeId);
     spec.value.members.forEach((column, i) => {
@@ -113,7 +137,7 @@ export class SampledMapMetrics {
           this.warnings.push(`metrics: ${what} is not a label: the key already has a label "${name}"`);
           return;
         }
-        this.labels.push({ name, record: 'value', offset: column.offset, text: this.value.values[i]!.plain });
+        this.labels.push({ name, member, record: 'value', offset: column.offset, text: labelDecoder(btf, column, this.value.values[i]!.plain) });
       } else if (kind === 'number') {
         const plain = this.value.values[i]!.plain;
         this.gauges.push({
@@ -129,97 +153,117 @@ export class SampledMapMetrics {
 
     const labelNames = this.labels.map((l) => l.name);
     if (histogram) {
-      const collector = new BucketHistogram(histogram.name, histogram.help, histogram.upperBounds, () => this.histogramSeries());
+      const le = this.labels.find((l) => l.name === 'le');
+      if (le !== undefined) {
+        throw new EcliError(
+          'PACKAGE_INVALID',
+          `metrics: member ${le.member} of histogram map ${mapName} gives the label le, which Prometheus keeps for bucket bounds`,
+          {
+            hint: 'rename the member, or run without --metrics',
+          },
+        );
+      }
       this.families.push({
         source: `map ${mapName}`,
         names: [histogram.name, `${histogram.name}_bucket`, `${histogram.name}_sum`, `${histogram.name}_count`],
         labelNames: [...labelNames, 'le'],
-        register: (registry) => collector.register(registry),
+        render: (constantLabels) => this.renderHistogram(histogram, constantLabels),
       });
     }
     this.gauges.forEach((source, index) => {
-      const series = (): Entry[] => this.gaugeSeries();
       const help = `Member ${source.member} of map ${mapName} (${type}${this.clearMap ? ', value of the last interval: the map is cleared each interval' : ''})`;
       this.families.push({
         source: `map ${mapName}`,
         names: [source.name],
         labelNames,
-        register: (registry) =>
-          new Gauge({
-            name: source.name,
-            help,
-            labelNames,
-            registers: [registry],
-            collect() {
-              this.reset();
-              for (const entry of series()) this.set(entry.labels, entry.gauges[index]!);
-            },
-          }),
+        render: (constantLabels) => this.renderGauge(source.name, help, index, constantLabels),
       });
     });
   }
 
   /** What the sampling tick read, before clear_map (if set) cleared the map. */
   intervalRead(entries: MapEntries): void {
-    const decoded = this.decode(entries);
-    if (!this.clearMap) {
-      this.current = decoded;
-      return;
-    }
-    for (const entry of decoded) {
-      const total = this.accumulated.get(entry.id);
-      if (total === undefined) this.accumulated.set(entry.id, { ...entry, counts: [...entry.counts] });
-      else entry.counts.forEach((count, i) => (total.counts[i]! += count));
-    }
-    this.lastInterval = decoded;
-    this.current = [];
-  }
-
-  /** A read made for a scrape, which never clears the map. */
-  scrapeRead(entries: MapEntries): void {
-    this.current = this.decode(entries);
-  }
-
-  private histogramSeries(): Array<{ labels: Record<string, string>; counts: number[]; sum: number }> {
-    const { midpoints, divisor } = this.histogram!;
-    const withSum = (entry: Entry) => ({
-      labels: entry.labels,
-      counts: entry.counts,
-      sum: entry.counts.reduce((s, c, i) => s + c * midpoints[i]!, 0) / divisor,
-    });
-    if (!this.clearMap) return this.current.map(withSum);
-    const merged = new Map<string, Entry>();
-    for (const entry of this.accumulated.values()) merged.set(entry.id, { ...entry, counts: [...entry.counts] });
-    for (const entry of this.current) {
-      const total = merged.get(entry.id);
-      if (total === undefined) merged.set(entry.id, entry);
-      else entry.counts.forEach((count, i) => (total.counts[i]! += count));
-    }
-    return [...merged.values()].map(withSum);
-  }
-
-  private gaugeSeries(): Entry[] {
-    return this.clearMap ? this.lastInterval : this.current;
-  }
-
-  private decode(entries: MapEntries): Entry[] {
-    const decoded: Entry[] = [];
+    const read = new SeriesCap<Series>(this.seriesLimit);
     for (const [keyBytes, valueBytes] of entries) {
       const key = asBuffer(keyBytes);
       const value = asBuffer(valueBytes);
       // A short entry is counted and reported by the output path, which reads the same entries.
       if (key.length < this.key.needed || value.length < this.value.needed) continue;
-      const labels: Record<string, string> = {};
-      for (const l of this.labels) labels[l.name] = l.text(l.record === 'key' ? key : value, l.offset);
-      decoded.push({
-        id: JSON.stringify(Object.values(labels)),
-        labels,
-        counts: this.histogram ? this.histogram.slots.read(value).map(Number) : [],
-        gauges: this.gauges.map((g) => g.number(value, g.offset)),
-      });
+      const values = this.labels.map((l) => l.text(l.record === 'key' ? key : value, l.offset));
+      const id = values.join('\0');
+      const make = (): Series => ({ labels: labelText(this.labels.map((l, i) => [l.name, values[i]!])), counts: [], gauges: [] });
+      const series = read.update(id, make);
+      series.counts = this.histogram ? this.histogram.slots.read(value).map(Number) : [];
+      series.gauges = this.gauges.map((g) => g.number(value, g.offset));
+      if (this.clearMap && this.histogram) {
+        const total = this.accumulated.update(id, make);
+        series.counts.forEach((count, i) => (total.counts[i] = (total.counts[i] ?? 0) + count));
+      }
     }
-    return decoded;
+    this.droppedFromReads += read.evicted;
+    this.latest = read;
   }
+
+  /** Series dropped because of the limit so far: by the histogram's sums with clear_map, else by the reads. */
+  get droppedSeries(): number {
+    return this.clearMap && this.histogram ? this.accumulated.evicted : this.droppedFromReads;
+  }
+
+  /** Series exported now (the most any of the map's families has). */
+  get seriesCount(): number {
+    return this.clearMap && this.histogram ? Math.max(this.accumulated.size, this.latest.size) : this.latest.size;
+  }
+
+  private *renderHistogram(histogram: HistogramLayout, constantLabels: string): Iterable<string> {
+    const { name, help, upperBounds, midpoints, divisor } = histogram;
+    const series = (this.clearMap ? this.accumulated : this.latest).snapshot();
+    yield familyHeader(name, help, 'histogram');
+    for (let start = 0; start < series.length; start += SERIES_PER_SLICE) {
+      let text = '';
+      for (const { labels, counts } of series.slice(start, start + SERIES_PER_SLICE)) {
+        const all = joinLabels(labels, constantLabels);
+        let cumulative = 0;
+        let sum = 0;
+        upperBounds.forEach((le, i) => {
+          const count = counts[i] ?? 0;
+          cumulative += count;
+          sum += count * midpoints[i]!;
+          text += sampleLine(`${name}_bucket`, joinLabels(all, `le="${le}"`), cumulative);
+        });
+        text += sampleLine(`${name}_bucket`, joinLabels(all, 'le="+Inf"'), cumulative);
+        text += sampleLine(`${name}_sum`, all, sum / divisor);
+        text += sampleLine(`${name}_count`, all, cumulative);
+      }
+      yield text;
+    }
+  }
+
+  private *renderGauge(name: string, help: string, index: number, constantLabels: string): Iterable<string> {
+    const series = this.latest.snapshot();
+    yield familyHeader(name, help, 'gauge');
+    for (let start = 0; start < series.length; start += SERIES_PER_SLICE) {
+      let text = '';
+      for (const { labels, gauges } of series.slice(start, start + SERIES_PER_SLICE)) {
+        text += sampleLine(name, joinLabels(labels, constantLabels), gauges[index]!);
+      }
+      yield text;
+    }
+  }
+}
+
+/**
+ * The label value of a member: a char array's bytes up to the first NUL, escaped so that two
+ * different byte strings never give the same value (an ESC and the text `\e`, two different
+ * invalid UTF-8 sequences); other members as plain text.
+ */
+function labelDecoder(btf: Btf, column: Column, plain: Decoder): Decoder {
+  if (!isCharArray(btf, btf.resolve(column.typeId))) return plain;
+  return (data, offset) => {
+    const end = offset + column.size;
+    let stop = offset;
+    while (stop < end && data[stop] !== 0) stop++;
+    return escapeBytesExactly(data, offset, stop);
+  };
 }
 
 function structMembers(btf: Btf, typeId: number): readonly BtfMember[] | undefined {

@@ -387,7 +387,6 @@ export class RunEngine {
 
   private sample(exported: SampleExportSpec, sink: SampleSink, watch: SampledMapWatch | undefined, stages: SampleStages | undefined): void {
     const map = this.object!.sampleSource(exported.map.name);
-    watch?.connect(() => map.entries() as [Uint8Array, Uint8Array][]);
     const counters = this.newCounters();
     const schedule = { interval: exported.sample.interval, clearMap: exported.sample.clear_map === true };
     const keepEntry = stages?.keepEntry;

@@ -25,9 +25,7 @@ export interface SampledMapSpec {
 export type MapEntries = ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
 
 export interface SampledMapWatch {
-  /** Once the map is loaded: how to read it (without clearing it) when the observer needs to. */
-  connect(read: () => MapEntries): void;
-  /** What the run's sampling tick read, before clear_map (if set) cleared the map. */
+  /** What the run's sampling tick read, before clear_map (if set) cleared the map: the observer never reads a map itself. */
   intervalRead(entries: MapEntries): void;
 }
 

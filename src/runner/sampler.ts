@@ -39,10 +39,13 @@ export function startSampler(source: SampleSource, schedule: SampleSchedule, hoo
   const sampleOnce = (): void => {
     lastReadAt = clock.now();
     try {
-      hooks.interval([...source.entries()]);
+      const entries = [...source.entries()];
       // The reference only clears at exit; clearing each interval gives per-interval
-      // histograms, which is what clear_map asks for (see docs/metrics.md).
+      // histograms, which is what clear_map asks for (see docs/metrics.md). Cleared before the
+      // read is handed on: what the program adds while the output is written is kept for the
+      // next interval, not cleared unseen.
       if (schedule.clearMap) source.clear();
+      hooks.interval(entries);
     } catch (error) {
       hooks.onError(error);
     }

@@ -5,7 +5,8 @@
  *   start), each `{ __u64 hits; }`; slot `i % n` counts the i-th getppid call of `target_pid`;
  * - `newKeys()`: a sampled HASH histogram with clear_map whose key is the number of the getppid
  *   call of `target_pid`: every call makes a new key (a new series for --metrics).
- * Key and value structs are in the header, so their members are named.
+ * The value struct is in the header (an export type, so its members are named), the key struct in
+ * the source (its member names come from BTF).
  */
 import type { TestContext } from 'node:test';
 import { writeFileSync } from 'node:fs';
@@ -13,17 +14,17 @@ import path from 'node:path';
 import { eccCompile } from './ecli-process.js';
 import { tempDir } from './examples.js';
 
-const HEADER = `#ifndef __WIDE_H
+/** Only the value struct is in the header: ecc makes the header's structs export types, and the first (by BTF id) names the value's members. */
+const WIDE_HEADER = `#ifndef __WIDE_H
 #define __WIDE_H
-struct slot_key {
-  __u32 slot;
-};
 struct hits {
   __u64 hits;
 };
-struct call_key {
-  __u64 call;
-};
+#endif
+`;
+
+const FRESH_HEADER = `#ifndef __WIDE_H
+#define __WIDE_H
 struct calls_hist {
   __u32 slots[8];
 };
@@ -34,6 +35,10 @@ function wideArraySource(entries: number, intervalMs: number): string {
   return `#include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include "wide.h"
+
+struct slot_key {
+  __u32 slot;
+};
 
 const volatile int target_pid = 0;
 static __u64 calls;
@@ -67,6 +72,10 @@ function newKeysSource(maxEntries: number, intervalMs: number): string {
 #include <bpf/bpf_helpers.h>
 #include "wide.h"
 
+struct call_key {
+  __u64 call;
+};
+
 const volatile int target_pid = 0;
 static __u64 calls;
 
@@ -96,21 +105,21 @@ char LICENSE[] SEC("license") = "GPL";
 `;
 }
 
-function compile(t: TestContext, name: string, source: string): string {
+function compile(t: TestContext, name: string, source: string, header: string): string {
   const dir = tempDir(t, `ecli-${name}-`);
-  writeFileSync(path.join(dir, 'wide.h'), HEADER);
+  writeFileSync(path.join(dir, 'wide.h'), header);
   writeFileSync(path.join(dir, `${name}.bpf.c`), source);
   return eccCompile(path.join(dir, `${name}.bpf.c`), path.join(dir, 'wide.h'), dir);
 }
 
 /** A sampled ARRAY map `slots` of `entries` entries; returns the package.json. */
 export function compileWideArray(t: TestContext, entries: number, intervalMs = 1000): string {
-  return compile(t, 'wide', wideArraySource(entries, intervalMs));
+  return compile(t, 'wide', wideArraySource(entries, intervalMs), WIDE_HEADER);
 }
 
 /** A clear_map log2 histogram `fresh` keyed by call number (room for `maxEntries` per interval); returns the package.json. */
 export function compileNewKeys(t: TestContext, maxEntries: number, intervalMs = 1000): string {
-  return compile(t, 'fresh', newKeysSource(maxEntries, intervalMs));
+  return compile(t, 'fresh', newKeysSource(maxEntries, intervalMs), FRESH_HEADER);
 }
 
 /** `count` getppid calls from this process (Node reads process.ppid with the syscall each time). */

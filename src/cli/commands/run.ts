@@ -22,8 +22,8 @@ import type { CommandIo } from './io.js';
 /** ecli run's flags: where the package comes from (ResolveOptions), and the engine's settings as the flags give them. */
 export interface RunCommandOptions extends ResolveOptions, Pick<RunSettings, 'tracePipe' | 'verbose'> {
   output: OutputSettings;
-  /** `--metrics HOST:PORT` and `--metrics-labels k=v,...`, as given. */
-  metrics?: { address: string; labels: string | undefined };
+  /** `--metrics HOST:PORT`, `--metrics-labels k=v,...` as given, and `--metrics-max-series`. */
+  metrics?: { address: string; labels: string | undefined; maxSeries?: number | undefined };
   /** Resolves (with the signal's name) when the run should stop. */
   stopRequested: Promise<string>;
   /** Resolves on a second stop signal. */
@@ -194,10 +194,10 @@ function refuseWasmFlags(wasm: WasmFlags | undefined): void {
 }
 
 /** The metrics modules (and prom-client) load only when --metrics is given. */
-async function startMetrics(flags: { address: string; labels: string | undefined }, io: CommandIo) {
+async function startMetrics(flags: NonNullable<RunCommandOptions['metrics']>, io: CommandIo) {
   const { parseConstantLabels, parseListenAddress, formatListenAddress } = await import('../../metrics/flags.js');
   const { startMetricsServer } = await import('../../metrics/server.js');
-  const { RunMetrics } = await import('../../metrics/run-metrics.js');
+  const { DEFAULT_SERIES_LIMIT, RunMetrics } = await import('../../metrics/run-metrics.js');
   const address = parseListenAddress(flags.address);
   const constantLabels = flags.labels === undefined ? {} : parseConstantLabels(flags.labels);
   const server = await startMetricsServer(address);
@@ -209,6 +209,7 @@ async function startMetrics(flags: { address: string; labels: string | undefined
         constantLabels,
         warn: (message) => io.stderr.write(`ecli: ${message}\n`),
         processMetrics: true,
+        seriesLimit: flags.maxSeries ?? DEFAULT_SERIES_LIMIT,
       });
       server.serve(metrics);
       return metrics;
