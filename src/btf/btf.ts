@@ -149,7 +149,7 @@ export class Btf {
           types.push({ id, name, kind, size: sizeOrType });
           break;
         case BtfKind.DeclTag:
-          types.push({ id, name, kind, type: sizeOrType, componentIdx: view.getInt32(at, true) });
+          types.push({ id, name, kind, type: sizeOrType, componentIdx: u32(at) | 0 });
           at += 4;
           break;
         default:

@@ -90,7 +90,10 @@ export function parseValueText(type: ValueType, typeName: string, text: string):
         return checkValue(type, typeName, special[1] === '-' ? -magnitude : magnitude);
       }
       if (!FLOAT_TEXT.test(text)) return fail(`'${text}' is not a valid ${typeName}: expected a decimal number such as 1.5 or 2e-3`);
-      return checkValue(type, typeName, Number(text));
+      // 1e400 would read as infinity: out of range as 1e39 is for a float (infinity is written inf).
+      const value = Number(text);
+      if (!Number.isFinite(value)) return fail(`${text} does not fit ${describeType(type, typeName)}`);
+      return checkValue(type, typeName, value);
     }
     case 'bool':
       if (text === 'true' || text === 'false') return ok(text === 'true');
@@ -115,7 +118,10 @@ export function valueFromJson(type: ValueType, typeName: string, json: unknown):
       }
       return checkValue(type, typeName, BigInt(json));
     case 'float':
-      return typeof json === 'number' ? checkValue(type, typeName, json) : fail(`${show(json)} is not a number, as ${typeName} needs`);
+      if (typeof json !== 'number') return fail(`${show(json)} is not a number, as ${typeName} needs`);
+      // JSON has no infinity: a number that reads as one was out of range (1e400).
+      if (!Number.isFinite(json)) return fail(`a number beyond the range of ${describeType(type, typeName)}; write "inf" or "-inf" for infinity`);
+      return checkValue(type, typeName, json);
     case 'string':
       if (typeof json !== 'number') return fail(`${show(json)} is not a string, as ${typeName} needs`);
       return checkValue(type, typeName, String(json));

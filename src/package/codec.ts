@@ -22,13 +22,67 @@ const UNUSED_TAIL_BITS = [0, 0, 4, 2];
 const BASE64_VALUE = new Map([...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].map((c, i) => [c, i]));
 
 export function parsePackageText(text: string, source: string): unknown {
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new EcliError('PACKAGE_INVALID', `${source} is not valid JSON: ${oneLine(message)}`, {
       hint: 'a package is the package.json that ecc writes; check the file is complete',
     });
+  }
+  const duplicate = duplicateKey(text);
+  if (duplicate !== undefined) {
+    // JSON.parse keeps the last of two; other parsers keep the first or refuse (the reference's does).
+    throw new EcliError('PACKAGE_INVALID', `${source} has the key "${oneLine(duplicate.key)}" twice in ${duplicate.where}`, {
+      hint: 'a package has each key once; rebuild it with ./ecc',
+    });
+  }
+  return parsed;
+}
+
+/**
+ * The first key that an object of `text` (valid JSON) holds twice, and where: `the top-level
+ * object`, `meta.bpf_skel`. A scan, not a second parse: strings are skipped with indexOf, so the
+ * megabytes of a bpf_object cost little.
+ */
+function duplicateKey(text: string): { key: string; where: string } | undefined {
+  // One frame per open object or array: its keys (objects only), whether a key comes next, its path.
+  const frames: Array<{ keys: Set<string> | undefined; expectKey: boolean; path: string; lastKey: string }> = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const end = stringEnd(text, i);
+      const frame = frames.at(-1);
+      if (frame?.keys !== undefined && frame.expectKey) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (frame.keys.has(key)) return { key, where: frame.path === '' ? 'the top-level object' : frame.path };
+        frame.keys.add(key);
+        frame.lastKey = key;
+        frame.expectKey = false;
+      }
+      i = end;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      const parent = frames.at(-1);
+      const name =
+        parent === undefined ? '' : parent.keys === undefined ? `${parent.path}[]` : parent.path === '' ? parent.lastKey : `${parent.path}.${parent.lastKey}`;
+      frames.push({ keys: c === 0x7b ? new Set() : undefined, expectKey: c === 0x7b, path: name, lastKey: '' });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      frames.pop();
+    } else if (c === 0x2c /* , */) {
+      const frame = frames.at(-1);
+      if (frame?.keys !== undefined) frame.expectKey = true;
+    }
+  }
+  return undefined;
+}
+
+/** The index of the quote that closes the string opening at `start`. */
+function stringEnd(text: string, start: number): number {
+  for (let quote = text.indexOf('"', start + 1); ; quote = text.indexOf('"', quote + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return quote;
   }
 }
 

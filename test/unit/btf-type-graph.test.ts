@@ -161,3 +161,57 @@ test('type names of nested arrays put the outer dimension first, as C declares t
   assert.equal(btf.typeName(strings), 'char[2][8]');
   assert.equal(btf.typeName(pointers), 'char *[3]');
 });
+
+/**
+ * BTF whose last record, a DECL_TAG, ends before its 4-byte component index: the strings come
+ * first, so the cut record is the last bytes of the data (where a read past it would throw).
+ */
+function truncatedDeclTag(): Uint8Array {
+  const strings = Buffer.alloc(12);
+  strings.write('\0int\0tag\0', 'latin1');
+  const types = Buffer.alloc(28);
+  types.writeUInt32LE(1, 0); // INT "int"
+  types.writeUInt32LE(BtfKind.Int << 24, 4);
+  types.writeUInt32LE(4, 8);
+  types.writeUInt32LE(32, 12);
+  types.writeUInt32LE(5, 16); // DECL_TAG "tag" on type 1, without component_idx
+  types.writeUInt32LE(BtfKind.DeclTag << 24, 20);
+  types.writeUInt32LE(1, 24);
+  const header = Buffer.alloc(24);
+  header.writeUInt16LE(0xeb9f, 0);
+  header.writeUInt8(1, 2);
+  header.writeUInt32LE(24, 4);
+  header.writeUInt32LE(strings.length, 8); // type_off
+  header.writeUInt32LE(types.length, 12); // type_len
+  header.writeUInt32LE(0, 16); // str_off
+  header.writeUInt32LE(9, 20); // str_len
+  return Buffer.concat([header, strings, types]);
+}
+
+test('a trailing DECL_TAG cut short is malformed BTF (exit 4) in Btf.parse, ecli inspect and ecli run, not an internal error', (t) => {
+  const bytes = truncatedDeclTag();
+  assert.throws(
+    () => Btf.parse(bytes),
+    (error: unknown) => error instanceof EcliError && error.code === 'BTF_INVALID' && /type record truncated/.test(error.message),
+  );
+  // The same BTF as a package's .BTF section, the section cut to its length.
+  const pkg = readFixturePackage('minimal_printk.json');
+  const elf = fixtureElf(pkg);
+  const section = findSection(parseElf(elf), '.BTF')!;
+  const at = section.data.byteOffset - elf.byteOffset;
+  elf.fill(0, at, at + section.data.length).set(bytes, at);
+  const view = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
+  const sectionHeaders = Number(view.getBigUint64(0x28, true));
+  const count = view.getUint16(0x3c, true);
+  const header = Array.from({ length: count }, (_, i) => sectionHeaders + i * 64).find((h) => Number(view.getBigUint64(h + 24, true)) === at)!;
+  view.setBigUint64(header + 32, BigInt(bytes.length), true);
+  const dir = mkdtempSync(join(tmpdir(), 'ecli-hostile-btf-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'package.json');
+  writeFileSync(path, JSON.stringify({ ...pkg, ...encodeBpfObject(elf) }));
+  for (const command of ['inspect', 'run']) {
+    const result = runTool(ecliPath, [command, path]);
+    assert.equal(result.status, 4, result.stderr);
+    assert.match(result.stderr, /^ecli: error: malformed BTF: type record truncated\n/);
+  }
+});

@@ -7,6 +7,7 @@ import { dataSectionLayout, type DataSectionLayout } from '../../src/btf/layout.
 import { findSection, parseElf } from '../../src/elf/elf.js';
 import { EcliError } from '../../src/errors.js';
 import { writeOptionValues } from '../../src/options/encode.js';
+import { valueFromJson } from '../../src/options/value.js';
 import { formatHelp, packageHelpTexts } from '../../src/options/help.js';
 import { parseProgramArgs, type ProgramArgs } from '../../src/options/parse.js';
 import { buildOptionSpecs, type OptionSpec } from '../../src/options/spec.js';
@@ -509,6 +510,10 @@ test('BTF decides: typedefs, enums, floats, 128-bit; unsettable types get no opt
   );
   assert.equal(catchEcli(() => run(specs, meta, ['--port', '65536'])).message, 'option --port: 65536 does not fit __u16 (unsigned short, 2 bytes, 0..65535)');
   assert.equal(catchEcli(() => run(specs, meta, ['--ratio', '1e39'])).message, 'option --ratio: 1e+39 does not fit float (4-byte floating point)');
+  // Beyond a double's range too: refused, not read as infinity.
+  assert.equal(catchEcli(() => run(specs, meta, ['--ratio', '1e400'])).message, 'option --ratio: 1e400 does not fit float (4-byte floating point)');
+  assert.equal(catchEcli(() => run(specs, meta, ['--scale', '-1e400'])).message, 'option --scale: -1e400 does not fit double (8-byte floating point)');
+  assert.equal(run(specs, meta, ['--scale', '1e300']).get('scale'), 1e300);
   assert.equal(
     catchEcli(() => run(specs, meta, ['--ratio', '1,5'])).message,
     "option --ratio: '1,5' is not a valid float: expected a decimal number such as 1.5 or 2e-3",
@@ -686,4 +691,14 @@ test("a package's own option takes the place of a built-in of the same name; hel
     '',
     'Built with eunomia-bpf framework.',
   ]);
+});
+
+test('a float in the package meta or the library beyond the type range is refused, not read as infinity (JSON 1e400)', () => {
+  const double = { kind: 'float', size: 8, cName: 'double' } as const;
+  assert.deepEqual(valueFromJson(double, 'double', JSON.parse('1e400')), {
+    ok: false,
+    problem: 'a number beyond the range of double (8-byte floating point); write "inf" or "-inf" for infinity',
+  });
+  assert.deepEqual(valueFromJson(double, 'double', 'inf'), { ok: true, value: Infinity });
+  assert.deepEqual(valueFromJson(double, 'double', 1.5), { ok: true, value: 1.5 });
 });

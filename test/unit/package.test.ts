@@ -393,3 +393,24 @@ test('decodePackage runs the whole pipeline on text', () => {
   assert.equal(pkg.meta.bpf_skel.obj_name, 'demo_bpf');
   assert.deepEqual(elf, elfBytes());
 });
+
+test('a key given twice in any object of the package is refused (JSON.parse would keep the last; the reference refuses)', () => {
+  const text = readFileSync(path.join(fixturesDir, 'bootstrap.json'), 'utf8');
+  const pkg = JSON.parse(text) as ComposedPackage;
+  const refused = (where: string, key: string) => (e: unknown) =>
+    e instanceof EcliError && e.code === 'PACKAGE_INVALID' && e.message === `p.json has the key "${key}" twice in ${where}`;
+  // A second bpf_object after the real one: the last would have won.
+  const twice = text.replace(/}\s*$/, `,"bpf_object":${JSON.stringify(pkg.bpf_object)}}`);
+  assert.throws(() => parsePackageText(twice, 'p.json'), refused('the top-level object', 'bpf_object'));
+  assert.throws(() => decodePackage(twice, 'p.json'), refused('the top-level object', 'bpf_object'));
+  const nested = text.replace('"obj_name":', '"obj_name":"x","obj_name":');
+  assert.throws(() => parsePackageText(nested, 'p.json'), refused('meta.bpf_skel', 'obj_name'));
+  assert.throws(() => parsePackageText('{"a":[{"k":1,"\\u006b":2}]}', 'p.json'), refused('a[]', 'k'), 'keys compared as decoded');
+  // The same key in different objects, and quotes and backslashes inside strings, are fine.
+  assert.deepEqual(parsePackageText('{"a":{"k":1},"b":{"k":"\\"k\\":\\\\"},"k":[{"k":1},{"k":2}]}', 'p.json'), {
+    a: { k: 1 },
+    b: { k: '"k":\\' },
+    k: [{ k: 1 }, { k: 2 }],
+  });
+  assert.deepEqual(parsePackageText(text, 'p.json'), pkg);
+});
