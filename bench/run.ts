@@ -1,13 +1,13 @@
 /**
  * `make bench`: builds the benchmark programs, runs each workload side by side with the C
  * references, and writes the numbers into BENCHMARKS.md (between its results markers) and
- * bench/out/results.json. Needs root. Flags: --only=startup,exec,ringbuf,perf  --no-write
+ * bench/out/results.json. Needs root. Flags: --only=startup,exec,wasm,ringbuf,perf  --no-write
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAll } from './lib/build.js';
-import { BARE_NODE, execTracers, runStorm } from './lib/exec-storm.js';
+import { buildAll, buildWasmExecve } from './lib/build.js';
+import { BARE_NODE, execTracers, runStorm, wasmTracers, type Storm } from './lib/exec-storm.js';
 import { highestLosslessRate, runRate, type ConsumerKind, type RateRun, type RateSetup, type Variant } from './lib/high-rate.js';
 import { describeMachine } from './lib/machine.js';
 import { checkPerfPages } from './lib/perf-pages.js';
@@ -30,6 +30,8 @@ const STARTUP_RUNS = 7;
 const COMMAND_RUNS = 11;
 const STORM_EXECS = 10_000;
 const STORM_WORKERS = 2;
+/** Storms per side of the Wasm comparison, alternating. */
+const WASM_STORM_REPEATS = 3;
 
 async function variantResults(setup: RateSetup, variant: Variant): Promise<VariantResults> {
   const runs: RateRun[] = [];
@@ -68,7 +70,7 @@ function shortCommands(ecli: string): Command[] {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark loads BPF programs: run it as root (sudo make bench)');
-  const only = new Set((process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'startup,exec,ringbuf,perf').split(','));
+  const only = new Set((process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'startup,exec,wasm,ringbuf,perf').split(','));
   const out = path.join(root, 'bench/out');
   const workDir = path.join(out, 'run');
   mkdirSync(workDir, { recursive: true });
@@ -101,6 +103,20 @@ async function main(): Promise<void> {
     results.storm = await runStorm(built, tracers, workDir, STORM_EXECS, STORM_WORKERS);
     log(`exec storm: ${STORM_EXECS} execs, ecli execsnoop-full alone (the other tracers slow the execs down)`);
     results.stormAlone = await runStorm(built, tracers.slice(0, 1), workDir, STORM_EXECS, STORM_WORKERS);
+  }
+  if (only.has('wasm')) {
+    const { wasm, json } = wasmTracers(buildWasmExecve(root, out, log), ecli);
+    const storms: { wasm: Storm[]; json: Storm[] } = { wasm: [], json: [] };
+    for (let i = 0; i < WASM_STORM_REPEATS; i++) {
+      for (const [side, tracer] of [
+        ['wasm', wasm],
+        ['json', json],
+      ] as const) {
+        log(`exec storm: ${STORM_EXECS} execs, ${tracer.name} alone (${i + 1}/${WASM_STORM_REPEATS})`);
+        storms[side].push(await runStorm(built, [tracer], workDir, STORM_EXECS, STORM_WORKERS));
+      }
+    }
+    results.wasmStorms = storms;
   }
   const setup: RateSetup = { built, ecli, workDir, perfPages: 64 };
   if (only.has('ringbuf')) results.ringbuf = await variantResults(setup, 'ringbuf');

@@ -24,6 +24,12 @@ export interface Built {
   execDir: string;
 }
 
+/** examples/wasm/execve twice: as a JSON package, and as a wasm-bpf guest of the same BPF object. */
+export interface WasmExecve {
+  json: string;
+  wasm: string;
+}
+
 /** The exec storm's program: a short unique name every tracer shows (comm, file name or argv). */
 export const EXEC_TARGET = 'xbenchx';
 
@@ -66,4 +72,27 @@ export function buildAll(root: string, out: string, log: (line: string) => void)
     execsnoopFull: ecc('execsnoop-full', 'examples/execsnoop-full/execsnoop-full.bpf.c', 'examples/execsnoop-full/execsnoop-full.h'),
     execDir,
   };
+}
+
+/**
+ * examples/wasm/execve compiled by ./ecc with --wasm-skeleton (the package and the guest's
+ * skeleton come from one object), and its guest by clang-19 for wasm32-wasi (make setup installs it).
+ */
+export function buildWasmExecve(root: string, out: string, log: (line: string) => void): WasmExecve {
+  const source = path.join(root, 'examples/wasm/execve');
+  const dir = path.join(out, 'pkg', 'wasm-execve');
+  mkdirSync(dir, { recursive: true });
+  log('compiling examples/wasm/execve (./ecc --wasm-skeleton, clang-19 --target=wasm32-wasi)');
+  const run = (command: string, args: string[]): void => {
+    try {
+      execFileSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (error) {
+      const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
+      throw new Error(`${command} failed: ${stderr.split('\n').slice(-3).join(' | ')}`);
+    }
+  };
+  run(path.join(root, 'ecc'), ['-o', dir, '--wasm-skeleton', path.join(source, 'execve.bpf.c'), path.join(source, 'execve.h')]);
+  const wasm = path.join(dir, 'execve.wasm');
+  run('clang-19', ['--target=wasm32-wasi', '-O2', `-I${dir}`, `-I${source}`, '-Wl,--export-table', '-o', wasm, path.join(source, 'execve.c')]);
+  return { json: path.join(dir, 'package.json'), wasm };
 }

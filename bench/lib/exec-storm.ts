@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { EXEC_TARGET, type Built } from './build.js';
+import { EXEC_TARGET, type Built, type WasmExecve } from './build.js';
 import { execStorm } from './generators.js';
 import { Measured } from './measured.js';
 
@@ -15,7 +15,16 @@ export interface Tracer {
   args: string[];
   /** The line on stdout that says the tracer is attached (its header). */
   ready: (line: string) => boolean;
+  /** Whether a line of its output is one of the storm's execs; by default, a line naming the target but not exec-gen. */
+  isStormExec?: (line: string) => boolean;
 }
+
+const namesTarget = (line: string): boolean => line.includes(EXEC_TARGET) && !line.includes('exec-gen');
+/**
+ * For tracers that read at the syscall's entry, where the caller's name is still exec-gen's: the
+ * target as the file executed, and not exec-gen's own exec (by its path), which names the target as an argument.
+ */
+const execsTarget = (line: string): boolean => line.includes(`./${EXEC_TARGET}`) && !line.includes('/exec-gen');
 
 export interface StormResult {
   tracer: string;
@@ -62,6 +71,20 @@ export function execTracers(built: Built, ecli: string): Tracer[] {
   return tracers;
 }
 
+/** The same execve program run as a wasm-bpf guest and as a JSON package, by ecli. */
+export function wasmTracers(execve: WasmExecve, ecli: string): { wasm: Tracer; json: Tracer } {
+  return {
+    wasm: {
+      name: 'ecli run execve.wasm (Wasm guest)',
+      command: ecli,
+      args: ['run', execve.wasm],
+      ready: (l) => l.startsWith('PID '),
+      isStormExec: execsTarget,
+    },
+    json: { name: 'ecli run execve package.json', command: ecli, args: ['run', execve.json], ready: (l) => l.startsWith('TIME '), isStormExec: execsTarget },
+  };
+}
+
 function lostReported(stdout: string, stderr: string): number {
   let lost = 0;
   for (const match of `${stdout}\n${stderr}`.matchAll(/\b[Ll]ost (\d+) events/g)) lost += Number(match[1]);
@@ -86,7 +109,7 @@ export async function runStorm(built: Built, tracers: Tracer[], workDir: string,
       delivered: m
         .stdout()
         .split('\n')
-        .filter((line) => line.includes(EXEC_TARGET) && !line.includes('exec-gen')).length,
+        .filter(tracers[i]!.isStormExec ?? namesTarget).length,
       lostReported: lostReported(m.stdout(), m.stderr()),
       cpuUs: usage[i]!.cpuUs,
       cpuAfterAttachUs: usage[i]!.cpuUs - cpuAtAttach[i]!,

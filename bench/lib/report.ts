@@ -28,6 +28,8 @@ export interface Results {
   storm?: Storm;
   /** The storm again with only ecli's execsnoop-full attached: the highest exec rate. */
   stormAlone?: Storm;
+  /** examples/wasm/execve as a Wasm guest and as a JSON package, each alone, alternating. */
+  wasmStorms?: { wasm: Storm[]; json: Storm[] };
   ringbuf?: VariantResults;
   perf?: VariantResults;
   perfPages?: PerfPagesCheck[];
@@ -162,6 +164,33 @@ function stormSection(storm: Storm, title: string, what: string): string {
   ].join('\n');
 }
 
+/** Median CPU after attach per delivered event, in µs, over storms of one tracer. */
+function stormCpuPerEvent(storms: readonly Storm[]): number {
+  return median(storms.map((s) => s.results[0]!.cpuAfterAttachUs / s.results[0]!.delivered));
+}
+
+function wasmSection(storms: { wasm: Storm[]; json: Storm[] }): string {
+  const rows = (['wasm', 'json'] as const).map((side) => {
+    const runs = storms[side];
+    const first = runs[0]!.results[0]!;
+    return [
+      first.tracer,
+      runs.map((s) => `${Math.round(s.execRate)}/s`).join(', '),
+      runs.map((s) => `${s.results[0]!.delivered}/${s.execs}`).join(', '),
+      runs.map((s) => String(s.results[0]!.lostReported)).join(', '),
+      stormCpuPerEvent(runs).toFixed(1),
+      mb(Math.max(...runs.map((s) => s.results[0]!.maxRssKb))),
+    ];
+  });
+  return [
+    '### Exec storm: a Wasm guest against the same program as a JSON package',
+    '',
+    `examples/wasm/execve: one BPF object (a ring buffer of \`struct execve_event\`), run by ecli as a wasm-bpf guest that formats and prints each event itself, and as the JSON package ecc made of it; each alone during ${storms.wasm[0]!.execs} execs, ${storms.wasm.length} times, alternating.`,
+    '',
+    table(['tracer', 'exec rate (each run)', 'delivered (each run)', 'lost (reported)', 'CPU after attach per event, median (µs)', 'peak RSS (MB)'], rows),
+  ].join('\n');
+}
+
 function variantSection(results: VariantResults, title: string): string {
   const c = summarize(results, 'c');
   const rows: string[][] = [];
@@ -221,6 +250,21 @@ function targetsSection(results: Results): string {
       yes(lossless),
     ]);
   }
+  if (results.wasmStorms) {
+    const { wasm, json } = results.wasmStorms;
+    const lossless = wasm.every((s) => s.results[0]!.delivered === s.execs && s.results[0]!.lostReported === 0);
+    rows.push([
+      `Wasm execve: no loss at the VM's highest exec rate (${wasm.map((s) => Math.round(s.execRate)).join(', ')} execs/s)`,
+      wasm.map((s) => `${s.results[0]!.delivered}/${s.execs}`).join(', '),
+      yes(lossless),
+    ]);
+    const ratio = stormCpuPerEvent(wasm) / stormCpuPerEvent(json);
+    rows.push([
+      '… CPU per event against the same program as a JSON package (recorded, no target)',
+      `${stormCpuPerEvent(wasm).toFixed(1)} µs vs ${stormCpuPerEvent(json).toFixed(1)} µs = ${ratio.toFixed(2)}×`,
+      '',
+    ]);
+  }
   const ring = results.ringbuf;
   const json = ring && summarize(ring, 'ecli-json');
   const plain = ring && summarize(ring, 'ecli-plain');
@@ -272,6 +316,7 @@ function targetsSection(results: Results): string {
   const rss = [
     ...(startup ?? []).filter((s) => s.tracer.startsWith('ecli')).map((s) => s.maxRssKb),
     ...[...(results.storm?.results ?? []), ...(results.stormAlone?.results ?? [])].filter((r) => r.tracer.startsWith('ecli')).map((r) => r.maxRssKb),
+    ...[...(results.wasmStorms?.wasm ?? []), ...(results.wasmStorms?.json ?? [])].map((s) => s.results[0]!.maxRssKb),
     ...[results.ringbuf, results.perf]
       .flatMap((v) => [...(v?.runs ?? []), ...Object.values(v?.lossless ?? {}).map((l) => l.sustained)])
       .filter((r) => r.consumer !== 'c')
@@ -298,6 +343,7 @@ export function renderResults(results: Results): string {
   if (results.commands) parts.push(commandsSection(results.commands));
   if (results.storm) parts.push(stormSection(results.storm, 'Exec storm', 'all tracers attached at once'));
   if (results.stormAlone) parts.push(stormSection(results.stormAlone, 'Exec storm, ecli alone', 'only ecli attached: the highest exec rate'));
+  if (results.wasmStorms) parts.push(wasmSection(results.wasmStorms));
   if (results.ringbuf) parts.push(variantSection(results.ringbuf, 'High rate: ring buffer'));
   if (results.perf) parts.push(variantSection(results.perf, 'High rate: perf event array'));
   return parts.join('\n\n');
