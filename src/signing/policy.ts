@@ -94,7 +94,7 @@ export function parsePolicy(text: string, source: string, loadKey: (path: string
     files,
     urls,
     forRegistry(repository, digest) {
-      const name = `${repository.registry}/${repository.repository}`;
+      const name = policyName(repository);
       const matching = rules.filter((rule) => matches(rule.pattern, name, digest));
       const best = matching.sort((a, b) => specificity(b.pattern) - specificity(a.pattern))[0];
       return best?.decision ?? { action: 'refuse', keys: [], rule: `${source} (no rule in "registries" matches ${name})` };
@@ -132,17 +132,25 @@ function parsePattern(text: string, where: string, fail: (what: string) => never
   if (body.includes('*')) return fail(`${where} ${JSON.stringify(text)}: * may only stand alone, or end a pattern as /*`);
   let ref: RegistryReference;
   try {
-    // A prefix is checked as the name of a repository inside it.
+    // A prefix is checked as the name of a repository inside it, and kept as parsed (oci:// dropped, the host in one spelling).
     ref = parseReference(isPrefix ? `${body}/x` : body);
   } catch (error) {
     return fail(`${where} ${JSON.stringify(text)} is not a registry pattern: ${(error as EcliError).message}`);
   }
-  if (isPrefix) return { kind: 'prefix', prefix: body.toLowerCase() };
+  if (isPrefix) return { kind: 'prefix', prefix: policyName(ref).slice(0, -'/x'.length) };
   if (ref.tag !== undefined) {
     return fail(`${where} ${JSON.stringify(text)} names a tag, which can be moved to other content: name the repository, a prefix/*, or a digest`);
   }
-  const name = `${ref.registry}/${ref.repository}`;
+  const name = policyName(ref);
   return ref.digest === undefined ? { kind: 'repository', name } : { kind: 'digest', name, digest: ref.digest };
+}
+
+/**
+ * `host[:port]/repository` as rules and inputs are compared: the host as parseReference spells it,
+ * without a default port (443, or 80 for plain http), so `ghcr.io:443/x` is `ghcr.io/x`.
+ */
+function policyName(ref: RegistryReference): string {
+  return `${ref.registry.replace(/:(?:443|80)$/, '')}/${ref.repository}`;
 }
 
 function matches(pattern: Pattern, name: string, digest: string): boolean {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { ecliPath, runTool, type Completed } from '../helpers/ecli-process.js';
 import { haveRoot, repoRoot } from '../helpers/env.js';
 import { tempDir } from '../helpers/examples.js';
+import { haveRegistry, startRegistry } from '../helpers/registry.js';
 
 const FIXTURE = path.join(repoRoot, 'test/fixtures/ecc/minimal_printk.json');
 const PASSWORD = 'hostile';
@@ -22,6 +23,15 @@ function refused(result: Completed, message: RegExp): void {
   assert.match(lines[0]!, /^ecli: error: /, result.stderr);
   assert.match(lines[0]!, message);
   assert.equal(result.stdout, '');
+}
+
+function ecliIn(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Completed {
+  return runTool(ecliPath, args, { cwd: dir, env: { COSIGN_PASSWORD: PASSWORD, ECLI_POLICY: '', ...env } });
+}
+
+function pushed(dir: string, reference: string): void {
+  const push = ecliIn(dir, ['push', FIXTURE, reference]);
+  assert.equal(push.status, 0, push.stderr);
 }
 
 /**
@@ -53,4 +63,29 @@ test('/etc/ecli/policy.json that is there but cannot be read refuses everything;
   // Present and readable: it applies (it has no "files" entry, so local files are refused).
   const present = withPrivateEtc(t, `mkdir -p /etc/ecli && echo '{"version": 1}' > /etc/ecli/policy.json && ${help}`, env);
   refused(present, /is refused by the signing policy: \/etc\/ecli\/policy\.json \(it has no "files" entry/);
+});
+
+test('a refuse rule cannot be passed by another spelling of the registry it names (127.1, 0x7f.0.0.1, [::ffff:127.0.0.1], oci://)', async (t) => {
+  if (!haveRegistry(t)) return;
+  const registry = await startRegistry(t);
+  const [, port] = registry.host.split(':') as [string, string];
+  const dir = tempDir(t, 'ecli-policy-names-');
+  pushed(dir, `${registry.host}/evil/tool:v1`);
+  writeFileSync(
+    path.join(dir, 'policy.json'),
+    JSON.stringify({
+      version: 1,
+      registries: [
+        { match: `oci://127.0.0.1:${port}/evil/*`, action: 'refuse' },
+        { match: '*', action: 'allow' },
+      ],
+    }),
+  );
+  const policy = { ECLI_POLICY: path.join(dir, 'policy.json') };
+  for (const host of ['127.0.0.1', '127.1', '0x7f.0.0.1', '2130706433', '[::ffff:127.0.0.1]']) {
+    refused(
+      ecliIn(dir, ['run', `${host}:${port}/evil/tool:v1`, '--help'], policy),
+      new RegExp(`127\\.0\\.0\\.1:${port}/evil/tool@sha256:[0-9a-f]{64} is refused by the signing policy: .*registries\\[0\\]`),
+    );
+  }
 });

@@ -64,6 +64,52 @@ test('the most specific registry rule decides: a digest, then a repository, then
   assert.deepEqual(policy.urls, { action: 'refuse', keys: [], rule: '/etc/ecli/policy.json (it has no "urls" entry, so URLs are refused)' });
 });
 
+test('another spelling of a registry a rule names is decided by that rule: IPv4 forms, mapped IPv6, ports, oci://', () => {
+  const policy = policyOf({
+    version: 1,
+    registries: [
+      { match: '127.0.0.1:5000/evil/*', action: 'refuse' },
+      { match: 'oci://127.0.0.1:5000/acme/*', action: 'verify', keys: ['acme.pub'] },
+      { match: 'ghcr.io/evil/*', action: 'refuse' },
+      { match: 'ghcr.io:443/acme/tool', action: 'verify', keys: ['acme.pub'] },
+      { match: '*', action: 'allow' },
+    ],
+  });
+  const refusedBy = { action: 'refuse', keys: [], rule: '/etc/ecli/policy.json registries[0] (match "127.0.0.1:5000/evil/*")' };
+  // Each of these connects to 127.0.0.1:5000 (the URL parser reads them so).
+  for (const name of [
+    '127.1:5000',
+    '0x7f.0.0.1:5000',
+    '0177.0.0.1:5000',
+    '2130706433:5000',
+    '[::ffff:127.0.0.1]:5000',
+    '[::ffff:7f00:1]:5000',
+    '127.0.0.1:05000',
+  ]) {
+    assert.deepEqual(decision(policy, `${name}/evil/tool:v1`), refusedBy, name);
+    assert.deepEqual(decision(policy, `oci://${name}/evil/tool`), refusedBy, `oci://${name}`);
+  }
+  assert.equal(decision(policy, '127.0.0.1:5000/acme/tool').action, 'verify', 'an oci:// prefix pattern matches');
+  assert.equal(decision(policy, 'ghcr.io:443/evil/x').action, 'refuse', 'the https default port is the same registry');
+  assert.equal(decision(policy, 'ghcr.io:80/evil/x').action, 'refuse', 'so is the plain-http one');
+  assert.equal(decision(policy, 'ghcr.io/acme/tool').action, 'verify', 'a pattern with the default port names the registry without it');
+  assert.equal(decision(policy, 'ghcr.io:5000/evil/x').action, 'allow', 'another port is another registry');
+  assert.throws(
+    () =>
+      policyOf({
+        version: 1,
+        registries: [
+          { match: 'ghcr.io/a/*', action: 'allow' },
+          { match: 'ghcr.io:443/a/*', action: 'refuse' },
+        ],
+      }),
+    invalid(/registries\[1\] matches the same inputs as registries\[0\]/),
+  );
+  assert.equal(parseReference('127.1:5000/x').registry, '127.0.0.1:5000', 'references spell the address one way everywhere');
+  assert.throws(() => parseReference('127.0.0.1:70000/x'), /"127\.0\.0\.1:70000" is not a host\[:port\]/);
+  assert.throws(() => parseReference('foo.0x10/x'), /"foo\.0x10" is not a host\[:port\]/);
+});
+
 test('with no rule matching, a registry input is refused, naming why', () => {
   const policy = policyOf({ version: 1, registries: [{ match: 'ghcr.io/acme/*', action: 'allow' }] });
   assert.deepEqual(decision(policy, 'quay.io/other/x'), {

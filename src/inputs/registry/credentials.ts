@@ -11,6 +11,7 @@ import { EcliError } from '../../errors.js';
 import { fileKind, followOwnLinks, writeFileSafelySync } from '../../files/safe-write.js';
 import { HELPER_TIMEOUT_MS, runCredentialHelper } from './credential-helper.js';
 import { isObject } from './json.js';
+import { canonicalRegistry } from './reference.js';
 
 export interface Credentials {
   username: string;
@@ -183,12 +184,13 @@ function readConfig(path: string): DockerConfig | undefined {
   return config;
 }
 
-/** `https://host:5000/v2/` → `host:5000`, as docker normalises its keys. */
+/** `https://host:5000/v2/` → `host:5000`, as docker normalises its keys, spelled as references are (canonicalRegistry). */
 function registryOfKey(key: string): string {
-  return key
+  const host = key
     .replace(/^[a-z]+:\/\//i, '')
     .split('/')[0]!
     .toLowerCase();
+  return canonicalRegistry(host) ?? host;
 }
 
 function decodeEntry(entry: Record<string, unknown>): { username: string; password: string } | undefined {

@@ -8,7 +8,7 @@
 import { EcliError } from '../../errors.js';
 
 export interface RegistryReference {
-  /** `host[:port]` as written (lower case), the key for credentials. */
+  /** `host[:port]`, lower case and in one spelling (canonicalRegistry): the key for credentials and the policy. */
   registry: string;
   repository: string;
   tag?: string;
@@ -50,8 +50,8 @@ export function parseReference(spec: string): RegistryReference {
   const body = hasOciPrefix(spec) ? spec.slice(OCI_PREFIX.length) : spec;
   const slash = body.indexOf('/');
   if (slash <= 0) fail('it does not name a registry host');
-  const registry = body.slice(0, slash).toLowerCase();
-  if (!HOST.test(registry)) fail(`${JSON.stringify(registry)} is not a host[:port]`);
+  const written = body.slice(0, slash).toLowerCase();
+  const registry = canonicalRegistry(written) ?? fail(`${JSON.stringify(written)} is not a host[:port]`);
   let rest = body.slice(slash + 1);
   let digest: string | undefined;
   const at = rest.indexOf('@');
@@ -88,6 +88,32 @@ export function formatReference(ref: RegistryReference): string {
   return `${base}:${ref.tag ?? DEFAULT_TAG}`;
 }
 
+/**
+ * One spelling per registry address, so that the policy and the credentials, which match on it,
+ * cannot be passed by another spelling of the same address: an IPv4 address in any form the URL
+ * parser connects to (127.1, 0x7f.0.0.1, 2130706433, 0177.0.0.1) as dotted decimal, an IPv6 one
+ * compressed, an IPv4-mapped IPv6 address ([::ffff:127.0.0.1]) as the IPv4 one, a port without
+ * leading zeros. Names are lower case already. undefined: not a host[:port].
+ */
+export function canonicalRegistry(text: string): string | undefined {
+  if (!HOST.test(text)) return undefined;
+  const hostEnd = text.startsWith('[') ? text.indexOf(']') + 1 : text.includes(':') ? text.indexOf(':') : text.length;
+  let host: string;
+  try {
+    host = new URL(`http://${text.slice(0, hostEnd)}/`).hostname;
+  } catch {
+    return undefined; // e.g. a name whose last label is a number but not an IPv4 address: nothing connects to it
+  }
+  const mapped = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(host);
+  if (mapped !== null) {
+    const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+    host = [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+  }
+  if (hostEnd === text.length) return host;
+  const port = Number(text.slice(hostEnd + 1));
+  return port >= 1 && port <= 65535 ? `${host}:${port}` : undefined;
+}
+
 /** Loopback registries (`localhost`, 127.0.0.0/8, `[::1]`) may be spoken to over plain HTTP. */
 export function isLoopbackRegistry(registry: string): boolean {
   const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.replace(/:[0-9]+$/, '');
@@ -96,11 +122,13 @@ export function isLoopbackRegistry(registry: string): boolean {
 
 /** The registry of `ecli login`: `host[:port]`, also accepted as `https://host[:port]/...` (docker's key form). */
 export function parseRegistryHost(spec: string): string {
-  const host = spec
-    .replace(/^https?:\/\//i, '')
-    .split('/')[0]!
-    .toLowerCase();
-  if (!HOST.test(host)) {
+  const host = canonicalRegistry(
+    spec
+      .replace(/^https?:\/\//i, '')
+      .split('/')[0]!
+      .toLowerCase(),
+  );
+  if (host === undefined) {
     throw new EcliError('USAGE', `invalid registry ${JSON.stringify(spec)}: expected host[:port], e.g. ghcr.io or 127.0.0.1:5000`);
   }
   return host;
