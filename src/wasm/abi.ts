@@ -1,17 +1,22 @@
 /**
  * The wasm-bpf host ABI as a guest sees it: the functions of the host module `wasm_bpf` with
  * their exact WebAssembly signatures (those of the reference runtimes, wasm-bpf-rs and the C++
- * runtime, which agree on them), TinyGo's `go-callback` module, the map commands, and the WASI
- * preview 1 functions Node provides. checkModule refuses, before anything runs, a module that
+ * runtime, which agree on them), the poll TinyGo guests import instead, the map commands, and the
+ * WASI preview 1 functions Node provides. checkModule refuses, before anything runs, a module that
  * imports something else or with another signature, or lacks an export the host calls. Pure.
  */
 import { EcliError } from '../errors.js';
 import { formatSignature, type FunctionSignature, type ModuleInfo, type ValueType } from './module-binary.js';
 
 export const HOST_MODULE = 'wasm_bpf';
-/** TinyGo guests import their poll from here; the host calls back their export CALLBACK_EXPORT. */
-export const GO_CALLBACK_MODULE = 'go-callback';
-export const CALLBACK_EXPORT = 'callback-wrapper';
+/**
+ * TinyGo guests cannot hand over a function table index: they import a poll without one, from
+ * module `callback-wrapper`, and the host calls back their export `go-callback` (what TinyGo
+ * guests built with wasm-bpf's Go SDK do, and the wasm-bpf command's defaults). wasm-bpf-rs's
+ * library defaults, which the reference ecli uses, name them the other way round (module
+ * `go-callback`, export `callback-wrapper`): ecli takes both, each module with its export.
+ */
+export const CALLBACK_MODULES: Readonly<Record<string, string>> = { 'callback-wrapper': 'go-callback', 'go-callback': 'callback-wrapper' };
 export const WASI_MODULE = 'wasi_snapshot_preview1';
 export const TABLE_EXPORT = '__indirect_function_table';
 export const MEMORY_EXPORT = 'memory';
@@ -31,11 +36,9 @@ export const HOST_FUNCTIONS = {
 
 export type HostFunctionName = keyof typeof HOST_FUNCTIONS;
 
-/** `go-callback`.wasm_bpf_buffer_poll: buffer_poll without sample_func. */
-export const GO_CALLBACK_POLL = 'wasm_bpf_buffer_poll';
-export const GO_CALLBACK_FUNCTIONS = {
-  [GO_CALLBACK_POLL]: sig(['i64', 'i32', 'i32', 'i32', 'i32', 'i32'], ['i32']),
-} as const satisfies Record<string, FunctionSignature>;
+/** The TinyGo poll: wasm_bpf_buffer_poll without sample_func. */
+export const CALLBACK_POLL = 'wasm_bpf_buffer_poll';
+export const CALLBACK_POLL_SIGNATURE: FunctionSignature = sig(['i64', 'i32', 'i32', 'i32', 'i32', 'i32'], ['i32']);
 
 /** The map commands wasm_bpf_map_operate takes: the kernel's BPF_MAP_* command numbers. */
 export const MAP_COMMAND = { lookup: 1, update: 2, delete: 3, getNextKey: 4 } as const;
@@ -94,8 +97,8 @@ export const WASI_FUNCTIONS: ReadonlySet<string> = new Set([
 export interface ModuleNeeds {
   /** It imports wasm_bpf_buffer_poll: the host calls back through the function table. */
   table: boolean;
-  /** It imports go-callback's poll: the host calls back its CALLBACK_EXPORT. */
-  goCallback: boolean;
+  /** The export the host calls back, for a module that imports a TinyGo poll. */
+  callbackExport: string | undefined;
 }
 
 /**
@@ -112,7 +115,9 @@ export function checkModule(info: ModuleInfo, source: string): ModuleNeeds {
     if (expected === undefined) {
       refuse(
         `imports ${module}.${name} (${description.kind}), which ecli does not provide`,
-        `a wasm-bpf module may import the ${HOST_MODULE} functions (${Object.keys(HOST_FUNCTIONS).join(', ')}), ${GO_CALLBACK_MODULE}.${GO_CALLBACK_POLL} and WASI preview 1`,
+        `a wasm-bpf module may import the ${HOST_MODULE} functions (${Object.keys(HOST_FUNCTIONS).join(', ')}), ${Object.keys(CALLBACK_MODULES)
+          .map((m) => `${m}.${CALLBACK_POLL}`)
+          .join(' or ')} and WASI preview 1`,
       );
     }
     if (expected === 'wasi') {
@@ -136,13 +141,17 @@ export function checkModule(info: ModuleInfo, source: string): ModuleNeeds {
   }
   if (!exported(MEMORY_EXPORT, 'memory')) refuse(`exports no memory named "${MEMORY_EXPORT}"`, 'WASI needs the module to export its memory');
   const imports = (module: string, name: string): boolean => info.imports.some((i) => i.module === module && i.name === name);
-  const needs: ModuleNeeds = { table: imports(HOST_MODULE, 'wasm_bpf_buffer_poll'), goCallback: imports(GO_CALLBACK_MODULE, GO_CALLBACK_POLL) };
+  const callbackModule = Object.keys(CALLBACK_MODULES).find((module) => imports(module, CALLBACK_POLL));
+  const needs: ModuleNeeds = {
+    table: imports(HOST_MODULE, 'wasm_bpf_buffer_poll'),
+    callbackExport: callbackModule === undefined ? undefined : CALLBACK_MODULES[callbackModule],
+  };
   if (needs.table && !exported(TABLE_EXPORT, 'table')) {
     refuse(`imports wasm_bpf_buffer_poll but exports no ${TABLE_EXPORT}, through which the host calls back`, 'link it with -Wl,--export-table');
   }
-  if (needs.goCallback && !exported(CALLBACK_EXPORT, 'function')) {
+  if (needs.callbackExport !== undefined && !exported(needs.callbackExport, 'function')) {
     refuse(
-      `imports ${GO_CALLBACK_MODULE}.${GO_CALLBACK_POLL} but exports no "${CALLBACK_EXPORT}" function to call back`,
+      `imports ${callbackModule}.${CALLBACK_POLL} but exports no "${needs.callbackExport}" function to call back`,
       'build it with the TinyGo wasm-bpf SDK',
     );
   }
@@ -152,7 +161,7 @@ export function checkModule(info: ModuleInfo, source: string): ModuleNeeds {
 function expectedImport(module: string, name: string): FunctionSignature | 'wasi' | undefined {
   if (module === WASI_MODULE) return WASI_FUNCTIONS.has(name) ? 'wasi' : undefined;
   if (module === HOST_MODULE) return Object.hasOwn(HOST_FUNCTIONS, name) ? HOST_FUNCTIONS[name as HostFunctionName] : undefined;
-  if (module === GO_CALLBACK_MODULE && name === GO_CALLBACK_POLL) return GO_CALLBACK_FUNCTIONS[GO_CALLBACK_POLL];
+  if (Object.hasOwn(CALLBACK_MODULES, module) && name === CALLBACK_POLL) return CALLBACK_POLL_SIGNATURE;
   return undefined;
 }
 

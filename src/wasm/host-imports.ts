@@ -1,5 +1,5 @@
 /**
- * The host functions a wasm-bpf guest imports (module `wasm_bpf`, and TinyGo's `go-callback`),
+ * The host functions a wasm-bpf guest imports (module `wasm_bpf`, and the poll of TinyGo guests),
  * over a GuestKernel that does the kernel's part. Every pointer and length is checked against
  * the guest's memory first (a bad one stops the guest with a GUEST_FAULT naming the call);
  * handles, fds and names the guest does not own get the negative errno the reference runtimes
@@ -8,7 +8,7 @@
  * and handles are small numbers rather than host addresses.
  */
 import { constants } from 'node:os';
-import { CALLBACK_EXPORT, GO_CALLBACK_POLL, MAP_COMMAND, type HostFunctionName } from './abi.js';
+import { CALLBACK_MODULES, CALLBACK_POLL, MAP_COMMAND, type HostFunctionName } from './abi.js';
 import { guestFault, type GuestMemory } from './guest-memory.js';
 
 /** A map of a loaded guest object, as the guest may use it. */
@@ -223,13 +223,16 @@ export function createHostImports(env: HostEnvironment): HostImports {
     return poll(call, handle, fd, tableFunction(call, sampleFunc), ctx, data, maxSize, timeoutMs);
   };
 
-  const goBufferPoll = (handle: bigint, fd: number, ctx: number, data: number, maxSize: number, timeoutMs: number): number => {
-    const call = `go-callback.${GO_CALLBACK_POLL}`;
-    env.checkStop();
-    const callback = env.exports()[CALLBACK_EXPORT];
-    if (typeof callback !== 'function') throw guestFault(call, `the module exports no "${CALLBACK_EXPORT}" function`);
-    return poll(call, handle, fd, callback as CallbackFunction, ctx, data, maxSize, timeoutMs);
-  };
+  /** The poll of a TinyGo guest, imported from `module`: it calls back the module's paired export. */
+  const callbackPoll =
+    (module: string, exportName: string) =>
+    (handle: bigint, fd: number, ctx: number, data: number, maxSize: number, timeoutMs: number): number => {
+      const call = `${module}.${CALLBACK_POLL}`;
+      enter();
+      const callback = env.exports()[exportName];
+      if (typeof callback !== 'function') throw guestFault(call, `the module exports no "${exportName}" function`);
+      return poll(call, handle, fd, callback as CallbackFunction, ctx, data, maxSize, timeoutMs);
+    };
 
   const tableFunction = (call: string, index: number): CallbackFunction => {
     const table = env.exports()['__indirect_function_table'];
@@ -260,7 +263,7 @@ export function createHostImports(env: HostEnvironment): HostImports {
       wasm_bpf_buffer_poll: bufferPoll,
       wasm_close_bpf_object: close,
     },
-    'go-callback': { [GO_CALLBACK_POLL]: goBufferPoll },
+    ...Object.fromEntries(Object.entries(CALLBACK_MODULES).map(([module, exportName]) => [module, { [CALLBACK_POLL]: callbackPoll(module, exportName) }])),
   } satisfies Record<string, Record<string, unknown>> & { wasm_bpf: Record<HostFunctionName, unknown> };
   const closeReaders = (): void => {
     for (const object of objects.values()) for (const { reader } of object.readers.values()) reader.close();

@@ -4,7 +4,7 @@
  * `ecli run` would take it (the ABI check). Pure.
  */
 import { EcliError } from '../errors.js';
-import { GO_CALLBACK_MODULE, HOST_MODULE, WASI_MODULE, checkModule } from './abi.js';
+import { CALLBACK_MODULES, HOST_MODULE, WASI_MODULE, checkModule } from './abi.js';
 import { formatPages, formatSignature, readModuleInfo, type ModuleInfo } from './module-binary.js';
 
 export interface WasmModuleReport {
@@ -52,15 +52,16 @@ export function wasmModuleSummary(bytes: Uint8Array, source: string): string {
   const info = readModuleInfo(bytes, source);
   const report = wasmModuleReport(bytes, source);
   const count = (module: string): number => info.imports.filter((i) => i.module === module).length;
+  const callbacks = Object.keys(CALLBACK_MODULES).reduce((sum, module) => sum + count(module), 0);
   const imported = [
     [count(HOST_MODULE), `${HOST_MODULE} function`],
-    [count(GO_CALLBACK_MODULE), `${GO_CALLBACK_MODULE} function`],
+    [callbacks, 'TinyGo poll'],
     [count(WASI_MODULE), 'WASI preview 1 function'],
-    [info.imports.length - count(HOST_MODULE) - count(GO_CALLBACK_MODULE) - count(WASI_MODULE), 'other import'],
+    [info.imports.length - count(HOST_MODULE) - callbacks - count(WASI_MODULE), 'other import'],
   ]
     .filter(([n]) => (n as number) > 0)
     .map(([n, what]) => `${n} ${what}${n === 1 ? '' : 's'}`);
-  const what = count(HOST_MODULE) + count(GO_CALLBACK_MODULE) > 0 ? 'a wasm-bpf module' : 'a WebAssembly module';
+  const what = count(HOST_MODULE) + callbacks > 0 ? 'a wasm-bpf module' : 'a WebAssembly module';
   const verdict = report.runnable ? '' : `; ecli run refuses it: ${report.problem}`;
   return `${what}: imports ${imported.length === 0 ? 'nothing' : imported.join(', ')}; exports ${exportsText(info)}${verdict}`;
 }

@@ -107,7 +107,7 @@ async function harness(): Promise<Harness> {
   const three = m.type(['i32', 'i32', 'i32'], ['i32']);
   const record = m.importFunction('test', 'record', three);
   const callback = m.function(three, [...op.localGet(0), ...op.localGet(1), ...op.localGet(2), ...op.call(record)]);
-  m.memory(1).table([callback]).export('memory', 'memory', 0).export('__indirect_function_table', 'table', 0);
+  m.memory(1).table([callback]).export('memory', 'memory', 0).export('__indirect_function_table', 'table', 0).export('go-callback', 'function', callback);
   const { instance } = await WebAssembly.instantiate(m.build(), {
     test: {
       record: (...args: number[]) => {
@@ -293,4 +293,18 @@ test('closing an object closes its readers; closing it or polling it again from 
   assert.equal(h.kernel.readers.get(42)!.closed, true);
   assert.equal(h.call['wasm_close_bpf_object']!(1n), 0, 'closing twice is fine (0, as the C++ runtime answers)');
   assert.equal(h.call['wasm_bpf_map_operate']!(40, 1, 100, 200, 0, 0n), -EBADF, "a closed object's maps are no longer the guest's");
+});
+
+test("a TinyGo guest's poll (module callback-wrapper, no table index) calls back its export go-callback", async () => {
+  const h = await harness();
+  h.call['wasm_load_bpf_object']!(0, 4);
+  h.kernel.queued.set(42, [Buffer.from('tiny')]);
+  const poll = (module: string) => (h.host.imports[module] as Record<string, (...args: (number | bigint)[]) => number>)['wasm_bpf_buffer_poll']!;
+  assert.equal(poll('callback-wrapper')(1n, 42, 5, 1000, 8, 0), 1);
+  assert.deepEqual(h.callbacks, [[5, 1000, 4]]);
+  // The other pairing (wasm-bpf-rs's library defaults) calls back callback-wrapper, which this guest lacks.
+  assert.throws(
+    () => poll('go-callback')(1n, 42, 5, 1000, 8, 0),
+    errorWith('GUEST_FAULT', /^go-callback\.wasm_bpf_buffer_poll: the module exports no "callback-wrapper" function$/),
+  );
 });

@@ -18,7 +18,8 @@ interface GuestShape {
   memory?: { min: number; max?: number } | false;
   start?: boolean;
   table?: boolean;
-  callback?: boolean;
+  /** The name under which the callback is exported. */
+  callback?: string;
 }
 
 /** A module shaped like a wasm-bpf guest (with `_start`, `memory`, and the imports asked for). */
@@ -34,7 +35,7 @@ function guest(shape: GuestShape = {}): Uint8Array<ArrayBuffer> {
   if (shape.memory !== false) m.export('memory', 'memory', 0);
   if (shape.start !== false) m.export('_start', 'function', start);
   if (shape.table === true) m.table([callback]).export('__indirect_function_table', 'table', 0);
-  if (shape.callback === true) m.export('callback-wrapper', 'function', callback);
+  if (shape.callback !== undefined) m.export(shape.callback, 'function', callback);
   return m.build();
 }
 
@@ -63,7 +64,7 @@ test('the imports come with their signatures, the exports with their kinds, the 
     { name: '__indirect_function_table', kind: 'table' },
   ]);
   assert.deepEqual(info.memories, [{ minPages: 2, maxPages: 300, shared: false, memory64: false }]);
-  assert.deepEqual(checkModule(info, 'g.wasm'), { table: true, goCallback: false });
+  assert.deepEqual(checkModule(info, 'g.wasm'), { table: true, callbackExport: undefined });
 });
 
 test('malformed modules are one PACKAGE_INVALID line with the byte where reading stopped', () => {
@@ -138,15 +139,19 @@ test('checkModule refuses what ecli does not provide, a host function of another
     { host: [{ name: 'wasm_bpf_buffer_poll', params: ['i64', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'] }] },
     /exports no __indirect_function_table/,
   );
-  refused(
-    { host: [{ name: 'wasm_bpf_buffer_poll', module: 'go-callback', params: ['i64', 'i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'] }] },
-    /exports no "callback-wrapper" function/,
-  );
-  const tinyGo = guest({
-    host: [{ name: 'wasm_bpf_buffer_poll', module: 'go-callback', params: ['i64', 'i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'] }],
-    callback: true,
+  const tinyPoll = (module: string): NonNullable<GuestShape['host']>[number] => ({
+    name: 'wasm_bpf_buffer_poll',
+    module,
+    params: ['i64', 'i32', 'i32', 'i32', 'i32', 'i32'],
+    results: ['i32'],
   });
-  assert.deepEqual(checkModule(readModuleInfo(tinyGo, 'g.wasm'), 'g.wasm'), { table: false, goCallback: true });
+  refused({ host: [tinyPoll('callback-wrapper')] }, /imports callback-wrapper\.wasm_bpf_buffer_poll but exports no "go-callback" function/);
+  refused({ host: [tinyPoll('go-callback')] }, /imports go-callback\.wasm_bpf_buffer_poll but exports no "callback-wrapper" function/);
+  // What TinyGo guests import and export; and wasm-bpf-rs's library defaults, the other way round.
+  const tinyGo = guest({ host: [tinyPoll('callback-wrapper')], callback: 'go-callback' });
+  assert.deepEqual(checkModule(readModuleInfo(tinyGo, 'g.wasm'), 'g.wasm'), { table: false, callbackExport: 'go-callback' });
+  const swapped = guest({ host: [tinyPoll('go-callback')], callback: 'callback-wrapper' });
+  assert.deepEqual(checkModule(readModuleInfo(swapped, 'g.wasm'), 'g.wasm'), { table: false, callbackExport: 'callback-wrapper' });
 });
 
 test('WASI_FUNCTIONS is exactly what node:wasi provides', () => {
