@@ -6,12 +6,13 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ecliPath, runTool, type Completed } from '../helpers/ecli-process.js';
 import { haveRoot, repoRoot } from '../helpers/env.js';
 import { tempDir } from '../helpers/examples.js';
 import { haveRegistry, startRegistry } from '../helpers/registry.js';
+import { temporaryUser } from '../helpers/users.js';
 
 const FIXTURE = path.join(repoRoot, 'test/fixtures/ecc/minimal_printk.json');
 const PASSWORD = 'hostile';
@@ -88,4 +89,42 @@ test('a refuse rule cannot be passed by another spelling of the registry it name
       new RegExp(`127\\.0\\.0\\.1:${port}/evil/tool@sha256:[0-9a-f]{64} is refused by the signing policy: .*registries\\[0\\]`),
     );
   }
+});
+
+test("another user's path planted in a shared folder under a reference's name does not replace the registry's signed package", async (t) => {
+  if (!haveRoot(t) || !haveRegistry(t)) return;
+  const registry = await startRegistry(t);
+  const keys = tempDir(t, 'ecli-planted-keys-');
+  const generated = ecliIn(keys, ['key', 'generate']);
+  assert.equal(generated.status, 0, generated.stderr);
+  const reference = `${registry.host}/acme/tool:v1`;
+  pushed(keys, reference);
+  assert.equal(ecliIn(keys, ['sign', '--key', 'cosign.key', reference]).status, 0);
+  writeFileSync(
+    path.join(keys, 'policy.json'),
+    JSON.stringify({ version: 1, registries: [{ match: `${registry.host}/acme/*`, action: 'verify', keys: ['cosign.pub'] }], files: { action: 'allow' } }),
+  );
+  const policy = { ECLI_POLICY: path.join(keys, 'policy.json') };
+
+  // A world-writable sticky folder, as /tmp; another user plants the reference's name there.
+  const shared = tempDir(t, 'ecli-shared-');
+  chmodSync(shared, 0o1777);
+  const user = temporaryUser(t);
+  const folder = path.join(shared, registry.host, 'acme');
+  mkdirSync(folder, { recursive: true });
+  copyFileSync(FIXTURE, path.join(folder, 'tool:v1'));
+  for (const owned of [path.join(shared, registry.host), folder, path.join(folder, 'tool:v1')]) chownSync(owned, user.uid, user.gid);
+
+  const planted = ecliIn(shared, ['run', reference, '--help'], policy);
+  assert.equal(planted.status, 2, `the planted file must not run unsigned:\n${planted.stdout}\n${planted.stderr}`);
+  assert.match(
+    planted.stderr,
+    new RegExp(`is both a registry reference and a local path, and ${registry.host.replace(/\./g, '\\.')} here belongs to uid ${user.uid}, another user`),
+  );
+  assert.match(planted.stderr, /hint: to pull it from the registry, write oci:\/\//);
+  assert.equal(planted.stdout, '');
+  const pulled = ecliIn(shared, ['run', `oci://${reference}`, '--help'], policy);
+  assert.equal(pulled.status, 0, pulled.stderr);
+  assert.match(pulled.stderr, /verified .*acme\/tool@sha256:[0-9a-f]{64}: signed by/);
+  assert.equal(ecliIn(shared, ['run', `./${reference}`, '--help'], policy).status, 0, 'the file when asked for by ./ (files are allowed by this policy)');
 });

@@ -69,6 +69,24 @@ test('a string that ends like a file, or whose first component exists here, is a
   assert.deepEqual(classifyInput('./demo.app/tool', nothingExists), { kind: 'file', path: './demo.app/tool', referenceLike: false });
 });
 
+test('a path that would be pulled were it missing, planted by another user, is refused as ambiguous; ./ and oci:// say which', () => {
+  const planted = 'ghcr.io/org/tool:v1';
+  const everything = (): boolean => true;
+  const byOther = (path: string): number[] => (path === 'ghcr.io' ? [0] : [4242]);
+  assert.throws(
+    () => classifyInput(planted, everything, byOther),
+    errorWith('USAGE', /^ghcr\.io\/org\/tool:v1 is both a registry reference and a local path, and ghcr\.io\/org here belongs to uid 4242, another user$/),
+  );
+  // A root-owned link into another user's folder is theirs too.
+  assert.throws(() => classifyInput(planted, everything, () => [0, 4242]), errorWith('USAGE', /ghcr\.io here belongs to uid 4242/));
+  const own = (): number[] => [process.geteuid?.() ?? 0];
+  assert.deepEqual(classifyInput(planted, everything, own), { kind: 'file', path: planted, referenceLike: false }, "the caller's own path is a path");
+  assert.deepEqual(classifyInput(`./${planted}`, everything, byOther), { kind: 'file', path: `./${planted}`, referenceLike: false });
+  assert.deepEqual(classifyInput(`oci://${planted}`, everything, byOther), { kind: 'registry' });
+  // Names that end like a file are never pulled: running the file is what was asked for.
+  assert.deepEqual(classifyInput('ghcr.io/org/tool.json', everything, byOther), { kind: 'file', path: 'ghcr.io/org/tool.json', referenceLike: false });
+});
+
 /** An INPUT_NOT_FOUND "no such file" whose hint offers the oci:// form. */
 function noSuchFile(spec: string): (error: unknown) => boolean {
   return (error) => {
