@@ -129,6 +129,8 @@ function outputSettings(flags: RunFlags): OutputSettings {
   if (flags.time !== undefined) settings.time = flags.time;
   if (flags.sort !== undefined) settings.sort = flags.sort;
   if (flags.top !== undefined) settings.top = flags.top;
+  // On a terminal, a line wider than it would wrap onto the next lines: cut it, unless --wide.
+  if (!flags.json && flags.wide !== true && process.stdout.isTTY) settings.maxWidth = () => process.stdout.columns;
   return settings;
 }
 

@@ -151,6 +151,13 @@ export const ECLI_FLAGS = {
     group: 'output',
     docs: RUN_SECTION,
   }),
+  wide: switchFlag({
+    flags: '--wide',
+    commands: ['run'],
+    summary: 'plain text on a terminal: print whole lines (by default a line wider than the terminal is cut, ending with …)',
+    group: 'output',
+    docs: RUN_SECTION,
+  }),
   duration: parsedFlag({
     flags: '--duration <time>',
     commands: ['run'],

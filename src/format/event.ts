@@ -14,6 +14,7 @@ import { compileRecord, plainHeader } from './record.js';
 import { TextBuffer } from './text-buffer.js';
 import { createTimeText, timeTextWidth, type TimeMode } from './time.js';
 import { asBuffer, ValueCompiler } from './value.js';
+import { startWidth } from './widths.js';
 
 export type OutputFormat = 'plain' | 'json';
 
@@ -38,6 +39,12 @@ export interface EventFormatOptions {
    * (default: measured when the formatter is made; tests pin it).
    */
   bootTimeNs?: bigint;
+  /**
+   * Plain text: the terminal's width, read for every line. A longer line is cut to it, its last
+   * character replaced by `…`, instead of wrapping onto the next lines. Absent (`--wide`, or
+   * output that is not a terminal): lines are whole.
+   */
+  maxWidth?: () => number | undefined;
 }
 
 /** What the command line chooses about output (`-j`, `--fields`, `--time`, `--no-widen`). */
@@ -145,11 +152,14 @@ function plainFormatter(
   const mode = options.time ?? 'hms';
   const start = mode === 'none' ? '' : 'TIME'.padEnd(timeTextWidth(mode) + 1);
   const names = cells.map((c) => c.column);
-  let layout = plainHeader(start, names);
-  const offsets = [...layout.offsets];
-  const lead = mode === 'none' ? 0 : 1;
-  const row = plainRowWriter(writers, cells, offsets, lead === 1);
   const widen = options.widen ?? true;
+  // Widening columns start at their type's width; the last one has nothing after it to align.
+  const lead = mode === 'none' ? 0 : 1;
+  const starts = widen ? cells.map((c, i) => (i < cells.length - 1 ? startWidth(btf, c.column) + 1 + (i === 0 ? lead : 0) : 0)) : [];
+  let layout = plainHeader(start, names, starts);
+  const offsets = [...layout.offsets];
+  const row = plainRowWriter(writers, cells, offsets, lead === 1);
+  const maxWidth = options.maxWidth;
   const timeText = mode === 'none' ? () => '' : createTimeText(mode, options.clock);
   let time = '';
   let prefix: Uint8Array = new Uint8Array(0);
@@ -162,7 +172,11 @@ function plainFormatter(
         prefix = Buffer.from(mode === 'none' ? '' : `${now} `);
       }
       const lineStart = out.length;
-      if (row.write(data, offset, prefix, out) || !widen) return;
+      const width = maxWidth?.();
+      if (row.write(data, offset, prefix, out) || !widen) {
+        if (width !== undefined) cutLine(out, lineStart, width);
+        return;
+      }
       // A value reached into the next column: widen the columns that overflowed (never the
       // last, which has nothing after it), then write the header again and the row under it.
       out.length = lineStart;
@@ -172,9 +186,30 @@ function plainFormatter(
       layout = plainHeader(start, names, wanted);
       layout.offsets.forEach((o, i) => (offsets[i] = o));
       out.string(`${layout.header}\n`);
+      if (width !== undefined) cutLine(out, lineStart, width);
+      const rowStart = out.length;
       row.write(data, offset, prefix, out);
+      if (width !== undefined) cutLine(out, rowStart, width);
     },
   };
+}
+
+/** The marker of a line cut at the terminal's width. */
+export const CUT_MARKER = '…';
+
+/**
+ * Cuts the line that starts at `lineStart` (and ends with the buffer's last newline) to `width`
+ * characters, the last being CUT_MARKER. Characters are code points: escaped text has no
+ * control characters, and wide characters are rare enough in event data to count as one.
+ */
+export function cutLine(out: TextBuffer, lineStart: number, width: number): void {
+  const end = out.length - 1;
+  // UTF-8 has at least one byte per character: a line of `width` bytes fits.
+  if (end - lineStart <= width || width < 1) return;
+  const characters = Array.from(out.view().toString('utf8', lineStart, end));
+  if (characters.length <= width) return;
+  out.length = lineStart;
+  out.string(`${characters.slice(0, width - 1).join('')}${CUT_MARKER}\n`);
 }
 
 /** Plain text's selected columns: naming a hidden column shows it (as its type prints). */

@@ -186,7 +186,7 @@ test('perf_event prints default_kv rows as columns in plain mode', async (t) => 
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'perf_event');
   const ecli = await startEcliFor(t, ['run', example.packagePath]);
-  assert.equal(ecli.lines[0] ?? (await ecli.waitForLine(() => true)), 'TIME     KEY    COUNT  COMM   ');
+  assert.equal(ecli.lines[0] ?? (await ecli.waitForLine(() => true)), 'TIME     KEY      COUNT        COMM   ');
   const busy = startHelper(t, process.execPath, ['-e', busyScript(1000)], { stdio: 'ignore' });
   assert.equal(await busy.exited, 0);
 

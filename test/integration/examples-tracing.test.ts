@@ -47,7 +47,7 @@ test('exitsnoop prints a header and aligned rows in plain mode', async (t) => {
   chmodSync(program, 0o755);
 
   const ecli = await startEcliFor(t, ['run', example.packagePath]);
-  assert.equal(ecli.lines[0] ?? (await ecli.waitForLine(() => true)), 'TIME     PID    PPID   EXIT_CODE DURATION_NS COMM   ');
+  assert.equal(ecli.lines[0] ?? (await ecli.waitForLine(() => true)), 'TIME     PID      PPID    EXIT_CODE DURATION_NS  COMM   ');
   const exiting = startHelper(t, program, ['-c', 'exit 7'], { stdio: 'ignore' });
   assert.equal(await exiting.exited, 7);
   const line = await ecli.waitForLine((l) => l.endsWith(` ${name}`));

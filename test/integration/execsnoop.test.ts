@@ -18,7 +18,7 @@ import { jsonOf, parsePlainRow, startEcliFor, stopAndCheckUnloaded } from '../he
 import { eccPath, runTool, type RunningEcli } from '../helpers/ecli-process.js';
 import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
 
-const HEADER = 'TIME     PID    PPID   UID    RETVAL IS_EXIT COMM   ';
+const HEADER = 'TIME     PID      PPID    UID     RETVAL  IS_EXIT COMM   ';
 const example = path.join(repoRoot, 'examples/execsnoop');
 
 let outDir: string;
@@ -113,6 +113,24 @@ test('plain text: the header, then a row for our exec with pid, ppid, uid 0 and 
     COMM: exe,
   });
   assert.equal(running.lines.filter((line) => line === HEADER).length, 1, 'the header is printed once');
+  await stopAndCheckOne(running, 'SIGINT');
+});
+
+test('under a burst of 500 execs the header is printed once: every column starts as wide as its values', async (t) => {
+  if (!haveRoot(t) || !compiled(t)) return;
+  const running = await startEcliFor(t, ['run', packagePath()]);
+  assert.equal(await running.waitForLine(() => true), HEADER);
+  const burst = spawn('/bin/sh', ['-c', `i=0; while [ $i -lt 500 ]; do /bin/true; i=$((i+1)); done; exec ${exe}`], { stdio: 'ignore' });
+  const done = new Promise((resolve) => burst.on('exit', resolve));
+  await running.waitForLine((line) => line.split(/ +/)[1] === String(burst.pid) && line.endsWith(` ${exe}`));
+  await done;
+  const rows = running.lines.filter((line) => / \/bin\/true$/.test(line));
+  assert.ok(rows.length >= 500, `${rows.length} rows of /bin/true`);
+  assert.deepEqual(
+    running.lines.filter((line) => line.startsWith('TIME ')),
+    [HEADER],
+  );
+  for (const row of rows) assert.equal(parsePlainRow(HEADER, row).values.COMM, '/bin/true', row);
   await stopAndCheckOne(running, 'SIGINT');
 });
 

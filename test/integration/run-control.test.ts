@@ -64,7 +64,7 @@ test('--duration 1500ms stops a quiet run after 1.5 s: exit 0, detached, 0 event
   const summary = summaryOf(ecli);
   assert.equal(summary.count, 0);
   assert.ok(summary.seconds >= 1.5 && summary.seconds < 1.6, `summary says ${summary.seconds} s`);
-  assert.deepEqual(ecli.lines, ['TIME     PID    SEQ    ']);
+  assert.deepEqual(ecli.lines, ['TIME     PID      SEQ    ']);
 });
 
 test('stdout read by `head -1` on a quiet tracepoint: within 1 s of head exiting, everything is detached and ecli exits 0', async (t) => {
@@ -72,7 +72,7 @@ test('stdout read by `head -1` on a quiet tracepoint: within 1 s of head exiting
   const packagePath = compileGetppidCalls(t);
   const ecli = await startEcliFor(t, ['run', packagePath, '--pid', String(quietPid(t))]);
   const ours = heldPrograms(ecli);
-  assert.equal(await ecli.waitForLine(() => true), 'TIME     PID    SEQ    ');
+  assert.equal(await ecli.waitForLine(() => true), 'TIME     PID      SEQ    ');
   // What `head -1` does after its line: close the pipe's only read end and exit. Nothing more
   // is printed (the process filtered on never calls getppid), so no write meets EPIPE.
   const closed = Date.now();

@@ -45,8 +45,9 @@ function formatter(options: Partial<EventFormatOptions>, display: Record<string,
 test('--fields pid,comm shows exactly these columns, in that order, plain and JSON', () => {
   const fields = parseFields('comm,pid');
   const { f, record } = formatter({ fields });
-  assert.equal(f.header, 'TIME     COMM   PID    ');
-  assert.equal(f.format(record(42, 1, 'sh')), '16:58:31  sh    42');
+  // Columns start at their type's width: char[16] is 16 wide (the last column keeps its name's).
+  assert.equal(f.header, 'TIME     COMM              PID    ');
+  assert.equal(f.format(record(42, 1, 'sh')), '16:58:31  sh               42');
   const json = formatter({ format: 'json', fields, time: 'none' });
   // JSON keeps the reference's sorted keys.
   assert.equal(json.f.format(json.record(42, 1, 'sh')), '{"comm":"sh","pid":42}');
@@ -54,11 +55,11 @@ test('--fields pid,comm shows exactly these columns, in that order, plain and JS
 
 test('--fields -ppid removes a column; +name shows one a display hint hides', () => {
   const { f, record } = formatter({ fields: parseFields('-ppid,+secret') }, { secret: 'hidden' });
-  assert.equal(f.header, 'TIME     PID    COMM   SECRET ');
-  assert.equal(f.format(record(42, 1, 'sh', 9n)), '16:58:31  42    sh     9');
+  assert.equal(f.header, 'TIME     PID      COMM             SECRET ');
+  assert.equal(f.format(record(42, 1, 'sh', 9n)), '16:58:31  42      sh               9');
   // Naming a hidden field in a plain list shows it too.
   assert.equal(formatter({ fields: parseFields('secret') }, { secret: 'hidden' }).f.header, 'TIME     SECRET ');
-  assert.equal(formatter({ fields: parseFields('-ppid') }, { secret: 'hidden' }).f.header, 'TIME     PID    COMM   ');
+  assert.equal(formatter({ fields: parseFields('-ppid') }, { secret: 'hidden' }).f.header, 'TIME     PID      COMM   ');
 });
 
 test('--fields mistakes are usage errors with a suggestion', () => {
@@ -94,17 +95,24 @@ test('--fields naming a field twice is refused, not printed twice', () => {
   }
 });
 
+test('columns start at the width of their type, so typical values fit under the first header', () => {
+  const { f, record } = formatter({});
+  // int: 7 (pids up to 4194304), char[16]: 16; the first value starts after the time's two spaces.
+  assert.equal(f.header, 'TIME     PID      PPID    COMM             SECRET ');
+  assert.equal(f.format(record(42, 1, 'sh')), '16:58:31  42      1       sh               7');
+  assert.equal(f.format(record(4194304, 4194304, 'kworker/u8:1')), '16:58:31  4194304 4194304 kworker/u8:1     7');
+  assert.equal(f.format(record(42, 1, 'abcdefghijklmnop')), '16:58:31  42      1       abcdefghijklmnop 7');
+});
+
 test('a value wider than its column widens it: the header is printed again and rows stay aligned', () => {
   const { f, record } = formatter({});
-  assert.equal(f.header, 'TIME     PID    PPID   COMM   SECRET ');
-  assert.equal(f.format(record(42, 1, 'sh')), '16:58:31  42    1      sh     7');
-  // A 6-digit pid fills its column (the first value starts after two spaces): PID widens by one.
-  assert.equal(f.format(record(506334, 1, 'sh')), 'TIME     PID     PPID   COMM   SECRET \n16:58:31  506334 1      sh     7');
-  assert.equal(f.format(record(42, 1, 'kworker/u8:1')), 'TIME     PID     PPID   COMM         SECRET \n16:58:31  42     1      kworker/u8:1 7');
+  // An 8-digit pid fills its column: PID widens by one.
+  assert.equal(f.format(record(12345678, 1, 'sh')), 'TIME     PID       PPID    COMM             SECRET \n16:58:31  12345678 1       sh               7');
+  assert.equal(f.format(record(42, -1234567, 'sh')), 'TIME     PID       PPID     COMM             SECRET \n16:58:31  42       -1234567 sh               7');
   // Narrower values keep the wider columns; the header is not repeated.
-  assert.equal(f.format(record(7, 2, 'sh')), '16:58:31  7      2      sh           7');
+  assert.equal(f.format(record(7, 2, 'sh')), '16:58:31  7        2        sh               7');
   // The last column has nothing after it and never widens.
-  assert.equal(f.format(record(7, 2, 'sh', 2n ** 64n - 1n)), '16:58:31  7      2      sh           18446744073709551615');
+  assert.equal(f.format(record(7, 2, 'sh', 2n ** 64n - 1n)), '16:58:31  7        2        sh               18446744073709551615');
 });
 
 test('widen: false keeps the reference offsets (long values push later columns right)', () => {
@@ -116,19 +124,22 @@ test('widen: false keeps the reference offsets (long values push later columns r
 test('formatInto writes the widened header before the row, into the same buffer', () => {
   const { f, record } = formatter({});
   const out = new TextBuffer(16);
-  const data = Buffer.concat([Buffer.alloc(3), record(1234567, 1, 'sh')]);
+  const data = Buffer.concat([Buffer.alloc(3), record(12345678, 1, 'sh')]);
   f.formatInto(data, 3, 32, out);
   f.formatInto(data, 3, 32, out);
-  assert.equal(out.view().toString(), 'TIME     PID      PPID   COMM   SECRET \n16:58:31  1234567 1      sh     7\n16:58:31  1234567 1      sh     7\n');
+  assert.equal(
+    out.view().toString(),
+    'TIME     PID       PPID    COMM             SECRET \n16:58:31  12345678 1       sh               7\n16:58:31  12345678 1       sh               7\n',
+  );
 });
 
 test('--time for plain text: none, hms, ms, iso, ns', () => {
   const cases: Array<[TimeMode, string, string]> = [
-    ['none', 'PID    PPID   COMM   SECRET ', '42     1      sh     7'],
-    ['hms', 'TIME     PID    PPID   COMM   SECRET ', '16:58:31  42    1      sh     7'],
-    ['ms', 'TIME         PID    PPID   COMM   SECRET ', '16:58:31.250  42    1      sh     7'],
-    ['iso', `TIME${' '.repeat(26)}PID    PPID   COMM   SECRET `, '2024-05-06T16:58:31.250+00:00  42    1      sh     7'],
-    ['ns', `TIME${' '.repeat(16)}PID    PPID   COMM   SECRET `, '1715014711250000000  42    1      sh     7'],
+    ['none', 'PID     PPID    COMM             SECRET ', '42      1       sh               7'],
+    ['hms', 'TIME     PID      PPID    COMM             SECRET ', '16:58:31  42      1       sh               7'],
+    ['ms', 'TIME         PID      PPID    COMM             SECRET ', '16:58:31.250  42      1       sh               7'],
+    ['iso', `TIME${' '.repeat(26)}PID      PPID    COMM             SECRET `, '2024-05-06T16:58:31.250+00:00  42      1       sh               7'],
+    ['ns', `TIME${' '.repeat(16)}PID      PPID    COMM             SECRET `, '1715014711250000000  42      1       sh               7'],
   ];
   for (const [time, header, row] of cases) {
     const { f, record } = formatter({ time });
@@ -137,7 +148,7 @@ test('--time for plain text: none, hms, ms, iso, ns', () => {
   }
   // Without a time column the first value starts the line and still widens.
   const { f, record } = formatter({ time: 'none' });
-  assert.equal(f.format(record(1234567, 1, 'sh')), 'PID     PPID   COMM   SECRET \n1234567 1      sh     7');
+  assert.equal(f.format(record(12345678, 1, 'sh')), 'PID      PPID    COMM             SECRET \n12345678 1       sh               7');
 });
 
 test('JSON lines carry a timestamp among the sorted keys; --time none is the reference line', () => {
@@ -161,4 +172,32 @@ test('ns time stamps without a pinned clock are nanoseconds near the wall clock'
   const before = BigInt(Date.now()) * 1_000_000n;
   const stamp = BigInt(/"timestamp":(\d+)/.exec(f.format(record(1, 1, 'x')))![1]!);
   assert.ok(stamp >= before - 5_000_000n && stamp <= before + 1_000_000_000n, `${stamp} vs ${before}`);
+});
+
+test('start widths follow display hints and enums; widen: false keeps the names', () => {
+  const { f } = formatter({}, { pid: 'errno', ppid: 'hex' });
+  // errno: 8 (+1 after the time), hex of an int: 0x and 8 digits.
+  assert.equal(f.header, 'TIME     PID       PPID       COMM             SECRET ');
+  assert.equal(formatter({ widen: false }).f.header, 'TIME     PID    PPID   COMM   SECRET ');
+});
+
+test('a line longer than the terminal is cut at its width, ending with …; without maxWidth it is whole', () => {
+  let columns: number | undefined = 30;
+  const { f, record } = formatter({ maxWidth: () => columns });
+  const out = new TextBuffer(16);
+  const data = record(42, 1, 'sh', 12345678901234567890n);
+  f.formatInto(data, 0, 32, out);
+  assert.equal(out.view().toString(), '16:58:31  42      1       sh …\n');
+  // A widened header is cut too, and so is the row under it; the width is read for every line.
+  columns = 20;
+  out.clear();
+  f.formatInto(record(123456789, 1, 'é'.repeat(8)), 0, 32, out);
+  assert.equal(out.view().toString(), 'TIME     PID       …\n16:58:31  123456789…\n');
+  columns = undefined;
+  out.clear();
+  f.formatInto(data, 0, 32, out);
+  assert.equal(out.view().toString(), '16:58:31  42        1       sh               12345678901234567890\n');
+  // Multi-byte characters count once: a line of 18 characters in 26 bytes fits 20 columns.
+  const cut = formatter({ maxWidth: () => 20, fields: parseFields('comm') });
+  assert.equal(cut.f.format(cut.record(1, 1, 'éééééééé')), '16:58:31  éééééééé');
 });

@@ -169,13 +169,14 @@ test('plain rows pad by UTF-8 byte length, and names upper-case ASCII only', () 
       { name: 'pid', type: '' },
     ],
   });
-  const formatter = createEventFormatter(btf, columns, { format: 'plain', clock });
+  // The reference's offsets (widen: false): columns padded by their names.
+  const formatter = createEventFormatter(btf, columns, { format: 'plain', clock, widen: false });
   assert.equal(formatter.header, 'TIME     COMM   PID    ');
   assert.equal(formatter.format(recordOf(columns, { comm: 'é', pid: 5n })), '16:58:31  é    5');
   assert.equal(formatter.format(recordOf(columns, { comm: '', pid: 5n })), '16:58:31        5');
   // `ñ` is two bytes, so `ñAME` is five bytes long and gets one space of padding, not two.
   const renamed = { ...columns, members: columns.members.map((c, i) => ({ ...c, name: i === 0 ? 'ñame' : 'a_b' })) };
-  assert.equal(createEventFormatter(btf, renamed, { format: 'plain', clock }).header, 'TIME     ñAME  A_B    ');
+  assert.equal(createEventFormatter(btf, renamed, { format: 'plain', clock, widen: false }).header, 'TIME     ñAME  A_B    ');
 });
 
 test('the time of day follows the clock', () => {

@@ -75,7 +75,8 @@ test('runqlat fixture, log2_hist: the key line, member lines, blank line, then t
 
 test('runqlat fixture, default_kv: key and value members as columns that widen to fit, under the reference header', () => {
   const { formatter, keyBytes, valueBytes } = runqlat({ interval: 1000 });
-  assert.equal(formatter.header, 'TIME     KEY    SLOTS  COMM   ');
+  // A 32-bit key starts 7 wide, like every 32-bit integer column.
+  assert.equal(formatter.header, 'TIME     KEY      SLOTS  COMM   ');
   const slots = `[${Array.from({ length: 26 }, (_, i) => 1000 + i).join(',')}]`;
   // The slots text reaches past its column: COMM moves right, and the header is printed again.
   const header = `TIME     KEY        SLOTS${' '.repeat(slots.length + 1 - 5)}COMM   `;
@@ -111,15 +112,15 @@ test('default_kv rows keep fixed offsets with widen false, and follow --time', (
   assert.equal(fixed.header, 'TIME     KEY    COUNT  COMM   ', 'a key that is one number is the column KEY, not __U32');
   assert.equal(fixed.format(k, v), '12:00:00  12345 98     sh');
   const untimed = createSampleFormatter(btf, key, value, { format: 'plain', sample: { interval: 1000 }, mapName: 'c', clock, time: 'none' });
-  assert.equal(untimed.header, 'KEY    COUNT  COMM   ');
-  assert.equal(untimed.format(k, v), '12345  98     sh');
+  assert.equal(untimed.header, 'KEY     COUNT        COMM   ');
+  assert.equal(untimed.format(k, v), '12345   98           sh');
 
   // --fields chooses among the key's and the value's columns, in plain text and JSON.
   const plainOptions = { format: 'plain' as const, sample: { interval: 1000 }, mapName: 'c', clock, time: 'none' as const };
   const chosen = createSampleFormatter(btf, key, value, { ...plainOptions, fields: parseFields('comm,key') });
-  assert.equal(chosen.header, 'COMM   KEY    ');
-  assert.equal(chosen.format(k, v), 'sh     12345');
-  assert.equal(createSampleFormatter(btf, key, value, { ...plainOptions, fields: parseFields('-count') }).header, 'KEY    COMM   ');
+  assert.equal(chosen.header, 'COMM             KEY    ');
+  assert.equal(chosen.format(k, v), 'sh               12345');
+  assert.equal(createSampleFormatter(btf, key, value, { ...plainOptions, fields: parseFields('-count') }).header, 'KEY     COMM   ');
   const json = createSampleFormatter(btf, key, value, { ...plainOptions, format: 'json', fields: parseFields('key,comm') });
   assert.equal(json.format(k, v), '{"key":{"__u32":12345},"value":{"comm":"sh"}}', "JSON keeps the reference's member names");
   assert.throws(
