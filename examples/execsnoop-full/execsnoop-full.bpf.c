@@ -242,6 +242,7 @@ static __always_inline int enter_exec(enum exec_syscall syscall, const char *fil
 	call->event.ppid = ppid;
 	call->event.uid = uid;
 	call->event.syscall = syscall;
+	call->event.cgroup_id = bpf_get_current_cgroup_id();
 	return 0;
 }
 

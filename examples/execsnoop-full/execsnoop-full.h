@@ -21,6 +21,10 @@ struct event {
 	enum exec_syscall syscall;
 	int argc;                   /* argument count (of a failed call: counted up to 128) */
 	__u64 dropped_before;       /* events lost (ring buffer or table full) before this one */
+	/// The task's cgroup (bpf_get_current_cgroup_id()): ecli finds its container from it,
+	/// even after the process exited. Plain text shows the container with --fields +container.
+	/// @display "hidden"
+	__u64 cgroup_id;
 	char comm[TASK_COMM_LEN];   /* task name after the call */
 	char filename[FILENAME_LEN];
 	/// The first max_args arguments, each cut to max_arg_len characters.

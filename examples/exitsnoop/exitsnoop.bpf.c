@@ -39,6 +39,7 @@ int handle_exit(void *ctx)
 	/* task->exit_code holds the wait status: the exit status is in bits 8..15 */
 	e->exit_code = (BPF_CORE_READ(task, exit_code) >> 8) & 0xff;
 	e->duration_ns = duration_ns;
+	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 
 	bpf_ringbuf_submit(e, 0);

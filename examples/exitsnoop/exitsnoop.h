@@ -10,6 +10,10 @@ struct event {
 	int ppid;
 	unsigned exit_code;
 	unsigned long long duration_ns;
+	/// The task's cgroup (bpf_get_current_cgroup_id()): ecli finds its container from it,
+	/// even after the process exited. Plain text shows the container with --fields +container.
+	/// @display "hidden"
+	__u64 cgroup_id;
 	char comm[TASK_COMM_LEN];
 };
 

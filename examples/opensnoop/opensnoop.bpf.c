@@ -53,6 +53,7 @@ int trace_enter_openat(struct trace_event_raw_sys_enter *ctx)
 	st.event.pid = tgid;
 	st.event.uid = uid;
 	st.event.flags = (int)ctx->args[2];
+	st.event.cgroup_id = bpf_get_current_cgroup_id();
 	/* a name that is not paged in yet is read again at exit */
 	if (bpf_probe_read_user_str(st.event.fname, sizeof(st.event.fname), st.fname_ptr) < 0)
 		st.event.fname[0] = '\0';

@@ -11,6 +11,10 @@ struct event {
 	int uid;
 	int ret;
 	int flags;
+	/// The task's cgroup (bpf_get_current_cgroup_id()): ecli finds its container from it,
+	/// even after the process exited. Plain text shows the container with --fields +container.
+	/// @display "hidden"
+	__u64 cgroup_id;
 	char comm[TASK_COMM_LEN];
 	char fname[NAME_MAX];
 };

@@ -44,6 +44,7 @@ static __always_inline int probe_entry(pid_t tpid, int sig)
 	event.pid = pid;
 	event.tpid = tpid;
 	event.sig = sig;
+	event.cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(event.comm, sizeof(event.comm));
 	bpf_map_update_elem(&values, &tid, &event, BPF_ANY);
 	return 0;

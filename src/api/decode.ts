@@ -5,6 +5,7 @@
  */
 import type { Btf } from '../btf/btf.js';
 import type { Columns } from '../btf/columns.js';
+import type { ContainerInfo } from '../format/container.js';
 import { createEventFormatter } from '../format/event.js';
 import { compileRecord } from '../format/record.js';
 import { asBuffer, ValueCompiler } from '../format/value.js';
@@ -15,10 +16,13 @@ export type FieldValue = number | string | boolean | FieldValue[] | { [member: s
 /** A decoded record: one property per member of its struct. */
 export type EventRecord = Record<string, FieldValue>;
 
-/** Throws EcliError('RUNTIME') for a record too short for its struct. */
-export function eventDecoder(btf: Btf, columns: Columns): (record: Uint8Array) => EventRecord {
-  const formatter = createEventFormatter(btf, columns, { format: 'json', time: 'none' });
-  return (record) => JSON.parse(formatter.format(record)) as EventRecord;
+/**
+ * Throws EcliError('RUNTIME') for a record too short for its struct. With `containers`, a record
+ * of a process in a container gets a `container` member (ContainerInfo), as `ecli run -j` prints it.
+ */
+export function eventDecoder(btf: Btf, columns: Columns, containers = false): (record: Uint8Array, container?: ContainerInfo) => EventRecord {
+  const formatter = createEventFormatter(btf, columns, { format: 'json', time: 'none', containers });
+  return (record, container) => JSON.parse(formatter.format(record, container)) as EventRecord;
 }
 
 /** Throws EcliError('RUNTIME') for bytes too short for the struct of `columns`; `what` names them in the message. */

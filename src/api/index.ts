@@ -6,6 +6,7 @@ export { openPackage, type OpenOptions, type Package, type RunOptions } from './
 export type { Sample, Session, SessionStats } from './session.js';
 export { compile, type CompileOptions, type CompileResult } from './compile.js';
 export type { EventRecord, FieldValue } from './decode.js';
+export type { ContainerInfo } from '../format/container.js';
 export type { ProgramOptionValue } from './options.js';
 export { EcliError, exitCodeFor, type ErrorCode } from '../errors.js';
 export type { PackageSpec } from '../model/spec.js';

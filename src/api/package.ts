@@ -12,6 +12,7 @@ import { resolvePackageBytes, resolvePackageSource, type ProgType, type Resolved
 import { EcliError } from '../errors.js';
 import { buildPackageSpec, type PackageSpec } from '../model/spec.js';
 import type { RunSettings } from '../runner/engine.js';
+import { stageChoices, stageFactory } from '../runner/event-stages.js';
 import { sectionImages } from '../runner/prepare.js';
 import { loadSigningGate } from '../signing/options.js';
 import { optionValues, type ProgramOptionValue } from './options.js';
@@ -59,6 +60,17 @@ export interface RunOptions {
   verbose?: boolean;
   /** Non-fatal notices (libbpf warnings, package warnings). Default: ignored. */
   onWarning?: (message: string) => void;
+  /**
+   * Keep only the events (and sampled map entries) matching every rule, in Inspektor Gadget's
+   * syntax, as `ecli run --filter`: `'comm~^(ba|da)sh$,container==web'`.
+   */
+  filter?: string;
+  /**
+   * Look up the container of each event (a `container` member on events of a process in a
+   * container, as `ecli run -j` prints it). Default true; `{ sockets: { podman: '/path' } }`
+   * names other runtime API sockets.
+   */
+  containers?: boolean | { sockets: Partial<Record<'docker' | 'podman', string>> };
 }
 
 export interface Package {
@@ -105,12 +117,20 @@ function createPackage(spec: PackageSpec, resolved: ResolvedPackage): Package {
         records: positiveWhole('queueLimit', options.queueLimit, DEFAULT_QUEUE_LIMIT),
         bytes: positiveWhole('queueBytes', options.queueBytes, DEFAULT_QUEUE_BYTES),
       };
+      const containers = options.containers ?? true;
+      const choices = await stageChoices({
+        filter: options.filter,
+        containers: containers !== false,
+        ...(typeof containers === 'object' ? { sockets: containers.sockets } : {}),
+      });
+      const stages = stageFactory(spec, choices, options.onWarning ?? (() => undefined));
       const settings: RunSettings = {
         images: sectionImages(spec, optionValues(spec, options.options ?? {})),
         verbose: options.verbose === true,
         btfCustomPath,
         limits: {},
         tracePipe: false,
+        ...(stages === undefined ? {} : { stages }),
       };
       return new Session(spec, settings, {
         warn: options.onWarning ?? (() => undefined),

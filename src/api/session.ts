@@ -14,6 +14,8 @@ import type { RunCounters } from '../runner/counters.js';
 import { RunEngine, type EventSink, type RunKernel, type RunOutput, type RunSettings, type SampleSink } from '../runner/engine.js';
 import { eventDecoder, lengthCheck, recordDecoder, type EventRecord } from './decode.js';
 import { BoundedQueue, type QueueLimits } from './queue.js';
+import type { ContainerInfo } from '../format/container.js';
+import { asBuffer } from '../format/value.js';
 
 /** A session's counters: records received, lost in the kernel, malformed, and not queued because the reader did not keep up (or left its loop). */
 export type SessionStats = RunCounters;
@@ -59,12 +61,18 @@ class QueueOutput implements RunOutput {
 
   events(exported: EventExportSpec): EventSink {
     const check = lengthCheck(this.spec.btf, exported.columns, 'event');
-    const tag = this.eventDecoders.push(eventDecoder(this.spec.btf, exported.columns)) - 1;
+    // The JSON of a record shows its container when it has one; records of host processes (and
+    // of exports without enrichment) have none.
+    const decode = eventDecoder(this.spec.btf, exported.columns, true);
+    const tag = this.eventDecoders.push((record) => decode(record)) - 1;
+    const withContainer = this.eventDecoders.push((packed) => unpackContainer(asBuffer(packed), decode)) - 1;
     const queue = this.eventQueue;
-    return (data, offset, length) => {
+    return (data, offset, length, context) => {
       const record = data.subarray(offset, offset + length);
       check(record);
-      return queue.offer(tag, record) ? 'delivered' : 'dropped';
+      const container = context.container;
+      const queued = container === undefined ? queue.offer(tag, record) : queue.offer(withContainer, packContainer(record, container));
+      return queued ? 'delivered' : 'dropped';
     };
   }
 
@@ -94,6 +102,23 @@ class QueueOutput implements RunOutput {
   warn(message: string): void {
     this.options.warn(message);
   }
+}
+
+/** A record queued with its container: the record's bytes, the container's JSON, then that JSON's length (u32). */
+function packContainer(record: Uint8Array, container: ContainerInfo): Buffer {
+  const json = Buffer.from(JSON.stringify(container));
+  const packed = Buffer.allocUnsafe(record.length + json.length + 4);
+  packed.set(record, 0);
+  json.copy(packed, record.length);
+  packed.writeUInt32LE(json.length, record.length + json.length);
+  return packed;
+}
+
+function unpackContainer(packed: Buffer, decode: (record: Uint8Array, container?: ContainerInfo) => EventRecord): EventRecord {
+  const jsonLength = packed.readUInt32LE(packed.length - 4);
+  const recordLength = packed.length - 4 - jsonLength;
+  const container = JSON.parse(packed.toString('utf8', recordLength, recordLength + jsonLength)) as ContainerInfo;
+  return decode(packed.subarray(0, recordLength), container);
 }
 
 /**

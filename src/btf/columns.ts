@@ -1,5 +1,5 @@
 /** The columns of an exported record: what each output formatter prints, by name, BTF type and byte range. */
-import type { DisplayHint } from '../package/types.js';
+import type { ContainerMark, DisplayHint } from '../package/types.js';
 
 export interface Column {
   /** Output name: the JSON key, and upper-cased the plain-text header. */
@@ -12,6 +12,8 @@ export interface Column {
   size: number;
   /** Plain-text display hint from the package's export type (reference packages have none). */
   display?: DisplayHint | undefined;
+  /** The package marks this member as the one that tells the event's container. */
+  container?: ContainerMark | undefined;
 }
 
 export interface Columns {

@@ -72,7 +72,14 @@ export function checkExportStruct(btf: Btf, exportType: ExportedTypesStructMeta)
     if (meta.size !== undefined && meta.size !== size) {
       throw mismatch(`${owner}: member "${m.name}" has size ${size} in BTF but the package says ${meta.size}`);
     }
-    return { name: m.name, typeId: m.type, offset, size, ...(meta.display === undefined ? {} : { display: meta.display }) };
+    return {
+      name: m.name,
+      typeId: m.type,
+      offset,
+      size,
+      ...(meta.display === undefined ? {} : { display: meta.display }),
+      ...(meta.container === undefined ? {} : { container: meta.container }),
+    };
   });
   if (exportType.size !== t.size) {
     throw mismatch(`${owner}: the struct is ${t.size} bytes in BTF but the package says ${exportType.size}`);

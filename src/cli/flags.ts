@@ -10,7 +10,7 @@
 import { Option, type Command } from 'commander';
 import { parseFields } from '../format/fields.js';
 import { TIME_MODES } from '../format/time.js';
-import { parseChunkSize, parseCount, parseDuration, parseMaxSeries, parseSort, parseTop } from './run-limits.js';
+import { parseChunkSize, parseContainerSocket, parseCount, parseDuration, parseMaxSeries, parseSort, parseTop } from './run-limits.js';
 import { parseWasmDir, parseWasmMemory } from './wasm-flags.js';
 
 /** `ecli` itself (before any command) and its commands. */
@@ -18,7 +18,7 @@ export const ECLI_COMMANDS = ['ecli', 'run', 'inspect', 'pack', 'push', 'pull', 
 export type EcliCommand = (typeof ECLI_COMMANDS)[number];
 
 /** Where docs/cli.md explains a flag at length (a heading anchor of docs/cli.md, or another page). */
-export type FlagGroup = 'general' | 'input' | 'output' | 'run control' | 'metrics' | 'registry' | 'pack' | 'signing';
+export type FlagGroup = 'general' | 'input' | 'output' | 'filters and containers' | 'run control' | 'metrics' | 'registry' | 'pack' | 'signing';
 
 export interface FlagRow<Value, Commands extends readonly EcliCommand[] = readonly EcliCommand[]> {
   /** Commander's syntax: `-j, --json`, `--time <mode>`, `--no-widen`. */
@@ -81,6 +81,7 @@ const PLAIN_HTTP = 'speak plain HTTP to the registry (always allowed for localho
 const SIGNING = 'signing.md';
 /** A repeatable flag: each one adds its value. */
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+const CONTAINERS_PAGE = 'containers.md';
 
 /** Every flag of ecli, in the order `--help` and the docs list them. */
 export const ECLI_FLAGS = {
@@ -157,6 +158,49 @@ export const ECLI_FLAGS = {
     summary: 'plain text on a terminal: print whole lines (by default a line wider than the terminal is cut, ending with …)',
     group: 'output',
     docs: RUN_SECTION,
+  }),
+  filter: textFlag({
+    flags: '--filter <rules>',
+    commands: ['run'],
+    summary: "keep only the events (and sampled map entries) that match every rule, in Inspektor Gadget's syntax: 'comm~^(ba|da)sh$,pid>100,container==web'",
+    group: 'filters and containers',
+    docs: CONTAINERS_PAGE,
+  }),
+  pid: textFlag({
+    flags: '--pid <pid>',
+    commands: ['run'],
+    summary: 'keep only the events of this process id (the pid or tgid member; a package option named --pid goes after the package)',
+    group: 'filters and containers',
+    docs: CONTAINERS_PAGE,
+  }),
+  comm: textFlag({
+    flags: '--comm <name>',
+    commands: ['run'],
+    summary: 'keep only the events whose comm is this name',
+    group: 'filters and containers',
+    docs: CONTAINERS_PAGE,
+  }),
+  container: textFlag({
+    flags: '--container <name>',
+    commands: ['run'],
+    summary: 'keep only the events from the container of this name',
+    group: 'filters and containers',
+    docs: CONTAINERS_PAGE,
+  }),
+  containers: switchFlag({
+    flags: '--no-containers',
+    commands: ['run'],
+    summary: 'do not look up the container of each event (JSON lines then carry no container member)',
+    group: 'filters and containers',
+    docs: CONTAINERS_PAGE,
+  }),
+  containerSocket: parsedFlag({
+    flags: '--container-socket <runtime=path>',
+    commands: ['run'],
+    summary: 'ask this API socket for container names and images (docker=PATH, podman=PATH; default /run/docker.sock, /run/podman/podman.sock); repeatable',
+    group: 'filters and containers',
+    docs: CONTAINERS_PAGE,
+    parse: parseContainerSocket,
   }),
   duration: parsedFlag({
     flags: '--duration <time>',

@@ -42,6 +42,25 @@ export function parseMaxSeries(text: string): number {
   return positiveWholeNumber('--metrics-max-series', text, 'give how many series one metric of a sampled map may keep, e.g. --metrics-max-series 50000');
 }
 
+/** The runtimes whose API ecli speaks (the Docker Engine API, which podman serves too). */
+const SOCKET_RUNTIMES = ['docker', 'podman'] as const;
+
+/** `--container-socket podman=/run/podman/podman.sock`, repeatable: runtime → socket path. */
+export function parseContainerSocket(
+  text: string,
+  previous: Partial<Record<'docker' | 'podman', string>> | undefined,
+): Partial<Record<'docker' | 'podman', string>> {
+  const equals = text.indexOf('=');
+  const runtime = text.slice(0, equals);
+  const path = text.slice(equals + 1);
+  if (equals < 0 || !(SOCKET_RUNTIMES as readonly string[]).includes(runtime) || !path.startsWith('/')) {
+    throw new EcliError('USAGE', `--container-socket ${text}: give RUNTIME=PATH, the runtime one of ${SOCKET_RUNTIMES.join(', ')} and PATH absolute`, {
+      hint: 'e.g. --container-socket podman=/run/podman/podman.sock (containerd and cri-o are read from their state files)',
+    });
+  }
+  return { ...previous, [runtime]: path };
+}
+
 export function parseChunkSize(text: string): number {
   return positiveWholeNumber('--chunk-size', text, 'give the size of each upload request in bytes, e.g. --chunk-size 5242880');
 }

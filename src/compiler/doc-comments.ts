@@ -11,7 +11,7 @@
  * `@export_config`), which clang's comment lexer splits after the reference's `@perf`.
  */
 import { didYouMean } from '../suggest.js';
-import { DISPLAY_HINTS, type BpfSkeletonMeta, type DisplayHint } from '../package/types.js';
+import { CONTAINER_MARKS, DISPLAY_HINTS, type BpfSkeletonMeta, type ContainerMark, type DisplayHint } from '../package/types.js';
 import type { CommentNode, HeaderRecord, SourceDecl } from './ast-scan.js';
 
 export interface CommentKeys {
@@ -130,33 +130,43 @@ function mapComments(decls: readonly SourceDecl[], mapName: string): Array<Comme
 
 /** Display hints by struct name, then member name. */
 export type MemberDisplayHints = Map<string, Map<string, DisplayHint>>;
+/** Container marks by struct name, then member name. */
+export type MemberContainerMarks = Map<string, Map<string, ContainerMark>>;
 
 /**
- * The `/// @display "..."` comments of the header's struct members. Other keys of a member's
- * comment are ignored (its plain text, the `description`, silently).
+ * The `/// @display "..."` and `/// @container "..."` comments of the header's struct members.
+ * Other keys of a member's comment are ignored (its plain text, the `description`, silently).
  */
-export function memberDisplayHints(records: readonly HeaderRecord[]): { hints: MemberDisplayHints; warnings: string[] } {
+export function memberDisplayHints(records: readonly HeaderRecord[]): { hints: MemberDisplayHints; containers: MemberContainerMarks; warnings: string[] } {
   const hints: MemberDisplayHints = new Map();
+  const containers: MemberContainerMarks = new Map();
   const warnings: string[] = [];
+  const choices = (values: readonly string[]): string => values.map((h) => `"${h}"`).join(', ');
   for (const record of records) {
     const members = new Map<string, DisplayHint>();
+    const marks = new Map<string, ContainerMark>();
     for (const field of record.fields) {
       if (!field.comment) continue;
       const what = `member ${field.name} of struct ${record.name}`;
       const { keys } = commentKeys(field.comment);
       for (const [key, value] of Object.entries(keys)) {
         if (key === DEFAULT_KEY) continue;
-        if (key !== 'display') warnings.push(`@${key} of ${what} is ignored: struct members take only @display`);
-        else if (isDisplayHint(value)) members.set(field.name, value);
-        else {
-          const close = typeof value === 'string' ? didYouMean(value, DISPLAY_HINTS, (h) => `"${h}"`) : '';
-          warnings.push(`@display ${JSON.stringify(value)} of ${what} is ignored${close}: use one of ${DISPLAY_HINTS.map((h) => `"${h}"`).join(', ')}`);
-        }
+        if (key === 'display') {
+          if (isDisplayHint(value)) members.set(field.name, value);
+          else {
+            const close = typeof value === 'string' ? didYouMean(value, DISPLAY_HINTS, (h) => `"${h}"`) : '';
+            warnings.push(`@display ${JSON.stringify(value)} of ${what} is ignored${close}: use one of ${choices(DISPLAY_HINTS)}`);
+          }
+        } else if (key === 'container') {
+          if ((CONTAINER_MARKS as readonly unknown[]).includes(value)) marks.set(field.name, value as ContainerMark);
+          else warnings.push(`@container ${JSON.stringify(value)} of ${what} is ignored: use one of ${choices(CONTAINER_MARKS)}`);
+        } else warnings.push(`@${key} of ${what} is ignored: struct members take only @display and @container`);
       }
     }
     hints.set(record.name, members);
+    containers.set(record.name, marks);
   }
-  return { hints, warnings };
+  return { hints, containers, warnings };
 }
 
 function isDisplayHint(value: unknown): value is DisplayHint {

@@ -173,7 +173,7 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
       logger.info('Generating export types...');
       if (structNames.length === 0) logger.warn(`${header} defines no struct; export_types is empty`);
       const members = memberDisplayHints(docs.records);
-      const exported = buildExportTypes(btf, structNames, { header, source }, members.hints);
+      const exported = buildExportTypes(btf, structNames, { header, source }, members.hints, members.containers);
       for (const s of exported.undefinedStructs) logger.warn(`struct ${s} of ${header} is not defined in the compiled object; not exported`);
       for (const warning of [...members.warnings, ...exported.warnings]) logger.warn(`${header}: ${warning}`);
       meta.export_types = exported.types;

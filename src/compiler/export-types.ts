@@ -5,14 +5,16 @@
  * each gets a dummy global pointer so that its BTF survives compilation. Members carry, besides
  * the reference's `{name, type}`, our own `offset` and `size` (bytes) and a `kind`, one of
  * EXPORT_MEMBER_KINDS. Bitfields also carry `bit_offset` (within the byte at `offset`) and `bit_size`.
- * A member with a `/// @display` comment carries its plain-text `display` hint.
+ * A member with a `/// @display` comment carries its plain-text `display` hint, one with a
+ * `/// @container` comment the `container` mark (an integer of 8 bytes for a cgroup id, of 4 or
+ * 8 for a pid).
  */
 import { Btf } from '../btf/btf.js';
 import { BtfKind, type BtfMember } from '../btf/types.js';
 import { EcliError } from '../errors.js';
 import { displayProblem } from '../format/display.js';
 import type { ExportedTypesStructMemberMeta, ExportedTypesStructMeta } from '../package/types.js';
-import type { MemberDisplayHints } from './doc-comments.js';
+import type { MemberContainerMarks, MemberDisplayHints } from './doc-comments.js';
 import { stripQualifiers } from './skeleton.js';
 
 export const EXPORT_MEMBER_KINDS = ['int', 'bool', 'float', 'enum', 'ptr', 'struct', 'union', 'array', 'char_array', 'bitfield'] as const;
@@ -42,6 +44,7 @@ export function buildExportTypes(
   structNames: readonly string[],
   where: { header: string; source: string },
   hints: MemberDisplayHints = new Map(),
+  containers: MemberContainerMarks = new Map(),
 ): ExportTypesResult {
   const wanted = new Set(structNames);
   const types: ExportedTypesStructMeta[] = [];
@@ -49,7 +52,13 @@ export function buildExportTypes(
   for (const t of btf.types) {
     if (t.kind !== BtfKind.Struct || !wanted.has(t.name)) continue;
     const members = t.members.map((m) => {
-      const member = exportMember(btf, m);
+      let member = exportMember(btf, m);
+      const mark = containers.get(t.name)?.get(m.name);
+      if (mark !== undefined) {
+        const sizes = mark === 'cgroup_id' ? [8] : [4, 8];
+        if (member.kind === 'int' && sizes.includes(member.size ?? 0)) member = { ...member, container: mark };
+        else warnings.push(`@container of member ${m.name} of struct ${t.name} is ignored: a ${mark} is an integer of ${sizes.join(' or ')} bytes`);
+      }
       const display = hints.get(t.name)?.get(m.name);
       if (display === undefined) return member;
       const problem = displayProblem(btf, m.type, display);

@@ -80,10 +80,13 @@ const MAX_DEPTH = 16;
 /**
  * cgroup id → path. The index is built by walking the hierarchy once and walked again when an
  * id is missing (a cgroup made since), at most every `minRescanMs`. Ids are never reused, so
- * what was found stays right; memory is bounded by `maxEntries`.
+ * what was found stays right, and an id a walk made after its event did not find is a cgroup
+ * that is gone: it is remembered as such (up to `maxEntries` of them) and costs no more walks.
+ * Memory is bounded by `maxEntries`.
  */
 export class CgroupIndex {
   private paths: CgroupScan = new Map();
+  private readonly gone = new Set<bigint>();
   private lastScan = Number.NEGATIVE_INFINITY;
   private readonly maxEntries: number;
   private readonly minRescanMs: number;
@@ -99,12 +102,22 @@ export class CgroupIndex {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** The path of cgroup `id`, rescanning once if it is unknown; undefined when it is not (or no longer) there. */
-  pathOf(id: bigint): string | undefined {
+  /**
+   * The path of cgroup `id` (of an event that has happened), walking the hierarchy again when it
+   * is unknown: undefined when the cgroup is gone, `later` when the last walk is too recent to
+   * walk again (ask again at nextRescanAt).
+   */
+  pathOf(id: bigint): string | undefined | 'later' {
     const known = this.paths.get(id);
-    if (known !== undefined || !this.canRescan()) return known;
+    if (known !== undefined || this.gone.has(id)) return known;
+    if (!this.canRescan()) return 'later';
     this.rescan();
-    return this.paths.get(id);
+    const found = this.paths.get(id);
+    if (found === undefined) {
+      if (this.gone.size >= this.maxEntries) this.gone.clear();
+      this.gone.add(id);
+    }
+    return found;
   }
 
   /** When the next rescan may happen (ms on `now`'s clock): a caller that missed can wait until then. */

@@ -5,9 +5,9 @@
  * (docker, podman) and from its state files (state-files.ts) for what the API did not say.
  *
  * A container seen before is answered at once from a bounded cache; a new one is answered at
- * once when no socket is there to ask, and otherwise with a promise (the caller holds that
- * event and those after it until the answer comes, at most ENGINE_TIMEOUT_MS). Host processes
- * have no container: undefined.
+ * once when no socket is there to ask, and otherwise as pending: what its cgroup path tells
+ * (id, runtime) now, and the rest when the runtime answers (at most ENGINE_TIMEOUT_MS; the caller
+ * holds that event and those after it meanwhile). Host processes have no container: undefined.
  */
 import { readFileSync } from 'node:fs';
 import type { ContainerInfo } from '../format/container.js';
@@ -16,8 +16,28 @@ import { inspectContainer, isSocket } from './engine-api.js';
 import { containerOfCgroup, type CgroupContainer, type RuntimeName } from './patterns.js';
 import { DEFAULT_STATE_FILES, readStateFiles, type ContainerFacts, type StateFileLocations } from './state-files.js';
 
+/**
+ * A container on its way: what is known now (its id and runtime while its runtime is asked;
+ * nothing while its cgroup waits for the next walk of the hierarchy), and the whole answer to
+ * come (the promise never rejects; undefined: a host process).
+ */
+export interface PendingContainer {
+  readonly provisional: ContainerInfo | undefined;
+  readonly settled: Promise<ContainerInfo | undefined>;
+}
+
 /** A container, known now (undefined: a host process), or on its way. */
-export type ContainerLookup = ContainerInfo | undefined | Promise<ContainerInfo | undefined>;
+export type ContainerLookup = ContainerInfo | undefined | PendingContainer;
+
+export function isPending(lookup: ContainerLookup): lookup is PendingContainer {
+  return lookup !== undefined && 'settled' in lookup;
+}
+
+/** Where a run looks containers up (ContainerResolver; tests hand in others). */
+export interface ContainerSource {
+  byCgroupId(id: bigint): ContainerLookup;
+  byPid(pid: number): ContainerLookup;
+}
 
 export interface ContainerSources {
   /** The cgroup2 mount (default: found in /proc/self/mountinfo). */
@@ -36,15 +56,17 @@ export const DEFAULT_SOCKETS: Readonly<Partial<Record<RuntimeName, string>>> = {
 };
 
 const DEFAULT_MAX_CONTAINERS = 4096;
+/** containers/storage roots kept: the defaults and those learned from bundles. */
+const MAX_STORAGE_ROOTS = 16;
 
-export class ContainerResolver {
+export class ContainerResolver implements ContainerSource {
   private readonly procRoot: string;
   private readonly cgroups: CgroupIndex | undefined;
   private readonly sockets: Partial<Record<RuntimeName, string>>;
-  private readonly stateFiles: StateFileLocations;
+  private stateFiles: StateFileLocations;
   /** Container id → what was found; oldest first, for eviction. */
   private readonly known = new Map<string, ContainerInfo>();
-  private readonly pending = new Map<string, Promise<ContainerInfo>>();
+  private readonly pending = new Map<string, PendingContainer>();
   private readonly maxContainers: number;
 
   constructor(sources: ContainerSources = {}) {
@@ -64,7 +86,23 @@ export class ContainerResolver {
   /** The container of the task whose `bpf_get_current_cgroup_id()` is `id`. */
   byCgroupId(id: bigint): ContainerLookup {
     const path = this.cgroups?.pathOf(id);
+    if (path === 'later') return { provisional: undefined, settled: this.afterNextWalk(id) };
     return path === undefined ? undefined : this.byPath(path);
+  }
+
+  /** Ids that missed while the last walk was too recent, answered after the next one. */
+  private waiting: Promise<void> | undefined;
+
+  private async afterNextWalk(id: bigint): Promise<ContainerInfo | undefined> {
+    const index = this.cgroups!;
+    this.waiting ??= new Promise<void>((resolve) => {
+      setTimeout(resolve, Math.max(0, index.nextRescanAt - performance.now()));
+    }).then(() => {
+      this.waiting = undefined;
+    });
+    await this.waiting;
+    const lookup = this.byCgroupId(id);
+    return isPending(lookup) ? lookup.settled : lookup;
   }
 
   /** The container of process `pid` (a host pid), while it runs. */
@@ -83,15 +121,24 @@ export class ContainerResolver {
 
   private resolve(found: CgroupContainer): ContainerLookup {
     const socket = this.sockets[found.runtime];
-    if (socket === undefined || !isSocket(socket)) return this.remember(found, readStateFiles(found.id, this.stateFiles));
-    const asked = inspectContainer(socket, found.id).then((answer) => {
+    if (socket === undefined || !isSocket(socket)) return this.remember(found, this.readStateFiles(found.id));
+    const settled = inspectContainer(socket, found.id).then((answer) => {
       this.pending.delete(found.id);
       // What the API did not say (a socket of another runtime's, or a container it does not know), the files may.
-      const facts = answer === undefined || answer.name === undefined ? { ...readStateFiles(found.id, this.stateFiles), ...answer } : answer;
+      const facts = answer === undefined || answer.name === undefined ? { ...this.readStateFiles(found.id), ...answer } : answer;
       return this.remember(found, facts);
     });
-    this.pending.set(found.id, asked);
-    return asked;
+    const pending: PendingContainer = { provisional: { id: found.id, runtime: found.runtime }, settled };
+    this.pending.set(found.id, pending);
+    return pending;
+  }
+
+  /** State files, and the containers/storage roots they show, kept for containers that exit before they are asked about. */
+  private readStateFiles(id: string): ContainerFacts {
+    return readStateFiles(id, this.stateFiles, (root) => {
+      if (this.stateFiles.storageRoots.includes(root) || this.stateFiles.storageRoots.length >= MAX_STORAGE_ROOTS) return;
+      this.stateFiles = { ...this.stateFiles, storageRoots: [...this.stateFiles.storageRoots, root] };
+    });
   }
 
   private remember(found: CgroupContainer, facts: ContainerFacts): ContainerInfo {

@@ -29,12 +29,19 @@ export interface StateFileLocations {
   containerdBundles: readonly string[];
   /** docker's data root. */
   dockerData: string;
+  /**
+   * containers/storage graph roots (podman's, cri-o's), whose `<driver>-containers/containers.json`
+   * names containers whose OCI state is gone (a container that exited keeps its entry there until
+   * it is removed).
+   */
+  storageRoots: readonly string[];
 }
 
 export const DEFAULT_STATE_FILES: StateFileLocations = {
   runtimeRoots: ['/run/runc', '/run/crun', '/run/docker/runtime-runc/moby', '/run/containerd/runc/*'],
   containerdBundles: ['/run/containerd/io.containerd.runtime.v2.task'],
   dockerData: '/var/lib/docker',
+  storageRoots: ['/var/lib/containers/storage', '/run/containers/storage'],
 };
 
 /** Larger than any state file (containers.json of thousands of containers is a few MB). */
@@ -54,16 +61,39 @@ const record = (value: unknown): Record<string, unknown> | undefined =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
-/** Everything the files tell about container `id`; empty when they tell nothing. */
-export function readStateFiles(id: string, where: StateFileLocations = DEFAULT_STATE_FILES): ContainerFacts {
+/**
+ * Everything the files tell about container `id`; empty when they tell nothing. `learnRoot`
+ * hears the containers/storage graph root of a bundle found through the OCI state, so the
+ * caller can look there for the containers that exit before it asks.
+ */
+export function readStateFiles(id: string, where: StateFileLocations = DEFAULT_STATE_FILES, learnRoot?: (root: string) => void): ContainerFacts {
   const facts: ContainerFacts = { ...dockerConfig(id, where.dockerData) };
   const bundle = bundleOf(id, where);
   if (bundle !== undefined) {
     const annotations = record(record(readJson(join(bundle, 'config.json')))?.annotations);
     if (annotations) fill(facts, annotationFacts(annotations));
-    fill(facts, storageFacts(id, bundle));
+    const storage = storageOfBundle(id, bundle);
+    if (storage !== undefined) {
+      fill(facts, storageFacts(id, storage));
+      learnRoot?.(dirname(storage));
+    }
+  }
+  if (facts.name === undefined) {
+    for (const root of where.storageRoots) {
+      for (const dir of subdirectories(root).filter((d) => d.endsWith('-containers'))) {
+        const found = storageFacts(id, join(root, dir));
+        if (found.name === undefined) continue;
+        fill(facts, { runtime: 'podman', ...found });
+        return facts;
+      }
+    }
   }
   return facts;
+}
+
+/** containers/storage (podman, cri-o): a bundle `<graph root>/<driver>-containers/<id>/userdata` is in `<graph root>/<driver>-containers`. */
+function storageOfBundle(id: string, bundle: string): string | undefined {
+  return basename(bundle) === 'userdata' && basename(dirname(bundle)) === id ? dirname(dirname(bundle)) : undefined;
 }
 
 /** Sets the facts `more` has that `facts` lacks. */
@@ -142,10 +172,9 @@ export function annotationFacts(annotations: Record<string, unknown>): Container
   return facts;
 }
 
-/** containers/storage (podman, cri-o): `<graph root>/<driver>-containers/<id>/userdata` → that folder's containers.json. */
-function storageFacts(id: string, bundle: string): ContainerFacts {
-  if (basename(bundle) !== 'userdata' || basename(dirname(bundle)) !== id) return {};
-  const containers = readJson(join(dirname(dirname(bundle)), 'containers.json'));
+/** The name and image of container `id` in a containers/storage `<driver>-containers` folder's containers.json. */
+function storageFacts(id: string, storage: string): ContainerFacts {
+  const containers = readJson(join(storage, 'containers.json'));
   if (!Array.isArray(containers)) return {};
   const entry = containers.map(record).find((c) => c?.id === id);
   if (entry === undefined) return {};

@@ -35,6 +35,8 @@ export interface RecordFilter {
 export interface FilterTarget {
   btf: Btf;
   columns: Columns;
+  /** The member holding the process id, for `--pid` (pid, tgid, or the one the package marks). */
+  pidField?: string | undefined;
   /** Whether the records have a container to filter on (enrichment finds one for them). */
   containers: boolean;
   hints: HintContext;
@@ -64,17 +66,23 @@ export function compileFilter(rules: readonly FilterRule[], target: FilterTarget
   const members: MemberPredicate[] = [];
   const container: ContainerPredicate[] = [];
   for (const rule of rules) {
-    const field = fields.get(rule.field);
-    const member = target.columns.members.find((c) => c.name === rule.field);
+    const name = fieldName(rule, target);
+    if (name === undefined) {
+      throw new EcliError('USAGE', `${ruleName(rule)}: ${target.columns.describe} has no process id member`, {
+        hint: `--pid compares a member named pid or tgid (or one the package marks with /// @container "pid"); see its fields with ecli inspect`,
+      });
+    }
+    const field = fields.get(name);
+    const member = target.columns.members.find((c) => c.name === name);
     if (field === undefined && member !== undefined) {
-      throw new EcliError('USAGE', `--filter ${rule.text}: ${rule.field} is ${target.btf.typeName(member.typeId)}, which a filter cannot compare`, {
+      throw new EcliError('USAGE', `${ruleName(rule)}: ${name} is ${target.btf.typeName(member.typeId)}, which a filter cannot compare`, {
         hint: 'filters compare numbers, bools, enums and strings (char arrays)',
       });
     }
     if (field === undefined) {
-      const close = didYouMean(rule.field, fields.keys());
+      const close = didYouMean(name, fields.keys());
       const names = [...fields.keys()];
-      throw new EcliError('USAGE', `--filter ${rule.text}: ${target.columns.describe} has no field ${rule.field}${close}`, {
+      throw new EcliError('USAGE', `${ruleName(rule)}: ${target.columns.describe} has no field ${name}${close}`, {
         hint: `its fields are ${names.join(', ')}${target.containers || target.columns.members.some((c) => c.name === CONTAINER_KEY) ? '' : containerlessNote(target.columns)}`,
       });
     }
@@ -83,6 +91,26 @@ export function compileFilter(rules: readonly FilterRule[], target: FilterTarget
     else members.push(compiled.members);
   }
   return { members: all(members), container: all(container) };
+}
+
+/** The field a rule compares in `target`: a shorthand's is the member holding that there. */
+function fieldName(rule: FilterRule, target: FilterTarget): string | undefined {
+  return rule.shorthand === 'pid' ? target.pidField : rule.field;
+}
+
+/** How messages name a rule: `--filter comm~x`, or the shorthand as given (`--pid 42`). */
+function ruleName(rule: FilterRule): string {
+  return rule.shorthand === undefined ? `--filter ${rule.text}` : rule.text;
+}
+
+/**
+ * Whether `rule` names a field `target` has (whether it can be compared or not). A package with
+ * several exports applies each rule to the exports that have its field, as ig applies a filter
+ * to the data sources that have it.
+ */
+export function hasField(rule: FilterRule, target: FilterTarget): boolean {
+  const name = fieldName(rule, target);
+  return name !== undefined && (fieldsOf(target).has(name) || target.columns.members.some((c) => c.name === name));
 }
 
 function containerlessNote(columns: Columns): string {
@@ -186,7 +214,7 @@ type Compiled = { members: MemberPredicate } | { container: ContainerPredicate }
 
 function compileRule(rule: FilterRule, field: Field, regex: RegexCompiler | undefined): Compiled {
   const fail = (why: string, hint: string): never => {
-    throw new EcliError('USAGE', `--filter ${rule.text}: ${why}`, { hint });
+    throw new EcliError('USAGE', `${ruleName(rule)}: ${why}`, { hint });
   };
   const { kind } = field;
   const { operator } = rule;
@@ -242,7 +270,7 @@ function compileRule(rule: FilterRule, field: Field, regex: RegexCompiler | unde
 }
 
 function compileRegex(rule: FilterRule, regex: RegexCompiler | undefined): TextMatcher {
-  if (regex === undefined) throw new EcliError('INTERNAL', `--filter ${rule.text}: no regular expression engine was loaded`);
+  if (regex === undefined) throw new EcliError('INTERNAL', `${ruleName(rule)}: no regular expression engine was loaded`);
   return regex(rule.value, rule.text);
 }
 
@@ -304,7 +332,7 @@ function bytesEqual(rule: FilterRule, array: { length: number; at: number }, fie
   if (wanted.length > length || wanted.includes(0)) {
     throw new EcliError(
       'USAGE',
-      `--filter ${rule.text}: ${field.name} (${field.describe}) holds at most ${length} bytes, so it never equals ${JSON.stringify(rule.value)}`,
+      `${ruleName(rule)}: ${field.name} (${field.describe}) holds at most ${length} bytes, so it never equals ${JSON.stringify(rule.value)}`,
       {
         hint: `the kernel cuts longer strings: match their start with ~, e.g. --filter '${field.name}~^${rule.value.slice(0, Math.min(8, length))}'`,
       },
@@ -326,14 +354,14 @@ function integerValue(rule: FilterRule, field: Field, kind: Extract<FieldKind, {
   const match = /^([+-]?)(0x[0-9a-f]+|[0-9]+)$/i.exec(text);
   const enums = kind.enumValues ? ` or one of ${[...kind.enumValues.keys()].join(', ')}` : '';
   if (match === null) {
-    throw new EcliError('USAGE', `--filter ${rule.text}: ${JSON.stringify(rule.value)} is not a number (${field.name} is ${field.describe})`, {
+    throw new EcliError('USAGE', `${ruleName(rule)}: ${JSON.stringify(rule.value)} is not a number (${field.name} is ${field.describe})`, {
       hint: `give a whole number in decimal or 0x hex${enums}`,
     });
   }
   const value = BigInt(match[2]!) * (match[1] === '-' ? -1n : 1n);
   const [min, max] = [BigInt(kind.min), BigInt(kind.max)];
   if (value < min || value > max) {
-    throw new EcliError('USAGE', `--filter ${rule.text}: ${text} is out of range for ${field.name} (${field.describe}: ${min} to ${max})`, {
+    throw new EcliError('USAGE', `${ruleName(rule)}: ${text} is out of range for ${field.name} (${field.describe}: ${min} to ${max})`, {
       hint: `give a value from ${min} to ${max}${enums}`,
     });
   }

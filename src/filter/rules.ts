@@ -11,12 +11,23 @@ import { EcliError } from '../errors.js';
 export type FilterOperator = '==' | '!=' | '<' | '<=' | '>' | '>=' | '~' | '!~';
 
 export interface FilterRule {
+  /** The field's name; for a shorthand, what the field holds (the process id member is `pid` or `tgid`). */
   field: string;
   operator: FilterOperator;
   /** The value as written, `\,` unescaped. */
   value: string;
   /** The rule as written, for messages. */
   text: string;
+  /** `--pid`, `--comm`, `--container`: each export's member holding that, whatever its name. */
+  shorthand?: FilterShorthand;
+}
+
+/** The filters libbpf-tools users type: `-p PID`, `-c COMM`, and ig's `--containername`. */
+export type FilterShorthand = 'pid' | 'comm' | 'container';
+
+/** The rule of `--pid N`, `--comm NAME` or `--container NAME`. */
+export function shorthandRule(shorthand: FilterShorthand, value: string): FilterRule {
+  return { field: shorthand, operator: '==', value, text: `--${shorthand} ${value}`, shorthand };
 }
 
 /** Longest first, so `<=` is not read as `<` followed by a value `=...`. `=` is ig's alias of `==`. */

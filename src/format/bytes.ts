@@ -236,7 +236,7 @@ export interface PlainRowWriter {
 export function plainRowWriter(compiler: ByteWriterCompiler, cells: readonly PlainCell[], offsets: readonly number[], lead = true): PlainRowWriter {
   // A cell shown as its type's plain text gets that type's writer; display hints keep their decoder.
   const writerOf = (cell: PlainCell): ByteWriter =>
-    cell.plain === compiler.values.compile(cell.column.typeId).plain ? compiler.writer(cell.column.typeId, 'plain') : stringWriter(cell.plain);
+    cell.write ?? (cell.plain === compiler.values.compile(cell.column.typeId).plain ? compiler.writer(cell.column.typeId, 'plain') : stringWriter(cell.plain));
   const writers = cells.map(writerOf);
   const positions = cells.map((c: { column: Column }) => c.column.offset);
   const count = writers.length;

@@ -3,14 +3,16 @@
  * Everything is compiled once per layout; `formatInto` only reads bytes and writes one line.
  */
 import { Buffer } from 'node:buffer';
+import { escapeControls } from '../terminal.js';
 import type { Btf } from '../btf/btf.js';
 import type { Column, Columns } from '../btf/columns.js';
 import { ByteWriterCompiler, jsonLineWriter, plainRowWriter, type ExtraJsonField } from './bytes.js';
 import { hintDecoders, plainCells } from './display.js';
 import { currentBootTimeNs, isValueHint, twinKey, type HintContext } from './hints.js';
-import { selectColumns, type FieldSelection } from './fields.js';
+import { CONTAINER_COLUMN, selectColumns, type FieldSelection } from './fields.js';
+import { CONTAINER_KEY, containerCell, containerJson, type ContainerInfo } from './container.js';
 import type { SampleOrderSettings } from './sample-order.js';
-import { compileRecord, plainHeader } from './record.js';
+import { compileRecord, plainHeader, type PlainCell } from './record.js';
 import { TextBuffer } from './text-buffer.js';
 import { createTimeText, timeTextWidth, type TimeMode } from './time.js';
 import { asBuffer, ValueCompiler } from './value.js';
@@ -45,6 +47,12 @@ export interface EventFormatOptions {
    * output that is not a terminal): lines are whole.
    */
   maxWidth?: () => number | undefined;
+  /**
+   * The records come with their container (the run looks it up): JSON lines show it as a
+   * `container` member (none for host processes), plain text as a CONTAINER column when
+   * `fields` asks for it.
+   */
+  containers?: boolean;
 }
 
 /** What the command line chooses about output (`-j`, `--fields`, `--time`, `--no-widen`). */
@@ -56,14 +64,15 @@ export interface EventFormatter {
   /**
    * The text `formatInto` writes for `record`, without its last newline. Throws like formatInto.
    */
-  format(record: Uint8Array): string;
+  format(record: Uint8Array, container?: ContainerInfo): string;
   /**
    * One line with its newline (plain text: after a header line when the columns just widened),
    * written as UTF-8 into `out`: the record is the `length` bytes at `offset` in `data`. Throws
    * EcliError('RUNTIME') when the record is shorter than its struct, before writing anything;
-   * the caller counts it and goes on with the next record.
+   * the caller counts it and goes on with the next record. `container`: the record's, when the
+   * formatter was made with `containers` (undefined for a host process).
    */
-  formatInto(data: Buffer, offset: number, length: number, out: TextBuffer): void;
+  formatInto(data: Buffer, offset: number, length: number, out: TextBuffer, container?: ContainerInfo): void;
 }
 
 /** Name of the time stamp member added to JSON lines (unless the struct has a member of that name). */
@@ -82,27 +91,28 @@ export function createEventFormatter(btf: Btf, columns: Columns, options: EventF
   const scratch = new TextBuffer(1024);
   return {
     header: formatInto.header,
-    format(bytes) {
+    format(bytes, container) {
       const data = asBuffer(bytes);
       checkLength(data, 0, data.length);
       scratch.clear();
-      formatInto.write(data, 0, scratch);
+      formatInto.write(data, 0, scratch, container);
       return scratch.view().toString('utf8', 0, scratch.length - 1);
     },
-    formatInto(data, offset, length, out) {
+    formatInto(data, offset, length, out, container) {
       checkLength(data, offset, length);
-      formatInto.write(data, offset, out);
+      formatInto.write(data, offset, out, container);
     },
   };
 }
 
 interface LineFormatter {
   header: string | undefined;
-  write(data: Buffer, offset: number, out: TextBuffer): void;
+  write(data: Buffer, offset: number, out: TextBuffer, container: ContainerInfo | undefined): void;
 }
 
 function jsonFormatter(btf: Btf, writers: ByteWriterCompiler, columns: Columns, options: EventFormatOptions, hints: HintContext): LineFormatter {
-  const shown = options.fields ? selectColumns(columns, options.fields) : columns.members;
+  const selected = selectColumns(columns, options.fields ?? { kind: 'change', add: [], remove: [] }, () => true, options.containers === true);
+  const shown = selected.filter((c) => c !== CONTAINER_COLUMN);
   const mode = options.time ?? 'iso';
   const extras: ExtraJsonField[] = hintTwins(btf, columns, shown, hints);
   if (mode !== 'none' && !columns.members.some((c) => c.name === JSON_TIME_KEY)) {
@@ -122,7 +132,19 @@ function jsonFormatter(btf: Btf, writers: ByteWriterCompiler, columns: Columns, 
     extras.push({ key: JSON_TIME_KEY, offset: 0, write: (_data, _offset, out) => write(out) });
   }
   const line = jsonLineWriter(writers, shown, extras);
-  return { header: undefined, write: line };
+  if (!selected.includes(CONTAINER_COLUMN)) return { header: undefined, write: line };
+  // Two writers: a host process's line has no container member at all.
+  let current: ContainerInfo | undefined;
+  const containerJsonWriter = { key: CONTAINER_KEY, offset: 0, write: (_d: Buffer, _o: number, out: TextBuffer) => out.string(containerJson(current!)) };
+  const withContainer = jsonLineWriter(writers, shown, [...extras, containerJsonWriter]);
+  return {
+    header: undefined,
+    write(data, offset, out, container) {
+      if (container === undefined) return line(data, offset, out);
+      current = container;
+      withContainer(data, offset, out);
+    },
+  };
 }
 
 /**
@@ -147,15 +169,24 @@ function plainFormatter(
   options: EventFormatOptions,
   hints: HintContext,
 ): LineFormatter {
-  const shown = options.fields ? plainSelection(columns, options.fields) : columns.members;
-  const cells = plainCells(btf, compileRecord(values, { ...columns, members: shown }), hints);
+  const shown = options.fields ? plainSelection(columns, options.fields, options.containers === true) : columns.members;
+  const members = shown.filter((c) => c !== CONTAINER_COLUMN);
+  const cells = plainCells(btf, compileRecord(values, { ...columns, members }), hints);
+  // The CONTAINER column writes the current record's container, which write() sets.
+  let current: ContainerInfo | undefined;
+  const at = shown.indexOf(CONTAINER_COLUMN);
+  if (at >= 0) {
+    const text = (): string => escapeControls(containerCell(current));
+    cells.splice(at, 0, { column: CONTAINER_COLUMN, plain: text, mayBeNonAscii: true, write: (_d, _o, out) => out.string(text()) });
+  }
   const mode = options.time ?? 'hms';
   const start = mode === 'none' ? '' : 'TIME'.padEnd(timeTextWidth(mode) + 1);
   const names = cells.map((c) => c.column);
   const widen = options.widen ?? true;
   // Widening columns start at their type's width; the last one has nothing after it to align.
   const lead = mode === 'none' ? 0 : 1;
-  const starts = widen ? cells.map((c, i) => (i < cells.length - 1 ? startWidth(btf, c.column) + 1 + (i === 0 ? lead : 0) : 0)) : [];
+  const typical = (c: PlainCell): number => (c.column === CONTAINER_COLUMN ? CONTAINER_START_WIDTH : startWidth(btf, c.column));
+  const starts = widen ? cells.map((c, i) => (i < cells.length - 1 ? typical(c) + 1 + (i === 0 ? lead : 0) : 0)) : [];
   let layout = plainHeader(start, names, starts);
   const offsets = [...layout.offsets];
   const row = plainRowWriter(writers, cells, offsets, lead === 1);
@@ -165,7 +196,8 @@ function plainFormatter(
   let prefix: Uint8Array = new Uint8Array(0);
   return {
     header: layout.header,
-    write(data, offset, out) {
+    write(data, offset, out, container) {
+      current = container;
       const now = timeText();
       if (now !== time) {
         time = now;
@@ -213,6 +245,12 @@ export function cutLine(out: TextBuffer, lineStart: number, width: number): void
 }
 
 /** Plain text's selected columns: naming a hidden column shows it (as its type prints). */
-function plainSelection(columns: Columns, fields: FieldSelection): Column[] {
-  return selectColumns(columns, fields, (c) => c.display !== 'hidden').map((c) => (c.display === 'hidden' ? { ...c, display: undefined } : c));
+function plainSelection(columns: Columns, fields: FieldSelection, containers: boolean): Column[] {
+  // Plain text shows the container only when asked (+container), as it does hidden members.
+  return selectColumns(columns, fields, (c) => c.display !== 'hidden' && c !== CONTAINER_COLUMN, containers).map((c) =>
+    c.display === 'hidden' ? { ...c, display: undefined } : c,
+  );
 }
+
+/** Container names as podman makes them up (`sharp_turing`) fit; longer ones widen the column. */
+const CONTAINER_START_WIDTH = 16;

@@ -6,6 +6,7 @@
 import type { Column, Columns } from '../btf/columns.js';
 import { EcliError } from '../errors.js';
 import { didYouMean } from '../suggest.js';
+import { CONTAINER_KEY } from './container.js';
 
 export type FieldSelection = { kind: 'only'; names: string[] } | { kind: 'change'; add: string[]; remove: string[] };
 
@@ -35,22 +36,30 @@ export function parseFields(text: string): FieldSelection {
 }
 
 /**
- * The columns `selection` keeps, in output order. `shown` tells whether a column is shown by
- * default (display hints hide some in plain text). Throws USAGE for a name no column has.
+ * The field of an event's container (format/container.ts), which is not a member of its struct:
+ * formatters tell it from the members by identity. It comes first, before the members.
  */
-export function selectColumns(columns: Columns, selection: FieldSelection, shown: (c: Column) => boolean = () => true): Column[] {
-  const byName = new Map(columns.members.map((c) => [c.name, c]));
+export const CONTAINER_COLUMN: Column = Object.freeze({ name: CONTAINER_KEY, typeId: 0, offset: 0, size: 0 });
+
+/**
+ * The columns `selection` keeps, in output order. `shown` tells whether a column is shown by
+ * default (display hints hide some in plain text). With `container`, the events carry their
+ * container and CONTAINER_COLUMN may be selected (`shown` decides whether it is by default).
+ * Throws USAGE for a name no column has.
+ */
+export function selectColumns(columns: Columns, selection: FieldSelection, shown: (c: Column) => boolean = () => true, container = false): Column[] {
+  const all = container && !columns.members.some((c) => c.name === CONTAINER_KEY) ? [CONTAINER_COLUMN, ...columns.members] : columns.members;
+  const byName = new Map(all.map((c) => [c.name, c]));
   const find = (name: string): Column => {
     const column = byName.get(name);
     if (column) return column;
-    throw new EcliError('USAGE', `--fields: ${columns.describe} has no field ${name}${didYouMean(name, byName.keys())}`, {
-      hint: `its fields are ${[...byName.keys()].join(', ')}`,
-    });
+    const hint = `its fields are ${[...byName.keys()].join(', ')}${name === CONTAINER_KEY ? `; ${CONTAINER_KEY} needs a process id (pid, tgid) or cgroup id member` : ''}`;
+    throw new EcliError('USAGE', `--fields: ${columns.describe} has no field ${name}${didYouMean(name, byName.keys())}`, { hint });
   };
   if (selection.kind === 'only') return selection.names.map(find);
   const removed = new Set(selection.remove.map((name) => find(name).name));
   const added = new Set(selection.add.map((name) => find(name).name));
-  return columns.members.filter((c) => !removed.has(c.name) && (added.has(c.name) || shown(c)));
+  return all.filter((c) => !removed.has(c.name) && (added.has(c.name) || shown(c)));
 }
 
 /** What a sampled map's key column that is not a struct member is called in plain text, --fields and --sort. */

@@ -6,6 +6,7 @@ import { Buffer } from 'node:buffer';
 import { EcliError } from '../errors.js';
 import { escapeControls } from '../terminal.js';
 import type { Column, Columns } from '../btf/columns.js';
+import type { TextBuffer } from './text-buffer.js';
 import { objectDecoder, type CompiledValue, type Decoder, type ValueCompiler } from './value.js';
 
 export interface CompiledRecord {
@@ -79,4 +80,6 @@ export interface PlainCell {
   plain: Decoder;
   /** False when the text is always ASCII, so its UTF-16 length equals its UTF-8 length. */
   mayBeNonAscii: boolean;
+  /** Writes the cell's text itself (a cell that is not read from the record's bytes). */
+  write?: (data: Buffer, offset: number, out: TextBuffer) => void;
 }

@@ -172,8 +172,14 @@ export interface ExportedTypesStructMemberMeta {
   kind?: string;
   /** How the member is shown (from a `/// @display` comment); JSON keeps its value and may add a `<name>_text` twin. */
   display?: DisplayHint;
+  /** The member that tells an event's container (from a `/// @container` comment). */
+  container?: ContainerMark;
   [key: string]: unknown;
 }
+
+/** What a member marked with `/// @container "..."` holds: a cgroup id (bpf_get_current_cgroup_id()) or a process id. */
+export const CONTAINER_MARKS = ['cgroup_id', 'pid'] as const;
+export type ContainerMark = (typeof CONTAINER_MARKS)[number];
 
 /**
  * Display hints of exported struct members: `args` shows an array of strings as one shell-quoted

@@ -10,6 +10,8 @@ import { createSampleFormatter } from '../format/sample.js';
 import { createSampleOrder, type MapEntry } from '../format/sample-order.js';
 import { createStackTraceFormatter, type StackSymbolizer } from '../format/stack.js';
 import type { TextBuffer } from '../format/text-buffer.js';
+import type { ContainerInfo } from '../format/container.js';
+import { noContainerReason } from '../containers/event-key.js';
 import type { ExportSpec, SampleExportSpec } from '../model/exports.js';
 import type { MapMeta, MapSampleMeta } from '../package/types.js';
 
@@ -19,11 +21,12 @@ export interface EventConsumerSpec {
   transport: 'ringbuf' | 'perf_event_array';
   header: string | undefined;
   /**
-   * Writes the output of the record (the `length` bytes at `offset` in `data`) into `out`, each
-   * line with its newline; records that print nothing (empty stack traces) write nothing.
-   * Throws EcliError('RUNTIME') for a record too short for its columns, before writing.
+   * Writes the output of the record (the `length` bytes at `offset` in `data`, from `container`
+   * when the consumer was built for records that carry one) into `out`, each line with its
+   * newline; records that print nothing (empty stack traces) write nothing. Throws
+   * EcliError('RUNTIME') for a record too short for its columns, before writing.
    */
-  write(data: Buffer, offset: number, length: number, out: TextBuffer): void;
+  write(data: Buffer, offset: number, length: number, out: TextBuffer, container?: ContainerInfo): void;
 }
 
 export interface SampleConsumerSpec {
@@ -41,7 +44,11 @@ export interface SampleConsumerSpec {
 
 export type ConsumerSpec = EventConsumerSpec | SampleConsumerSpec;
 
-/** `symbolizer` names stack-trace frames, unless the interpreter says `with_symbols: false`; without it, addresses only. */
+/**
+ * `symbolizer` names stack-trace frames, unless the interpreter says `with_symbols: false`;
+ * without it, addresses only. With `output.containers`, the records of an export whose struct
+ * tells their container (containers/event-key.ts) come with it: their formatter can show it.
+ */
 export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], output: OutputSettings, symbolizer?: StackSymbolizer): ConsumerSpec[] {
   const { format } = output;
   return exports.map((spec): ConsumerSpec => {
@@ -68,8 +75,17 @@ export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], output:
       };
       return { kind: 'events', map, transport, header: undefined, write };
     }
-    const formatter = createEventFormatter(btf, columns, output);
-    return { kind: 'events', map, transport, header: formatter.header, write: (data, offset, length, out) => formatter.formatInto(data, offset, length, out) };
+    const formatter = createEventFormatter(btf, columns, {
+      ...output,
+      containers: output.containers === true && noContainerReason(btf, columns) === undefined,
+    });
+    return {
+      kind: 'events',
+      map,
+      transport,
+      header: formatter.header,
+      write: (data, offset, length, out, container) => formatter.formatInto(data, offset, length, out, container),
+    };
   });
 }
 

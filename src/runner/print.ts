@@ -47,17 +47,16 @@ export const OUTPUT_GRACE_MS = 3000;
 export class StdoutOutput implements RunOutput {
   private readonly lines: LineSink;
   private readonly notices: EventNotices;
-  private readonly consumers: Map<ExportSpec, ConsumerSpec>;
+  /** The formatter of each export, made when the engine asks for its sink. */
+  private readonly consumers = new Map<ExportSpec, ConsumerSpec>();
   private readonly cancelWatch: Cancel;
   private unwrittenAtEnd = 0;
 
   /** Builds the formatters of `spec`'s exports: one that refuses its columns is a package error, before anything is opened. */
   constructor(
-    spec: PackageSpec,
+    private readonly spec: PackageSpec,
     private readonly options: StdoutOutputOptions,
   ) {
-    const consumers = buildConsumers(spec.btf, spec.exports, options.output, options.symbolizer);
-    this.consumers = new Map(spec.exports.map((exported, i) => [exported, consumers[i]!]));
     this.notices = new EventNotices(options.notice, options.clock, options.counters);
     this.lines = createLineSink(options.stdout, {
       closed: () => options.stop.end(),
@@ -67,14 +66,14 @@ export class StdoutOutput implements RunOutput {
   }
 
   events(exported: EventExportSpec): EventSink {
-    const consumer = this.consumers.get(exported) as EventConsumerSpec;
+    const consumer = this.consumer(exported) as EventConsumerSpec;
     const lines = this.lines;
-    return (data, offset, length) => {
+    return (data, offset, length, context) => {
       const dropped = lines.dropped;
       const out = lines.lineBuffer();
       if (out === undefined) return lines.dropped > dropped ? 'dropped' : 'empty';
       const before = out.length;
-      consumer.write(data, offset, length, out);
+      consumer.write(data, offset, length, out, context.container);
       if (out.length === before) return 'empty';
       lines.wrote();
       lines.endUnit('events');
@@ -83,7 +82,7 @@ export class StdoutOutput implements RunOutput {
   }
 
   samples(exported: SampleExportSpec): SampleSink {
-    const consumer = this.consumers.get(exported) as SampleConsumerSpec;
+    const consumer = this.consumer(exported) as SampleConsumerSpec;
     const lines = this.lines;
     return (read, malformed) => {
       const dropped = lines.dropped;
@@ -112,7 +111,9 @@ export class StdoutOutput implements RunOutput {
 
   started(): void {
     let wrote = false;
-    for (const consumer of this.consumers.values()) {
+    for (const exported of this.spec.exports) {
+      const consumer = this.consumers.get(exported);
+      if (consumer === undefined) continue;
       if (consumer.header === undefined) continue;
       this.lines.writeLine(consumer.header);
       wrote = true;
@@ -123,6 +124,12 @@ export class StdoutOutput implements RunOutput {
 
   flush(): void {
     this.lines.flush();
+  }
+
+  private consumer(exported: ExportSpec): ConsumerSpec {
+    const [built] = buildConsumers(this.spec.btf, [exported], this.options.output, this.options.symbolizer);
+    this.consumers.set(exported, built!);
+    return built!;
   }
 
   settled(): void {

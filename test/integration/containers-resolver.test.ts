@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readProcessCgroupPath } from '../../src/containers/cgroups.js';
-import { ContainerResolver, findCgroup2Root } from '../../src/containers/resolver.js';
+import { ContainerResolver, findCgroup2Root, isPending } from '../../src/containers/resolver.js';
 import { haveRoot } from '../helpers/env.js';
 import { havePodman, startPodman } from '../helpers/podman.js';
 
@@ -29,10 +29,10 @@ test('a podman container is found from its pid and its cgroup id, by state files
 
   // No socket: podman's state files (runc's state → bundle → containers.json).
   const files = new ContainerResolver({ sockets: { podman: path.join(podman.dir, 'no-such.sock') } });
-  assert.deepEqual(await files.byPid(pid), expected);
-  assert.deepEqual(await files.byCgroupId(cgroupId), expected);
-  assert.equal(await files.byPid(process.pid), undefined);
-  assert.equal(await files.byCgroupId(statSync(cgroupRoot, { bigint: true }).ino), undefined);
+  assert.deepEqual(files.byPid(pid), expected);
+  assert.deepEqual(files.byCgroupId(cgroupId), expected);
+  assert.equal(files.byPid(process.pid), undefined);
+  assert.equal(files.byCgroupId(statSync(cgroupRoot, { bigint: true }).ino), undefined);
 
   // The API socket alone: state files are looked for where there are none.
   const socket = await podman.startService();
@@ -40,10 +40,11 @@ test('a podman container is found from its pid and its cgroup id, by state files
   t.after(() => rmSync(empty, { recursive: true, force: true }));
   const api = new ContainerResolver({
     sockets: { podman: socket },
-    stateFiles: { runtimeRoots: [empty], containerdBundles: [empty], dockerData: empty },
+    stateFiles: { runtimeRoots: [empty], containerdBundles: [empty], dockerData: empty, storageRoots: [empty] },
   });
   const asked = api.byCgroupId(cgroupId);
-  assert.ok(asked instanceof Promise, 'a new container is asked for');
-  assert.deepEqual(await asked, expected);
+  assert.ok(isPending(asked), 'a new container is asked for');
+  assert.deepEqual(asked.provisional, { id, runtime: 'podman' }, 'its cgroup path tells its id and runtime at once');
+  assert.deepEqual(await asked.settled, expected);
   assert.deepEqual(api.byPid(pid), expected, 'then known at once');
 });

@@ -12,6 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
 import { eccCompile, startEcli, type RunningEcli } from '../helpers/ecli-process.js';
 import { jsonOf } from '../helpers/ecli-checks.js';
+import { readProcessCgroupPath } from '../../src/containers/cgroups.js';
+import { findCgroup2Root } from '../../src/containers/resolver.js';
 
 const example = path.join(repoRoot, 'examples/execsnoop-full');
 const LIBBPF_EXECSNOOP = '/usr/sbin/execsnoop';
@@ -84,6 +86,8 @@ interface ExecEvent {
   syscall: string;
   argc: number;
   dropped_before: number;
+  /** bpf_get_current_cgroup_id() of the exec'ing task. */
+  cgroup_id: number;
   comm: string;
   filename: string;
   argv: string[];
@@ -126,6 +130,14 @@ function prepare(t: TestContext): Setup | undefined {
 test.after(() => {
   if (setup) rmSync(setup.dir, { recursive: true, force: true });
 });
+
+/** The cgroup (v2) id of this process, which its children exec in: the inode of its cgroup's directory. */
+function ownCgroupId(): number {
+  const root = findCgroup2Root();
+  const own = readProcessCgroupPath('/proc', process.pid);
+  assert.ok(root !== undefined && own !== undefined, 'a cgroup v2 hierarchy is mounted');
+  return Number(statSync(path.join(root, own)).ino);
+}
 
 function events(run: RunningEcli): ExecEvent[] {
   return run.lines.filter((line) => line.startsWith('{')).map((line) => jsonOf(line) as unknown as ExecEvent);
@@ -186,6 +198,7 @@ test('JSON events: arguments, a failed exec, execveat, a thread, other users', a
         syscall: 'EXECVE(0)',
         argc: 4,
         dropped_before: 0,
+        cgroup_id: ownCgroupId(),
         comm: 'esf-target',
         filename: s.target,
         argv: padded([s.target, ...args]),
@@ -210,6 +223,7 @@ test('JSON events: arguments, a failed exec, execveat, a thread, other users', a
         syscall: 'EXECVEAT(1)',
         argc: 2,
         dropped_before: 0,
+        cgroup_id: ownCgroupId(),
         comm: 'esf-target',
         filename: s.target,
         argv: padded([s.target, 'via-execveat']),
@@ -228,6 +242,7 @@ test('JSON events: arguments, a failed exec, execveat, a thread, other users', a
         syscall: 'EXECVE(0)',
         argc: 2,
         dropped_before: 0,
+        cgroup_id: ownCgroupId(),
         comm: 'esf-target',
         filename: s.target,
         argv: padded([s.target, 'from-thread']),

@@ -45,7 +45,7 @@ test('member comments become display hints; other values and keys are warned abo
   );
   assert.deepEqual(warnings, [
     '@display "loud" of member bad_value of struct event is ignored: use one of "args", "hidden", "errno", "signal", "hex", "flags", "duration", "boot_ns", "ipv4", "ipv6", "port"',
-    '@unit of member other_key of struct event is ignored: struct members take only @display',
+    '@unit of member other_key of struct event is ignored: struct members take only @display and @container',
   ]);
 });
 
@@ -81,4 +81,35 @@ test('export_types members carry the hints that fit their type', () => {
   assert.deepEqual(warnings, ['@display of member comm of struct event is ignored: display "args" needs an array of strings (char[N][M]), not char[8]']);
   // Without hints, members have no display key at all (the reference's JSON shape plus offset/size/kind).
   assert.ok(buildExportTypes(btf, ['event'], { header: 'e.h', source: 'e.bpf.c' }).types[0]!.members.every((m) => !('display' in m)));
+});
+
+test('@container marks a cgroup id (8 bytes) or pid (4 or 8 bytes) member; other types are warned about', () => {
+  const b = new BtfBuilder();
+  const char = b.int('char', 1, { signed: true });
+  b.struct('event', [
+    { name: 'cg', type: b.int('unsigned long long', 8) },
+    { name: 'task', type: b.int('unsigned int', 4) },
+    { name: 'comm', type: b.array(char, 8) },
+  ]);
+  const btf = Btf.parse(b.build());
+  const marks = new Map([
+    [
+      'event',
+      new Map([
+        ['cg', 'cgroup_id'],
+        ['task', 'pid'],
+        ['comm', 'pid'],
+      ] as const),
+    ],
+  ]);
+  const { types, warnings } = buildExportTypes(btf, ['event'], { header: 'e.h', source: 'e.bpf.c' }, new Map(), marks);
+  assert.deepEqual(
+    types[0]!.members.map((m) => [m.name, m.container]),
+    [
+      ['cg', 'cgroup_id'],
+      ['task', 'pid'],
+      ['comm', undefined],
+    ],
+  );
+  assert.deepEqual(warnings, ['@container of member comm of struct event is ignored: a pid is an integer of 4 or 8 bytes']);
 });

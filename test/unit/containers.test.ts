@@ -3,10 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Btf } from '../../src/btf/btf.js';
+import type { Columns } from '../../src/btf/columns.js';
+import { checkExportStruct } from '../../src/btf/export-check.js';
 import { CgroupIndex, cgroup2Mounts, processCgroupPath } from '../../src/containers/cgroups.js';
+import { containerKeyOf, keyReader, noContainerReason } from '../../src/containers/event-key.js';
 import { containerOfCgroup } from '../../src/containers/patterns.js';
-import { ContainerResolver } from '../../src/containers/resolver.js';
+import { ContainerResolver, isPending } from '../../src/containers/resolver.js';
 import { annotationFacts, readStateFiles, type StateFileLocations } from '../../src/containers/state-files.js';
+import { BtfBuilder } from '../helpers/btf-builder.js';
 
 const ID = 'c0ffee'.padEnd(64, '0');
 const ID2 = 'bead'.padEnd(64, '1');
@@ -93,16 +98,20 @@ test('the cgroup index finds ids (directory inodes) by walking once, and again f
   assert.equal(index.scans, 1);
   mkdirSync(join(root, 'docker', ID2), { recursive: true });
   const later = idOf(`docker/${ID2}`);
-  // Too soon after the last scan: not found yet; the caller may retry at nextRescanAt.
-  assert.equal(index.pathOf(later), undefined);
+  // Too soon after the last scan: the caller asks again at nextRescanAt.
+  assert.equal(index.pathOf(later), 'later');
   assert.equal(index.nextRescanAt, 20);
   now = 25;
   assert.equal(index.pathOf(later), `/docker/${ID2}`);
   assert.equal(index.scans, 2);
-  // A known id costs no scan.
+  // A known id costs no scan; one a scan after its event did not find is gone, and costs no more.
   now = 100;
   index.pathOf(later);
   assert.equal(index.scans, 2);
+  assert.equal(index.pathOf(12345n), undefined);
+  now = 200;
+  assert.equal(index.pathOf(12345n), undefined);
+  assert.equal(index.scans, 3);
   const small = new CgroupIndex({ root, maxEntries: 2 });
   small.rescan();
   assert.equal(small.truncated, true);
@@ -121,6 +130,7 @@ function podmanFiles(root: string, id: string, name: string, image: string): Sta
     runtimeRoots: [join(root, 'run', 'runc'), join(root, 'run', 'crun')],
     containerdBundles: [join(root, 'run', 'containerd')],
     dockerData: join(root, 'docker'),
+    storageRoots: [],
   };
 }
 
@@ -170,6 +180,16 @@ test('state files: podman through runc state, bundle and containers.json; crun; 
   writeFileSync(join(root, 'storage', 'vfs-containers', 'containers.json'), '{not json');
   assert.deepEqual(readStateFiles(ID, where), { runtime: 'podman' });
   assert.deepEqual(annotationFacts({ 'io.kubernetes.cri.sandbox-name': 7 }), {});
+
+  // A container that exited has no OCI state any more: its containers/storage entry names it,
+  // in a graph root given, or learned from a bundle found before.
+  podmanFiles(root, ID, 'web', 'localhost/web:1');
+  const learned: string[] = [];
+  readStateFiles(ID, where, (r) => learned.push(r));
+  assert.deepEqual(learned, [join(root, 'storage')]);
+  rmSync(join(root, 'run', 'runc', ID), { recursive: true });
+  assert.deepEqual(readStateFiles(ID, where), {});
+  assert.deepEqual(readStateFiles(ID, { ...where, storageRoots: [join(root, 'storage')] }), { runtime: 'podman', name: 'web', image: 'localhost/web:1' });
 });
 
 test('the resolver: pid → /proc/PID/cgroup → container; cgroup id → path → container; host processes have none; cached', async (t) => {
@@ -185,13 +205,16 @@ test('the resolver: pid → /proc/PID/cgroup → container; cgroup id → path �
   mkdirSync(join(cgroupRoot, 'libpod_parent', `libpod-${ID}`, 'container'), { recursive: true });
   const resolver = new ContainerResolver({ cgroupRoot, procRoot: proc, stateFiles: where, sockets: { podman: join(root, 'no-such.sock') } });
   const web = { id: ID, runtime: 'podman', name: 'web', image: 'localhost/web:1' };
-  assert.deepEqual(await resolver.byPid(100), web);
+  assert.deepEqual(resolver.byPid(100), web, 'no socket: known at once from the state files');
   assert.equal(resolver.byPid(1), undefined);
   assert.equal(resolver.byPid(99999), undefined);
   const leaf = statSync(join(cgroupRoot, 'libpod_parent', `libpod-${ID}`, 'container'), { bigint: true }).ino;
   assert.equal(resolver.byCgroupId(leaf), resolver.byPid(100), 'the same cached object');
   assert.equal(resolver.byCgroupId(statSync(cgroupRoot, { bigint: true }).ino), undefined);
-  assert.equal(resolver.byCgroupId(1n), undefined);
+  // An id the last walk (just now) did not see is answered after the next walk: a gone cgroup.
+  const gone = resolver.byCgroupId(1n);
+  assert.ok(isPending(gone));
+  assert.equal(await gone.settled, undefined);
   assert.equal(resolver.resolvesCgroupIds, true);
 });
 
@@ -199,7 +222,48 @@ test('the resolver keeps at most maxContainers, dropping the oldest', async (t) 
   const root = tempDir(t);
   const where = podmanFiles(root, ID, 'web', 'localhost/web:1');
   const resolver = new ContainerResolver({ cgroupRoot: root, procRoot: root, stateFiles: where, maxContainers: 1 });
-  const first = await resolver.byPath(`/libpod_parent/libpod-${ID}`);
-  await resolver.byPath(`/libpod_parent/libpod-${ID2}`);
-  assert.notEqual(await resolver.byPath(`/libpod_parent/libpod-${ID}`), first, 'looked up again');
+  const first = resolver.byPath(`/libpod_parent/libpod-${ID}`);
+  assert.equal(resolver.byPath(`/libpod_parent/libpod-${ID}`), first, 'cached');
+  resolver.byPath(`/libpod_parent/libpod-${ID2}`);
+  assert.notEqual(resolver.byPath(`/libpod_parent/libpod-${ID}`), first, 'looked up again');
+});
+
+test("an event's container key: a marked member, else cgroup_id/cgroup (8 bytes), else pid/tgid", () => {
+  const b = new BtfBuilder();
+  const u64 = b.int('unsigned long long', 8);
+  const int = b.int('int', 4, { signed: true });
+  const s = b.struct('event', [
+    { name: 'pid', type: int },
+    { name: 'tgid', type: int },
+    { name: 'cgroup', type: u64 },
+    { name: 'other', type: u64 },
+    { name: 'cgroup_id', type: int },
+  ]);
+  const btf = Btf.parse(b.build());
+  const columns = (marks: Record<string, 'cgroup_id' | 'pid'> = {}, only?: string[]): Columns => {
+    const all = checkExportStruct(btf, {
+      name: 'event',
+      type_id: s,
+      size: btf.sizeOf(s),
+      members: ['pid', 'tgid', 'cgroup', 'other', 'cgroup_id'].map((name) => ({ name, type: '', ...(marks[name] ? { container: marks[name] } : {}) })),
+    });
+    return only ? { ...all, members: all.members.filter((c) => only.includes(c.name)) } : all;
+  };
+  const key = (c: Columns) => {
+    const found = containerKeyOf(btf, c);
+    return found && [found.kind, found.column.name];
+  };
+  assert.deepEqual(key(columns()), ['cgroup_id', 'cgroup'], 'a 4-byte cgroup_id is not a cgroup id');
+  assert.deepEqual(key(columns({ other: 'cgroup_id' })), ['cgroup_id', 'other']);
+  assert.deepEqual(key(columns({ tgid: 'pid' })), ['pid', 'tgid']);
+  assert.deepEqual(key(columns({}, ['pid', 'tgid', 'other'])), ['pid', 'pid']);
+  assert.deepEqual(key(columns({}, ['tgid', 'other'])), ['pid', 'tgid']);
+  assert.equal(containerKeyOf(btf, columns({}, ['other', 'cgroup_id'])), undefined);
+  assert.match(noContainerReason(btf, columns({}, ['other'])) ?? '', /has no cgroup id \(cgroup_id\) or process id \(pid, tgid\) member/);
+  assert.equal(noContainerReason(btf, columns()), undefined);
+  const data = Buffer.alloc(btf.sizeOf(s));
+  data.writeInt32LE(4242, 0);
+  data.writeBigUInt64LE(2n ** 40n + 7n, 8);
+  assert.equal(keyReader(containerKeyOf(btf, columns())!)(data, 0), 2n ** 40n + 7n);
+  assert.equal(keyReader(containerKeyOf(btf, columns({}, ['pid']))!)(data, 0), 4242);
 });

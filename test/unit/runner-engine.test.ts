@@ -32,6 +32,13 @@ import type { SampleSource } from '../../src/runner/sampler.js';
 import { RunStop } from '../../src/runner/stop.js';
 import type { LineReaderHandlers } from '../../src/runner/trace-relay.js';
 import { BtfBuilder } from '../helpers/btf-builder.js';
+import type { ContainerLookup, ContainerSource } from '../../src/containers/resolver.js';
+import type { ContainerInfo } from '../../src/format/container.js';
+import type { OutputSettings } from '../../src/format/event.js';
+import { parseFields } from '../../src/format/fields.js';
+import { loadRegexCompiler } from '../../src/filter/regex.js';
+import { parseFilterRules, shorthandRule } from '../../src/filter/rules.js';
+import { stageFactory, type StageChoices } from '../../src/runner/event-stages.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 /** `struct event { unsigned int pid; unsigned int seq; }`, exported through a ring buffer, or sampled from a hash map. */
@@ -196,6 +203,9 @@ interface CliRunOptions {
   stdout?: Writable;
   kernel?: FakeKernel;
   observer?: RunObserver;
+  /** `--filter` and its shorthands, and the containers (as ecli run's flags give them). */
+  choices?: Partial<StageChoices>;
+  fields?: OutputSettings['fields'];
 }
 
 /** `ecli run` over the fake kernel: the engine with the stdout output, as runner/run.ts puts them together. */
@@ -212,12 +222,20 @@ function cliRun(options: CliRunOptions = {}) {
   const output = new StdoutOutput(spec, {
     stdout,
     notice: (message) => notices.push(message),
-    output: { format, ...(format === 'json' ? { time: 'none' as const } : {}) },
+    output: {
+      format,
+      ...(format === 'json' ? { time: 'none' as const } : {}),
+      ...(options.fields ? { fields: options.fields } : {}),
+      containers: options.choices?.containers !== undefined,
+    },
     clock,
     stop,
     counters: () => engine?.counters ?? zeroCounters(),
     ...(options.watchOutput ? { watchOutput: options.watchOutput } : {}),
   });
+  const stages = options.choices
+    ? stageFactory(spec, { rules: [], regex: undefined, containers: undefined, ...options.choices }, (message) => notices.push(message))
+    : undefined;
   const settings: RunSettings = {
     images: [],
     verbose: false,
@@ -225,6 +243,7 @@ function cliRun(options: CliRunOptions = {}) {
     limits: options.limits ?? {},
     tracePipe: options.tracePipe ?? false,
     lastIntervalOnStop: true,
+    ...(stages ? { stages } : {}),
   };
   engine = RunEngine.start(spec, settings, output, { kernel, clock, stop, ...(options.observer ? { observer: options.observer } : {}) });
   const end = async (forced?: Promise<unknown>) => {
@@ -695,4 +714,129 @@ test("a sampled map's entries go through keepEntry before the sink, the others c
   assert.deepEqual(run.intervals.at(-1), [2, 3]);
   assert.equal(run.engine.counters.filtered, 1);
   run.engine.close();
+});
+
+/** Containers by pid: known ones at once, `pending` ones when the test settles them. */
+class FakeContainers implements ContainerSource {
+  readonly known = new Map<number, ContainerInfo>();
+  readonly pending = new Map<number, { info: ContainerInfo; settle: () => void; settled: Promise<ContainerInfo> }>();
+  lookups = 0;
+  byCgroupId(): ContainerLookup {
+    throw new Error('the test struct has no cgroup id');
+  }
+  byPid(pid: number): ContainerLookup {
+    this.lookups++;
+    const waiting = this.pending.get(pid);
+    if (waiting) return { provisional: { id: waiting.info.id, runtime: waiting.info.runtime }, settled: waiting.settled };
+    return this.known.get(pid);
+  }
+  ask(pid: number, info: ContainerInfo): void {
+    let settle!: () => void;
+    const settled = new Promise<ContainerInfo>((resolve) => {
+      settle = () => {
+        this.pending.delete(pid);
+        this.known.set(pid, info);
+        resolve(info);
+      };
+    });
+    this.pending.set(pid, { info, settle, settled });
+  }
+}
+
+const WEB: ContainerInfo = { id: 'a'.repeat(64), runtime: 'podman', name: 'web', image: 'localhost/web:1' };
+const DB: ContainerInfo = { id: 'b'.repeat(64), runtime: 'docker', name: 'db', image: 'postgres:16' };
+
+test('--filter keeps the records whose members match; --pid compares the pid member; rules are checked before anything is opened', async () => {
+  const regex = await loadRegexCompiler();
+  const { clock, stdout, reader, end } = cliRun({ choices: { rules: [...parseFilterRules('seq>=2,seq!=3'), shorthandRule('pid', '7')], regex } });
+  reader.queue.push(record(7, 1), record(7, 2), record(8, 2), record(7, 3), record(7, 4));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.deepEqual(rows(stdout.text), ['{"pid":7,"seq":2}', '{"pid":7,"seq":4}']);
+  await end();
+  const kernel = new FakeKernel();
+  assert.throws(() => cliRun({ kernel, choices: { rules: parseFilterRules('seqq>1') } }), /struct event has no field seqq \(did you mean seq\?\)/);
+  assert.deepEqual(kernel.steps, [], 'nothing opened');
+});
+
+test('events carry their container: JSON gains it for container processes only, plain text shows it with +container', async () => {
+  const containers = new FakeContainers();
+  containers.known.set(42, WEB);
+  const json = cliRun({ choices: { containers } });
+  json.reader.queue.push(record(42, 1), record(43, 2));
+  json.clock.advance(POLL_INTERVAL_MS);
+  assert.deepEqual(rows(json.stdout.text), [
+    `{"container":{"id":"${WEB.id}","image":"localhost/web:1","name":"web","runtime":"podman"},"pid":42,"seq":1}`,
+    '{"pid":43,"seq":2}',
+  ]);
+  await json.end();
+  const plain = cliRun({ format: 'plain', fields: parseFields('+container'), choices: { containers } });
+  plain.reader.queue.push(record(42, 1), record(43, 2));
+  plain.clock.advance(POLL_INTERVAL_MS);
+  const [header, web, host] = rows(plain.stdout.text);
+  assert.match(header!, /^TIME {5}CONTAINER {9}PID +SEQ +$/);
+  assert.match(web!, /^\d\d:\d\d:\d\d {2}web {14}42 +1$/);
+  assert.match(host!, /^\d\d:\d\d:\d\d {19}43 +2$/);
+  await plain.end();
+});
+
+test('a container the runtime is asked about holds its record and the later ones, in order, until the answer comes', async () => {
+  const containers = new FakeContainers();
+  containers.known.set(42, WEB);
+  containers.ask(43, DB);
+  const { clock, stdout, reader, engine, end } = cliRun({ choices: { containers } });
+  reader.queue.push(record(42, 1), record(43, 2), record(42, 3), record(44, 4));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.equal(rows(stdout.text).length, 1, 'only the record before the pending one');
+  containers.pending.get(43)!.settle();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(
+    rows(stdout.text).map((line) => [JSON.parse(line).seq, JSON.parse(line).container?.name]),
+    [
+      [1, 'web'],
+      [2, 'db'],
+      [3, 'web'],
+      [4, undefined],
+    ],
+  );
+  assert.equal(engine.counters.received, 4);
+  await end();
+});
+
+test('at the end of a run, held records go out (without the container still being asked about)', async () => {
+  const containers = new FakeContainers();
+  containers.ask(43, DB);
+  const { clock, stdout, reader, end } = cliRun({ choices: { containers } });
+  reader.queue.push(record(43, 1), record(44, 2));
+  clock.advance(POLL_INTERVAL_MS);
+  assert.equal(stdout.text, '');
+  await end();
+  assert.deepEqual(rows(stdout.text), ['{"pid":43,"seq":1}', '{"pid":44,"seq":2}']);
+});
+
+test('container rules keep the events of one container (or of the host); member rules run first and spare the lookup', async () => {
+  const containers = new FakeContainers();
+  containers.known.set(42, WEB);
+  containers.known.set(43, DB);
+  const only = cliRun({ choices: { containers, rules: [shorthandRule('container', 'db')] } });
+  only.reader.queue.push(record(42, 1), record(43, 2), record(44, 3));
+  only.clock.advance(POLL_INTERVAL_MS);
+  assert.deepEqual(
+    rows(only.stdout.text).map((line) => JSON.parse(line).seq),
+    [2],
+  );
+  await only.end();
+  const host = cliRun({ choices: { containers, rules: parseFilterRules('container==') } });
+  host.reader.queue.push(record(42, 1), record(43, 2), record(44, 3));
+  host.clock.advance(POLL_INTERVAL_MS);
+  assert.deepEqual(
+    rows(host.stdout.text).map((line) => JSON.parse(line).seq),
+    [3],
+  );
+  await host.end();
+  containers.lookups = 0;
+  const members = cliRun({ choices: { containers, rules: parseFilterRules('seq==2') } });
+  members.reader.queue.push(record(42, 1), record(43, 2), record(44, 3));
+  members.clock.advance(POLL_INTERVAL_MS);
+  assert.equal(containers.lookups, 1);
+  await members.end();
 });

@@ -17,6 +17,7 @@ import { startupMark } from '../../startup-mark.js';
 import { runPackage } from '../../runner/run.js';
 import { loadSigningGate, type SigningOptions } from '../../signing/options.js';
 import { escapeControls, escapeControlsInLines } from '../../terminal.js';
+import { stageChoices, stageFactory, type EventStageOptions } from '../../runner/event-stages.js';
 import type { CommandIo } from './io.js';
 
 /** ecli run's flags: where the package comes from (ResolveOptions), and the engine's settings as the flags give them. */
@@ -38,6 +39,8 @@ export interface RunCommandOptions extends ResolveOptions, Pick<RunSettings, 'tr
   header?: string;
   /** `--wasm-dir`, `--wasm-memory` and `--raw`, for Wasm modules only. */
   wasm?: WasmFlags;
+  /** `--filter`, `--pid`, `--comm`, `--container`, `--no-containers`, `--container-socket`. */
+  stages?: EventStageOptions;
 }
 
 export interface WasmFlags {
@@ -53,9 +56,11 @@ const DEFAULT_WASM_MEMORY_PAGES = 16384;
 
 export async function runRun(spec: string, programArgs: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
   startupMark('run');
-  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, hostOptions, signing, header, wasm, ...resolveOptions } = opts;
+  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, hostOptions, signing, header, wasm, stages, ...resolveOptions } = opts;
   // Keys and the policy are read before anything else: a bad one stops the run at once.
   const gate = await loadSigningGate(signing ?? {});
+  // So are the filter's rules: a malformed one is a usage error at once.
+  const choices = await stageChoices(stages ?? {});
   // Bound before the package is even read: a taken port is a usage error, not a half-started run.
   const served = metrics === undefined ? undefined : await startMetrics(metrics, io);
   try {
@@ -66,9 +71,10 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
     try {
       const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
       const packageSpec = buildPackageSpec(resolved);
+      const stageOf = stageFactory(packageSpec, choices, (message) => io.stderr.write(`ecli: ${escapeControls(message)}\n`));
       return await runPackage(packageSpec, programArgs, {
-        settings: { verbose, tracePipe, btfCustomPath, limits: limits ?? {}, lastIntervalOnStop: true },
-        output,
+        settings: { verbose, tracePipe, btfCustomPath, limits: limits ?? {}, lastIntervalOnStop: true, ...(stageOf === undefined ? {} : { stages: stageOf }) },
+        output: { ...output, containers: choices.containers !== undefined },
         stdout: io.stdout,
         stderr: io.stderr,
         stopRequested,
