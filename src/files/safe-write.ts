@@ -11,8 +11,10 @@
  * - An existing regular file is replaced (rename) only when the caller allows it; the new file
  *   keeps the old one's mode, and its owner when ecli runs as root.
  * - A symlink is followed (the file it points to is replaced, the link stays, as docker writes its
- *   config.json) only when every link in the chain belongs to the caller or to root: another
- *   user's link is refused, so nobody can point root's writes at a file of their choice.
+ *   config.json) only when it belongs to the caller or to root, at the name and in every folder on
+ *   the way (src/files/safe-path): another user's link is refused, so nobody can point root's
+ *   writes at a file of their choice. The folder written into is held open from the checks to the
+ *   write, so swapping a folder on the way for a symlink meanwhile redirects nothing.
  * - Devices, FIFOs, sockets and folders are never written to.
  */
 import { randomBytes } from 'node:crypto';
@@ -26,16 +28,16 @@ import {
   linkSync,
   lstatSync,
   openSync,
-  readlinkSync,
   renameSync,
   statSync,
   unlinkSync,
   writeSync,
   type Stats,
 } from 'node:fs';
-import { basename, dirname, isAbsolute } from 'node:path';
+import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { EcliError } from '../errors.js';
+import { locate, type HeldFolder } from './safe-path.js';
 
 export interface SafeWriteOptions {
   /**
@@ -64,7 +66,13 @@ export async function writeFileSafely(
 ): Promise<string> {
   if (typeof content !== 'function') return writeFileSafelySync(path, content, options);
   const plan = planWrite(path, options);
-  const temp = openTemporary(plan, options);
+  let temp: Temporary;
+  try {
+    temp = openTemporary(plan, options);
+  } catch (error) {
+    plan.folder.close();
+    throw error;
+  }
   // Writes synchronously, and never closes the descriptor: its life stays with this function.
   const out = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -83,18 +91,24 @@ export async function writeFileSafely(
   } catch (error) {
     out.destroy();
     throw failed(plan, temp, error);
+  } finally {
+    plan.folder.close();
   }
   return plan.target;
 }
 
 export function writeFileSafelySync(path: string, content: Uint8Array | string, options: SafeWriteOptions): string {
   const plan = planWrite(path, options);
-  const temp = openTemporary(plan, options);
   try {
-    writeAll(temp.fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
-    finish(plan, temp, options);
-  } catch (error) {
-    throw failed(plan, temp, error);
+    const temp = openTemporary(plan, options);
+    try {
+      writeAll(temp.fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
+      finish(plan, temp, options);
+    } catch (error) {
+      throw failed(plan, temp, error);
+    }
+  } finally {
+    plan.folder.close();
   }
   return plan.target;
 }
@@ -125,18 +139,21 @@ export function writeError(target: string, error: unknown, existed: boolean): Ec
 interface Plan {
   /** The name the caller gave, for messages. */
   path: string;
-  /** The file to create or replace: `path`, or where its symlinks lead. */
+  /** The file to create or replace, for messages and the caller: `path`, or where its symlinks lead. */
   target: string;
+  /** The folder it is in, held open; `name` is its entry there. */
+  folder: HeldFolder;
+  name: string;
   existing: Stats | undefined;
 }
 
 interface Temporary {
   fd: number;
-  path: string;
+  /** Its entry in the plan's folder. */
+  name: string;
   closed: boolean;
 }
 
-const MAX_LINKS = 40;
 const CREATE_FLAGS = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW;
 
 /** Where the bytes go, decided once: follows the symlinks the caller may follow, refuses what may not be written. */
@@ -146,58 +163,31 @@ function planWrite(path: string, options: SafeWriteOptions): Plan {
   if (reached !== undefined && !reached.isFile() && !reached.isDirectory()) {
     throw refusal(`cannot write ${path}: it is ${fileKind(reached)}, not a regular file`, options.hint);
   }
-  const target = followOwnLinks(path, 'write', options.hint);
-  const existing = lstatOrUndefined(target);
-  if (existing === undefined) {
-    requireFolder(dirname(target), path, options.hint);
-    return { path, target, existing };
-  }
-  if (existing.isDirectory()) throw refusal(`cannot write ${path}: it is a folder`, options.hint);
-  if (!existing.isFile()) throw refusal(`cannot write ${path}: it is ${fileKind(existing)}, not a regular file`, options.hint);
-  if (options.existing === 'refuse') {
-    throw refusal(`cannot write ${path}: it already exists, and ecli replaces only a file it was told to`, options.refuseHint);
-  }
-  return { path, target, existing };
-}
-
-/**
- * `path` with its last component's symlinks followed, each checked: a link belonging to neither
- * the caller nor root is refused (USAGE), as is a loop, and for writing a dangling link. Also for
- * reading a file whose content matters, such as docker's config.json (a dangling link then leads
- * to a missing file). Folders on the way are left to the kernel (whose protected_symlinks guards
- * them in sticky folders): paths are not normalised, so `..` in a link means what the kernel
- * makes of it.
- */
-export function followOwnLinks(path: string, purpose: 'read' | 'write', hint?: string): string {
-  let current = path;
-  for (let links = 0; ; links++) {
-    const stats = lstatOrUndefined(current);
-    if (stats === undefined || !stats.isSymbolicLink()) return current;
-    if (links === MAX_LINKS) throw refusal(`cannot ${purpose} ${path}: it is a symlink loop`, hint);
-    const euid = process.geteuid?.() ?? 0;
-    if (stats.uid !== euid && stats.uid !== 0) {
-      throw refusal(
-        `cannot ${purpose} ${path}: ${current === path ? 'it' : current} is a symlink owned by uid ${stats.uid}, and ecli follows only its own user's or root's symlinks`,
-        'remove the link, or name the file it points to',
-      );
+  const { folder, name, linkText } = locate(path, 'write', options.hint);
+  try {
+    const target = folder.path === '/' ? `/${name}` : `${folder.path}/${name}`;
+    const existing = lstatOrUndefined(folder.entry(name));
+    if (existing === undefined) {
+      if (linkText !== undefined) throw refusal(`cannot write ${path}: it is a dangling symlink (to ${linkText})`, options.hint);
+      return { path, target, folder, name, existing };
     }
-    let link: string;
-    try {
-      link = readlinkSync(current);
-    } catch (error) {
-      throw refusal(`cannot ${purpose} ${path}: ${(error as Error).message}`, hint);
+    if (existing.isDirectory()) throw refusal(`cannot write ${path}: it is a folder`, options.hint);
+    if (!existing.isFile()) throw refusal(`cannot write ${path}: it is ${fileKind(existing)}, not a regular file`, options.hint);
+    if (options.existing === 'refuse') {
+      throw refusal(`cannot write ${path}: it already exists, and ecli replaces only a file it was told to`, options.refuseHint);
     }
-    const next = isAbsolute(link) ? link : `${dirname(current)}/${link}`;
-    if (purpose === 'write' && lstatOrUndefined(next) === undefined) throw refusal(`cannot write ${path}: it is a dangling symlink (to ${link})`, hint);
-    current = next;
+    return { path, target, folder, name, existing };
+  } catch (error) {
+    folder.close();
+    throw error;
   }
 }
 
 function openTemporary(plan: Plan, options: SafeWriteOptions): Temporary {
-  const path = `${dirname(plan.target)}/.${basename(plan.target)}.${randomBytes(6).toString('hex')}.tmp`;
+  const name = `.${plan.name}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     // A new file gets its final mode (the kernel applies the umask); a replacement the old one's, below.
-    return { fd: openSync(path, CREATE_FLAGS, plan.existing === undefined ? (options.mode ?? 0o666) : 0o600), path, closed: false };
+    return { fd: openSync(plan.folder.entry(name), CREATE_FLAGS, plan.existing === undefined ? (options.mode ?? 0o666) : 0o600), name, closed: false };
   } catch (error) {
     throw writeError(plan.path, error, plan.existing !== undefined);
   }
@@ -213,22 +203,24 @@ function finish(plan: Plan, temp: Temporary, options: SafeWriteOptions): void {
   fsyncSync(temp.fd);
   closeSync(temp.fd);
   temp.closed = true;
+  const from = plan.folder.entry(temp.name);
+  const to = plan.folder.entry(plan.name);
   if (plan.existing !== undefined) {
-    renameSync(temp.path, plan.target);
+    renameSync(from, to);
     return;
   }
   try {
-    linkSync(temp.path, plan.target);
+    linkSync(from, to);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw appeared(plan);
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
     // A file system without hard links (vfat): the check is no longer atomic, but still made.
-    if (lstatOrUndefined(plan.target) !== undefined) throw appeared(plan);
-    renameSync(temp.path, plan.target);
+    if (lstatOrUndefined(to) !== undefined) throw appeared(plan);
+    renameSync(from, to);
     return;
   }
-  unlinkSync(temp.path);
+  unlinkSync(from);
 }
 
 function appeared(plan: Plan): EcliError {
@@ -238,21 +230,11 @@ function appeared(plan: Plan): EcliError {
 function failed(plan: Plan, temp: Temporary, error: unknown): EcliError {
   if (!temp.closed) closeSync(temp.fd);
   try {
-    unlinkSync(temp.path);
+    unlinkSync(plan.folder.entry(temp.name));
   } catch {
     // already renamed or linked into place, or removed by someone else
   }
   return error instanceof EcliError ? error : writeError(plan.path, error, plan.existing !== undefined);
-}
-
-function requireFolder(folder: string, shown: string, hint: string | undefined): void {
-  let stats: Stats;
-  try {
-    stats = statSync(folder);
-  } catch {
-    throw refusal(`cannot write ${shown}: its folder ${folder} does not exist`, hint);
-  }
-  if (!stats.isDirectory()) throw refusal(`cannot write ${shown}: ${folder} is not a folder`, hint);
 }
 
 /** What a file that is not a regular file is, for messages: `a FIFO`, `a character device`. */

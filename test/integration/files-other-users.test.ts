@@ -74,6 +74,47 @@ test("pull and pack refuse another user's symlink at the name they write, chosen
   assertVictimUntouched(context);
 });
 
+test("another user's symlink to a folder on the way is refused too: pull -o, pack -o, key generate and login go nowhere it points", async (t) => {
+  if (!haveRoot(t)) return;
+  const context = setup(t);
+  const { user, shared, victim } = context;
+  const vault = path.dirname(victim);
+  const registry = await spawnTokenRegistry(t, { listen: ['127.0.0.1:0'] });
+  const reference = `${registry.addresses[0]}/tools/x:v1`;
+  // "mkdir -p /tmp/build; ecli pull -o /tmp/build/ ..." where another user made build a link first.
+  const build = path.join(shared, 'build');
+  plant(user, build, vault);
+  writeFileSync(path.join(vault, 'x.json'), SECRET, { mode: 0o600 });
+  const refusal = (name: string) =>
+    new RegExp(
+      `^ecli: error: cannot (?:write|read) ${build}/${name}: ${build} is a symlink owned by uid ${user.uid}, and ecli follows only its own user's or root's symlinks$`,
+      'm',
+    );
+  for (const args of [
+    ['pull', '-o', `${build}/`, reference],
+    ['pull', '--force', '-o', `${build}/`, reference],
+    ['pull', '-o', path.join(build, 'x.json'), reference],
+  ]) {
+    const pulled = runTool(ecliPath, args);
+    assert.equal(pulled.status, 2, pulled.stderr);
+    assert.match(pulled.stderr, refusal('x.json'));
+  }
+  const pkg = path.join(tempDir(t, 'ecli-pkg-'), 'package.json');
+  writeFileSync(pkg, syntheticPackageText('demo_bpf'));
+  const packed = runTool(ecliPath, ['pack', pkg, '-o', `${build}/`]);
+  assert.equal(packed.status, 2, packed.stderr);
+  assert.match(packed.stderr, refusal('demo.tar.gz'));
+  const keys = runTool(ecliPath, ['key', 'generate', '--output-prefix', path.join(build, 'cosign')], { env: { COSIGN_PASSWORD: '' } });
+  assert.equal(keys.status, 2, keys.stderr);
+  assert.match(keys.stderr, refusal('cosign.key'));
+  const loggedIn = await login(build, registry.addresses[0]!, () => undefined);
+  assert.equal(loggedIn.status, 14, loggedIn.stderr);
+  assert.match(loggedIn.stderr, refusal('config.json'));
+  assertVictimUntouched(context);
+  assert.equal(readFileSync(path.join(vault, 'x.json'), 'utf8'), SECRET);
+  assert.deepEqual(readdirSync(vault).sort(), ['secret', 'x.json'], 'nothing was written into the folder the link points to');
+});
+
 test('a file another user owns, named with -o, is replaced with its owner and mode kept', async (t) => {
   if (!haveRoot(t)) return;
   const { user, shared } = setup(t);

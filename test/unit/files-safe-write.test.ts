@@ -6,7 +6,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -125,4 +125,23 @@ test('a file that appears at the name while it is written is left alone', async 
   );
   assert.equal(readFileSync(path, 'utf8'), 'planted');
   assert.deepEqual(readdirSync(dir), ['x.json']);
+});
+
+test('a folder on the way swapped for a symlink while the file is written redirects nothing: it lands in the folder checked', async () => {
+  const dir = folder('swap');
+  const build = join(dir, 'build');
+  mkdirSync(build);
+  const elsewhere = folder('swap-elsewhere');
+  await writeFileSafely(
+    join(build, 'out.json'),
+    async (out) => {
+      renameSync(build, join(dir, 'moved'));
+      symlinkSync(elsewhere, build);
+      out.write('ours');
+    },
+    { existing: 'refuse' },
+  );
+  assert.equal(readFileSync(join(dir, 'moved', 'out.json'), 'utf8'), 'ours');
+  assert.deepEqual(readdirSync(join(dir, 'moved')), ['out.json'], 'no temporary file is left');
+  assert.deepEqual(readdirSync(elsewhere), [], 'nothing reached the folder the link points to');
 });

@@ -4,11 +4,12 @@
  * helper as docker runs it: `credHelpers["host"]` first, then the entry in `auths`, then `credsStore`;
  * `docker-credential-<name> get` reads the server on stdin and prints `{"Username","Secret"}`.
  */
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EcliError } from '../../errors.js';
-import { fileKind, followOwnLinks, writeFileSafelySync } from '../../files/safe-write.js';
+import { locate } from '../../files/safe-path.js';
+import { fileKind, writeFileSafelySync } from '../../files/safe-write.js';
 import { HELPER_TIMEOUT_MS, runCredentialHelper } from './credential-helper.js';
 import { isObject } from './json.js';
 import { canonicalRegistry } from './reference.js';
@@ -141,11 +142,18 @@ function readConfig(path: string): DockerConfig | undefined {
     });
   let fd: number;
   try {
-    // Only the caller's or root's symlinks lead elsewhere: nobody else picks the file root reads credentials from.
-    fd = openSync(followOwnLinks(path, 'read'), constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!somethingAt(path)) return undefined;
+    // Only the caller's or root's symlinks lead elsewhere, at the name or in a folder on the way:
+    // nobody else picks the file root reads credentials from.
+    const { folder, name } = locate(path, 'read');
+    try {
+      fd = openSync(folder.entry(name), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    } finally {
+      folder.close();
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    if (error instanceof EcliError) throw new EcliError('REGISTRY_AUTH', error.message, { hint: error.hint });
+    if (error instanceof EcliError) throw new EcliError('REGISTRY_AUTH', error.message, error.hint === undefined ? {} : { hint: error.hint });
     throw unusable((error as Error).message, error);
   }
   let text: string;
@@ -182,6 +190,17 @@ function readConfig(path: string): DockerConfig | undefined {
   }
   if (!isObject(config)) throw new EcliError('REGISTRY_AUTH', `${path} is not a JSON object`, { hint: 'fix or remove the file' });
   return config;
+}
+
+/** Anything at `path` (a dangling link included); a missing folder on the way is nothing too. */
+function somethingAt(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code !== 'ENOENT' && code !== 'ENOTDIR';
+  }
 }
 
 /** `https://host:5000/v2/` → `host:5000`, as docker normalises its keys, spelled as references are (canonicalRegistry). */
