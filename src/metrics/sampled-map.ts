@@ -184,7 +184,12 @@ export class SampledMapMetrics {
   /** What the sampling tick read, before clear_map (if set) cleared the map. */
   intervalRead(entries: MapEntries): void {
     const read = new SeriesCap<Series>(this.seriesLimit);
-    for (const [keyBytes, valueBytes] of entries) {
+    // Without clear_map only the read's last `seriesLimit` entries can stay (a map's keys are
+    // distinct): the others are counted, not decoded.
+    const skipped = this.clearMap ? 0 : Math.max(0, entries.length - this.seriesLimit);
+    this.droppedFromReads += skipped;
+    for (let i = skipped; i < entries.length; i++) {
+      const [keyBytes, valueBytes] = entries[i]!;
       const key = asBuffer(keyBytes);
       const value = asBuffer(valueBytes);
       // A short entry is counted and reported by the output path, which reads the same entries.
