@@ -1,5 +1,5 @@
-# make setup | build | run | test | bench | clean
-.PHONY: setup build run test test-unit bench clean
+# make setup | build | run | test | bench | image | clean
+.PHONY: setup build run test test-unit bench image clean
 
 EXAMPLE ?= execsnoop
 
@@ -28,6 +28,11 @@ bench:
 	ECLI_SETUP_BENCH=1 bash scripts/setup.sh
 	$(MAKE) build
 	node dist/bench/run.js
+
+# An OCI image of ecli (localhost/ecli-ts:<version>), built offline from this machine's packages
+# and this repository (scripts/image.sh); deploy/ runs it on every node of a cluster.
+image: setup build
+	bash scripts/image.sh
 
 clean:
 	rm -rf dist examples/*/package.json examples/*/*.skel.json examples/*/*.bpf.o

@@ -48,6 +48,8 @@ export interface ContainerSources {
   stateFiles?: StateFileLocations;
   /** Containers kept in the cache. */
   maxContainers?: number;
+  /** Milliseconds, for the retries of nameless containers (tests pin it). */
+  now?: () => number;
 }
 
 export const DEFAULT_SOCKETS: Readonly<Partial<Record<RuntimeName, string>>> = {
@@ -56,6 +58,9 @@ export const DEFAULT_SOCKETS: Readonly<Partial<Record<RuntimeName, string>>> = {
 };
 
 const DEFAULT_MAX_CONTAINERS = 4096;
+/** How soon a container known without its name is asked about again, the first time; then twice as long each time. */
+const NAMELESS_RETRY_MS = 10;
+const MAX_NAMELESS_RETRY_MS = 10_000;
 /** containers/storage roots kept: the defaults and those learned from bundles. */
 const MAX_STORAGE_ROOTS = 16;
 
@@ -67,6 +72,10 @@ export class ContainerResolver implements ContainerSource {
   /** Container id → what was found; oldest first, for eviction. */
   private readonly known = new Map<string, ContainerInfo>();
   private readonly pending = new Map<string, PendingContainer>();
+  /** When a container known without its name may be asked about again. */
+  private readonly retryAt = new Map<string, number>();
+  private readonly retryDelay = new Map<string, number>();
+  private readonly now: () => number;
   private readonly maxContainers: number;
 
   constructor(sources: ContainerSources = {}) {
@@ -76,6 +85,7 @@ export class ContainerResolver implements ContainerSource {
     this.sockets = { ...DEFAULT_SOCKETS, ...sources.sockets };
     this.stateFiles = sources.stateFiles ?? DEFAULT_STATE_FILES;
     this.maxContainers = sources.maxContainers ?? DEFAULT_MAX_CONTAINERS;
+    this.now = sources.now ?? (() => performance.now());
   }
 
   /** Whether cgroup ids can be resolved here (a cgroup2 hierarchy is mounted). */
@@ -115,7 +125,9 @@ export class ContainerResolver implements ContainerSource {
     const found = containerOfCgroup(path);
     if (found === undefined) return undefined;
     const cached = this.known.get(found.id);
-    if (cached !== undefined) return cached;
+    // A container known without its name (its runtime had not written its files yet: runc's
+    // own init runs in the container's cgroup before the container starts) is asked about again.
+    if (cached !== undefined && (cached.name !== undefined || this.now() < (this.retryAt.get(found.id) ?? 0))) return cached;
     return this.pending.get(found.id) ?? this.resolve(found);
   }
 
@@ -150,8 +162,23 @@ export class ContainerResolver implements ContainerSource {
       ...(facts.pod === undefined ? {} : { pod: facts.pod }),
       ...(facts.namespace === undefined ? {} : { namespace: facts.namespace }),
     };
-    if (this.known.size >= this.maxContainers) this.known.delete(this.known.keys().next().value!);
+    if (!this.known.has(found.id) && this.known.size >= this.maxContainers) {
+      const oldest = this.known.keys().next().value!;
+      this.known.delete(oldest);
+      this.retryAt.delete(oldest);
+      this.retryDelay.delete(oldest);
+    }
     this.known.set(found.id, info);
+    if (info.name === undefined) {
+      // 10 ms, then twice as long each time, up to 10 s: a starting container is soon named, one
+      // that never is (a runtime whose files do not name it) costs little.
+      const delay = Math.min(this.retryDelay.get(found.id) ?? NAMELESS_RETRY_MS, MAX_NAMELESS_RETRY_MS);
+      this.retryDelay.set(found.id, delay * 2);
+      this.retryAt.set(found.id, this.now() + delay);
+    } else {
+      this.retryAt.delete(found.id);
+      this.retryDelay.delete(found.id);
+    }
     return info;
   }
 }

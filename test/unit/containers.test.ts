@@ -267,3 +267,22 @@ test("an event's container key: a marked member, else cgroup_id/cgroup (8 bytes)
   assert.equal(keyReader(containerKeyOf(btf, columns())!)(data, 0), 2n ** 40n + 7n);
   assert.equal(keyReader(containerKeyOf(btf, columns({}, ['pid']))!)(data, 0), 4242);
 });
+
+test('a container known without its name is asked about again, after 10 ms then twice as long each time, until its files name it', (t) => {
+  const root = tempDir(t);
+  const where: StateFileLocations = { runtimeRoots: [join(root, 'run', 'runc')], containerdBundles: [], dockerData: join(root, 'docker'), storageRoots: [] };
+  let now = 0;
+  const resolver = new ContainerResolver({ cgroupRoot: root, procRoot: root, stateFiles: where, now: () => now });
+  const path = `/libpod_parent/libpod-${ID}`;
+  // runc's init, in the container's cgroup before podman's files are there: id and runtime only.
+  assert.deepEqual(resolver.byPath(path), { id: ID, runtime: 'podman' });
+  now = 5;
+  assert.deepEqual(resolver.byPath(path), { id: ID, runtime: 'podman' }, 'not asked again before 10 ms');
+  now = 10;
+  assert.deepEqual(resolver.byPath(path), { id: ID, runtime: 'podman' }, 'asked again: still nameless, next in 20 ms');
+  podmanFiles(root, ID, 'web', 'localhost/web:1');
+  now = 25;
+  assert.deepEqual(resolver.byPath(path), { id: ID, runtime: 'podman' });
+  now = 30;
+  assert.deepEqual(resolver.byPath(path), { id: ID, runtime: 'podman', name: 'web', image: 'localhost/web:1' });
+});
