@@ -9,7 +9,7 @@
  * `/proc/self/fd/<fd>/<name>`, so a folder on the way renamed, or swapped for a symlink, between
  * the checks and the write cannot redirect it.
  */
-import { closeSync, constants, existsSync, lstatSync, openSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readlinkSync, type Stats } from 'node:fs';
 import { EcliError } from '../errors.js';
 
 /** A folder held open; its entries are reached through the descriptor, never by its path again. */
@@ -18,6 +18,7 @@ export interface HeldFolder {
   entry(name: string): string;
   /** The folder's path as walked, for messages and for callers that report where they wrote. */
   readonly path: string;
+  readonly fd: number;
   close(): void;
 }
 
@@ -30,25 +31,40 @@ export interface Located {
 }
 
 const MAX_LINKS = 40;
+const STICKY = 0o1000;
 const FOLDER_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 /** Without /proc (rare on Linux), entries are named by path: the links are still checked, the folder is not pinned. */
 const HAVE_PROC_FD = existsSync('/proc/self/fd');
+
+/** What a trusted read refuses: a file or folder that a user other than the caller or root can change. */
+export const TRUST_HINT =
+  'a signing policy and the public keys ecli checks with must be changeable only by root or the user running ecli: chown them (and their folders) to root, and chmod go-w';
 
 /**
  * The open folder that holds `path`'s last component, and that component, with every symlink on
  * the way (the last component's included) followed only when it belongs to the caller or root.
  * Refusals are USAGE errors naming `path`: another user's link, a loop, a missing folder, a
- * component that is not a folder. `verb` is what ecli was doing (`write`, `read`).
+ * component that is not a folder. `verb` is what ecli was doing (`write`, `read`). `trusted`:
+ * also refuse every folder on the way that another user could change (see othersMayChange), for
+ * files whose content decides what ecli trusts.
  */
-export function locate(path: string, verb: string, hint?: string): Located {
+export function locate(path: string, verb: string, hint?: string, trusted = false): Located {
   const fail = (what: string, failHint = hint): never => {
     throw new EcliError('USAGE', `cannot ${verb} ${path}: ${what}`, failHint === undefined ? {} : { hint: failHint });
+  };
+  const checked = (held: HeldFolder): void => {
+    const why = trusted ? othersMayChange(fstatSync(held.fd), true) : undefined;
+    if (why !== undefined) {
+      held.close();
+      fail(`${held.path === '/' ? 'the root folder' : `its folder ${held.path}`} ${why}, so another user could change what is read`, TRUST_HINT);
+    }
   };
   if (path === '' || path.endsWith('/')) fail('it is a folder');
   const euid = process.geteuid?.() ?? 0;
   // Relative paths start at the working folder, which getcwd names without symlinks.
   let pending = components(path.startsWith('/') ? path : `${process.cwd()}/${path}`);
   let folder = openRoot();
+  checked(folder);
   let links = 0;
   let linkText: string | undefined;
   try {
@@ -58,6 +74,7 @@ export function locate(path: string, verb: string, hint?: string): Located {
       const last = pending.length === 0;
       if (name === '..') {
         folder = enter(folder, name, parentPath(folder.path), fail);
+        checked(folder);
         continue;
       }
       const shown = joinPath(folder.path, name);
@@ -77,6 +94,7 @@ export function locate(path: string, verb: string, hint?: string): Located {
         if (target.startsWith('/')) {
           folder.close();
           folder = openRoot();
+          checked(folder);
         }
         pending = [...components(target), ...pending];
         if (pending.length === 0) fail(`${shown} leads to a folder`);
@@ -89,6 +107,7 @@ export function locate(path: string, verb: string, hint?: string): Located {
       if (stats === undefined) return fail(`its folder ${shown} does not exist`);
       if (!stats.isDirectory()) fail(`${shown} is not a folder`);
       folder = enter(folder, name, shown, fail);
+      checked(folder);
     }
   } catch (error) {
     folder.close();
@@ -102,6 +121,20 @@ function components(path: string): string[] {
 
 function openRoot(): HeldFolder {
   return hold(openSync('/', FOLDER_FLAGS), '/');
+}
+
+/**
+ * Why another user than the caller or root could change what `stats` describes, or undefined:
+ * owned by someone else, or writable by its group or by anyone. A folder with the sticky bit
+ * (/tmp) lets others add entries but not replace those of root or the caller, which is enough.
+ */
+export function othersMayChange(stats: Stats, isFolder: boolean): string | undefined {
+  const euid = process.geteuid?.() ?? 0;
+  if (stats.uid !== euid && stats.uid !== 0) return `is owned by uid ${stats.uid}`;
+  if (isFolder && (stats.mode & STICKY) !== 0) return undefined;
+  if ((stats.mode & 0o002) !== 0) return 'is writable by anyone';
+  if ((stats.mode & 0o020) !== 0) return `is writable by its group (gid ${stats.gid})`;
+  return undefined;
 }
 
 /** Opens the subfolder `name` (never through a symlink: O_NOFOLLOW) and lets go of `folder`. */
@@ -122,6 +155,7 @@ function enter(folder: HeldFolder, name: string, shown: string, fail: (what: str
 function hold(fd: number, path: string): HeldFolder {
   let open = true;
   return {
+    fd,
     path,
     entry: (name) => (HAVE_PROC_FD ? `/proc/self/fd/${fd}/${name}` : joinPath(path, name)),
     close() {

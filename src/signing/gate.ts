@@ -6,6 +6,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { EcliError } from '../errors.js';
+import { TRUST_HINT } from '../files/safe-path.js';
 import type { InputGate, InputToCheck } from '../inputs/gate.js';
 import { sha256Hex } from '../inputs/digest.js';
 import { formatReference } from '../inputs/registry/reference.js';
@@ -23,11 +24,11 @@ const MAX_POLICY_BYTES = 1024 * 1024;
 export function loadPolicyFile(path: string): Policy {
   let text: string;
   try {
-    text = readSmallFile(path, 'the signing policy', MAX_POLICY_BYTES);
+    text = readSmallFile(path, 'the signing policy', { maxBytes: MAX_POLICY_BYTES, trusted: true });
   } catch (error) {
     // A policy that cannot be read refuses everything rather than allowing everything.
     throw new EcliError('SIGNATURE', `cannot use the signing policy: ${(error as EcliError).message}`, {
-      hint: 'fix the file, or unset ECLI_POLICY if it names the wrong one',
+      hint: (error as EcliError).hint === TRUST_HINT ? TRUST_HINT : 'fix the file, or unset ECLI_POLICY if it names the wrong one',
       cause: error,
     });
   }
@@ -36,7 +37,7 @@ export function loadPolicyFile(path: string): Policy {
       return loadPublicKeyFile(resolve(dirname(path), keyPath));
     } catch (error) {
       throw new EcliError('SIGNATURE', `invalid signing policy ${path}: ${(error as EcliError).message}`, {
-        hint: 'the policy names its key files relative to its own folder',
+        hint: (error as EcliError).hint === TRUST_HINT ? TRUST_HINT : 'the policy names its key files relative to its own folder',
         cause: error,
       });
     }

@@ -1,6 +1,13 @@
-/** Reading key files and detached signatures from disk or a URL, bounded: they are small. */
-import { readFileSync, statSync } from 'node:fs';
+/**
+ * Reading key files and detached signatures from disk or a URL, bounded: they are small. Opened
+ * without blocking and checked on the descriptor, so a FIFO or a device swapped in after a check
+ * cannot hang ecli. A trusted file (the signing policy, a public key: what decides which packages
+ * run) is also one that nobody but root or the caller can change, nor the folders it is in, nor
+ * the symlinks that lead to it.
+ */
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { EcliError } from '../errors.js';
+import { locate, othersMayChange, TRUST_HINT } from '../files/safe-path.js';
 import { requestBounded } from '../inputs/fetch.js';
 import { parsePublicKey, type VerificationKey } from './keys.js';
 
@@ -9,20 +16,24 @@ export const MAX_KEY_FILE_BYTES = 64 * 1024;
 const SIGNATURE_TIMEOUT_MS = 30_000;
 const MAX_REDIRECTS = 5;
 
+export interface ReadLimits {
+  maxBytes?: number;
+  /** The file decides what ecli trusts: refuse it when another user could change it. */
+  trusted?: boolean;
+}
+
 /** The text of a key or signature file; `what` says what it should be, in errors. */
-export function readSmallFile(path: string, what: string, maxBytes = MAX_KEY_FILE_BYTES): string {
-  const text = readSmallFileIfExists(path, what, maxBytes);
+export function readSmallFile(path: string, what: string, limits: ReadLimits = {}): string {
+  const text = readSmallFileIfExists(path, what, limits);
   if (text === undefined) throw new EcliError('INPUT_NOT_FOUND', `cannot read ${what} ${path}: no such file`);
   return text;
 }
 
 /** Like readSmallFile, but undefined when there is no such file. */
-export function readSmallFileIfExists(path: string, what: string, maxBytes = MAX_KEY_FILE_BYTES): string | undefined {
+export function readSmallFileIfExists(path: string, what: string, { maxBytes = MAX_KEY_FILE_BYTES, trusted = false }: ReadLimits = {}): string | undefined {
+  let fd: number;
   try {
-    const info = statSync(path);
-    if (!info.isFile()) throw new EcliError('USAGE', `${what} ${path} is not a regular file`);
-    if (info.size > maxBytes) throw new EcliError('USAGE', `${what} ${path} is ${info.size} bytes, more than the ${maxBytes} byte limit`);
-    return readFileSync(path, 'utf8');
+    fd = trusted ? openTrusted(path, what) : openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     if (error instanceof EcliError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -31,10 +42,46 @@ export function readSmallFileIfExists(path: string, what: string, maxBytes = MAX
       cause: error,
     });
   }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw new EcliError('USAGE', `${what} ${path} is not a regular file`);
+    const changeable = trusted ? othersMayChange(info, false) : undefined;
+    if (changeable !== undefined) throw new EcliError('USAGE', `${what} ${path} ${changeable}, so another user could change it`, { hint: TRUST_HINT });
+    if (info.size > maxBytes) throw new EcliError('USAGE', `${what} ${path} is ${info.size} bytes, more than the ${maxBytes} byte limit`);
+    const tooLarge = (): EcliError => new EcliError('USAGE', `${what} ${path} grew past the ${maxBytes} byte limit while it was read`);
+    // Read to the end, in case it grew since fstat, but never past the limit.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (let chunk = Buffer.alloc(Math.min(maxBytes + 1, 64 * 1024)); ; chunk = Buffer.alloc(chunk.length)) {
+      const got = readSync(fd, chunk);
+      if (got === 0) break;
+      total += got;
+      if (total > maxBytes) throw tooLarge();
+      chunks.push(chunk.subarray(0, got));
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } catch (error) {
+    if (error instanceof EcliError) throw error;
+    throw new EcliError('INPUT_NOT_FOUND', `cannot read ${what} ${path}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    closeSync(fd);
+  }
 }
 
+/** Opens a trusted file through src/files/safe-path's walk; ENOENT (thrown) when there is nothing at the path. */
+function openTrusted(path: string, what: string): number {
+  lstatSync(path);
+  const { folder, name } = locate(path, `read ${what}`, TRUST_HINT, true);
+  try {
+    return openSync(folder.entry(name), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } finally {
+    folder.close();
+  }
+}
+
+/** A public key decides what runs: read as a trusted file. */
 export function loadPublicKeyFile(path: string): VerificationKey {
-  return parsePublicKey(readSmallFile(path, 'the public key'), path);
+  return parsePublicKey(readSmallFile(path, 'the public key', { trusted: true }), path);
 }
 
 /** A detached signature at an http(s) URL; undefined when the server has none (404). */

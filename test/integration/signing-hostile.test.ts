@@ -59,7 +59,7 @@ test('/etc/ecli/policy.json that is there but cannot be read refuses everything;
 
   // A dangling link (the file system it points into is not mounted yet): used to mean "no policy".
   const dangling = withPrivateEtc(t, `mkdir -p /etc/ecli && ln -s ${dir}/not-mounted/policy.json /etc/ecli/policy.json && ${help}`, env);
-  refused(dangling, /cannot use the signing policy: cannot read the signing policy \/etc\/ecli\/policy\.json: no such file/);
+  refused(dangling, /cannot use the signing policy: cannot read the signing policy \/etc\/ecli\/policy\.json: its folder .*\/not-mounted does not exist/);
 
   // Present and readable: it applies (it has no "files" entry, so local files are refused).
   const present = withPrivateEtc(t, `mkdir -p /etc/ecli && echo '{"version": 1}' > /etc/ecli/policy.json && ${help}`, env);
@@ -127,4 +127,69 @@ test("another user's path planted in a shared folder under a reference's name do
   assert.equal(pulled.status, 0, pulled.stderr);
   assert.match(pulled.stderr, /verified .*acme\/tool@sha256:[0-9a-f]{64}: signed by/);
   assert.equal(ecliIn(shared, ['run', `./${reference}`, '--help'], policy).status, 0, 'the file when asked for by ./ (files are allowed by this policy)');
+});
+
+test('a signing policy or public key that another user could change is refused; root-owned in a sticky folder is fine; a FIFO does not hang', (t) => {
+  if (!haveRoot(t)) return;
+  const user = temporaryUser(t);
+  const dir = tempDir(t, 'ecli-trust-');
+  chmodSync(dir, 0o755);
+  assert.equal(ecliIn(dir, ['key', 'generate']).status, 0);
+  const pkg = path.join(dir, 'pkg.json');
+  copyFileSync(FIXTURE, pkg);
+  assert.equal(ecliIn(dir, ['sign', '--key', 'cosign.key', 'pkg.json']).status, 0);
+  const writePolicy = (folder: string, keys = [path.join(dir, 'cosign.pub')]): string => {
+    const file = path.join(folder, 'policy.json');
+    writeFileSync(file, JSON.stringify({ version: 1, files: { action: 'verify', keys } }), { mode: 0o644 });
+    return file;
+  };
+  const runWith = (policy: string, extra: string[] = []) => ecliIn(dir, ['run', ...extra, pkg, '--help'], { ECLI_POLICY: policy });
+  const policy = writePolicy(dir);
+  assert.equal(runWith(policy).status, 0, 'a root-owned policy and key: the signed file runs');
+
+  chownSync(policy, user.uid, user.gid);
+  refused(
+    runWith(policy),
+    new RegExp(`cannot use the signing policy: the signing policy ${policy} is owned by uid ${user.uid}, so another user could change it$`),
+  );
+  chownSync(policy, 0, 0);
+  chmodSync(policy, 0o666);
+  refused(runWith(policy), /the signing policy .*policy\.json is writable by anyone, so another user could change it$/);
+  chmodSync(policy, 0o664);
+  refused(runWith(policy), /the signing policy .*policy\.json is writable by its group \(gid 0\), so another user could change it$/);
+  chmodSync(policy, 0o644);
+
+  // The folder it is in: whoever owns it can put another policy in its place.
+  const theirs = path.join(dir, 'theirs');
+  mkdirSync(theirs);
+  const inTheirs = writePolicy(theirs);
+  chownSync(theirs, user.uid, user.gid);
+  refused(
+    runWith(inTheirs),
+    new RegExp(`cannot read the signing policy ${inTheirs}: its folder ${theirs} is owned by uid ${user.uid}, so another user could change what is read$`),
+  );
+
+  // A key the policy names, and a key given with --verify-key.
+  const otherKey = path.join(dir, 'other.pub');
+  copyFileSync(path.join(dir, 'cosign.pub'), otherKey);
+  chownSync(otherKey, user.uid, user.gid);
+  refused(
+    runWith(writePolicy(dir, [otherKey])),
+    new RegExp(`invalid signing policy .*: the public key ${otherKey} is owned by uid ${user.uid}, so another user could change it$`),
+  );
+  writePolicy(dir);
+  const verifyKey = runWith(policy, ['--verify-key', otherKey]);
+  assert.equal(verifyKey.status, 2, verifyKey.stderr);
+  assert.match(verifyKey.stderr, new RegExp(`^ecli: error: the public key ${otherKey} is owned by uid ${user.uid}, so another user could change it$`, 'm'));
+
+  // Root's own files in a sticky world-writable folder (as /tmp): others cannot replace them.
+  const sticky = path.join(dir, 'sticky');
+  mkdirSync(sticky);
+  chmodSync(sticky, 0o1777);
+  assert.equal(runWith(writePolicy(sticky)).status, 0, 'a root-owned policy in a sticky folder is used');
+
+  // A FIFO: refused at once, not read until a writer comes.
+  const fifo = path.join(dir, 'fifo.json');
+  assert.equal(runTool('mkfifo', [fifo]).status, 0);
+  refused(runWith(fifo), /the signing policy .*fifo\.json is not a regular file$/);
 });
