@@ -96,9 +96,10 @@ export interface SampleColumns {
 /**
  * The lenient check for a sampled map's key or value type (`typeId` as the map's BTF reports
  * it, not typedef-resolved). A STRUCT gives one column per member, named from `exportType` when
- * its name and member count agree with BTF, else after each member's own type name (`u32`, or
- * `""` for arrays and pointers). Any other type is a single column named after the type. Keys are
- * checked without `exportType`.
+ * its name and member count agree with BTF, else by the member's own name in BTF (the reference
+ * names them after the member's type, `u32` or `""`, so that a header-less package's `slots` was
+ * not found; an anonymous member still gets its type's name). Any other type is a single column
+ * named after the type. Keys are checked without `exportType`.
  */
 export function checkSampleColumns(btf: Btf, typeId: number, exportType?: ExportedTypesStructMeta): SampleColumns {
   const t = existingType(btf, typeId, 'sampled map');
@@ -118,7 +119,7 @@ export function checkSampleColumns(btf: Btf, typeId: number, exportType?: Export
   }
   const owner = `struct ${t.name}`;
   const members = t.members.map((m, i): Column => ({
-    name: meta ? meta.members[i]!.name : btf.type(m.type).name,
+    name: meta ? meta.members[i]!.name : m.name || btf.type(m.type).name,
     typeId: m.type,
     offset: byteOffset(owner, m),
     size: memberSize(btf, owner, t, m, byteOffset(owner, m)),

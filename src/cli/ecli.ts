@@ -105,6 +105,7 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
       containers: flags.containers !== false,
       sockets: flags.containerSocket,
     },
+    ...(flags.interval === undefined ? {} : { iteratorIntervalMs: flags.interval }),
     ...(flags.metrics === undefined ? {} : { metrics: { address: flags.metrics, labels: flags.metricsLabels, maxSeries: flags.metricsMaxSeries } }),
     signing: {
       verifyKeys: flags.verifyKey ?? [],

@@ -1,26 +1,11 @@
 /** The running kernel's tracepoints for ecc's checks: tracefs' events/ and the `btf_trace_*` types of vmlinux.h. Read once, on first use. */
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { findTracefs } from '../loader/probe.js';
+import { readFileSync } from 'node:fs';
+import { findTracefs, listTracepoints } from '../loader/probe.js';
 import type { KernelTracepoints } from './program-checks.js';
 
-function listDir(dir: string): string[] | undefined {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => entry.name);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `category/name` of every event directory under tracefs; undefined when tracefs is not mounted or not readable (not root). */
+/** `category/name` of every tracepoint; undefined when tracefs is not mounted or not readable (not root). */
 export function tracefsEvents(tracefs: string | undefined = findTracefs()): string[] | undefined {
-  if (tracefs === undefined) return undefined;
-  const events = path.join(tracefs, 'events');
-  const categories = listDir(events);
-  if (categories === undefined) return undefined;
-  return categories.flatMap((category) => (listDir(path.join(events, category)) ?? []).map((name) => `${category}/${name}`));
+  return tracefs === undefined ? undefined : listTracepoints(tracefs);
 }
 
 /** The names of `btf_trace_<name>` typedefs in a vmlinux.h; undefined when it cannot be read. */

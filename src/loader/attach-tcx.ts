@@ -1,6 +1,6 @@
 /**
- * TCX attachment: a BPF link on an interface's ingress or egress tc hook (Linux 6.6+), made with
- * bpf(BPF_LINK_CREATE) since libbpf 1.1 predates TCX. Like every BPF link the kernel removes it
+ * TCX attachment: a BPF link on an interface's ingress or egress tc hook (Linux 6.6+), made by
+ * libbpf's bpf_program__attach_tcx (1.3+) or, with older libbpf, with bpf(BPF_LINK_CREATE). Like every BPF link the kernel removes it
  * when we die, even by SIGKILL. The model's tc hook plan says whether a program goes through
  * TCX (`tcx/ingress`, `tcx/egress`, plain `tc`) or netlink (`tc` with `tcopts`); where the kernel
  * has no TCX a TCX plan falls back to a netlink tc filter, with a warning.
@@ -9,11 +9,21 @@ import { EcliError } from '../errors.js';
 import { tcHookPlan, type TcHookPlan } from '../model/tc-hook.js';
 import type { ProgMeta } from '../package/types.js';
 import { attachTc } from './attach-tc.js';
-import type { AttachContext, AttachMeta, AttachTarget, Attachment } from './attachment.js';
+import { linkAttachment, type AttachContext, type AttachMeta, type AttachTarget, type Attachment } from './attachment.js';
 import { describeProgram } from './diagnose.js';
 import { EEXIST, EINVAL, ENODEV, describeErrno } from './ffi/errno.js';
 import type { Native } from './ffi/native.js';
-import { BPF_LINK_CREATE, BPF_PROG_QUERY, PROG_INFO_SIZE, linkCreateAttr, progInfoName, progQueryAttr, queriedCount, tcxAttachType } from './tcx-attr.js';
+import {
+  BPF_LINK_CREATE,
+  BPF_PROG_QUERY,
+  PROG_INFO_SIZE,
+  linkCreateAttr,
+  progInfoName,
+  progQueryAttr,
+  queriedCount,
+  tcxAttachType,
+  tcxOrderFlags,
+} from './tcx-attr.js';
 
 /** Programs a TCX hook is read for when an order names one (the kernel's limit is 64). */
 const QUERY_CAPACITY = 64;
@@ -70,6 +80,21 @@ function attachTcx(target: AttachTarget, hook: TcxHook): Attachment {
   const what = describeProgram(target.info);
   const { order } = hook.plan;
   const relativeId = order === undefined || order.anchor === true ? undefined : resolveAnchor(order.anchor, hook, what);
+  const attachTcxLink = hook.sys.libbpf.bpf_program__attach_tcx;
+  if (attachTcxLink !== undefined) {
+    // libbpf ≥ 1.3 makes TCX links itself, and owns them as bpf_links.
+    const link = attachTcxLink(target.handle, hook.ifindex, { flags: tcxOrderFlags(order?.position), relative_id: relativeId ?? 0 });
+    if (link.ptr === null) {
+      throw hookError(
+        what,
+        hook,
+        'the kernel refused the TCX link',
+        -link.errno,
+        link.errno === EEXIST ? { hint: 'this program is already attached there' } : {},
+      );
+    }
+    return linkAttachment(hook.sys, link.ptr, `TCX link on ${hook.where}`);
+  }
   const attr = linkCreateAttr(
     target.fd,
     hook.ifindex,

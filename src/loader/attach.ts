@@ -12,7 +12,7 @@ import { attachXdp } from './attach-xdp.js';
 import { type AttachContext, type AttachMeta, type AttachTarget, type Attachment, linkAttachment, warningsSince } from './attachment.js';
 import { type AttachFacts, diagnoseAttachFailure } from './diagnose.js';
 import { EOPNOTSUPP } from './ffi/errno.js';
-import { findTracefs, hasKprobes, tracepointExists } from './probe.js';
+import { findTracefs, hasKprobes, listTracepoints, tracepointExists } from './probe.js';
 
 type SpecialAttacher = (target: AttachTarget, meta: AttachMeta, context: AttachContext) => Attachment | Attachment[];
 
@@ -25,10 +25,11 @@ const SPECIAL_ATTACHERS: Record<string, SpecialAttacher> = {
   sockops: attachCgroup,
 };
 
-const ATTACH_FACTS: AttachFacts = {
+export const ATTACH_FACTS: AttachFacts = {
   kprobes: hasKprobes,
   tracefs: findTracefs,
   tracepointExists,
+  tracepoints: listTracepoints,
   fileExists: existsSync,
 };
 

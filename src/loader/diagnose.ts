@@ -4,6 +4,7 @@
  * the probes through the `facts` argument, asked only when a diagnosis needs them.
  */
 import { EcliError } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import { type AttachKind, tracepointOf, uprobeTargetOf, usdtTargetOf, usesTrampoline } from '../model/attach-kind.js';
 import { EACCES, EINVAL, ENOENT, EOPNOTSUPP, EPERM, describeErrno, errnoName } from './ffi/errno.js';
 import { capabilityError, type ProcessCapabilities } from './capabilities.js';
@@ -27,6 +28,8 @@ export interface AttachFacts {
   kprobes(): boolean;
   tracefs(): string | undefined;
   tracepointExists(tracefs: string, category: string, name: string): boolean;
+  /** Every `category/name`, for "did you mean"; undefined when tracefs cannot be listed. */
+  tracepoints(tracefs: string): readonly string[] | undefined;
   fileExists(path: string): boolean;
 }
 
@@ -88,7 +91,9 @@ export function diagnoseLoadFailure(failure: LoadFailure, facts: LoadFacts): Ecl
       detail: libbpfDetail(warnings.join('\n'), failure),
     });
   }
-  if (warnings.some((w) => /kernel BTF|vmlinux BTF/.test(w))) {
+  const kernelLacks = diagnoseKernelLacks(failure);
+  if (kernelLacks !== undefined) return kernelLacks;
+  if (warnings.some((w) => /failed to find valid kernel BTF|Error loading vmlinux BTF|kernel BTF is missing/.test(w))) {
     return new EcliError('KERNEL_UNSUPPORTED', `cannot load ${failure.objectName}: this kernel provides no usable BTF`, {
       hint: BTF_HINT,
       detail: libbpfDetail(warnings.join('\n'), failure),
@@ -99,6 +104,49 @@ export function diagnoseLoadFailure(failure: LoadFailure, facts: LoadFacts): Ecl
     `cannot load ${failure.objectName}: ${errnoName(failure.error)}: ${firstReason(warnings) ?? describeErrno(failure.error)}`,
     { detail: libbpfDetail(warnings.join('\n'), failure) },
   );
+}
+
+/**
+ * What the object needs from the kernel's BTF that this kernel does not have: a struct_ops
+ * type (a module's, not loaded), a kfunc or kernel variable, or a kfunc the source declares
+ * with another prototype. libbpf names it; the kernel's BTF itself is fine.
+ */
+function diagnoseKernelLacks(failure: LoadFailure): EcliError | undefined {
+  const detail = libbpfDetail(failure.warnings.join('\n'), failure);
+  for (const warning of failure.warnings.map(clean)) {
+    const structOps = /struct_ops init_kern: struct (\w+) is not found in kernel BTF/.exec(warning);
+    if (structOps) {
+      return new EcliError(
+        'KERNEL_UNSUPPORTED',
+        `cannot load ${failure.objectName}: its struct_ops map implements struct ${structOps[1]}, which neither the kernel nor a loaded module defines`,
+        {
+          hint: `load the kernel module that defines struct ${structOps[1]}${structOps[1] === 'bpf_testmod_ops' ? " (the kernel selftests' bpf_testmod)" : ''}, or use a kernel that has it`,
+          detail,
+        },
+      );
+    }
+    const missing = /extern \((func|var) ksym\) '(\w+)': not found in kernel(?: or module)? BTFs?/.exec(warning);
+    if (missing) {
+      const what = missing[1] === 'func' ? 'kfunc' : 'kernel symbol';
+      return new EcliError(
+        'KERNEL_UNSUPPORTED',
+        `cannot load ${failure.objectName}: this kernel has no ${what} ${missing[2]} (in vmlinux or a loaded module)`,
+        {
+          hint: `it needs a newer kernel, or the module that provides it; a program that can do without it declares it __weak and checks bpf_ksym_exists(${missing[2]})`,
+          detail,
+        },
+      );
+    }
+    const mismatch = /extern \(func ksym\) '(\w+)': func_proto \[\d+\] incompatible with (\S+) \[\d+\]/.exec(warning);
+    if (mismatch) {
+      return new EcliError(
+        'LOAD_FAILED',
+        `cannot load ${failure.objectName}: the source declares kfunc ${mismatch[1]} with another prototype than this kernel's (${mismatch[2]})`,
+        { hint: `declare ${mismatch[1]} as this kernel does (vmlinux.h from its BTF has the prototype), or rename yours if it is not that kfunc`, detail },
+      );
+    }
+  }
+  return undefined;
 }
 
 function diagnoseProgramLoad(program: ProgramIdentity, failure: LoadFailure, facts: LoadFacts): EcliError {
@@ -198,7 +246,10 @@ export function diagnoseAttachFailure(failure: AttachFailure, facts: AttachFacts
         });
       }
       if (!facts.tracepointExists(tracefs, target.category, target.name)) {
-        return new EcliError('ATTACH_FAILED', `cannot attach ${what}: tracepoint ${target.category}/${target.name} does not exist on this kernel`, {
+        const wanted = `${target.category}/${target.name}`;
+        const prefix = program.sectionName.slice(0, program.sectionName.indexOf('/') + 1);
+        const close = didYouMean(wanted, facts.tracepoints(tracefs) ?? [], (name) => `SEC("${prefix}${name}")`);
+        return new EcliError('ATTACH_FAILED', `cannot attach ${what}: tracepoint ${wanted} does not exist on this kernel${close}`, {
           hint: `the available ones are listed under ${tracefs}/events/`,
         });
       }

@@ -19,15 +19,17 @@ import { KERNEL_BTF_PATH } from '../btf/kernel-btf-path.js';
 import { isArrayMapType, isPerCpuMapType, mapTypeName } from '../model/map-types.js';
 import { EcliError } from '../errors.js';
 import { escapeControls } from '../terminal.js';
-import { attachProgram } from './attach.js';
+import { ATTACH_FACTS, attachProgram } from './attach.js';
+import { attachIterator, type IteratorLink } from './iterator.js';
 import { type AttachKind, attachKindOf } from '../model/attach-kind.js';
 import type { AttachMeta, Attachment } from './attachment.js';
 import { type LoadFacts, type ProgramIdentity, diagnoseLoadFailure } from './diagnose.js';
 import { EINVAL, ENOENT, EOPNOTSUPP, describeErrno, errnoName } from './ffi/errno.js';
 import { native } from './ffi/libbpf.js';
-import type { Native, Pointer } from './ffi/native.js';
+import type { LibbpfIdentity, Native, Pointer } from './ffi/native.js';
 import { type LibbpfLogCapture, captureLibbpfLog } from './log.js';
 import { hasVmlinuxBtf, isBpfLsmEnabled, lockdownLevel, processCapabilities, probeTrampolines } from './probe.js';
+import { libbpfKnowsSection } from '../model/section-defs.js';
 import { tcxDirectionOf } from '../model/tc-hook.js';
 import { BPF_PROG_TYPE_SCHED_CLS, tcxAttachType } from './tcx-attr.js';
 
@@ -121,6 +123,11 @@ export class OpenedObject {
     return this.handles.name;
   }
 
+  /** The libbpf that opened it. */
+  get libbpf(): LibbpfIdentity {
+    return this.handles.sys.libbpfIdentity;
+  }
+
   findMap(name: string): OpenMap | undefined {
     return this.maps.find((map) => map.name === name);
   }
@@ -187,6 +194,7 @@ export class LoadedObject {
   readonly maps: readonly BpfMap[];
   readonly programs: readonly LoadedProgram[];
   private readonly attachments: Attachment[] = [];
+  private readonly iterators = new Map<string, IteratorLink>();
   private closed = false;
 
   /** @internal made by OpenedObject.load() */
@@ -217,7 +225,21 @@ export class LoadedObject {
     if (this.closed) throw new EcliError('INTERNAL', `BPF object ${this.handles.name}: attach() after close()`);
     const { sys, log, options } = this.handles;
     const warn = options.warn ?? ((message: string) => process.stderr.write(`warning: ${escapeControls(message)}\n`));
+    if (program.kind === 'iter') {
+      const iterator = attachIterator(program.target, { sys, log, warn }, ATTACH_FACTS);
+      this.attachments.push(iterator.attachment);
+      this.iterators.set(program.name, iterator);
+      return;
+    }
     this.attachments.push(...attachProgram(program.target, meta, { sys, log, warn }));
+  }
+
+  /** Runs one pass of an attached iterator program, handing its text to `onChunk` as it is read. */
+  readIterator(programName: string, onChunk: (bytes: Uint8Array) => void): void {
+    if (this.closed) throw new EcliError('INTERNAL', `BPF object ${this.handles.name}: readIterator() after close()`);
+    const iterator = this.iterators.get(programName);
+    if (iterator === undefined) throw new EcliError('INTERNAL', `program ${programName} is not an attached iterator`);
+    iterator.readPass(onChunk);
   }
 
   /**
@@ -246,10 +268,10 @@ export class LoadedObject {
   }
 }
 
-/** libbpf 1.1 predates TCX: give `tcx/ingress` and `tcx/egress` programs their type before load. */
+/** libbpf 1.1 and 1.2 predate TCX: give `tcx/ingress` and `tcx/egress` programs their type before load (1.3+ does it itself). */
 function setTypeLibbpfDoesNotKnow(sys: Native, program: BpfProgram): void {
   const direction = tcxDirectionOf(program.sectionName);
-  if (direction === undefined) return;
+  if (direction === undefined || libbpfKnowsSection(sys.libbpfIdentity, program.sectionName)) return;
   sys.libbpf.bpf_program__set_type(program.handle, BPF_PROG_TYPE_SCHED_CLS);
   sys.libbpf.bpf_program__set_expected_attach_type(program.handle, tcxAttachType(direction));
 }
@@ -329,8 +351,6 @@ export class OpenMap implements MapShape {
   /** libbpf's name for the type: 'hash', 'array', 'perf_event_array', 'ringbuf', ... */
   readonly typeName: string;
   readonly keySize: number;
-  readonly valueSize: number;
-  readonly maxEntries: number;
   readonly btfKeyTypeId: number;
   readonly btfValueTypeId: number;
 
@@ -344,10 +364,17 @@ export class OpenMap implements MapShape {
     this.type = shape.type;
     this.typeName = mapTypeName(shape.type);
     this.keySize = shape.keySize;
-    this.valueSize = shape.valueSize;
-    this.maxEntries = shape.maxEntries;
     this.btfKeyTypeId = shape.btfKeyTypeId;
     this.btfValueTypeId = shape.btfValueTypeId;
+  }
+
+  /** As libbpf holds it now: setSizes() may change it before load. */
+  get valueSize(): number {
+    return this.sys.libbpf.bpf_map__value_size(this.handle);
+  }
+
+  get maxEntries(): number {
+    return this.sys.libbpf.bpf_map__max_entries(this.handle);
   }
 
   /** Replaces an internal map's (.rodata/.data/.bss) initial image, which load() writes into the map. */
@@ -364,6 +391,17 @@ export class OpenMap implements MapShape {
   /** A copy of libbpf's initial image of an internal map (.rodata/.bss); undefined for others. */
   readInitialValue(): Uint8Array | undefined {
     return this.sys.mapInitialValue(this.handle);
+  }
+
+  /** Sets sizes its definition left out (loader-set sizes: a stack trace map's), before load. */
+  setSizes(sizes: { valueSize?: number | undefined; maxEntries?: number | undefined }): void {
+    const { libbpf } = this.sys;
+    const results = [
+      sizes.valueSize === undefined ? 0 : libbpf.bpf_map__set_value_size(this.handle, sizes.valueSize),
+      sizes.maxEntries === undefined ? 0 : libbpf.bpf_map__set_max_entries(this.handle, sizes.maxEntries),
+    ];
+    const error = results.find((result) => result < 0);
+    if (error !== undefined) throw new EcliError('INTERNAL', `cannot set the sizes of map ${this.name}: ${describeErrno(error)}`);
   }
 }
 

@@ -3,7 +3,7 @@
  * so that error messages say what this kernel lacks instead of guessing from an errno.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, openSync, readFileSync, closeSync } from 'node:fs';
+import { accessSync, constants, existsSync, openSync, readFileSync, readdirSync, closeSync } from 'node:fs';
 import { KERNEL_BTF_PATH } from '../btf/kernel-btf-path.js';
 import { EcliError } from '../errors.js';
 import type { AttachKind } from '../model/attach-kind.js';
@@ -107,6 +107,24 @@ export function hasVmlinuxBtf(): boolean {
 
 export function tracepointExists(tracefs: string, category: string, name: string): boolean {
   return existsSync(`${tracefs}/events/${category}/${name}`);
+}
+
+function subdirectories(dir: string): string[] | undefined {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `category/name` of every tracepoint under tracefs' events/; undefined when it cannot be read (not root). */
+export function listTracepoints(tracefs: string): string[] | undefined {
+  const events = `${tracefs}/events`;
+  const categories = subdirectories(events);
+  if (categories === undefined) return undefined;
+  return categories.flatMap((category) => (subdirectories(`${events}/${category}`) ?? []).map((name) => `${category}/${name}`));
 }
 
 /** CPUs that are online now (perf events can only be opened on those). */

@@ -1,8 +1,8 @@
 /**
  * TCX (the kernel's link-based tc hook, Linux 6.6+) as bytes: the `union bpf_attr` images of
  * BPF_LINK_CREATE (with the order flags) and BPF_PROG_QUERY for a TCX hook, and the name in a
- * struct bpf_prog_info. libbpf 1.1 predates TCX, so attach-tcx.ts makes these two calls with
- * bpf(2) itself. Pure.
+ * struct bpf_prog_info. libbpf 1.1 and 1.2 predate TCX, so with them attach-tcx.ts makes these
+ * calls with bpf(2) itself. Pure.
  */
 import type { TcDirection } from '../model/tc-hook.js';
 
@@ -22,6 +22,11 @@ export function tcxAttachType(direction: TcDirection): number {
   return direction === 'ingress' ? BPF_TCX_INGRESS : BPF_TCX_EGRESS;
 }
 
+/** The order flags of a TCX link; libbpf's bpf_program__attach_tcx adds BPF_F_ID itself for a relative id. */
+export function tcxOrderFlags(position: 'before' | 'after' | undefined): number {
+  return position === undefined ? 0 : position === 'before' ? BPF_F_BEFORE : BPF_F_AFTER;
+}
+
 /** BPF_LINK_CREATE for a TCX hook: prog_fd, target_ifindex, attach_type, flags, tcx.relative_id. */
 export function linkCreateAttr(progFd: number, ifindex: number, attachType: number, order?: { position: 'before' | 'after'; relativeId?: number }): Buffer {
   const attr = Buffer.alloc(32);
@@ -29,7 +34,7 @@ export function linkCreateAttr(progFd: number, ifindex: number, attachType: numb
   attr.writeUInt32LE(ifindex, 4);
   attr.writeUInt32LE(attachType, 8);
   if (order) {
-    let flags = order.position === 'before' ? BPF_F_BEFORE : BPF_F_AFTER;
+    let flags = tcxOrderFlags(order.position);
     if (order.relativeId !== undefined) {
       flags |= BPF_F_ID;
       attr.writeUInt32LE(order.relativeId, 16);

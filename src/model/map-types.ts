@@ -42,6 +42,7 @@ export const MAP_TYPE = {
   array: 2,
   perfEventArray: 4,
   percpuArray: 6,
+  stackTrace: 7,
   ringbuf: 27,
 } as const;
 

@@ -30,7 +30,25 @@ export interface MapSpec {
   readonly value?: string;
   readonly valueSize?: number;
   readonly maxEntries?: number;
+  /**
+   * Sizes the definition leaves to the loader (as libbpf-tools' own loaders set them), which
+   * ecli sets before load: a stack trace map without value_size or max_entries.
+   */
+  readonly loaderSizes?: { readonly valueSize?: number; readonly maxEntries?: number };
   readonly meta: MapMeta;
+}
+
+/** libbpf-tools' stack map sizes: 127 frames (PERF_MAX_STACK_DEPTH) of 8-byte addresses, 10240 stacks. */
+export const STACK_MAP_DEFAULTS = { frames: 127, valueSize: 127 * 8, maxEntries: 10240 } as const;
+
+/** What a stack trace map's definition left out, with libbpf-tools' defaults; undefined when nothing is missing. */
+function stackMapSizes(def: MapDefinition, valueSize: number | undefined): MapSpec['loaderSizes'] {
+  if (def.type !== MAP_TYPE.stackTrace) return undefined;
+  const sizes = {
+    ...(valueSize === undefined || valueSize === 0 ? { valueSize: STACK_MAP_DEFAULTS.valueSize } : {}),
+    ...(def.maxEntries === undefined || def.maxEntries === 0 ? { maxEntries: STACK_MAP_DEFAULTS.maxEntries } : {}),
+  };
+  return Object.keys(sizes).length === 0 ? undefined : Object.freeze(sizes);
 }
 
 export function mapSpecs(maps: readonly MapMeta[], btf: Btf, elf: ElfFile, source: string): MapSpec[] {
@@ -65,8 +83,17 @@ export function mapSpecs(maps: readonly MapMeta[], btf: Btf, elf: ElfFile, sourc
 
 function definedMap(meta: MapMeta, def: MapDefinition, btf: Btf): MapSpec {
   const key = def.key ?? (def.keySize === undefined ? undefined : `${def.keySize} bytes`);
-  const value = def.value ?? (def.valueSize === undefined ? undefined : `${def.valueSize} bytes`);
-  const valueSize = def.valueSize ?? (def.valueTypeId === undefined ? undefined : btf.sizeOf(def.valueTypeId));
+  const declaredValueSize = def.valueSize ?? (def.valueTypeId === undefined ? undefined : btf.sizeOf(def.valueTypeId));
+  const loaderSizes = stackMapSizes(def, declaredValueSize);
+  const valueSize = loaderSizes?.valueSize ?? declaredValueSize;
+  const maxEntries = loaderSizes?.maxEntries ?? def.maxEntries;
+  const value =
+    def.value ??
+    (loaderSizes?.valueSize !== undefined
+      ? `${loaderSizes.valueSize} bytes (${STACK_MAP_DEFAULTS.frames} frames, set by ecli)`
+      : def.valueSize === undefined
+        ? undefined
+        : `${def.valueSize} bytes`);
   return {
     name: meta.name,
     ident: meta.ident,
@@ -79,7 +106,8 @@ function definedMap(meta: MapMeta, def: MapDefinition, btf: Btf): MapSpec {
     ...(key === undefined ? {} : { key }),
     ...(value === undefined ? {} : { value }),
     ...(valueSize === undefined ? {} : { valueSize }),
-    ...(def.maxEntries === undefined ? {} : { maxEntries: def.maxEntries }),
+    ...(maxEntries === undefined ? {} : { maxEntries }),
+    ...(loaderSizes === undefined ? {} : { loaderSizes }),
     meta,
   };
 }

@@ -1,6 +1,9 @@
 /** The programs of a package: attach kind and target from the section, and the validated attach settings of its prog meta. */
 import type { ProgMeta, TcxAnchor } from '../package/types.js';
+import { EcliError } from '../errors.js';
+import { closestName } from '../suggest.js';
 import { attachKindOf, attachTargetOf, type AttachKind } from './attach-kind.js';
+import { findSectionDef, releaseAtLeast, sectionSuggestions, type LibbpfRelease } from './section-defs.js';
 import { resolvePerfEvent, type PerfEventSpec } from './perf-event.js';
 import { tcHookPlan, type TcHookPlan } from './tc-hook.js';
 
@@ -30,6 +33,43 @@ export interface ProgramSpec {
   /** What follows the section's first `/` (empty for `xdp`, `tc`, `perf_event`). */
   readonly target: string;
   readonly attach: Readonly<AttachMeta>;
+  /** The oldest libbpf that can load and attach it (with what ecli adds: TCX on libbpf 1.1); undefined when no libbpf release knows its section. */
+  readonly needsLibbpf: LibbpfRelease | undefined;
+}
+
+/** ecli makes TCX links itself where libbpf cannot (attach-tcx.ts), so these sections work on every libbpf it supports. */
+const EMULATED_SECTIONS = new Set(['tcx/ingress', 'tcx/egress']);
+const OLDEST_LIBBPF: LibbpfRelease = { major: 1, minor: 1 };
+
+function libbpfNeedOf(section: string): LibbpfRelease | undefined {
+  if (EMULATED_SECTIONS.has(section)) return OLDEST_LIBBPF;
+  return findSectionDef(section)?.since;
+}
+
+/**
+ * The first program the libbpf of `release` cannot handle, as the error that says why: its
+ * section is one no libbpf knows (a package ecc did not check), or one a later libbpf added.
+ */
+export function libbpfRefusal(programs: readonly ProgramSpec[], release: LibbpfRelease & { library: string }): EcliError | undefined {
+  for (const program of programs) {
+    const needs = program.needsLibbpf;
+    if (needs === undefined) {
+      const suggestion = closestName(program.section, sectionSuggestions(program.section));
+      return new EcliError(
+        'PACKAGE_INVALID',
+        `program ${program.name} is in SEC("${program.section}"), a section no libbpf release knows${suggestion === undefined ? '' : ` (did you mean SEC("${suggestion}")?)`}`,
+        { hint: 'fix the SEC(...) name and recompile with ecc, which checks it' },
+      );
+    }
+    if (!releaseAtLeast(release, needs)) {
+      return new EcliError(
+        'TOOL_MISSING',
+        `program ${program.name}: SEC("${program.section}") needs libbpf ${needs.major}.${needs.minor} or newer, and ecli loaded libbpf ${release.major}.${release.minor} (${release.library})`,
+        { hint: 'install a newer libbpf1, or name another libbpf.so.1 with ECLI_LIBBPF=<path>' },
+      );
+    }
+  }
+  return undefined;
 }
 
 export function programSpecs(progs: readonly ProgMeta[]): ProgramSpec[] {
@@ -45,6 +85,13 @@ export function programSpecs(progs: readonly ProgMeta[]): ProgramSpec[] {
     // Checked here, not when attaching: a bad event is a package error, found before loading.
     if (kind === 'perf_event') attach.perfEvent = resolvePerfEvent(prog.perf_event, prog.name);
     if (prog.attach === 'tc' || kind === 'tcx') attach.tcHook = tcHookPlan(prog, kind === 'tcx' ? 'tcx' : 'tc');
-    return Object.freeze({ name: prog.name, section: prog.attach, kind, target: attachTargetOf(prog.attach), attach: Object.freeze(attach) });
+    return Object.freeze({
+      name: prog.name,
+      section: prog.attach,
+      kind,
+      target: attachTargetOf(prog.attach),
+      attach: Object.freeze(attach),
+      needsLibbpf: libbpfNeedOf(prog.attach),
+    });
   });
 }

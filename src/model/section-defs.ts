@@ -160,3 +160,9 @@ export function sectionSuggestions(section: string): string[] {
 export function releaseAtLeast(version: LibbpfRelease, wanted: LibbpfRelease): boolean {
   return version.major > wanted.major || (version.major === wanted.major && version.minor >= wanted.minor);
 }
+
+/** Whether a libbpf of this release finds `section` in its own table. */
+export function libbpfKnowsSection(release: LibbpfRelease, section: string): boolean {
+  const def = findSectionDef(section);
+  return def !== undefined && releaseAtLeast(release, def.since);
+}

@@ -16,6 +16,7 @@ import type { ComposedPackage, EunomiaObjectMeta } from '../package/types.js';
 import { btfNeedsOf, type BtfNeeds } from './btf-needs.js';
 import { dataSectionSpecs, type DataSectionSpec } from './data-sections.js';
 import { planExports, type ExportSpec } from './exports.js';
+import { iteratorSpecs, type IteratorSpec } from './iterators.js';
 import { mapSpecs, type MapSpec } from './maps.js';
 import { checkPerfBufferPages, checkSampleInterval } from './meta-numbers.js';
 import { programSpecs, type ProgramSpec } from './programs.js';
@@ -33,6 +34,8 @@ export interface PackageSpec {
   readonly maps: readonly MapSpec[];
   /** What the run prints, in order; empty for packages that only bpf_printk. */
   readonly exports: readonly ExportSpec[];
+  /** Its iterator programs, whose text the run prints after attaching (once, or every --interval). */
+  readonly iterators: readonly IteratorSpec[];
   /** Non-fatal findings (several exportable maps, dropped column names), for stderr. */
   readonly warnings: readonly string[];
   readonly options: readonly OptionSpec[];
@@ -80,6 +83,7 @@ export function buildPackageSpec(input: DecodedInput): PackageSpec {
     programs: Object.freeze(programs),
     maps: Object.freeze(maps),
     exports: Object.freeze(plan.exports),
+    iterators: Object.freeze(iteratorSpecs(programs)),
     warnings: Object.freeze(plan.warnings),
     options: Object.freeze(withInitialValues(buildOptionSpecs(meta, btf), settableLayouts(dataSections))),
     dataSections: Object.freeze(dataSections),

@@ -22,10 +22,11 @@
 import { EcliError } from '../errors.js';
 import type { MapEntry } from '../format/sample-order.js';
 import type { EventExportSpec, SampleExportSpec } from '../model/exports.js';
+import type { IteratorSpec } from '../model/iterators.js';
 import type { PackageSpec } from '../model/spec.js';
 import { startupMark } from '../startup-mark.js';
 import { TracePipeReader } from '../loader/trace-pipe.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Cancel, type Clock } from './clock.js';
 import { totalOf, zeroCounters, type RunCounters } from './counters.js';
 import type { RunObserver, SampledMapWatch } from './observer.js';
 import { OpenedPackage } from './package-object.js';
@@ -60,6 +61,8 @@ export interface RunLimits {
  */
 export interface RunSettings extends LoadSettings {
   limits: RunLimits;
+  /** Iterators: a pass every this many ms (`--interval`); without it, one pass after attaching. */
+  iteratorIntervalMs?: number | undefined;
   /** Relay the kernel's trace pipe (bpf_printk output) when the package exports nothing. */
   tracePipe: boolean;
   /**
@@ -89,8 +92,18 @@ export type EventSink = (data: Buffer, offset: number, length: number, context: 
  */
 export type SampleSink = (entries: readonly MapEntry[], malformed: (error: unknown) => void) => number;
 
+/** One pass of an iterator: its text in chunks as they are read, then its end. */
+export interface IteratorPassSink {
+  chunk(bytes: Uint8Array): void;
+  end(): void;
+}
+
 /** Where a run's output goes: the CLI's stdout, the library's queues. */
 export interface RunOutput {
+  /** A pass of an iterator program begins (every iterator in the package's order makes one snapshot). */
+  iteratorPass?(iterator: IteratorSpec): IteratorPassSink;
+  /** Every iterator made its pass: one snapshot is complete. */
+  snapshotEnd?(): void;
   /** The sink of an event export; made before anything is opened, so a formatter or decoder that refuses its columns is a package error. */
   events(exported: EventExportSpec): EventSink;
   /** The sink of a sampled map; made before anything is opened. */
@@ -131,6 +144,8 @@ export interface OpenedRunObject {
 /** A loaded object of a package (LoadedPackage), or a fake one in tests. */
 export interface LoadedRunObject {
   attachAll(): void;
+  /** One pass of an attached iterator program, its text handed to `onChunk` as it is read. */
+  readIterator(program: string, onChunk: (bytes: Uint8Array) => void): void;
   recordReader(exported: EventExportSpec): RecordReaderOpener;
   sampleSource(mapName: string): SampleSource;
   /** Detaches everything; returns what could not be detached. Idempotent. */
@@ -164,14 +179,16 @@ export class RunEngine {
   private readonly stop: RunStop;
   private readonly polling: PollLoop;
   private readonly samplers: Sampler[] = [];
+  private iteratorTimer: Cancel | undefined;
   private readonly staged: StagedRecords[] = [];
   /** The counters of each export (and of the trace pipe relay). */
   private readonly sources: RunCounters[] = [];
   private tracePipe: { close(): void } | undefined;
   private object: LoadedRunObject | undefined;
-  private countOf: 'events' | 'intervals' = 'events';
+  private countOf: CountUnit = 'events';
   private delivered = 0;
   private intervals = 0;
+  private snapshots = 0;
   private closed = false;
   private detachFailure: Error | undefined;
   private startedAt = 0;
@@ -212,6 +229,11 @@ export class RunEngine {
     return (this.stoppedAt ?? this.clock.now()) - this.startedAt;
   }
 
+  /** True once the run ended by itself (`--count` reached, the output's reader gone, a package of iterators alone after its snapshot). */
+  get hasEnded(): boolean {
+    return this.stop.hasEnded;
+  }
+
   /**
    * Resolves with exit status 0 on `stopRequested`, when a limit is reached or the output ended
    * the run; rejects when reading failed. Unless `keepAlive` is false, the process stays alive
@@ -237,6 +259,7 @@ export class RunEngine {
     const lastRead = this.settings.lastIntervalOnStop === true && !this.stop.hasFailed && !this.stop.hasEnded;
     this.stop.close();
     this.samplers.forEach((sampler) => sampler.stop(lastRead));
+    this.iteratorTimer?.();
     this.tracePipe?.close();
     this.polling.close(!this.stop.hasFailed && !this.stop.hasEnded);
     // Records still waiting for their enrichment go out with what is known of them.
@@ -250,6 +273,11 @@ export class RunEngine {
   private begin(kernel: RunKernel): void {
     const { spec, settings, output } = this;
     this.countOf = checkedCountOf(settings.limits, spec);
+    if (settings.iteratorIntervalMs !== undefined && spec.iterators.length === 0) {
+      throw new EcliError('USAGE', `--interval: package ${spec.objectName} has no iterator (iter/...) program to repeat`, {
+        hint: 'sampled maps are read at the interval of their @sample; leave --interval out',
+      });
+    }
     // Sinks and observers first: a formatter, decoder or metric that refuses its export is a
     // package error, before anything is opened.
     // One case per kind of export (model/exports.ts): a new kind (iterators) does not compile
@@ -291,8 +319,9 @@ export class RunEngine {
       this.startedAt = this.clock.now();
       // Readers before the output starts, so that every event after the first line is seen.
       readers.forEach((start) => start());
-      if (spec.exports.length === 0 && settings.tracePipe) this.relayTracePipe(kernel.openTracePipe);
+      if (spec.exports.length === 0 && spec.iterators.length === 0 && settings.tracePipe) this.relayTracePipe(kernel.openTracePipe);
       output.started?.();
+      if (spec.iterators.length > 0) this.iterate();
     } catch (error) {
       this.stop.abort(error);
       const failure = this.close();
@@ -402,6 +431,32 @@ export class RunEngine {
     this.samplers.push(startSampler(map, schedule, { interval, onError: (error) => this.stop.abort(error) }, this.clock));
   }
 
+  /**
+   * A snapshot of every iterator now and, with an interval, every interval after; without one
+   * (and nothing else to read), the run ends after the first.
+   */
+  private iterate(): void {
+    const snapshot = (): void => {
+      if (this.stop.hasEnded) return;
+      try {
+        for (const iterator of this.spec.iterators) {
+          const pass = this.output.iteratorPass?.(iterator);
+          this.object!.readIterator(iterator.program, (bytes) => pass?.chunk(bytes));
+          pass?.end();
+        }
+        this.output.snapshotEnd?.();
+        this.output.flush?.();
+        this.counted('snapshots');
+      } catch (error) {
+        this.stop.abort(error);
+      }
+    };
+    snapshot();
+    const interval = this.settings.iteratorIntervalMs;
+    if (interval !== undefined) this.iteratorTimer = this.clock.every(interval, snapshot);
+    else if (this.spec.exports.length === 0) this.stop.end();
+  }
+
   private relayTracePipe(open: LineReaderOpener): void {
     const counters = this.newCounters();
     this.tracePipe = open({
@@ -420,8 +475,8 @@ export class RunEngine {
     this.output.malformed?.(error);
   }
 
-  private counted(unit: 'events' | 'intervals'): void {
-    const total = unit === 'events' ? ++this.delivered : ++this.intervals;
+  private counted(unit: CountUnit): void {
+    const total = unit === 'events' ? ++this.delivered : unit === 'intervals' ? ++this.intervals : ++this.snapshots;
     const { count } = this.settings.limits;
     if (count !== undefined && unit === this.countOf && total >= count) this.stop.end();
   }
@@ -431,8 +486,11 @@ function unknownExport(exported: never): never {
   throw new EcliError('INTERNAL', `the run engine has no driver for export ${JSON.stringify(exported)}`);
 }
 
-/** `--count` counts delivered events, or sampled intervals when the package only has sampled maps. */
-function checkedCountOf(limits: RunLimits, spec: PackageSpec): 'events' | 'intervals' {
+type CountUnit = 'events' | 'intervals' | 'snapshots';
+
+/** `--count` counts delivered events, or sampled intervals when the package only has sampled maps, or iterator snapshots when it only has iterators. */
+function checkedCountOf(limits: RunLimits, spec: PackageSpec): CountUnit {
+  if (spec.exports.length === 0 && spec.iterators.length > 0) return 'snapshots';
   if (limits.count !== undefined && spec.exports.length === 0) {
     throw new EcliError('USAGE', `--count ${limits.count}: package ${spec.objectName} exports no map, so there is nothing to count`, {
       hint: 'use --duration to stop it after a time',

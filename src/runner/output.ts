@@ -4,7 +4,7 @@
  * their bytes straight into that buffer, see lineBuffer()). When the destination cannot keep up
  * (a slow pipe), lines beyond a cap are dropped and counted rather than buffered without
  * bound, so the kernel side is never blocked silently. What the OS took is counted by unit (events,
- * intervals, trace lines) when the write that carried it completes: the exit summary says what
+ * intervals, trace lines, iterator snapshots) when the write that carried it completes: the exit summary says what
  * reached the descriptor, not what was formatted.
  */
 import type { Writable } from 'node:stream';
@@ -12,7 +12,7 @@ import { writeFailure, type EcliError } from '../errors.js';
 import { TextBuffer } from '../format/text-buffer.js';
 
 /** What the output is made of, as the summary counts it. */
-export type OutputUnit = 'events' | 'intervals' | 'lines';
+export type OutputUnit = 'events' | 'intervals' | 'lines' | 'snapshots';
 
 export interface LineSink {
   /** Queues one line (without its newline); false when it was dropped, or the destination is gone. */
@@ -55,12 +55,13 @@ export interface SinkEnd {
 /** `end` hears once when the destination fails. */
 type UnitCounts = Record<OutputUnit, number>;
 
-const noUnits = (): UnitCounts => ({ events: 0, intervals: 0, lines: 0 });
+const noUnits = (): UnitCounts => ({ events: 0, intervals: 0, lines: 0, snapshots: 0 });
 
 function addUnits(to: UnitCounts, from: Readonly<UnitCounts>): void {
   to.events += from.events;
   to.intervals += from.intervals;
   to.lines += from.lines;
+  to.snapshots += from.snapshots;
 }
 
 export function createLineSink(stream: Writable & { writableLength?: number }, end: SinkEnd = { closed() {}, failed() {} }): LineSink {

@@ -9,6 +9,7 @@ import { PerfBufferReader, RingBufferReader } from '../loader/buffers.js';
 import { OpenedObject, type BpfMap, type LoadedObject } from '../loader/object.js';
 import { checkPrivileges, ensureTracefs } from '../loader/probe.js';
 import type { EventExportSpec } from '../model/exports.js';
+import { libbpfRefusal } from '../model/programs.js';
 import type { PackageSpec } from '../model/spec.js';
 import { startupMark } from '../startup-mark.js';
 import type { LoadSettings, LoadedRunObject, OpenedRunObject, RecordReaderOpener } from './engine.js';
@@ -29,10 +30,13 @@ export class OpenedPackage implements OpenedRunObject {
       needsKernelBtf: spec.btfNeeds.kernelBtf,
       btfCustomPath: settings.btfCustomPath,
     });
+    if (settings.verbose) warn(`libbpf ${object.libbpf.major}.${object.libbpf.minor} (${object.libbpf.library})`);
     try {
       for (const program of spec.programs) if (object.findProgram(program.name) === undefined) missingFromObject('program', program.name, spec.source);
       for (const { map } of spec.exports) if (object.findMap(map.name) === undefined) missingFromObject('map', map.name, spec.source);
       for (const { mapName, image } of settings.images) (object.findMap(mapName) ?? missingFromObject('map', mapName, spec.source)).setInitialValue(image);
+      for (const map of spec.maps)
+        if (map.loaderSizes !== undefined) (object.findMap(map.name) ?? missingFromObject('map', map.name, spec.source)).setSizes(map.loaderSizes);
       return new OpenedPackage(spec, object);
     } catch (error) {
       object.close();
@@ -40,8 +44,10 @@ export class OpenedPackage implements OpenedRunObject {
     }
   }
 
-  /** Privileges (the capabilities its program kinds need) and tracefs, before anything is loaded. */
+  /** The libbpf release its sections need, privileges (the capabilities its program kinds need) and tracefs, before anything is loaded. */
   checkHost(): void {
+    const refusal = libbpfRefusal(this.spec.programs, this.object.libbpf);
+    if (refusal !== undefined) throw refusal;
     checkPrivileges(this.spec.programs.map((program) => program.kind));
     ensureTracefs();
   }
@@ -70,6 +76,10 @@ export class LoadedPackage implements LoadedRunObject {
       this.object.attach(this.object.findProgram(program.name) ?? missingFromObject('program', program.name, this.spec.source), program.attach);
     }
     startupMark('attached');
+  }
+
+  readIterator(program: string, onChunk: (bytes: Uint8Array) => void): void {
+    this.object.readIterator(program, onChunk);
   }
 
   /** The reader of an exported ring buffer or perf event array. */

@@ -8,14 +8,17 @@ import type { Writable } from 'node:stream';
 import type { EcliError } from '../errors.js';
 import type { OutputSettings } from '../format/event.js';
 import type { StackSymbolizer } from '../format/stack.js';
+import { createIteratorTextFormatter, type IteratorTextFormatter } from '../format/iterator-text.js';
+import { createTimeText } from '../format/time.js';
 import type { EventExportSpec, ExportSpec, SampleExportSpec } from '../model/exports.js';
+import type { IteratorSpec } from '../model/iterators.js';
 import type { PackageSpec } from '../model/spec.js';
 import { startupMark } from '../startup-mark.js';
 import { escapeControls } from '../terminal.js';
 import { nothingToCancel, type Cancel, type Clock } from './clock.js';
 import { buildConsumers, type ConsumerSpec, type EventConsumerSpec, type SampleConsumerSpec } from './consumers.js';
 import type { RunCounters } from './counters.js';
-import type { Delivery, EventSink, RunOutput, SampleSink } from './engine.js';
+import type { Delivery, EventSink, IteratorPassSink, RunOutput, SampleSink } from './engine.js';
 import { EventNotices } from './event-notices.js';
 import { createLineSink, type LineSink } from './output.js';
 import type { RunStop } from './stop.js';
@@ -39,6 +42,8 @@ export interface StdoutOutputOptions {
   /** The run's counters now (the engine's). */
   counters: () => RunCounters;
   watchOutput?: OutputWatcher;
+  /** Iterator snapshots repeat (`--interval`): plain text puts a time line before each. */
+  repeatedSnapshots?: boolean;
 }
 
 /** After a stop, how long stdout gets to take the output still queued (a second signal ends it at once). */
@@ -50,6 +55,9 @@ export class StdoutOutput implements RunOutput {
   /** The formatter of each export, made when the engine asks for its sink. */
   private readonly consumers = new Map<ExportSpec, ConsumerSpec>();
   private readonly cancelWatch: Cancel;
+  private readonly iteratorText: IteratorTextFormatter;
+  private readonly snapshotTime: (() => string) | undefined;
+  private snapshotStarted = false;
   private unwrittenAtEnd = 0;
 
   /** Builds the formatters of `spec`'s exports: one that refuses its columns is a package error, before anything is opened. */
@@ -63,6 +71,22 @@ export class StdoutOutput implements RunOutput {
       failed: (error) => options.stop.abort(error),
     });
     this.cancelWatch = options.watchOutput?.(() => options.stop.end()) ?? nothingToCancel;
+    this.iteratorText = createIteratorTextFormatter({ format: options.output.format, time: options.output.time });
+    const time = options.output.time ?? 'hms';
+    this.snapshotTime = options.output.format === 'plain' && options.repeatedSnapshots === true && time !== 'none' ? createTimeText(time) : undefined;
+  }
+
+  iteratorPass(iterator: IteratorSpec): IteratorPassSink {
+    if (!this.snapshotStarted && this.snapshotTime !== undefined) this.lines.writeLine(this.snapshotTime());
+    this.snapshotStarted = true;
+    const pass = this.iteratorText.pass(iterator.program);
+    const write = (lines: string[]): void => lines.forEach((line) => this.lines.writeLine(line));
+    return { chunk: (bytes) => write(pass.push(bytes)), end: () => write(pass.end()) };
+  }
+
+  snapshotEnd(): void {
+    this.snapshotStarted = false;
+    this.lines.endUnit('snapshots');
   }
 
   events(exported: EventExportSpec): EventSink {
@@ -176,13 +200,14 @@ export class StdoutOutput implements RunOutput {
    * not: `printed 12 events in 3.004 s; 0 lost, 0 malformed, 0 dropped`.
    */
   summary(elapsedMs: number): string {
-    const { events, intervals, lines } = this.lines.written;
+    const { events, intervals, lines, snapshots } = this.lines.written;
     const what =
       lines > 0
         ? [`${lines} trace pipe ${plural(lines, 'line')}`]
         : [
-            ...(events > 0 || intervals === 0 ? [`${events} ${plural(events, 'event')}`] : []),
+            ...(events > 0 || (intervals === 0 && snapshots === 0) ? [`${events} ${plural(events, 'event')}`] : []),
             ...(intervals > 0 ? [`${intervals} ${plural(intervals, 'interval')}`] : []),
+            ...(snapshots > 0 ? [`${snapshots} iterator ${plural(snapshots, 'snapshot')}`] : []),
           ];
     const { lost, malformed, filtered, dropped } = this.options.counters();
     const left = filtered > 0 ? `${filtered} filtered, ` : '';

@@ -59,6 +59,7 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
     stop,
     counters: () => engine?.counters ?? zeroCounters(),
     ...(options.watchOutput ? { watchOutput: options.watchOutput } : {}),
+    repeatedSnapshots: settings.iteratorIntervalMs !== undefined,
   });
   try {
     engine = RunEngine.start(spec, settings, output, { ...options.engine, clock, stop, ...(options.observer ? { observer: options.observer } : {}) });
@@ -67,8 +68,9 @@ export async function runPackage(spec: PackageSpec, programArgs: readonly string
     throw error;
   }
   const attached = spec.programs.length;
-  notice(`${spec.objectName}: ${attached} program${attached === 1 ? '' : 's'} attached; press Ctrl-C to stop`);
-  if (spec.exports.length === 0 && attached > 0 && !settings.tracePipe) {
+  // A package of iterators alone, without --interval, has printed its snapshot and ended already.
+  if (!engine.hasEnded) notice(`${spec.objectName}: ${attached} program${attached === 1 ? '' : 's'} attached; press Ctrl-C to stop`);
+  if (spec.exports.length === 0 && spec.iterators.length === 0 && attached > 0 && !settings.tracePipe) {
     notice('this package exports no map; bpf_printk output goes to the kernel trace pipe (use --trace-pipe to print it here)');
   }
   let failed = false;

@@ -74,6 +74,7 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 export class FakeNative implements Native {
   readonly pageSize = PAGE_SIZE;
+  readonly libbpfIdentity = { major: 1, minor: 4, library: 'fake libbpf' };
   readonly rings = new Map<number, FakeRing>();
   readonly maps = new Map<number, FakeMap>();
   /** Calls made, in order, for the tests to check (`unmap`, `bpf_link__destroy prog`, `bpf_object__close`...). */
@@ -202,6 +203,7 @@ export class FakeNative implements Native {
   socket = this.unfaked('socket');
   send = this.unfaked('send');
   recv = this.unfaked('recv');
+  read = this.unfaked('read');
   interfaceName = this.unfaked('interfaceName');
   formatVaList = this.unfaked('formatVaList');
   hungUp = this.unfaked('hungUp');

@@ -135,7 +135,7 @@ test('hardirqs prints a histogram with a count per interrupt handler', async (t)
   await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
 });
 
-test('hardirqs -j names the struct key column "" and counts every histogram entry', async (t) => {
+test('hardirqs -j names the struct key column after its member (the reference: "") and counts every histogram entry', async (t) => {
   if (!haveRoot(t) || !haveToolchain(t)) return;
   const example = compileExample(t, 'hardirqs');
   const ecli = await startEcliFor(t, ['run', '-j', example.packagePath]);
@@ -147,8 +147,8 @@ test('hardirqs -j names the struct key column "" and counts every histogram entr
       5000,
     ),
   );
-  assert.deepEqual(Object.keys(row.key), ['']);
-  assert.ok(readFileSync('/proc/interrupts', 'utf8').includes(row.key['']), `"${row.key['']}" is a handler in /proc/interrupts`);
+  assert.deepEqual(Object.keys(row.key), ['name']);
+  assert.ok(readFileSync('/proc/interrupts', 'utf8').includes(row.key.name), `"${row.key.name}" is a handler in /proc/interrupts`);
   assert.deepEqual(Object.keys(row.value), ['count', 'slots']);
   assert.equal(row.value.slots.length, 20);
   // The program bumps count, then a slot; a sample can land in between on other CPUs.

@@ -13,7 +13,7 @@ import { findExecutable } from '../../src/compiler/process.js';
 import { ensureVmlinuxHeader } from '../../src/compiler/vmlinux.js';
 import { haveRoot, repoRoot, skipUnlessCi } from '../helpers/env.js';
 import { startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
-import { eccPath, runTool } from '../helpers/ecli-process.js';
+import { eccPath, ecliPath, runTool } from '../helpers/ecli-process.js';
 import { haveCommands, haveToolchain, jsonLine, jsonRows, startHelper, tempDir } from '../helpers/examples.js';
 import { libbpf11 } from '../helpers/libbpf-1.1.js';
 
@@ -177,4 +177,103 @@ test('ecc refuses a tracepoint this kernel does not have, with the closest one f
   );
   assert.match(run.stderr, /^hint: .*-a -Wno-unknown-tracepoint keeps it, for a kernel other than this one$/m);
   assert.equal(ecc([sourceWith(dir, ['tp/syscalls/sys_enter_opnat']), '-o', dir, '-a', '-Wno-unknown-tracepoint']).status, 0);
+});
+
+/** A helper that calls getppid() once per line it reads, so events come exactly when the test asks. */
+function getppidCaller(t: TestContext) {
+  const helper = startHelper(t, process.execPath, ['-e', "process.stdin.on('data', () => process.ppid); process.stdin.on('end', () => process.exit(0));"], {
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
+  return { pid: helper.pid, call: () => helper.child.stdin!.write('\n'), end: () => helper.child.stdin!.end() };
+}
+
+test('a stack trace map without value size or max entries loads with libbpf-tools’ sizes, and its stacks are taken', async (t) => {
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const out = tempDir(t);
+  const compiled = ecc([path.join(fixtures, 'stacks.bpf.c'), path.join(fixtures, 'stacks.h'), '-o', out]);
+  assert.equal(compiled.status, 0, compiled.stderr);
+  const inspect = runTool(ecliPath, ['inspect', path.join(out, 'package.json')]);
+  assert.match(inspect.stdout, /stacks +│ stacks +│ stack_trace +│ 4 bytes +│ 1016 bytes \(127 frames, set by ecli\) +│ 10240 /);
+
+  const caller = getppidCaller(t);
+  const ecli = await startEcliFor(t, ['run', '-j', '--time', 'none', path.join(out, 'package.json'), '--target_pid', String(caller.pid)]);
+  caller.call();
+  const row = JSON.parse(await ecli.waitForLine(jsonLine((r) => r.pid === caller.pid))) as { stack_id: number };
+  assert.ok(row.stack_id >= 0, `a stack id, not an error (${row.stack_id})`);
+  caller.end();
+  await stopAndCheckUnloaded(ecli, 'SIGINT', ['on_getppid']);
+});
+
+test('an iterator prints the tasks once and the run ends by itself; --interval repeats it', async (t) => {
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const out = tempDir(t);
+  const compiled = ecc([path.join(fixtures, 'tasks.bpf.c'), '-o', out]);
+  assert.equal(compiled.status, 0, compiled.stderr);
+  const sleeper = startHelper(t, 'sleep', ['60'], { stdio: 'ignore' });
+  const inspect = runTool(ecliPath, ['inspect', path.join(out, 'package.json')]);
+  assert.match(inspect.stdout, /^Prints {2}list_tasks: the text of the iterator, once \(or every --interval\)$/m);
+
+  const once = runTool(ecliPath, ['run', path.join(out, 'package.json')]);
+  assert.equal(once.status, 0, once.stderr);
+  const lines = once.stdout.split('\n');
+  assert.equal(lines[0], 'PID COMM');
+  assert.ok(lines.includes(`${sleeper.pid} sleep`), `the task list names our sleep ${sleeper.pid}:\n${once.stdout.slice(0, 2000)}`);
+  assert.match(once.stderr, /^ecli: printed 1 iterator snapshot in \d+\.\d{3} s; 0 lost, 0 malformed, 0 dropped$/m);
+  assert.doesNotMatch(once.stderr, /press Ctrl-C/);
+
+  const repeated = runTool(ecliPath, ['run', '-j', '--interval', '200ms', '--count', '2', path.join(out, 'package.json')]);
+  assert.equal(repeated.status, 0, repeated.stderr);
+  const rows = repeated.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { iterator: string; line: string; timestamp: string });
+  assert.ok(
+    rows.every((r) => r.iterator === 'list_tasks' && typeof r.timestamp === 'string'),
+    'each line names its iterator',
+  );
+  assert.equal(rows.filter((r) => r.line === 'PID COMM').length, 2, 'two snapshots');
+  assert.equal(rows.filter((r) => r.line === `${sleeper.pid} sleep`).length, 2);
+  assert.match(repeated.stderr, /printed 2 iterator snapshots in /);
+});
+
+test('a section this libbpf does not know yet is refused before loading, naming the libbpf release it needs', async (t) => {
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const dir = tempDir(t);
+  // fsession/ came with libbpf 1.7: ecc knows it, the libbpf here (1.1 to 1.5) does not.
+  const source = sourceWith(dir, ['fsession/do_unlinkat']);
+  const compiled = ecc([source, '-o', dir]);
+  assert.equal(compiled.status, 0, compiled.stderr);
+  const run = runTool(ecliPath, ['run', path.join(dir, 'package.json')]);
+  assert.equal(run.status, 11, run.stderr);
+  assert.match(run.stderr, /^ecli: error: program prog0: SEC\("fsession\/do_unlinkat"\) needs libbpf 1\.7 or newer, and ecli loaded libbpf 1\.\d \(\S+\)$/m);
+  assert.doesNotMatch(run.stderr, /ksym|BTF/);
+});
+
+test('ECLI_LIBBPF loads the libbpf it names: ecli -v says which release and file, and the iterator runs on libbpf 1.1', (t) => {
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const old = libbpf11(t);
+  if (old === undefined) return;
+  const out = tempDir(t);
+  assert.equal(ecc([path.join(fixtures, 'tasks.bpf.c'), '-o', out]).status, 0);
+  const run = runTool(ecliPath, ['run', '-v', path.join(out, 'package.json')], { env: { ECLI_LIBBPF: old.library } });
+  assert.equal(run.status, 0, run.stderr);
+  assert.ok(run.stderr.includes(`ecli: libbpf 1.1 (${old.library})\n`), run.stderr.slice(0, 2000));
+  assert.match(run.stdout, /^PID COMM\n/);
+  const missing = runTool(ecliPath, ['run', path.join(out, 'package.json')], { env: { ECLI_LIBBPF: path.join(out, 'no-such-libbpf.so.1') } });
+  assert.equal(missing.status, 11);
+  assert.match(missing.stderr, /^ecli: error: ECLI_LIBBPF=\S+no-such-libbpf\.so\.1 cannot be loaded: /m);
+});
+
+test('ecli names the closest tracepoint when a package attaches to one the kernel lacks (#28.7)', (t) => {
+  if (!haveRoot(t) || !haveToolchain(t)) return;
+  const dir = tempDir(t);
+  // Built for another kernel, as the opt-out allows: ecli is the one to say what is wrong here.
+  const compiled = ecc([sourceWith(dir, ['tp/syscalls/sys_enter_opnat']), '-o', dir, '-a', '-Wno-unknown-tracepoint']);
+  assert.equal(compiled.status, 0, compiled.stderr);
+  const run = runTool(ecliPath, ['run', path.join(dir, 'package.json')]);
+  assert.equal(run.status, 8, run.stderr);
+  assert.match(
+    run.stderr,
+    /^ecli: error: cannot attach program prog0 \(tp\/syscalls\/sys_enter_opnat\): tracepoint syscalls\/sys_enter_opnat does not exist on this kernel \(did you mean SEC\("tp\/syscalls\/sys_enter_openat"\)\?\)$/m,
+  );
 });

@@ -126,6 +126,7 @@ test('inspect tables fit the width they are given; without one they keep their n
     programs: [],
     maps: [],
     exports: [],
+    iterators: [],
     exportStructs: [],
     options: [{ name: 'threshold', variable: 'threshold', section: '.rodata', type: 'int', default: '-42', initial: '-42', help: long }],
   };

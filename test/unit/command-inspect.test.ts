@@ -127,7 +127,18 @@ test('inspect --json is the report as pretty JSON', async () => {
   assert.ok(text.startsWith('{\n  "source": '));
   const parsed = JSON.parse(text);
   assert.deepEqual(parsed, JSON.parse(JSON.stringify(r)));
-  assert.deepEqual(Object.keys(parsed), ['source', 'objName', 'btfFiles', 'programs', 'maps', 'exports', 'kernelBtfNeededFor', 'options', 'exportStructs']);
+  assert.deepEqual(Object.keys(parsed), [
+    'source',
+    'objName',
+    'btfFiles',
+    'programs',
+    'maps',
+    'exports',
+    'iterators',
+    'kernelBtfNeededFor',
+    'options',
+    'exportStructs',
+  ]);
   assert.deepEqual(parsed.exportStructs[0].members[4], { member: 'comm', offset: 24, size: 16, type: 'char[16]' });
 });
 

@@ -212,13 +212,13 @@ test('log2 histogram past slot 32 widens to 20 and draws 20 stars', () => {
   assert.equal(lines.length, 37);
 });
 
-function histBtf(slotType: 'u32' | 'u64', slotCount: number) {
+function histBtf(slotType: 'u32' | 'u64', slotCount: number, slotsName = 'slots') {
   const b = new BtfBuilder();
   const u32 = b.typedef('u32', b.int('unsigned int', 4));
   const u64 = b.typedef('u64', b.int('unsigned long long', 8));
   const char = b.int('char', 1, { signed: true });
   const hist = b.struct('hist', [
-    { name: 'slots', type: b.array(slotType === 'u32' ? u32 : u64, slotCount) },
+    { name: slotsName, type: b.array(slotType === 'u32' ? u32 : u64, slotCount) },
     { name: 'comm', type: b.array(char, 8) },
   ]);
   const btf = Btf.parse(b.build());
@@ -229,10 +229,9 @@ test('log2_hist reads u64 slots with their real width and does not wrap the star
   const { btf, key, value } = histBtf('u64', 3);
   assert.deepEqual(
     value.members.map((c) => c.name),
-    ['', ''],
+    ['slots', 'comm'],
   );
-  const named = { ...value, members: value.members.map((c, i) => ({ ...c, name: i === 0 ? 'slots' : 'comm' })) };
-  const formatter = createSampleFormatter(btf, key, named, { format: 'plain', sample: { interval: 1, type: 'log2_hist', unit: 'ms' }, mapName: 'h' });
+  const formatter = createSampleFormatter(btf, key, value, { format: 'plain', sample: { interval: 1, type: 'log2_hist', unit: 'ms' }, mapName: 'h' });
   const v = Buffer.alloc(value.size);
   v.writeBigUInt64LE(2n ** 40n, 8);
   v.writeBigUInt64LE(2n ** 39n + 1n, 16);
@@ -250,7 +249,7 @@ test('log2_hist reads u64 slots with their real width and does not wrap the star
 });
 
 test('log2_hist and linear_hist need a slots member; buffers must be long enough', () => {
-  const { btf, key, value } = histBtf('u32', 4);
+  const { btf, key, value } = histBtf('u32', 4, 'buckets');
   for (const type of ['log2_hist', 'linear_hist'] as const) {
     assert.throws(
       () => createSampleFormatter(btf, key, value, { format: 'plain', sample: { interval: 1, type }, mapName: 'h' }),
@@ -266,9 +265,8 @@ test('log2_hist and linear_hist need a slots member; buffers must be long enough
 
 test('linear_hist in plain text: buckets of step width from min, first to last non-zero slot', () => {
   const { btf, key, value } = histBtf('u32', 5);
-  const named = { ...value, members: value.members.map((c, i) => ({ ...c, name: i === 0 ? 'slots' : 'comm' })) };
   const sample: MapSampleMeta = { interval: 1, type: 'linear_hist', unit: 'ms', min: 100, step: 10 };
-  const formatter = createSampleFormatter(btf, key, named, { format: 'plain', sample, mapName: 'h' });
+  const formatter = createSampleFormatter(btf, key, value, { format: 'plain', sample, mapName: 'h' });
   const v = Buffer.alloc(value.size);
   v.writeUInt32LE(3, 4);
   v.writeUInt32LE(6, 12);
@@ -281,7 +279,7 @@ test('linear_hist in plain text: buckets of step width from min, first to last n
       `       130 -> 139        : 6        |${'*'.repeat(40)}|\n`,
   );
   assert.throws(
-    () => createSampleFormatter(btf, key, named, { format: 'plain', sample: { ...sample, step: 0 }, mapName: 'h' }),
+    () => createSampleFormatter(btf, key, value, { format: 'plain', sample: { ...sample, step: 0 }, mapName: 'h' }),
     (e: unknown) => e instanceof EcliError && e.code === 'PACKAGE_INVALID',
   );
 });

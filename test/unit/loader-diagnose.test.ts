@@ -150,10 +150,49 @@ test('a missing kernel BTF points at BTF_FILE_PATH', () => {
   assert.match(error.hint ?? '', /BTF_FILE_PATH/);
 });
 
+test('what the kernel lacks from its BTF is named: a struct_ops type, a kfunc; a kfunc declared otherwise is the source', () => {
+  // libbpf 1.4.6's messages for the tutorial's struct_ops, lesson 53 and lesson 43 on Linux 6.18.
+  const structOps = diagnoseLoadFailure(
+    failure({
+      objectName: 'struct_ops_bpf',
+      error: -22,
+      warnings: [
+        "libbpf: object 'struct_ops_bpf': failed (-22) to create BPF token from '/sys/fs/bpf', skipping optional step...",
+        'libbpf: struct_ops init_kern: struct bpf_testmod_ops is not found in kernel BTF',
+        "libbpf: failed to load object 'struct_ops_bpf'",
+      ],
+    }),
+    rootFacts(),
+  );
+  assert.equal(structOps.code, 'KERNEL_UNSUPPORTED');
+  assert.equal(
+    structOps.message,
+    'cannot load struct_ops_bpf: its struct_ops map implements struct bpf_testmod_ops, which neither the kernel nor a loaded module defines',
+  );
+  assert.doesNotMatch(`${structOps.message} ${structOps.hint}`, /usable BTF|BTF_FILE_PATH/);
+  assert.match(structOps.hint ?? '', /bpf_testmod/);
+
+  const kfunc = diagnoseLoadFailure(
+    failure({ objectName: 'egress_pacer_bpf', error: -22, warnings: ["libbpf: extern (func ksym) 'bpf_kfree_skb': not found in kernel or module BTFs"] }),
+    rootFacts(),
+  );
+  assert.equal(kfunc.code, 'KERNEL_UNSUPPORTED');
+  assert.equal(kfunc.message, 'cannot load egress_pacer_bpf: this kernel has no kfunc bpf_kfree_skb (in vmlinux or a loaded module)');
+  assert.match(kfunc.hint ?? '', /__weak and checks bpf_ksym_exists\(bpf_kfree_skb\)/);
+
+  const prototype = diagnoseLoadFailure(
+    failure({ objectName: 'kfunc_bpf', error: -22, warnings: ["libbpf: extern (func ksym) 'bpf_strstr': func_proto [5] incompatible with vmlinux [65228]"] }),
+    rootFacts(),
+  );
+  assert.equal(prototype.code, 'LOAD_FAILED');
+  assert.equal(prototype.message, "cannot load kfunc_bpf: the source declares kfunc bpf_strstr with another prototype than this kernel's (vmlinux)");
+});
+
 const attachFacts = (over: Partial<AttachFacts> = {}): AttachFacts => ({
   kprobes: () => true,
   tracefs: () => '/sys/kernel/tracing',
   tracepointExists: () => true,
+  tracepoints: () => ['sched/sched_process_exec', 'sched/sched_process_exit', 'syscalls/sys_enter_openat', 'syscalls/sys_exit_openat'],
   fileExists: () => true,
   ...over,
 });
@@ -185,8 +224,20 @@ test('tracepoint attach failures: no tracefs, or no such tracepoint', () => {
   assert.equal(missing.code, 'ATTACH_FAILED');
   assert.equal(
     missing.message,
-    'cannot attach program handle_exec (tp/sched/sched_process_nope): tracepoint sched/sched_process_nope does not exist on this kernel',
+    'cannot attach program handle_exec (tp/sched/sched_process_nope): tracepoint sched/sched_process_nope does not exist on this kernel (did you mean SEC("tp/sched/sched_process_exec")?)',
   );
+  // #28.7: a misspelt tracepoint gets the closest one, as options and fields do.
+  const misspelt = program('handle_open', 'tracepoint/syscalls/sys_enter_opnat', 'tracepoint');
+  const suggested = diagnoseAttachFailure({ program: misspelt, errno: 2, warnings }, attachFacts({ tracepointExists: () => false }));
+  assert.equal(
+    suggested.message,
+    'cannot attach program handle_open (tracepoint/syscalls/sys_enter_opnat): tracepoint syscalls/sys_enter_opnat does not exist on this kernel (did you mean SEC("tracepoint/syscalls/sys_enter_openat")?)',
+  );
+  const unlisted = diagnoseAttachFailure(
+    { program: misspelt, errno: 2, warnings },
+    attachFacts({ tracepointExists: () => false, tracepoints: () => undefined }),
+  );
+  assert.doesNotMatch(unlisted.message, /did you mean/);
 });
 
 test('uprobe attach failures name the binary and the function', () => {

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { Btf } from '../../src/btf/btf.js';
+import { EcliError } from '../../src/errors.js';
 import type { EunomiaObjectMeta, MapMeta } from '../../src/package/types.js';
 import { planExports } from '../../src/model/exports.js';
 import { MAP_TYPE, mapTypeName } from '../../src/model/map-types.js';
@@ -61,7 +62,7 @@ const counts = (clearMap: boolean, interval = 1000): MapMeta => ({
 });
 
 /** A package spec with the given maps exported (a ring buffer named `events`, a sampled hash map `counts`); no exports: a bpf_printk package. */
-function specOf(maps: MapMeta[]): PackageSpec {
+function specOf(maps: MapMeta[], iterators: string[] = []): PackageSpec {
   const { btf, u32, event } = eventBtf();
   const meta = {
     bpf_skel: { obj_name: 'test_bpf', maps, progs: [], data_sections: [] },
@@ -102,6 +103,7 @@ function specOf(maps: MapMeta[]): PackageSpec {
     programs: [{ name: 'handle', kind: 'tracepoint' }],
     maps: mapSpecs,
     exports,
+    iterators: iterators.map((program) => ({ program, section: 'iter/task', target: 'task' })),
     warnings,
     options: [],
     dataSections: [],
@@ -142,6 +144,9 @@ class FakeReader implements Poller {
 class FakeKernel implements RunKernel {
   readonly reader: FakeReader;
   source: SampleSource = { entries: () => [], clear: () => undefined };
+  /** What each iterator program's passes read, chunk by chunk: the next pass takes the next entry (the last one repeats). */
+  iteratorPasses = new Map<string, (string | Uint8Array | Error)[][]>();
+  readonly passesRead = new Map<string, number>();
   tracePipe: LineReaderHandlers | undefined;
   tracePipeClosed = false;
   steps: string[] = [];
@@ -166,6 +171,15 @@ class FakeKernel implements RunKernel {
             return this.reader;
           },
           sampleSource: () => this.source,
+          readIterator: (program, onChunk) => {
+            const passes = this.iteratorPasses.get(program) ?? [[]];
+            const read = this.passesRead.get(program) ?? 0;
+            this.passesRead.set(program, read + 1);
+            for (const chunk of passes[Math.min(read, passes.length - 1)]!) {
+              if (chunk instanceof Error) throw chunk;
+              onChunk(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+            }
+          },
           close: () => {
             this.steps.push('close loaded');
             return this.detachFailure;
@@ -196,6 +210,9 @@ class Capture extends Writable {
 
 interface CliRunOptions {
   maps?: MapMeta[];
+  /** Iterator programs of the package. */
+  iterators?: string[];
+  iteratorIntervalMs?: number;
   format?: 'plain' | 'json';
   limits?: RunLimits;
   tracePipe?: boolean;
@@ -214,7 +231,7 @@ function cliRun(options: CliRunOptions = {}) {
   const stdout = options.stdout ?? new Capture();
   const notices: string[] = [];
   const kernel = options.kernel ?? new FakeKernel();
-  const spec = specOf(options.maps ?? [EVENTS]);
+  const spec = specOf(options.maps ?? [EVENTS], options.iterators);
   const stop = new RunStop();
   // eslint-disable-next-line prefer-const -- the output reads the counters of the engine made after it
   let engine: RunEngine | undefined;
@@ -232,6 +249,7 @@ function cliRun(options: CliRunOptions = {}) {
     stop,
     counters: () => engine?.counters ?? zeroCounters(),
     ...(options.watchOutput ? { watchOutput: options.watchOutput } : {}),
+    repeatedSnapshots: options.iteratorIntervalMs !== undefined,
   });
   const stages = options.choices
     ? stageFactory(spec, { rules: [], regex: undefined, containers: undefined, ...options.choices }, (message) => notices.push(message))
@@ -244,6 +262,7 @@ function cliRun(options: CliRunOptions = {}) {
     tracePipe: options.tracePipe ?? false,
     lastIntervalOnStop: true,
     ...(stages ? { stages } : {}),
+    iteratorIntervalMs: options.iteratorIntervalMs,
   };
   engine = RunEngine.start(spec, settings, output, { kernel, clock, stop, ...(options.observer ? { observer: options.observer } : {}) });
   const end = async (forced?: Promise<unknown>) => {
@@ -385,6 +404,75 @@ test('--count 2 of a sampled map counts intervals: the first is read one interva
   assert.equal(await stopped, 0);
   await end();
   assert.equal(output.summary(engine.elapsedMs), 'printed 2 intervals in 2.000 s; 0 lost, 0 malformed, 0 dropped');
+});
+
+test('an iterator package prints one pass of each iterator after attaching, escaped, and the run ends by itself', async () => {
+  const kernel = new FakeKernel();
+  const euro = Buffer.from('€');
+  // A line and a UTF-8 character split across reads, a control character from the program's data, no final newline.
+  kernel.iteratorPasses.set('dump_task', [
+    ['PID COMM\n1 ini', 't\n2 \x1b[31mevil\n3 ', euro.subarray(0, 1), Buffer.concat([euro.subarray(1), Buffer.from('x')])],
+  ]);
+  kernel.iteratorPasses.set('dump_file', [['fd 0\n']]);
+  const { stdout, engine, output, end, forever } = cliRun({ maps: [], iterators: ['dump_task', 'dump_file'], format: 'plain', kernel });
+  assert.equal(stdout.text, 'PID COMM\n1 init\n2 \\e[31mevil\n3 €x\nfd 0\n');
+  assert.equal(engine.hasEnded, true, 'nothing else to read: the run ends after the pass');
+  assert.equal(await engine.wait(forever), 0);
+  await end();
+  assert.match(output.summary(engine.elapsedMs), /^printed 1 iterator snapshot in /);
+});
+
+test('--interval repeats the iterators every interval, with a time line before each snapshot; --count counts snapshots', async () => {
+  const kernel = new FakeKernel();
+  kernel.iteratorPasses.set('dump_task', [['first\n'], ['second\n'], ['third\n']]);
+  const { clock, stdout, engine, output, end, forever } = cliRun({
+    maps: [],
+    iterators: ['dump_task'],
+    format: 'plain',
+    kernel,
+    iteratorIntervalMs: 1000,
+    limits: { count: 3 },
+  });
+  assert.match(stdout.text, /^\d\d:\d\d:\d\d\nfirst\n$/);
+  assert.equal(engine.hasEnded, false);
+  clock.advance(1000);
+  assert.match(stdout.text, /^\d\d:\d\d:\d\d\nfirst\n\d\d:\d\d:\d\d\nsecond\n$/);
+  clock.advance(1000);
+  assert.equal(await engine.wait(forever), 0);
+  await end();
+  assert.equal(
+    rows(stdout.text)
+      .filter((l) => !/^\d\d:/.test(l))
+      .join(','),
+    'first,second,third',
+  );
+  assert.match(output.summary(engine.elapsedMs), /^printed 3 iterator snapshots in 2\.000 s/);
+});
+
+test('iterator lines in JSON name their iterator; a failed read fails the run', async () => {
+  const kernel = new FakeKernel();
+  kernel.iteratorPasses.set('dump_task', [['a "quoted"\n\x01b\n']]);
+  const { stdout, end } = cliRun({ maps: [], iterators: ['dump_task'], kernel });
+  assert.deepEqual(
+    rows(stdout.text).map((l) => JSON.parse(l)),
+    [
+      { iterator: 'dump_task', line: 'a "quoted"' },
+      { iterator: 'dump_task', line: '\x01b' },
+    ],
+  );
+  await end();
+
+  const failing = new FakeKernel();
+  failing.iteratorPasses.set('dump_task', [['x\n', new EcliError('RUNTIME', 'cannot read the iterator')]]);
+  const run = cliRun({ maps: [], iterators: ['dump_task'], kernel: failing });
+  await assert.rejects(run.engine.wait(run.forever), /cannot read the iterator/);
+  await run.end();
+});
+
+test('--interval on a package without iterators is a usage error before anything is opened', () => {
+  const kernel = new FakeKernel();
+  assert.throws(() => cliRun({ kernel, iteratorIntervalMs: 1000 }), { code: 'USAGE', message: /--interval: package test_bpf has no iterator/ });
+  assert.deepEqual(kernel.steps, []);
 });
 
 test('--count on a package without exports is a usage error before anything is opened', () => {

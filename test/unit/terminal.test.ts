@@ -225,6 +225,7 @@ test('inspect escapes package strings in its tables and keeps them exact in JSON
     programs: [{ name: 'p\x1b[1m', section: 'tp/x/y', attachKind: 'tracepoint', target: 'x/y' }],
     maps: [],
     exports: [],
+    iterators: [],
     kernelBtfNeededFor: [],
     options: [],
     exportStructs: [],

@@ -33,6 +33,8 @@ export interface InspectReport {
   maps: InspectMap[];
   /** What `ecli run` prints, and why that map was chosen. */
   exports: InspectExport[];
+  /** Iterator programs, whose text `ecli run` prints once (or every --interval). */
+  iterators: string[];
   /** Why the object needs the kernel's BTF (CO-RE relocations, tp_btf programs...); empty when it does not. */
   kernelBtfNeededFor: string[];
   options: InspectOption[];
@@ -130,6 +132,7 @@ export function inspectPackage(resolved: ResolvedPackage): InspectReport {
       ),
     ),
     exports: spec.exports.map((e) => ({ map: e.map.name, output: outputOf(e), reason: e.reason })),
+    iterators: spec.iterators.map((i) => i.program),
     kernelBtfNeededFor: [...spec.btfNeeds.reasons],
     options: spec.options.map((option) => {
       const shown = option.kind === 'flag' && option.form !== 'set' ? String(option.default) : defaultShown(option);
@@ -187,8 +190,10 @@ export function renderInspect(report: InspectReport, opts: RenderOptions): strin
   if (builtBy !== undefined) heading.push(`Built by ${builtBy}`);
   if (report.packedBy !== undefined) heading.push(`Packed by ${report.packedBy}`);
   if (report.btfFiles.length > 0) heading.push(`BTF for ${report.btfFiles.length} kernel(s): ${report.btfFiles.join(', ')}`);
-  if (report.exports.length === 0) heading.push('Prints  nothing: no map is exported (bpf_printk output goes to the trace pipe)');
+  if (report.exports.length === 0 && report.iterators.length === 0)
+    heading.push('Prints  nothing: no map is exported (bpf_printk output goes to the trace pipe)');
   for (const e of report.exports) heading.push(`Prints  ${e.map}: ${e.output} (${e.reason})`);
+  for (const program of report.iterators) heading.push(`Prints  ${program}: the text of the iterator, once (or every --interval)`);
   if (report.kernelBtfNeededFor.length > 0) heading.push(`Needs   the kernel's BTF, for ${report.kernelBtfNeededFor.join(', ')}`);
   // Package strings are shown with their control characters escaped, one line each (JSON is exact).
   const lines = heading.map(escapeControls);

@@ -21,7 +21,7 @@ import { stageChoices, stageFactory, type EventStageOptions } from '../../runner
 import type { CommandIo } from './io.js';
 
 /** ecli run's flags: where the package comes from (ResolveOptions), and the engine's settings as the flags give them. */
-export interface RunCommandOptions extends ResolveOptions, Pick<RunSettings, 'tracePipe' | 'verbose'> {
+export interface RunCommandOptions extends ResolveOptions, Pick<RunSettings, 'tracePipe' | 'verbose' | 'iteratorIntervalMs'> {
   output: OutputSettings;
   /** `--metrics HOST:PORT`, `--metrics-labels k=v,...` as given, and `--metrics-max-series`. */
   metrics?: { address: string; labels: string | undefined; maxSeries?: number | undefined };
@@ -56,7 +56,22 @@ const DEFAULT_WASM_MEMORY_PAGES = 16384;
 
 export async function runRun(spec: string, programArgs: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
   startupMark('run');
-  const { output, tracePipe, verbose, stopRequested, stopForced, metrics, limits, hostOptions, signing, header, wasm, stages, ...resolveOptions } = opts;
+  const {
+    output,
+    tracePipe,
+    verbose,
+    iteratorIntervalMs,
+    stopRequested,
+    stopForced,
+    metrics,
+    limits,
+    hostOptions,
+    signing,
+    header,
+    wasm,
+    stages,
+    ...resolveOptions
+  } = opts;
   // Keys and the policy are read before anything else: a bad one stops the run at once.
   const gate = await loadSigningGate(signing ?? {});
   // So are the filter's rules: a malformed one is a usage error at once.
@@ -73,7 +88,15 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
       const packageSpec = buildPackageSpec(resolved);
       const stageOf = stageFactory(packageSpec, choices, (message) => io.stderr.write(`ecli: ${escapeControls(message)}\n`));
       return await runPackage(packageSpec, programArgs, {
-        settings: { verbose, tracePipe, btfCustomPath, limits: limits ?? {}, lastIntervalOnStop: true, ...(stageOf === undefined ? {} : { stages: stageOf }) },
+        settings: {
+          verbose,
+          tracePipe,
+          btfCustomPath,
+          limits: limits ?? {},
+          lastIntervalOnStop: true,
+          iteratorIntervalMs,
+          ...(stageOf === undefined ? {} : { stages: stageOf }),
+        },
         output: { ...output, containers: choices.containers !== undefined },
         stdout: io.stdout,
         stderr: io.stderr,

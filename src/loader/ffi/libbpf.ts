@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import type { LibraryHandle } from 'koffi';
 import { EcliError } from '../../errors.js';
 import { startupMark } from '../../startup-mark.js';
-import type { Libbpf, Native, OpenOpts, Pointer, PointerResult, TcHook, TcOpts } from './native.js';
+import type { Libbpf, LibbpfIdentity, Native, OpenOpts, Pointer, PointerResult, TcHook, TcOpts, TcxOpts } from './native.js';
 import { syscallNumbers } from './syscalls.js';
 
 type Koffi = typeof import('koffi');
@@ -25,8 +25,12 @@ const POLLHUP = 16;
 const IF_NAMESIZE = 16;
 const MAP_FAILED = (1n << 64n) - 1n;
 
-/** Struct sizes of libbpf 1.1.2's headers, checked against koffi's layout when loading. */
-const EXPECTED_SIZES = { bpf_object_open_opts: 80, bpf_tc_hook: 24, bpf_tc_opts: 32, bpf_xdp_attach_opts: 16 };
+/** Struct sizes of libbpf 1.1.2's headers (bpf_tcx_opts: 1.3's), checked against koffi's layout when loading. */
+const EXPECTED_SIZES = { bpf_object_open_opts: 80, bpf_tc_hook: 24, bpf_tc_opts: 32, bpf_xdp_attach_opts: 16, bpf_tcx_opts: 32 };
+/** The oldest libbpf ecli drives: the one Debian 12 ships. */
+const OLDEST_LIBBPF = { major: 1, minor: 1 };
+/** Names another libbpf.so.1 to load by path instead of the system's (another release, e.g. to test with). */
+const LIBBPF_PATH_VARIABLE = 'ECLI_LIBBPF';
 
 type NativeFunction = ReturnType<LibraryHandle['func']>;
 
@@ -59,17 +63,18 @@ function loadNative(): Native {
   // Refused before anything is loaded: the wrong numbers would reach other system calls.
   const SYS = syscallNumbers(process.arch);
   const koffi = loadKoffi();
-  let lib: LibraryHandle;
-  try {
-    lib = koffi.load(LIBBPF_SONAME);
-  } catch (error) {
-    throw new EcliError('TOOL_MISSING', `${LIBBPF_SONAME} not found`, {
-      hint: 'apt-get install libbpf1 (or run make setup)',
-      cause: error,
-    });
-  }
+  const { lib, identity } = loadLibbpf(koffi, process.env[LIBBPF_PATH_VARIABLE]);
   const libc = koffi.load(LIBC_SONAME);
   const types = declareTypes(koffi);
+  /** A function the library may lack (added by a later release): undefined then. */
+  const optional = (declaration: string): NativeFunction | undefined => {
+    try {
+      return lib.func(declaration);
+    } catch {
+      return undefined;
+    }
+  };
+  const attachTcx = optional('bpf_link *bpf_program__attach_tcx(bpf_program *prog, int ifindex, const bpf_tcx_opts *opts)');
 
   const withErrno =
     (fn: NativeFunction) =>
@@ -99,6 +104,7 @@ function loadNative(): Native {
   const tcHookDestroy = lib.func('int bpf_tc_hook_destroy(bpf_tc_hook *hook)');
   const tcAttach = lib.func('int bpf_tc_attach(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)');
   const tcDetach = lib.func('int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)');
+  const attachIter = withErrno(lib.func('bpf_link *bpf_program__attach_iter(bpf_program *prog, void *opts)'));
 
   const libbpf: Libbpf = {
     libbpf_set_print: lib.func('void *libbpf_set_print(void *fn)'),
@@ -127,6 +133,17 @@ function loadNative(): Native {
     bpf_program__attach_xdp: withErrno(lib.func('bpf_link *bpf_program__attach_xdp(bpf_program *prog, int ifindex)')),
     bpf_program__attach_cgroup: withErrno(lib.func('bpf_link *bpf_program__attach_cgroup(bpf_program *prog, int cgroup_fd)')),
     bpf_program__attach_perf_event: withErrno(lib.func('bpf_link *bpf_program__attach_perf_event(bpf_program *prog, int pfd)')),
+    ...(attachTcx === undefined
+      ? {}
+      : {
+          bpf_program__attach_tcx: (prog: Pointer, ifindex: number, opts: TcxOpts) =>
+            withErrno(attachTcx)(prog, ifindex, sized('bpf_tcx_opts', { relative_fd: 0, expected_revision: 0, ...opts })),
+        }),
+    bpf_program__attach_iter: (prog: Pointer) => attachIter(prog, null),
+    bpf_link__fd: lib.func('int bpf_link__fd(bpf_link *link)'),
+    bpf_iter_create: lib.func('int bpf_iter_create(int link_fd)'),
+    bpf_map__set_value_size: lib.func('int bpf_map__set_value_size(bpf_map *map, uint32_t size)'),
+    bpf_map__set_max_entries: lib.func('int bpf_map__set_max_entries(bpf_map *map, uint32_t max_entries)'),
     bpf_program__set_type: lib.func('int bpf_program__set_type(bpf_program *prog, int type)'),
     bpf_program__set_expected_attach_type: lib.func('int bpf_program__set_expected_attach_type(bpf_program *prog, int type)'),
     bpf_link__destroy: lib.func('int bpf_link__destroy(bpf_link *link)'),
@@ -172,8 +189,11 @@ function loadNative(): Native {
   const getpagesize = libc.func('int getpagesize(void)');
   const pollFds = libc.func('int poll(_Inout_ uint8_t *fds, unsigned long nfds, int timeout)');
 
+  const readBytes = libc.func('long read(int fd, _Out_ uint8_t *buf, size_t count)');
+
   return {
     libbpf,
+    libbpfIdentity: identity,
     mapInitialValue(map) {
       const size = [0];
       const ptr = initialValue(map, size) as Pointer | null;
@@ -207,6 +227,10 @@ function loadNative(): Native {
     recv(fd, target) {
       const received = Number(recvBytes(fd, target, target.length, 0));
       return received >= 0 ? received : -(koffi.errno() || 22);
+    },
+    read(fd, target) {
+      const count = Number(readBytes(fd, target, target.length));
+      return count >= 0 ? count : -(koffi.errno() || 22);
     },
     interfaceName(ifindex) {
       const name = new Uint8Array(IF_NAMESIZE);
@@ -262,6 +286,44 @@ function loadNative(): Native {
   };
 }
 
+/**
+ * The system's libbpf.so.1, or the one ECLI_LIBBPF names, with its release. A library older
+ * than ecli supports is refused here, before anything uses it.
+ */
+function loadLibbpf(koffi: Koffi, path: string | undefined): { lib: LibraryHandle; identity: LibbpfIdentity } {
+  const library = path === undefined || path === '' ? LIBBPF_SONAME : path;
+  let lib: LibraryHandle;
+  try {
+    lib = koffi.load(library);
+  } catch (error) {
+    throw path === undefined || path === ''
+      ? new EcliError('TOOL_MISSING', `${LIBBPF_SONAME} not found`, { hint: 'apt-get install libbpf1 (or run make setup)', cause: error })
+      : new EcliError('TOOL_MISSING', `${LIBBPF_PATH_VARIABLE}=${path} cannot be loaded: ${(error as Error).message.split('\n')[0]}`, {
+          hint: `point ${LIBBPF_PATH_VARIABLE} at a libbpf.so.1, or unset it to use the system's`,
+          cause: error,
+        });
+  }
+  let version: { major: number; minor: number };
+  try {
+    version = { major: lib.func('uint32_t libbpf_major_version(void)')() as number, minor: lib.func('uint32_t libbpf_minor_version(void)')() as number };
+  } catch (error) {
+    throw new EcliError('TOOL_MISSING', `${library} is older than libbpf 1.0: it has no libbpf_major_version()`, {
+      hint: 'install libbpf 1.1 or newer (apt-get install libbpf1, or run make setup)',
+      cause: error,
+    });
+  }
+  if (version.major < OLDEST_LIBBPF.major || (version.major === OLDEST_LIBBPF.major && version.minor < OLDEST_LIBBPF.minor)) {
+    throw new EcliError(
+      'TOOL_MISSING',
+      `${library} is libbpf ${version.major}.${version.minor}; ecli needs libbpf ${OLDEST_LIBBPF.major}.${OLDEST_LIBBPF.minor} or newer`,
+      {
+        hint: 'install a newer libbpf1 (make setup installs 1.4 from Debian bookworm-backports)',
+      },
+    );
+  }
+  return { lib, identity: { ...version, library } };
+}
+
 function declareTypes(koffi: Koffi) {
   for (const name of ['bpf_object', 'bpf_map', 'bpf_program', 'bpf_link', 'perf_buffer']) {
     koffi.opaque(name);
@@ -289,11 +351,18 @@ function declareTypes(koffi: Koffi) {
       priority: 'uint32_t',
     }),
     bpf_xdp_attach_opts: koffi.struct('bpf_xdp_attach_opts', { sz: 'size_t', old_prog_fd: 'int' }),
+    bpf_tcx_opts: koffi.struct('bpf_tcx_opts', {
+      sz: 'size_t',
+      flags: 'uint32_t',
+      relative_fd: 'uint32_t',
+      relative_id: 'uint32_t',
+      expected_revision: 'uint64_t',
+    }),
   };
   for (const [name, expected] of Object.entries(EXPECTED_SIZES)) {
     const actual = koffi.sizeof(structs[name as keyof typeof structs]);
     if (actual !== expected) {
-      throw new EcliError('INTERNAL', `struct ${name} is ${actual} bytes in the bindings but ${expected} in libbpf 1.1.2`);
+      throw new EcliError('INTERNAL', `struct ${name} is ${actual} bytes in the bindings but ${expected} in libbpf's headers`);
     }
   }
   return {

@@ -26,6 +26,22 @@ export interface TcOpts {
   priority: number;
 }
 
+/** bpf_tcx_opts (libbpf ≥ 1.3): where in the hook's chain a TCX link goes. */
+export interface TcxOpts {
+  /** BPF_F_BEFORE / BPF_F_AFTER, or 0 for the end of the chain. */
+  flags: number;
+  /** The program id the position is relative to (0: the whole chain). */
+  relative_id: number;
+}
+
+/** The libbpf ecli loaded: its release (libbpf_major_version(), libbpf_minor_version()) and where it came from. */
+export interface LibbpfIdentity {
+  major: number;
+  minor: number;
+  /** The soname, or the path ECLI_LIBBPF named. */
+  library: string;
+}
+
 export interface Libbpf {
   libbpf_set_print(fn: Pointer | null): Pointer | null;
   libbpf_num_possible_cpus(): number;
@@ -53,6 +69,16 @@ export interface Libbpf {
   bpf_program__attach_xdp(prog: Pointer, ifindex: number): PointerResult;
   bpf_program__attach_cgroup(prog: Pointer, cgroupFd: number): PointerResult;
   bpf_program__attach_perf_event(prog: Pointer, perfFd: number): PointerResult;
+  /** A TCX link; only in libbpf ≥ 1.3 (undefined in older ones, which ecli makes TCX links for with bpf(2)). */
+  bpf_program__attach_tcx?(prog: Pointer, ifindex: number, opts: TcxOpts): PointerResult;
+  /** An iterator link (with no iterator-specific options). */
+  bpf_program__attach_iter(prog: Pointer): PointerResult;
+  bpf_link__fd(link: Pointer): number;
+  /** A new seq_file of an iterator link: read it to EOF for one pass of the iterator; an fd, or -errno. */
+  bpf_iter_create(linkFd: number): number;
+  /** Before load: the sizes a definition left out (stack trace maps). */
+  bpf_map__set_value_size(map: Pointer, size: number): number;
+  bpf_map__set_max_entries(map: Pointer, maxEntries: number): number;
   bpf_program__set_type(prog: Pointer, type: number): number;
   bpf_program__set_expected_attach_type(prog: Pointer, type: number): number;
   bpf_link__destroy(link: Pointer): number;
@@ -97,6 +123,8 @@ export interface Libbpf {
 
 export interface Native {
   libbpf: Libbpf;
+  /** Which libbpf this is: probed once, when the library is loaded. */
+  libbpfIdentity: LibbpfIdentity;
   /** The initial image libbpf holds for an internal map (.rodata/.bss), copied. */
   mapInitialValue(map: Pointer): Uint8Array | undefined;
   /** perf_event_open(2): an fd, or -errno. */
@@ -116,6 +144,8 @@ export interface Native {
   send(fd: number, data: Uint8Array): number;
   /** recv(2) into `target`: the count received, or -errno. */
   recv(fd: number, target: Uint8Array): number;
+  /** read(2) into `target`: the count read (0 at the end), or -errno. */
+  read(fd: number, target: Uint8Array): number;
   /** if_indextoname(3) in this process's network namespace, or undefined when there is no such interface. */
   interfaceName(ifindex: number): string | undefined;
   /** Formats a printf format + va_list pair (libbpf's print callback arguments). */
