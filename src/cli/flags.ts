@@ -252,7 +252,7 @@ export const ECLI_FLAGS = {
   metricsLabels: textFlag({
     flags: '--metrics-labels <k=v,...>',
     commands: ['run'],
-    summary: 'constant labels added to every metric, e.g. host=web1,role=db',
+    summary: 'constant labels added to every metric, e.g. host=web1,role=db; the word container counts events by container',
     group: 'metrics',
     docs: 'metrics.md',
   }),

@@ -37,15 +37,29 @@ export function formatListenAddress({ host, port }: ListenAddress): string {
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/** The word of `--metrics-labels` that asks for the event counters by container. */
+export const BY_CONTAINER = 'container';
+
+/**
+ * `host=web1,role=db` → {host: 'web1', role: 'db'}; the word `container` among them asks for
+ * events counted by container. Label values cannot hold commas.
+ */
+export function parseMetricsLabels(text: string): { constant: Record<string, string>; byContainer: boolean } {
+  const items = text.split(',');
+  const byContainer = items.includes(BY_CONTAINER);
+  const rest = items.filter((item) => item !== BY_CONTAINER);
+  return { constant: rest.length === 0 ? {} : parseConstantLabels(rest.join(','), text), byContainer };
+}
+
 /** `host=web1,role=db` → {host: 'web1', role: 'db'}. Label values cannot hold commas. */
-export function parseConstantLabels(text: string): Record<string, string> {
+export function parseConstantLabels(text: string, given = text): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const pair of text.split(',')) {
     const equals = pair.indexOf('=');
     const name = equals < 0 ? pair : pair.slice(0, equals);
     const bad = (why: string): never => {
-      throw new EcliError('USAGE', `--metrics-labels ${text}: ${why}`, {
-        hint: 'give NAME=VALUE pairs separated by commas, e.g. --metrics-labels host=web1,role=db',
+      throw new EcliError('USAGE', `--metrics-labels ${given}: ${why}`, {
+        hint: 'give NAME=VALUE pairs separated by commas, e.g. --metrics-labels host=web1,role=db, and the word container to count events by container',
       });
     };
     if (equals < 0) bad(`"${pair}" has no =`);

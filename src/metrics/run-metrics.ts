@@ -16,6 +16,9 @@ import { escapeControls, escapeExactly } from '../terminal.js';
 import { labelText } from './exposition.js';
 import { metricName } from './names.js';
 import { SampledMapMetrics, type MetricFamily } from './sampled-map.js';
+import { SeriesCap } from './series-cap.js';
+import { containerCell } from '../format/container.js';
+import type { RecordContext } from '../runner/stages.js';
 
 export interface PackageIdentity {
   /** The manifest's name, else the object name. */
@@ -32,9 +35,14 @@ export interface RunMetricsOptions {
   warn: (message: string) => void;
   /** prom-client's process and Node.js metrics (CPU, memory, event loop...). */
   processMetrics: boolean;
-  /** `--metrics-max-series`: the most series one family of a sampled map keeps. */
+  /** `--metrics-max-series`: the most series one family of a sampled map keeps, and the most containers counted. */
   seriesLimit: number;
+  /** `--metrics-labels container`: events counted by the container they came from. */
+  byContainer?: boolean;
 }
+
+/** The labels of the events counted by container, after `export`. */
+const CONTAINER_LABELS = ['container', 'image', 'runtime', 'pod', 'namespace'] as const;
 
 /** The default of `--metrics-max-series`. */
 export const DEFAULT_SERIES_LIMIT = 10_000;
@@ -56,6 +64,8 @@ export class RunMetrics implements RunObserver {
   private readonly sampledMaps: SampledMapMetrics[] = [];
   /** The counters of each export, and whether it can lose events (only perf buffers report losses). */
   private readonly tallies = new Map<string, { counters: Readonly<RunCounters>; reportsLoss: boolean }>();
+  /** `--metrics-labels container`: events by container, at most seriesLimit containers (the ones counted longest ago dropped). */
+  private byContainer: SeriesCap<{ values: string[]; count: number }> | undefined;
   private detached = false;
 
   private readonly warn: (message: string) => void;
@@ -90,6 +100,31 @@ export class RunMetrics implements RunObserver {
   events(exported: EventExportSpec, counters: Readonly<RunCounters>): void {
     if (this.tallies.size === 0) this.registerEventCounters();
     this.tallies.set(escapeExactly(exported.map.name), { counters, reportsLoss: exported.transport === 'perf_event_array' });
+    if (this.options.byContainer === true && this.byContainer === undefined) this.registerContainerCounter();
+  }
+
+  /** A delivered event of an export whose events carry their container: counted by container. */
+  enriched(exported: EventExportSpec, context: RecordContext): void {
+    const series = this.byContainer;
+    if (series === undefined || this.detached) return;
+    const container = context.container;
+    // Runtime strings: escaped, distinct ones kept distinct. Host processes have empty labels.
+    const values = [
+      escapeExactly(exported.map.name),
+      escapeExactly(containerCell(container)),
+      escapeExactly(container?.image ?? ''),
+      container?.runtime ?? '',
+      escapeExactly(container?.pod ?? ''),
+      escapeExactly(container?.namespace ?? ''),
+    ];
+    const dropped = series.evicted;
+    series.update(values.join('\u0000'), () => ({ values, count: 0 })).count++;
+    if (series.evicted > dropped && dropped === 0) {
+      this.warn(
+        `metrics: events came from more than ${series.limit} containers; the ones counted longest ago are dropped ` +
+          `(counted in ecli_container_series_dropped_total; --metrics-max-series raises the limit)`,
+      );
+    }
   }
 
   sampled(spec: SampledMapSpec): SampledMapWatch {
@@ -158,6 +193,46 @@ export class RunMetrics implements RunObserver {
           }),
       });
     }
+  }
+
+  /** `ecli_container_events_total` and what its limit dropped. */
+  private registerContainerCounter(): void {
+    const series = new SeriesCap<{ values: string[]; count: number }>(this.options.seriesLimit);
+    this.byContainer = series;
+    const name = metricName('container', 'events', 'total');
+    const labelNames = ['export', ...CONTAINER_LABELS];
+    this.add({
+      source: 'ecli',
+      names: [name],
+      labelNames,
+      register: (registry) =>
+        new Counter({
+          name,
+          help: 'Events delivered, by the container they came from (empty labels: host processes)',
+          labelNames,
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const { values, count } of series.snapshot()) this.inc(Object.fromEntries(labelNames.map((label, i) => [label, values[i]!])), count);
+          },
+        }),
+    });
+    const dropped = metricName('container', 'series', 'dropped', 'total');
+    this.add({
+      source: 'ecli',
+      names: [dropped],
+      labelNames: [],
+      register: (registry) =>
+        new Counter({
+          name: dropped,
+          help: 'Containers no longer counted by ecli_container_events_total because more than --metrics-max-series were: the ones counted longest ago',
+          registers: [registry],
+          collect() {
+            this.reset();
+            this.inc(series.evicted);
+          },
+        }),
+    });
   }
 
   /** How many series each sampled map exports, and how many the limit dropped. */

@@ -127,3 +127,23 @@ test('--filter comm~RE keeps exactly the execs whose comm matches, and --pid tho
   );
   await stopAndCheckUnloaded(byPid, 'SIGINT', example.programNames);
 });
+
+test('--metrics-labels container counts the events of a container under its name, image and runtime', async (t) => {
+  if (!ready(t)) return;
+  const example = compileExample(t, 'execsnoop-full');
+  const podman = startPodman(t);
+  const ecli = await startEcliFor(t, ['run', '-j', '--metrics', '127.0.0.1:0', '--metrics-labels', 'container', example.packagePath]);
+  const url = /serving metrics at (http:\/\/\S+)/.exec(ecli.stderr())?.[1];
+  assert.ok(url, ecli.stderr());
+  const name = `ecli-metrics-${process.pid}`;
+  podman.startContainer(name, ['true']);
+  await ecli.waitForLine((line) => row(line)?.container?.name === name);
+  const text = await (await fetch(url)).text();
+  const series = new RegExp(
+    `^ecli_container_events_total\\{export="rb",container="${name}",image="${podman.image}",runtime="podman",pod="",namespace=""\\} ([1-9]\\d*)$`,
+    'm',
+  );
+  assert.match(text, series);
+  assert.match(text, /^ecli_container_events_total\{export="rb",container="",image="",runtime="",pod="",namespace=""\} [1-9]\d*$/m, 'host processes');
+  await stopAndCheckUnloaded(ecli, 'SIGINT', example.programNames);
+});

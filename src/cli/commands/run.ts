@@ -224,18 +224,19 @@ function refuseWasmFlags(wasm: WasmFlags | undefined): void {
 
 /** The metrics modules (and prom-client) load only when --metrics is given. */
 async function startMetrics(flags: NonNullable<RunCommandOptions['metrics']>, io: CommandIo) {
-  const { parseConstantLabels, parseListenAddress, formatListenAddress } = await import('../../metrics/flags.js');
+  const { parseMetricsLabels, parseListenAddress, formatListenAddress } = await import('../../metrics/flags.js');
   const { startMetricsServer } = await import('../../metrics/server.js');
   const { DEFAULT_SERIES_LIMIT, RunMetrics } = await import('../../metrics/run-metrics.js');
   const address = parseListenAddress(flags.address);
-  const constantLabels = flags.labels === undefined ? {} : parseConstantLabels(flags.labels);
+  const labels = flags.labels === undefined ? { constant: {}, byContainer: false } : parseMetricsLabels(flags.labels);
   const server = await startMetricsServer(address);
   io.stderr.write(`ecli: serving metrics at http://${formatListenAddress(server.address)}/metrics\n`);
   return {
     observe(packageSpec: PackageSpec, manifest: PackManifest | undefined): RunObserver {
       const metrics = new RunMetrics({
         identity: { name: manifest?.name ?? packageSpec.objectName, version: manifest?.version ?? packageSpec.help.version, object: packageSpec.objectName },
-        constantLabels,
+        constantLabels: labels.constant,
+        byContainer: labels.byContainer,
         warn: (message) => io.stderr.write(`ecli: ${message}\n`),
         processMetrics: true,
         seriesLimit: flags.maxSeries ?? DEFAULT_SERIES_LIMIT,
