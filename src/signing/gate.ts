@@ -65,6 +65,13 @@ export function createSigningGate(options: SigningOptions): InputGate {
     }
     const requirements = [...(decision?.action === 'verify' ? [{ keys: decision.keys, origin: decision.rule }] : []), ...(requested ? [requested] : [])];
     if (requirements.length === 0) return;
+    if (input.kind === 'source') {
+      throw new EcliError(
+        'SIGNATURE',
+        `${subject} is a C source, and a signature is required (by ${requirements.map((r) => r.origin).join(' and ')}): nothing signs what ecli would compile from it`,
+        { hint: `compile it with ecc, sign the package.json it writes (ecli sign --key cosign.key package.json), and run that` },
+      );
+    }
     const signers = await verifyInput(input, subject, requirements, options);
     options.onVerified?.(`verified ${subject}: signed by ${[...new Set(signers.map((k) => k.name))].join(' and ')}`);
   };
@@ -78,6 +85,7 @@ function decide(policy: Policy, input: InputToCheck): PolicyDecision {
       return policy.urls;
     case 'file':
     case 'bytes':
+    case 'source':
       return policy.files;
   }
 }
@@ -93,10 +101,17 @@ function subjectOf(input: InputToCheck): string {
       return `${input.url} (sha256:${sha256Hex(input.bytes)})`;
     case 'bytes':
       return `${input.source} (sha256:${sha256Hex(input.bytes)})`;
+    case 'source':
+      return input.path;
   }
 }
 
-async function verifyInput(input: InputToCheck, subject: string, requirements: readonly Requirement[], options: SigningOptions): Promise<VerificationKey[]> {
+async function verifyInput(
+  input: Exclude<InputToCheck, { kind: 'source' }>,
+  subject: string,
+  requirements: readonly Requirement[],
+  options: SigningOptions,
+): Promise<VerificationKey[]> {
   if (input.kind === 'registry') {
     const found = await readSignatures(input.client, { repository: input.reference, digest: input.digest });
     return requirements.map((requirement) => verifyManifest(subject, input.digest, found, requirement).key);
@@ -109,7 +124,10 @@ async function verifyInput(input: InputToCheck, subject: string, requirements: r
  * Where the detached signature is, and its text if it is there. One named with --signature must
  * exist (exit 3 otherwise); the default `<file>.sig` missing means the input has no signature.
  */
-async function detachedSignature(input: Exclude<InputToCheck, { kind: 'registry' }>, given: string | Uint8Array | undefined): Promise<DetachedSignature> {
+async function detachedSignature(
+  input: Exclude<InputToCheck, { kind: 'registry' | 'source' }>,
+  given: string | Uint8Array | undefined,
+): Promise<DetachedSignature> {
   if (given instanceof Uint8Array) return { text: Buffer.from(given).toString('utf8'), source: 'the signature given', missing: '' };
   if (given !== undefined) {
     const text = /^https?:\/\//i.test(given) ? await fetchNamedSignature(given) : readSmallFile(given, 'the signature');
@@ -128,7 +146,7 @@ async function fetchNamedSignature(url: string): Promise<string> {
 }
 
 /** `<file>.sig`, or the URL with `.sig` added to its path (before any query). */
-function defaultSignatureLocation(input: Exclude<InputToCheck, { kind: 'registry' }>): string | undefined {
+function defaultSignatureLocation(input: Exclude<InputToCheck, { kind: 'registry' | 'source' }>): string | undefined {
   if (input.kind === 'file') return `${input.path}.sig`;
   if (input.kind === 'bytes') return undefined;
   const url = new URL(input.url);

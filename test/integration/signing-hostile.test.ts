@@ -193,3 +193,28 @@ test('a signing policy or public key that another user could change is refused; 
   assert.equal(runTool('mkfifo', [fifo]).status, 0);
   refused(runWith(fifo), /the signing policy .*fifo\.json is not a regular file$/);
 });
+
+test('a C source under --verify-key or a policy requiring signed files is refused before anything compiles it', (t) => {
+  const dir = tempDir(t, 'ecli-source-gate-');
+  assert.equal(ecliIn(dir, ['key', 'generate']).status, 0);
+  // Were clang run on it, it would print root's file in its errors: nothing may read it first.
+  const source = path.join(dir, 'prog.bpf.c');
+  writeFileSync(source, '#include "/etc/shadow"\nint x;\n');
+  const cache = tempDir(t, 'ecli-source-cache-');
+  const env = { XDG_CACHE_HOME: cache, HOME: cache };
+  const asked = ecliIn(dir, ['run', '--verify-key', 'cosign.pub', source], env);
+  refused(
+    asked,
+    new RegExp(`^ecli: error: ${source} is a C source, and a signature is required \\(by --verify-key\\): nothing signs what ecli would compile from it$`),
+  );
+  assert.doesNotMatch(asked.stderr, /compiling|shadow/);
+  writeFileSync(path.join(dir, 'policy.json'), JSON.stringify({ version: 1, files: { action: 'verify', keys: ['cosign.pub'] } }));
+  const byPolicy = ecliIn(dir, ['run', source], { ...env, ECLI_POLICY: path.join(dir, 'policy.json') });
+  refused(byPolicy, /is a C source, and a signature is required \(by .*policy\.json "files"\)/);
+  writeFileSync(path.join(dir, 'refuse.json'), JSON.stringify({ version: 1 }));
+  refused(
+    ecliIn(dir, ['run', source], { ...env, ECLI_POLICY: path.join(dir, 'refuse.json') }),
+    new RegExp(`^ecli: error: ${source} is refused by the signing policy: .*refuse\\.json \\(it has no "files" entry`),
+  );
+  assert.deepEqual(runTool('find', [cache, '-type', 'f']).stdout, '', 'nothing was compiled or cached');
+});

@@ -8,6 +8,7 @@ import { EcliError } from '../../errors.js';
 import { selectBtfPath } from '../../inputs/btf-select.js';
 import { resolveInput, type ResolveOptions, type ResolvedWasm } from '../../inputs/source.js';
 import type { OutputSettings } from '../../format/event.js';
+import type { InputGate } from '../../inputs/gate.js';
 import type { PackManifest } from '../../inputs/manifest.js';
 import { buildPackageSpec, type PackageSpec } from '../../model/spec.js';
 import type { RunLimits, RunSettings } from '../../runner/engine.js';
@@ -79,7 +80,7 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
   // Bound before the package is even read: a taken port is a usage error, not a half-started run.
   const served = metrics === undefined ? undefined : await startMetrics(metrics, io);
   try {
-    const input = await packageInput(spec, header, verbose, io);
+    const input = await packageInput(spec, header, verbose, io, gate);
     const resolved = await resolveInput(input, gate === undefined ? resolveOptions : { ...resolveOptions, gate });
     if (resolved.type === 'wasm') return await runWasm(resolved, programArgs, opts, io);
     refuseWasmFlags(wasm);
@@ -122,15 +123,17 @@ function runningEcliFile(): string {
 
 /**
  * What to read the package from: a C source (`prog.bpf.c`) is compiled as ecc would, once, and
- * its package cached; anything else is a package already. The compiler loads only for a source.
+ * its package cached; anything else is a package already. The compiler loads only for a source,
+ * and only once the signing gate let it through.
  */
-async function packageInput(spec: string, header: string | undefined, verbose: boolean, io: CommandIo): Promise<string> {
+async function packageInput(spec: string, header: string | undefined, verbose: boolean, io: CommandIo, gate: InputGate | undefined): Promise<string> {
   if (!spec.endsWith('.c')) {
     if (header === undefined) return spec;
     throw new EcliError('USAGE', `--header names the header of a C source, and ${spec} is not one`, {
       hint: 'give the .bpf.c file: ecli run --header prog.h prog.bpf.c',
     });
   }
+  await gate?.({ kind: 'source', path: spec });
   const { packageForSource } = await import('../../compiler/source-package.js');
   try {
     const compiled = await packageForSource({
