@@ -6,7 +6,7 @@
  *                            OpenMaps: sizes, and the initial images of .rodata/.bss to set.
  *   opened.load()            maps created, CO-RE relocated, the verifier run → a LoadedObject.
  *                            The opened object is spent: the loaded one owns every handle.
- *   LoadedObject             attach(program), maps as BpfMaps (fd, lookup, walk, clear);
+ *   LoadedObject             attach(program), maps as BpfMaps (fd, lookup, walk, take);
  *                            close() detaches everything, newest first, and frees the object.
  *
  * Setting an initial value after load, attaching before it, or reading a map's fd before it
@@ -498,17 +498,36 @@ export class BpfMap implements MapShape {
    * else key by key.
    */
   entries(): [Uint8Array, Uint8Array][] {
-    return this.batchEntries() ?? this.walkEntries();
+    return this.batchEntries('read') ?? this.walkEntries('read');
+  }
+
+  /**
+   * Every entry, each removed from the map as it is read (a sampled map's clear_map): hash maps
+   * by BPF_MAP_LOOKUP_AND_DELETE_BATCH where the kernel can, else key by key, deleting exactly
+   * the keys read, so that an entry the program adds meanwhile stays for the next read (emptying
+   * the map after reading it lost those). Arrays cannot delete: the slots read are zeroed.
+   */
+  take(): [Uint8Array, Uint8Array][] {
+    if (!isArrayMapType(this.type)) return this.batchEntries('take') ?? this.walkEntries('take');
+    const entries = this.entries();
+    const zero = new Uint8Array(this.valueBufferSize());
+    for (const [key] of entries) {
+      const error = this.sys.libbpf.bpf_map_update_elem(this.fd, key, zero, 0);
+      if (error < 0) throw this.error('clear', error);
+    }
+    return entries;
   }
 
   /**
    * Every entry by BPF_MAP_LOOKUP_BATCH (hash and array maps, kernel 5.6 on), as views into one
    * key and one value buffer per batch; undefined when the kernel cannot for this map, or when a
-   * hash bucket holds more entries than a batch (then this read goes key by key).
+   * hash bucket holds more entries than a batch (then this read goes key by key; a take goes on
+   * key by key with what is left, the entries taken so far being gone from the map).
    */
-  private batchEntries(): [Uint8Array, Uint8Array][] | undefined {
+  private batchEntries(mode: 'read' | 'take'): [Uint8Array, Uint8Array][] | undefined {
     if (this.batchUnsupported) return undefined;
     const { libbpf } = this.sys;
+    const batch = mode === 'read' ? libbpf.bpf_map_lookup_batch : libbpf.bpf_map_lookup_and_delete_batch;
     const valueSize = this.valueBufferSize();
     const perBatch = Math.max(1, Math.min(this.maxEntries, BATCH_ENTRIES));
     // The kernel's position token: a key for array maps, a bucket number for hash maps.
@@ -520,9 +539,9 @@ export class BpfMap implements MapShape {
       const values = new Uint8Array(perBatch * valueSize);
       const count = new Uint32Array([perBatch]);
       const next: Uint8Array = position === positions[0] ? positions[1] : positions[0];
-      const error = libbpf.bpf_map_lookup_batch(this.fd, position, next, keys, values, count, null);
+      const error = batch(this.fd, position, next, keys, values, count, null);
       if (error < 0 && error !== -ENOENT) {
-        if (error === -ENOSPC) return undefined;
+        if (error === -ENOSPC) return mode === 'read' ? undefined : [...entries, ...this.walkEntries('take')];
         if (position === null && (error === -EINVAL || error === -EOPNOTSUPP || error === -ENOTSUPP)) {
           this.batchUnsupported = true;
           return undefined;
@@ -537,11 +556,13 @@ export class BpfMap implements MapShape {
     }
   }
 
-  private walkEntries(): [Uint8Array, Uint8Array][] {
+  private walkEntries(mode: 'read' | 'take'): [Uint8Array, Uint8Array][] {
     const entries: [Uint8Array, Uint8Array][] = [];
     for (const key of this.keys()) {
       const value = this.lookup(key);
-      if (value !== undefined) entries.push([key, value]);
+      if (value === undefined) continue;
+      entries.push([key, value]);
+      if (mode === 'take') this.delete(key);
     }
     return entries;
   }
@@ -553,19 +574,6 @@ export class BpfMap implements MapShape {
     if (error === -ENOENT) return false;
     if (error < 0) throw this.error('delete from', error);
     return true;
-  }
-
-  /** Empties the map: deletes every key, or zeroes every slot of an array. */
-  clear(): void {
-    if (!isArrayMapType(this.type)) {
-      this.keys().forEach((key) => this.delete(key));
-      return;
-    }
-    const zero = new Uint8Array(this.valueBufferSize());
-    for (const key of this.keys()) {
-      const error = this.sys.libbpf.bpf_map_update_elem(this.fd, key, zero, 0);
-      if (error < 0) throw this.error('clear', error);
-    }
   }
 
   /** The kernel reads keySize bytes from the key: a shorter buffer would be overrun. */

@@ -1,11 +1,12 @@
-/** Reads a map on a timer and hands each read on; clears the map after each read when asked (clear_map). */
+/** Reads a map on a timer and hands each read on; with clear_map, each read takes the entries out of the map. */
 import type { MapEntry } from '../format/sample-order.js';
 import type { Cancel, Clock } from './clock.js';
 
 /** What sampling reads: a loaded map (BpfMap), or a fake one in tests. */
 export interface SampleSource {
   entries(): Iterable<[Uint8Array, Uint8Array]>;
-  clear(): void;
+  /** The entries, each removed from the map as it is read (BpfMap.take). */
+  take(): Iterable<[Uint8Array, Uint8Array]>;
 }
 
 export interface SampleSchedule {
@@ -14,9 +15,9 @@ export interface SampleSchedule {
 }
 
 export interface SamplerHooks {
-  /** One interval's entries, as read (before clear_map clears the map). */
+  /** One interval's entries, as read. */
   interval(entries: MapEntry[]): void;
-  /** Reading or clearing the map (or `interval`) failed; sampling goes on, the caller stops the run. */
+  /** Reading the map (or `interval`) failed; sampling goes on, the caller stops the run. */
   onError(error: unknown): void;
 }
 
@@ -39,13 +40,10 @@ export function startSampler(source: SampleSource, schedule: SampleSchedule, hoo
   const sampleOnce = (): void => {
     lastReadAt = clock.now();
     try {
-      const entries = [...source.entries()];
-      // The reference only clears at exit; clearing each interval gives per-interval
-      // histograms, which is what clear_map asks for (see docs/metrics.md). Cleared before the
-      // read is handed on: what the program adds while the output is written is kept for the
-      // next interval, not cleared unseen.
-      if (schedule.clearMap) source.clear();
-      hooks.interval(entries);
+      // The reference only clears at exit; taking the entries each interval gives per-interval
+      // histograms, which is what clear_map asks for (see docs/metrics.md). Only what was read
+      // leaves the map: what the program adds meanwhile is kept for the next interval.
+      hooks.interval([...(schedule.clearMap ? source.take() : source.entries())]);
     } catch (error) {
       hooks.onError(error);
     }

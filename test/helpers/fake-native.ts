@@ -133,6 +133,7 @@ export class FakeNative implements Native {
       },
       // As a kernel before 5.6: the reads go key by key.
       bpf_map_lookup_batch: () => -EINVAL,
+      bpf_map_lookup_and_delete_batch: () => -EINVAL,
     };
     this.libbpf = new Proxy(faked as Libbpf, {
       get: (target, name) =>

@@ -288,13 +288,19 @@ ${LICENSE}`,
   assert.equal(counts.lookup(key(7)), undefined);
   assert.equal(counts.delete(key(1)), true);
   assert.equal(counts.delete(key(1)), false);
-  counts.clear();
+  assert.deepEqual(
+    counts
+      .take()
+      .map(([k]) => int32At(k, 0))
+      .sort(),
+    [0, 2],
+  );
   assert.deepEqual(counts.keys(), []);
 
   const slots = object.findMap('slots')!;
   assert.equal(u64At(slots.lookup(key(0))!, 0), 9n);
   assert.equal(slots.keys().length, 4);
-  slots.clear();
+  assert.equal(u64At(slots.take().find(([k]) => int32At(k, 0) === 0)![1], 0), 9n);
   assert.equal(u64At(slots.lookup(key(0))!, 0), 0n);
 
   const perCpu = object.findMap('per_cpu')!;
@@ -307,7 +313,7 @@ ${LICENSE}`,
   assert.equal(total, 9);
 });
 
-test('entries() reads hash, array and per-CPU maps in batches, the same entries as key by key; an LPM trie (no batch reads) key by key', (t) => {
+test('entries() and take() read hash, array and per-CPU maps in batches, the same entries as key by key; an LPM trie (no batch reads) key by key', (t) => {
   if (!haveRoot(t)) return;
   const elf = compile(t, 'batches', {
     text: `${HEADERS}
@@ -345,6 +351,11 @@ ${LICENSE}`,
     const oneByOne = map.keys().map((k) => [k, map.lookup(k)] as const);
     assert.equal(read.length, { many: 10_000, wide: 5000, per_cpu: 40, trie: 10 }[map.name], map.name);
     assert.deepEqual(hex(read), hex(oneByOne), map.name);
+    // take() (clear_map) gives the same entries and leaves nothing behind: hash maps by
+    // BPF_MAP_LOOKUP_AND_DELETE_BATCH, the trie key by key, the array zeroed.
+    assert.deepEqual(hex(map.take()), hex(read), `${map.name}: take`);
+    if (map.name === 'wide') assert.ok(map.entries().every(([, v]) => v.every((byte) => byte === 0)));
+    else assert.deepEqual(map.keys(), [], `${map.name}: empty after take`);
   }
 });
 

@@ -161,6 +161,9 @@ function loadNative(): Native {
     bpf_map_lookup_batch: lib.func(
       'int bpf_map_lookup_batch(int fd, uint8_t *in_batch, _Out_ uint8_t *out_batch, _Out_ uint8_t *keys, _Out_ uint8_t *values, _Inout_ uint32_t *count, void *opts)',
     ),
+    bpf_map_lookup_and_delete_batch: lib.func(
+      'int bpf_map_lookup_and_delete_batch(int fd, uint8_t *in_batch, _Out_ uint8_t *out_batch, _Out_ uint8_t *keys, _Out_ uint8_t *values, _Inout_ uint32_t *count, void *opts)',
+    ),
     bpf_map_delete_elem: lib.func('int bpf_map_delete_elem(int fd, const uint8_t *key)'),
     bpf_map_delete_elem_flags: lib.func('int bpf_map_delete_elem_flags(int fd, const uint8_t *key, uint64_t flags)'),
     bpf_map_update_elem: lib.func('int bpf_map_update_elem(int fd, const uint8_t *key, const uint8_t *value, uint64_t flags)'),

@@ -108,6 +108,16 @@ export interface Libbpf {
     count: Uint32Array,
     opts: null,
   ): number;
+  /** As bpf_map_lookup_batch, and each entry read is deleted (hash maps). */
+  bpf_map_lookup_and_delete_batch(
+    fd: number,
+    inBatch: Uint8Array | null,
+    outBatch: Uint8Array,
+    keys: Uint8Array,
+    values: Uint8Array,
+    count: Uint32Array,
+    opts: null,
+  ): number;
   bpf_map_delete_elem(fd: number, key: Uint8Array): number;
   bpf_map_delete_elem_flags(fd: number, key: Uint8Array, flags: bigint): number;
   bpf_map_update_elem(fd: number, key: Uint8Array, value: Uint8Array, flags: number | bigint): number;
