@@ -34,6 +34,21 @@ export interface TcxOpts {
   relative_id: number;
 }
 
+/**
+ * Up to `count[0]` entries from the position `inBatch` names (null: the start) into `keys` and
+ * `values`; writes the number read into `count[0]` and the next position into `outBatch`.
+ * Returns 0, or -errno (-ENOENT once the map's end was reached, with the last entries read).
+ */
+export type MapBatchCall = (
+  fd: number,
+  inBatch: Uint8Array | null,
+  outBatch: Uint8Array,
+  keys: Uint8Array,
+  values: Uint8Array,
+  count: Uint32Array,
+  opts: null,
+) => number;
+
 /** The libbpf ecli loaded: its release (libbpf_major_version(), libbpf_minor_version()) and where it came from. */
 export interface LibbpfIdentity {
   major: number;
@@ -94,30 +109,9 @@ export interface Libbpf {
   bpf_map_lookup_elem(fd: number, key: Uint8Array, value: Uint8Array): number;
   bpf_map_lookup_elem_flags(fd: number, key: Uint8Array, value: Uint8Array, flags: bigint): number;
   bpf_map_get_next_key(fd: number, key: Uint8Array | null, nextKey: Uint8Array): number;
-  /**
-   * Up to `count[0]` entries from the position `inBatch` names (null: the start) into `keys` and
-   * `values`; writes the number read into `count[0]` and the next position into `outBatch`.
-   * Returns 0, or -errno (-ENOENT once the map's end was reached, with the last entries read).
-   */
-  bpf_map_lookup_batch(
-    fd: number,
-    inBatch: Uint8Array | null,
-    outBatch: Uint8Array,
-    keys: Uint8Array,
-    values: Uint8Array,
-    count: Uint32Array,
-    opts: null,
-  ): number;
+  bpf_map_lookup_batch: MapBatchCall;
   /** As bpf_map_lookup_batch, and each entry read is deleted (hash maps). */
-  bpf_map_lookup_and_delete_batch(
-    fd: number,
-    inBatch: Uint8Array | null,
-    outBatch: Uint8Array,
-    keys: Uint8Array,
-    values: Uint8Array,
-    count: Uint32Array,
-    opts: null,
-  ): number;
+  bpf_map_lookup_and_delete_batch: MapBatchCall;
   bpf_map_delete_elem(fd: number, key: Uint8Array): number;
   bpf_map_delete_elem_flags(fd: number, key: Uint8Array, flags: bigint): number;
   bpf_map_update_elem(fd: number, key: Uint8Array, value: Uint8Array, flags: number | bigint): number;
