@@ -1,7 +1,7 @@
 /**
  * `make bench`: builds the benchmark programs, runs each workload side by side with the C
  * references, and writes the numbers into BENCHMARKS.md (between its results markers) and
- * bench/out/results.json. Needs root. Flags: --only=startup,exec,wasm,ringbuf,perf  --no-write
+ * bench/out/results.json. Needs root. Flags: --only=startup,exec,wasm,ringbuf,stages,perf  --no-write
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { buildAll, buildWasmExecve } from './lib/build.js';
 import { BARE_NODE, execTracers, runStorm, wasmTracers, type Storm } from './lib/exec-storm.js';
 import { highestLosslessRate, runRate, type ConsumerKind, type RateRun, type RateSetup, type Variant } from './lib/high-rate.js';
 import { describeMachine } from './lib/machine.js';
+import { measureStages } from './lib/stages-cost.js';
 import { checkPerfPages } from './lib/perf-pages.js';
 import { writeReport, type Results, type VariantResults } from './lib/report.js';
 import { measureBreakdown } from './lib/startup-breakdown.js';
@@ -70,7 +71,7 @@ function shortCommands(ecli: string): Command[] {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark loads BPF programs: run it as root (sudo make bench)');
-  const only = new Set((process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'startup,exec,wasm,ringbuf,perf').split(','));
+  const only = new Set((process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'startup,exec,wasm,ringbuf,stages,perf').split(','));
   const out = path.join(root, 'bench/out');
   const workDir = path.join(out, 'run');
   mkdirSync(workDir, { recursive: true });
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
   }
   const setup: RateSetup = { built, ecli, workDir, perfPages: 64 };
   if (only.has('ringbuf')) results.ringbuf = await variantResults(setup, 'ringbuf');
+  if (only.has('stages')) results.stages = await measureStages(setup, RATE_EVENTS.ringbuf, RATE_REPEATS, log);
   if (only.has('perf')) {
     results.perf = await variantResults(setup, 'perf');
     results.perfPages = await checkPerfPages(built, ecli, workDir);

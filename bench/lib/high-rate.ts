@@ -49,11 +49,12 @@ function packageOf(built: Built, variant: Variant): Package {
   return variant === 'ringbuf' ? built.ringbufRate : built.perfRate;
 }
 
-function command(setup: RateSetup, variant: Variant, consumer: ConsumerKind, pid: number): [string, string[]] {
+/** `ecliArgs`: more of ecli's own flags, before the package. */
+function command(setup: RateSetup, variant: Variant, consumer: ConsumerKind, pid: number, ecliArgs: readonly string[] = []): [string, string[]] {
   const pkg = packageOf(setup.built, variant);
   if (consumer === 'c') return [setup.built.consumer, [pkg.object, variant, String(pid), String(setup.perfPages)]];
   const json = consumer === 'ecli-json' ? ['-j'] : [];
-  return [setup.ecli, ['run', ...json, pkg.json, '--pid', String(pid)]];
+  return [setup.ecli, ['run', ...json, ...ecliArgs, pkg.json, '--pid', String(pid)]];
 }
 
 /** The drop counter of the newest loaded rate program (runs are sequential, so it is the one measured). */
@@ -74,9 +75,16 @@ function lostReported(consumer: ConsumerKind, stderr: string): number {
   return lost;
 }
 
-export async function runRate(setup: RateSetup, variant: Variant, consumer: ConsumerKind, count: number, rate = 0): Promise<RateRun> {
+export async function runRate(
+  setup: RateSetup,
+  variant: Variant,
+  consumer: ConsumerKind,
+  count: number,
+  rate = 0,
+  ecliArgs: readonly string[] = [],
+): Promise<RateRun> {
   const generator = await RateGenerator.start(setup.built.rateGen, count, rate);
-  const [bin, args] = command(setup, variant, consumer, generator.pid);
+  const [bin, args] = command(setup, variant, consumer, generator.pid, ecliArgs);
   const label = `${variant}/${consumer}`;
   const file = path.join(setup.workDir, `${variant}-${consumer}.out`);
   const report = path.join(setup.workDir, `${variant}-${consumer}.rusage`);

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Storm } from './exec-storm.js';
+import type { StageCost } from './stages-cost.js';
 import type { ConsumerKind, LosslessSearch, RateRun, Variant } from './high-rate.js';
 import type { Machine } from './machine.js';
 import type { PerfPagesCheck } from './perf-pages.js';
@@ -31,6 +32,8 @@ export interface Results {
   /** examples/wasm/execve as a Wasm guest and as a JSON package, each alone, alternating. */
   wasmStorms?: { wasm: Storm[]; json: Storm[] };
   ringbuf?: VariantResults;
+  /** Filters and the container lookup on the ring buffer workload (stages-cost.ts). */
+  stages?: StageCost[];
   perf?: VariantResults;
   perfPages?: PerfPagesCheck[];
   seconds?: number;
@@ -191,6 +194,27 @@ function wasmSection(storms: { wasm: Storm[]; json: Storm[] }): string {
   ].join('\n');
 }
 
+function stagesSection(costs: readonly StageCost[]): string {
+  const perEvent = (run: RateRun): number => run.cpuAfterAttachUs / run.generated;
+  const base = median(costs[0]!.runs.map(perEvent));
+  const rows = costs.map(({ variant, runs }) => {
+    const cost = median(runs.map(perEvent));
+    return [
+      variant.name,
+      runs.map((r) => pct(r.delivered, r.generated)).join(', '),
+      us(cost),
+      costs[0]!.variant === variant ? '' : `${cost >= base ? '+' : ''}${us(cost - base)}`,
+    ];
+  });
+  return [
+    '### Filters and container enrichment (ring buffer, `ecli run -j`)',
+    '',
+    `${costs[0]!.runs[0]!.generated / 1e6}M getppid() calls unpaced, read by \`ecli run -j\` with each set of flags alone (${costs[0]!.runs.length} runs each, alternating), output to a file. CPU per event is the median over the runs of the CPU after attach divided by the events received (the last row delivers none). The rate package's events have a \`pid\` member, so by default their container is looked up: its cgroup path read from /proc once a second per process, then cached.`,
+    '',
+    table(['ecli flags', 'delivered (each run)', 'CPU/event after attach (µs)', 'cost per event vs no stage (µs)'], rows),
+  ].join('\n');
+}
+
 function variantSection(results: VariantResults, title: string): string {
   const c = summarize(results, 'c');
   const rows: string[][] = [];
@@ -345,6 +369,7 @@ export function renderResults(results: Results): string {
   if (results.stormAlone) parts.push(stormSection(results.stormAlone, 'Exec storm, ecli alone', 'only ecli attached: the highest exec rate'));
   if (results.wasmStorms) parts.push(wasmSection(results.wasmStorms));
   if (results.ringbuf) parts.push(variantSection(results.ringbuf, 'High rate: ring buffer'));
+  if (results.stages) parts.push(stagesSection(results.stages));
   if (results.perf) parts.push(variantSection(results.perf, 'High rate: perf event array'));
   return parts.join('\n\n');
 }

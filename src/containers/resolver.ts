@@ -58,6 +58,10 @@ export const DEFAULT_SOCKETS: Readonly<Partial<Record<RuntimeName, string>>> = {
 };
 
 const DEFAULT_MAX_CONTAINERS = 4096;
+/** How long a process's cgroup path is taken as read. */
+const PID_PATH_MS = 1000;
+const MAX_CACHED_PIDS = 65_536;
+const MAX_CACHED_PATHS = 65_536;
 /** How soon a container known without its name is asked about again, the first time; then twice as long each time. */
 const NAMELESS_RETRY_MS = 10;
 const MAX_NAMELESS_RETRY_MS = 10_000;
@@ -75,6 +79,10 @@ export class ContainerResolver implements ContainerSource {
   /** When a container known without its name may be asked about again. */
   private readonly retryAt = new Map<string, number>();
   private readonly retryDelay = new Map<string, number>();
+  /** A process's cgroup path, read at most once per PID_PATH_MS. */
+  private readonly pidPaths = new Map<number, { path: string | undefined; until: number }>();
+  /** What each cgroup path names (null: a host cgroup). */
+  private readonly pathContainers = new Map<string, CgroupContainer | null>();
   private readonly now: () => number;
   private readonly maxContainers: number;
 
@@ -115,15 +123,30 @@ export class ContainerResolver implements ContainerSource {
     return isPending(lookup) ? lookup.settled : lookup;
   }
 
-  /** The container of process `pid` (a host pid), while it runs. */
+  /**
+   * The container of process `pid` (a host pid), while it runs. Its cgroup path is read once per
+   * PID_PATH_MS: a busy process's events cost no read of /proc each. A pid reused within that
+   * time would get its previous owner's container, which needs pid_max pids made in that time.
+   */
   byPid(pid: number): ContainerLookup {
-    const path = readProcessCgroupPath(this.procRoot, pid);
-    return path === undefined ? undefined : this.byPath(path);
+    const now = this.now();
+    let known = this.pidPaths.get(pid);
+    if (known === undefined || now >= known.until) {
+      if (this.pidPaths.size >= MAX_CACHED_PIDS) this.pidPaths.clear();
+      known = { path: readProcessCgroupPath(this.procRoot, pid), until: now + PID_PATH_MS };
+      this.pidPaths.set(pid, known);
+    }
+    return known.path === undefined ? undefined : this.byPath(known.path);
   }
 
   byPath(path: string): ContainerLookup {
-    const found = containerOfCgroup(path);
-    if (found === undefined) return undefined;
+    let found = this.pathContainers.get(path);
+    if (found === undefined) {
+      if (this.pathContainers.size >= MAX_CACHED_PATHS) this.pathContainers.clear();
+      found = containerOfCgroup(path) ?? null;
+      this.pathContainers.set(path, found);
+    }
+    if (found === null) return undefined;
     const cached = this.known.get(found.id);
     // A container known without its name (its runtime had not written its files yet: runc's
     // own init runs in the container's cgroup before the container starts) is asked about again.

@@ -52,7 +52,7 @@ test('the README walk-through: ecc, then ecli run package.json shows the rm of a
   const victim = removeAFile();
   const row = await ecli.waitForLine((line) => line.endsWith(victim));
   const header = ecli.lines.filter((line) => line.startsWith('TIME ')).at(-1)!;
-  assert.match(header, /^TIME {5}PID {4}COMM +PATH +$/);
+  assert.match(header, /^TIME {5}PID {6}COMM +PATH +$/);
   assert.equal(parsePlainRow(header, row).values.COMM, 'rm');
   await stopAndCheckUnloaded(ecli, 'SIGINT', ['on_unlinkat']);
 });

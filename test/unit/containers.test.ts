@@ -286,3 +286,20 @@ test('a container known without its name is asked about again, after 10 ms then 
   now = 30;
   assert.deepEqual(resolver.byPath(path), { id: ID, runtime: 'podman', name: 'web', image: 'localhost/web:1' });
 });
+
+test("a process's cgroup path is read at most once a second: a busy process's events read /proc once", (t) => {
+  const root = tempDir(t);
+  const where = podmanFiles(root, ID, 'web', 'localhost/web:1');
+  const proc = join(root, 'proc');
+  mkdirSync(join(proc, '100'), { recursive: true });
+  writeFileSync(join(proc, '100', 'cgroup'), '0::/user.slice/session-1.scope\n');
+  let now = 0;
+  const resolver = new ContainerResolver({ cgroupRoot: root, procRoot: proc, stateFiles: where, now: () => now });
+  assert.equal(resolver.byPid(100), undefined);
+  // The process joined a container's cgroup (as runc's init does): seen once the path is read again.
+  writeFileSync(join(proc, '100', 'cgroup'), `0::/libpod_parent/libpod-${ID}\n`);
+  now = 999;
+  assert.equal(resolver.byPid(100), undefined);
+  now = 1000;
+  assert.deepEqual(resolver.byPid(100), { id: ID, runtime: 'podman', name: 'web', image: 'localhost/web:1' });
+});
