@@ -158,6 +158,19 @@ function diagnoseProgramLoad(program: ProgramIdentity, failure: LoadFailure, fac
     if (refusedHelper !== undefined) return helperRefused(program, refusedHelper, failure, log, facts);
     const at = source === undefined ? '' : ` at ${source.location === undefined ? '' : `${source.location} `}\`${source.code}\``;
     const fullLog = `the verifier's full log (${lines} line${lines === 1 ? '' : 's'})`;
+    // libbpf poisons an access CO-RE could not relocate and the verifier trips on it: the cause is the BTF, not the code.
+    const core = /failed to resolve CO-RE relocation .*?\b(struct|union|enum|typedef) (\w+)(?:\.(\w+))?/.exec(line);
+    if (core) {
+      const [, kind, type, member] = core;
+      return new EcliError(
+        'LOAD_FAILED',
+        `${what}: CO-RE cannot relocate ${kind} ${type}${member === undefined ? '' : `.${member}`}${at}: the target BTF (the kernel's, or BTF_FILE_PATH's) has no ${kind} ${type}${member === undefined ? '' : ` with a member ${member}`}`,
+        {
+          hint: `give a BTF that has it with BTF_FILE_PATH=<file> (a user-space struct: the probed program's BTF), use a kernel that has it, or guard the access with bpf_core_field_exists()/bpf_core_type_exists()`,
+          detail: libbpfDetail(log, failure),
+        },
+      );
+    }
     return new EcliError('LOAD_FAILED', `${what}: the verifier rejected it (${errnoName(failure.error)}): ${line}${at}`, {
       hint: `fix the program and recompile it; ${failure.printed === true ? `${fullLog} is above` : `rerun with --verbose for ${fullLog}`}`,
       detail: libbpfDetail(log, failure),

@@ -188,6 +188,34 @@ test('what the kernel lacks from its BTF is named: a struct_ops type, a kfunc; a
   assert.equal(prototype.message, "cannot load kfunc_bpf: the source declares kfunc bpf_strstr with another prototype than this kernel's (vmlinux)");
 });
 
+test('a CO-RE relocation that fails is blamed on the BTF that lacks the type, not on the program', () => {
+  // Lesson 38's uprobe on a user-space struct, without that program's BTF (libbpf 1.4.6, Linux 6.18).
+  const log = [
+    '0: R1=ctx() R10=fp0',
+    '; int BPF_UPROBE(add_test, struct data *d) @ uprobe.bpf.c:23',
+    '0: (79) r6 = *(u64 *)(r1 +112)        ; R1=ctx() R6=scalar()',
+    '1: <invalid CO-RE relocation>',
+    'failed to resolve CO-RE relocation <byte_off> [17] struct data.a (0:0 @ offset 0)',
+    'processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0',
+    '',
+  ].join('\n');
+  const warnings = [
+    "libbpf: prog 'add_test': BPF program load failed: Invalid argument",
+    `libbpf: prog 'add_test': -- BEGIN PROG LOAD LOG --\n${log}-- END PROG LOAD LOG --`,
+    "libbpf: prog 'add_test': failed to load: -22",
+  ];
+  const error = diagnoseLoadFailure(
+    failure({ error: -22, warnings, programs: [program('add_test', 'uprobe/examples/btf-base:add_test', 'uprobe')] }),
+    rootFacts(),
+  );
+  assert.equal(error.code, 'LOAD_FAILED');
+  assert.match(
+    error.message,
+    /^program add_test \(uprobe\/examples\/btf-base:add_test\): CO-RE cannot relocate struct data\.a at uprobe\.bpf\.c:23 .*: the target BTF \(the kernel's, or BTF_FILE_PATH's\) has no struct data with a member a$/,
+  );
+  assert.match(error.hint ?? '', /BTF_FILE_PATH=<file>/);
+});
+
 const attachFacts = (over: Partial<AttachFacts> = {}): AttachFacts => ({
   kprobes: () => true,
   tracefs: () => '/sys/kernel/tracing',
