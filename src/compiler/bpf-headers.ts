@@ -4,30 +4,26 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-
-export interface LibbpfVersion {
-  major: number;
-  minor: number;
-}
+import type { LibbpfRelease } from '../model/section-defs.js';
 
 export interface BpfHeaders {
   /** The include directory holding `bpf/` (e.g. /usr/include). */
   includeDir: string;
   /** From `bpf/libbpf_version.h`; undefined for copies older than that file (libbpf < 0.6). */
-  version: LibbpfVersion | undefined;
+  version: LibbpfRelease | undefined;
 }
 
-export function formatVersion(version: LibbpfVersion | undefined): string {
+export function formatVersion(version: LibbpfRelease | undefined): string {
   return version === undefined ? 'an unknown libbpf (< 0.6)' : `libbpf ${version.major}.${version.minor}`;
 }
 
-export function compareVersions(a: LibbpfVersion | undefined, b: LibbpfVersion | undefined): number {
+export function compareVersions(a: LibbpfRelease | undefined, b: LibbpfRelease | undefined): number {
   if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? -1 : 1;
   return a.major - b.major || a.minor - b.minor;
 }
 
 /** `#define LIBBPF_MAJOR_VERSION 1` / `LIBBPF_MINOR_VERSION 4` of libbpf_version.h. */
-export function parseLibbpfVersionHeader(text: string): LibbpfVersion | undefined {
+export function parseLibbpfReleaseHeader(text: string): LibbpfRelease | undefined {
   const major = /#\s*define\s+LIBBPF_MAJOR_VERSION\s+(\d+)/.exec(text);
   const minor = /#\s*define\s+LIBBPF_MINOR_VERSION\s+(\d+)/.exec(text);
   return major && minor ? { major: Number(major[1]), minor: Number(minor[1]) } : undefined;
@@ -39,7 +35,7 @@ export function findBpfHeaders(dirs: readonly string[], read: (file: string) => 
   for (const includeDir of dirs) {
     if (read(path.join(includeDir, 'bpf/bpf_helpers.h')) === undefined) continue;
     const versionText = read(path.join(includeDir, 'bpf/libbpf_version.h'));
-    found.push({ includeDir, version: versionText === undefined ? undefined : parseLibbpfVersionHeader(versionText) });
+    found.push({ includeDir, version: versionText === undefined ? undefined : parseLibbpfReleaseHeader(versionText) });
   }
   return found;
 }
@@ -64,7 +60,7 @@ function readText(file: string): string | undefined {
  * Macros and declarations of libbpf's BPF headers that sources use, with the release that added
  * them (read from libbpf's tags: bpf_helpers.h, bpf_tracing.h, bpf_core_read.h).
  */
-const ADDED_IN: Readonly<Record<string, LibbpfVersion>> = {
+const ADDED_IN: Readonly<Record<string, LibbpfRelease>> = {
   BPF_UPROBE: { major: 1, minor: 2 },
   BPF_URETPROBE: { major: 1, minor: 2 },
   PT_REGS_PARM6: { major: 1, minor: 2 },
@@ -98,7 +94,7 @@ const ADDED_IN: Readonly<Record<string, LibbpfVersion>> = {
 
 export interface NewerNeed {
   name: string;
-  since: LibbpfVersion;
+  since: LibbpfRelease;
 }
 
 /** C text without comments and string literals, so that only code is searched for names. */
@@ -107,7 +103,7 @@ function codeOnly(source: string): string {
 }
 
 /** What `source` uses that headers of `version` lack, the newest need first. */
-export function newerThanHeaders(source: string, version: LibbpfVersion | undefined): NewerNeed[] {
+export function newerThanHeaders(source: string, version: LibbpfRelease | undefined): NewerNeed[] {
   const used = new Set(codeOnly(source).match(/[A-Za-z_]\w*/g) ?? []);
   const needs = Object.entries(ADDED_IN)
     .filter(([name, since]) => used.has(name) && compareVersions(since, version) > 0)
