@@ -81,8 +81,9 @@ function attachTcx(target: AttachTarget, hook: TcxHook): Attachment {
   const { order } = hook.plan;
   const relativeId = order === undefined || order.anchor === true ? undefined : resolveAnchor(order.anchor, hook, what);
   const attachTcxLink = hook.sys.libbpf.bpf_program__attach_tcx;
-  if (attachTcxLink !== undefined) {
-    // libbpf ≥ 1.3 makes TCX links itself, and owns them as bpf_links.
+  // libbpf ≥ 1.3 makes TCX links itself, and owns them as bpf_links, but it names the attach
+  // type the section gave the program: only tcx/ sections give one (a plain `tc` program's is 0).
+  if (attachTcxLink !== undefined && target.info.kind === 'tcx') {
     const link = attachTcxLink(target.handle, hook.ifindex, { flags: tcxOrderFlags(order?.position), relative_id: relativeId ?? 0 });
     if (link.ptr === null) {
       throw hookError(

@@ -16,6 +16,7 @@ import { startEcliFor, stopAndCheckUnloaded } from '../helpers/ecli-checks.js';
 import { eccPath, ecliPath, runTool } from '../helpers/ecli-process.js';
 import { haveCommands, haveToolchain, jsonLine, jsonRows, startHelper, tempDir } from '../helpers/examples.js';
 import { libbpf11 } from '../helpers/libbpf-1.1.js';
+import { privateNetns } from '../helpers/netns.js';
 
 const fixtures = path.join(repoRoot, 'test/fixtures/toolchain');
 /** Where modern.bpf.c's uprobe points. */
@@ -276,4 +277,23 @@ test('ecli names the closest tracepoint when a package attaches to one the kerne
     run.stderr,
     /^ecli: error: cannot attach program prog0 \(tp\/syscalls\/sys_enter_opnat\): tracepoint syscalls\/sys_enter_opnat does not exist on this kernel \(did you mean SEC\("tp\/syscalls\/sys_enter_openat"\)\?\)$/m,
   );
+});
+
+test('a plain SEC("tc") program without @tcopts gets a TCX link on libbpf 1.1 and on 1.4 alike', async (t) => {
+  if (!haveRoot(t) || !haveToolchain(t) || !haveCommands(t, ['unshare', 'nsenter', 'ip'])) return;
+  const dir = tempDir(t);
+  // libbpf 1.4's bpf_program__attach_tcx takes the attach type from the section, which `tc` leaves 0 (EINVAL).
+  const source = path.join(dir, 'plain_tc.bpf.c');
+  writeFileSync(
+    source,
+    '#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\nSEC("tc")\nint pass_all(struct __sk_buff *skb) { return 0; }\nchar LICENSE[] SEC("license") = "GPL";\n',
+  );
+  assert.equal(ecc([source, '-o', dir]).status, 0);
+  const netns = await privateNetns(t);
+  const old = libbpf11(t);
+  for (const env of [{}, ...(old === undefined ? [] : [{ ECLI_LIBBPF: old.library }])]) {
+    const run = netns.run(ecliPath, ['run', '--duration', '300ms', path.join(dir, 'package.json')], { env });
+    assert.equal(run.status, 0, `${JSON.stringify(env)}\n${run.stderr}`);
+    assert.match(run.stderr, /1 program attached/);
+  }
 });
