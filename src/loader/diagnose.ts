@@ -15,7 +15,12 @@ export interface ProgramIdentity {
   name: string;
   sectionName: string;
   kind: AttachKind;
+  /** It computes or compares in 32-bit subregisters (-mcpu=v3 and later), where the verifier can lose a bound. */
+  narrowArithmetic?: boolean;
 }
+
+/** Verifier complaints about a value it could not bound. */
+const UNBOUNDED = /unbounded memory access|min value is negative|value is outside of the allowed memory range/;
 
 export interface LoadFacts {
   capabilities(): ProcessCapabilities;
@@ -171,8 +176,12 @@ function diagnoseProgramLoad(program: ProgramIdentity, failure: LoadFailure, fac
         },
       );
     }
+    const narrow =
+      program.narrowArithmetic === true && UNBOUNDED.test(line)
+        ? ' (its code computes in 32-bit registers, as clang does for -mcpu=v3 and later, where the verifier can lose a bound the 64-bit code keeps: bound the value explicitly, e.g. len &= MAX, or recompile with ecc -a -mcpu=v2)'
+        : '';
     return new EcliError('LOAD_FAILED', `${what}: the verifier rejected it (${errnoName(failure.error)}): ${line}${at}`, {
-      hint: `fix the program and recompile it; ${failure.printed === true ? `${fullLog} is above` : `rerun with --verbose for ${fullLog}`}`,
+      hint: `fix the program and recompile it${narrow}; ${failure.printed === true ? `${fullLog} is above` : `rerun with --verbose for ${fullLog}`}`,
       detail: libbpfDetail(log, failure),
     });
   }

@@ -29,6 +29,7 @@ import { native } from './ffi/libbpf.js';
 import type { LibbpfIdentity, Native, Pointer } from './ffi/native.js';
 import { type LibbpfLogCapture, captureLibbpfLog } from './log.js';
 import { hasVmlinuxBtf, isBpfLsmEnabled, lockdownLevel, processCapabilities, probeTrampolines } from './probe.js';
+import { usesNarrowArithmetic } from '../model/instructions.js';
 import { libbpfKnowsSection } from '../model/section-defs.js';
 import { tcxDirectionOf } from '../model/tc-hook.js';
 import { BPF_PROG_TYPE_SCHED_CLS, tcxAttachType } from './tcx-attr.js';
@@ -281,6 +282,8 @@ export class BpfProgram {
   readonly name: string;
   readonly sectionName: string;
   readonly kind: AttachKind;
+  /** It computes or compares in 32-bit subregisters (compiled for -mcpu=v3 or later): for the verifier's messages. */
+  readonly narrowArithmetic: boolean;
 
   /** @internal libbpf's handle; valid until the object closes. */
   constructor(
@@ -290,11 +293,19 @@ export class BpfProgram {
     this.name = sys.libbpf.bpf_program__name(handle);
     this.sectionName = sys.libbpf.bpf_program__section_name(handle);
     this.kind = attachKindOf(this.sectionName);
+    this.narrowArithmetic = usesNarrowArithmetic(instructionsOf(sys, handle));
   }
 
   get info(): ProgramIdentity {
-    return { name: this.name, sectionName: this.sectionName, kind: this.kind };
+    return { name: this.name, sectionName: this.sectionName, kind: this.kind, narrowArithmetic: this.narrowArithmetic };
   }
+}
+
+function instructionsOf(sys: Native, handle: Pointer): Uint8Array {
+  const insns = sys.libbpf.bpf_program__insns(handle);
+  const bytes = new Uint8Array(insns === null ? 0 : sys.libbpf.bpf_program__insn_cnt(handle) * 8);
+  if (insns !== null && bytes.length > 0) sys.copyInto(bytes, insns, bytes.length);
+  return bytes;
 }
 
 /** A program of a loaded object: it has an fd, and LoadedObject.attach() takes it. */

@@ -103,6 +103,8 @@ export class FakeNative implements Native {
       bpf_program__name: (prog) => (this.handles.get(prog) as FakeProgram).name,
       bpf_program__section_name: (prog) => (this.handles.get(prog) as FakeProgram).section,
       bpf_program__fd: () => 3,
+      bpf_program__insns: () => null,
+      bpf_program__insn_cnt: () => 0,
       bpf_program__attach: (prog): PointerResult => ({ ptr: prog + 0x100000n, errno: 0 }),
       bpf_link__destroy: (link) => {
         const program = this.handles.get(link - 0x100000n) as FakeProgram;

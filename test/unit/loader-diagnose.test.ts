@@ -188,6 +188,26 @@ test('what the kernel lacks from its BTF is named: a struct_ops type, a kfunc; a
   assert.equal(prototype.message, "cannot load kfunc_bpf: the source declares kfunc bpf_strstr with another prototype than this kernel's (vmlinux)");
 });
 
+test('an unbounded access in code with 32-bit arithmetic (-mcpu=v3+) says so and how to bound it', () => {
+  // Lesson 27's find_possible_addrs: verified when compiled for v2, not for v3 (libbpf 1.4.6, Linux 6.18).
+  const log = [
+    '; bpf_probe_read(&local_buff, read_size, (void*)buff_addr); @ replace.bpf.c:207',
+    '41: (85) call bpf_probe_read#4',
+    "R2 unbounded memory access, use 'var &= const' or 'if (var < const)'",
+    'processed 48 insns (limit 1000000) max_states_per_insn 0 total_states 3 peak_states 3 mark_read 2',
+    '',
+  ].join('\n');
+  const warnings = [
+    "libbpf: prog 'find_possible_addrs': BPF program load failed: Permission denied",
+    `libbpf: prog 'find_possible_addrs': -- BEGIN PROG LOAD LOG --\n${log}-- END PROG LOAD LOG --`,
+  ];
+  const identity = program('find_possible_addrs', 'tp/syscalls/sys_exit_read', 'tracepoint');
+  const narrow = diagnoseLoadFailure(failure({ error: -13, warnings, programs: [{ ...identity, narrowArithmetic: true }] }), rootFacts());
+  assert.match(narrow.hint ?? '', /computes in 32-bit registers, as clang does for -mcpu=v3 and later.*ecc -a -mcpu=v2/);
+  const wide = diagnoseLoadFailure(failure({ error: -13, warnings, programs: [{ ...identity, narrowArithmetic: false }] }), rootFacts());
+  assert.doesNotMatch(wide.hint ?? '', /32-bit/);
+});
+
 test('a CO-RE relocation that fails is blamed on the BTF that lacks the type, not on the program', () => {
   // Lesson 38's uprobe on a user-space struct, without that program's BTF (libbpf 1.4.6, Linux 6.18).
   const log = [

@@ -105,6 +105,7 @@ function loadNative(): Native {
   const tcAttach = lib.func('int bpf_tc_attach(const bpf_tc_hook *hook, _Inout_ bpf_tc_opts *opts)');
   const tcDetach = lib.func('int bpf_tc_detach(const bpf_tc_hook *hook, const bpf_tc_opts *opts)');
   const attachIter = withErrno(lib.func('bpf_link *bpf_program__attach_iter(bpf_program *prog, void *opts)'));
+  const insnCount = lib.func('size_t bpf_program__insn_cnt(bpf_program *prog)');
 
   const libbpf: Libbpf = {
     libbpf_set_print: lib.func('void *libbpf_set_print(void *fn)'),
@@ -129,6 +130,8 @@ function loadNative(): Native {
     bpf_program__name: lib.func('const char *bpf_program__name(bpf_program *prog)'),
     bpf_program__section_name: lib.func('const char *bpf_program__section_name(bpf_program *prog)'),
     bpf_program__fd: lib.func('int bpf_program__fd(bpf_program *prog)'),
+    bpf_program__insns: lib.func('const void *bpf_program__insns(bpf_program *prog)'),
+    bpf_program__insn_cnt: (prog: Pointer) => Number(insnCount(prog)),
     bpf_program__attach: withErrno(lib.func('bpf_link *bpf_program__attach(bpf_program *prog)')),
     bpf_program__attach_xdp: withErrno(lib.func('bpf_link *bpf_program__attach_xdp(bpf_program *prog, int ifindex)')),
     bpf_program__attach_cgroup: withErrno(lib.func('bpf_link *bpf_program__attach_cgroup(bpf_program *prog, int cgroup_fd)')),

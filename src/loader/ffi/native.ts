@@ -80,6 +80,9 @@ export interface Libbpf {
   bpf_program__name(prog: Pointer): string;
   bpf_program__section_name(prog: Pointer): string;
   bpf_program__fd(prog: Pointer): number;
+  /** Its instructions as opened (before relocation and load), `bpf_program__insn_cnt` of them. */
+  bpf_program__insns(prog: Pointer): Pointer | null;
+  bpf_program__insn_cnt(prog: Pointer): number;
   bpf_program__attach(prog: Pointer): PointerResult;
   bpf_program__attach_xdp(prog: Pointer, ifindex: number): PointerResult;
   bpf_program__attach_cgroup(prog: Pointer, cgroupFd: number): PointerResult;
