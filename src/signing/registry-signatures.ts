@@ -16,6 +16,12 @@ import type { FoundSignature } from './verify.js';
 
 /** A simple-signing payload is a few hundred bytes; larger layers are not read. */
 const MAX_PAYLOAD_BYTES = 256 * 1024;
+/**
+ * All the payloads of one .sig manifest together: a thousand real signatures take well under a
+ * MiB. A registry listing a thousand 256 KiB layers would otherwise have ecli fetch and hold
+ * 256 MiB before it finds that none checks.
+ */
+const MAX_PAYLOADS_BYTES = 4 * 1024 * 1024;
 
 export interface SignatureLocation {
   /** The repository the manifest is in: its signatures are beside it. */
@@ -28,13 +34,27 @@ export function signatureReference(at: SignatureLocation): RegistryReference {
   return { registry: at.repository.registry, repository: at.repository.repository, tag: signatureTag(at.digest) };
 }
 
-/** The signatures stored for the manifest (none when the .sig tag does not exist), payloads read. */
+/**
+ * The signatures stored for the manifest (none when the .sig tag does not exist), payloads read:
+ * each distinct payload once (the signers of one manifest sign the same payload), and no more
+ * than MAX_PAYLOADS_BYTES of them in all.
+ */
 export async function readSignatures(client: RegistryClient, at: SignatureLocation): Promise<FoundSignature[]> {
   const layers = await readSignatureLayers(client, at);
   const found: FoundSignature[] = [];
+  const payloads = new Map<string, FoundSignature['payload']>();
+  let budget = MAX_PAYLOADS_BYTES;
   for (const layer of layers ?? []) {
     if (layer.mediaType !== SIMPLE_SIGNING_LAYER) continue;
-    found.push({ payload: await readPayload(client, at, layer), signature: layer.annotations?.[SIGNATURE_ANNOTATION] });
+    let payload = payloads.get(layer.digest);
+    if (payload === undefined && layer.size > budget) {
+      payload = { problem: `its payload was not read: the payloads of this .sig manifest pass ${MAX_PAYLOADS_BYTES} bytes in all` };
+    } else if (payload === undefined) {
+      budget -= layer.size;
+      payload = await readPayload(client, at, layer);
+      payloads.set(layer.digest, payload);
+    }
+    found.push({ payload, signature: layer.annotations?.[SIGNATURE_ANNOTATION] });
   }
   return found;
 }

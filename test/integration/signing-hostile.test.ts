@@ -5,10 +5,12 @@
  * 127.0.0.1, real users (useradd), and a private mount namespace for /etc/ecli.
  */
 import { test, type TestContext } from 'node:test';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ecliPath, runTool, type Completed } from '../helpers/ecli-process.js';
+import { ecliPath, runTool, runToolAsync, type Completed } from '../helpers/ecli-process.js';
 import { haveRoot, repoRoot } from '../helpers/env.js';
 import { tempDir } from '../helpers/examples.js';
 import { haveRegistry, startRegistry } from '../helpers/registry.js';
@@ -217,4 +219,62 @@ test('a C source under --verify-key or a policy requiring signed files is refuse
     new RegExp(`^ecli: error: ${source} is refused by the signing policy: .*refuse\\.json \\(it has no "files" entry`),
   );
   assert.deepEqual(runTool('find', [cache, '-type', 'f']).stdout, '', 'nothing was compiled or cached');
+});
+
+/** Uploads `bytes` as a blob of `repository` (POST, then one PUT); its digest. */
+async function uploadBlob(host: string, repository: string, bytes: Uint8Array): Promise<string> {
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const started = await fetch(`http://${host}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
+  const location = new URL(started.headers.get('location')!, `http://${host}`);
+  location.searchParams.set('digest', digest);
+  const put = await fetch(location, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(bytes) });
+  assert.equal(put.status, 201, `upload of ${digest}`);
+  return digest;
+}
+
+test('a .sig manifest of a thousand large layers: each payload is fetched once, and no more than 4 MiB of them', async (t) => {
+  if (!haveRegistry(t)) return;
+  const registry = await startRegistry(t);
+  const dir = tempDir(t, 'ecli-sig-flood-');
+  assert.equal(ecliIn(dir, ['key', 'generate']).status, 0);
+  const reference = `${registry.host}/flood/tool:v1`;
+  pushed(dir, reference);
+  const digest = ecliIn(dir, ['pull', '-o', path.join(dir, 'pulled.json'), reference]).stderr.match(/@(sha256:[0-9a-f]{64})/)![1]!;
+  // Signatures of the right shape by a stranger's key: each one's payload must be read to tell.
+  const stranger = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+  const annotations = { 'dev.cosignproject.cosign/signature': sign('sha256', Buffer.from('x'), { key: stranger, dsaEncoding: 'der' }).toString('base64') };
+  const big = 256 * 1024;
+  const shared = await uploadBlob(registry.host, 'flood/tool', new Uint8Array(big).fill(1));
+  const distinct: string[] = [];
+  for (let i = 2; i < 26; i++) distinct.push(await uploadBlob(registry.host, 'flood/tool', new Uint8Array(big).fill(i)));
+  const config = await uploadBlob(registry.host, 'flood/tool', new TextEncoder().encode('{}'));
+  const layer = (blob: string) => ({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: blob, size: big, annotations });
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 2 },
+    layers: [...Array.from({ length: 975 }, () => layer(shared)), ...distinct.map(layer)],
+  };
+  const put = await fetch(`http://${registry.host}/v2/flood/tool/manifests/${digest.replace(':', '-')}.sig`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: JSON.stringify(manifest),
+  });
+  assert.equal(put.status, 201);
+
+  const before = registry.requests().length;
+  // Not spawnSync: the registry's access log must be drained while ecli talks to it.
+  const verified = await runToolAsync(ecliPath, ['verify', '--key', 'cosign.pub', reference], {
+    cwd: dir,
+    env: { COSIGN_PASSWORD: PASSWORD, ECLI_POLICY: '' },
+  });
+  refused(verified, /is not signed by cosign\.pub: none of its 999 signatures is by that key/);
+  await registry.requestsUntil(before, (r) => r.includes(shared));
+  await sleep(500);
+  const blobGets = registry
+    .requests()
+    .slice(before)
+    .filter((r) => r.startsWith('GET /v2/flood/tool/blobs/'));
+  assert.equal(blobGets.filter((r) => r.includes(shared)).length, 1, 'one payload shared by 975 layers is fetched once');
+  assert.ok(blobGets.length <= 16, `at most 4 MiB of 256 KiB payloads: ${blobGets.length} fetched`);
 });
