@@ -2,6 +2,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { EcliError } from '../errors.js';
+import { refuseCredentials } from './url-credentials.js';
 
 export interface FetchLimits {
   maxBytes: number;
@@ -134,25 +135,6 @@ function headersOf(response: IncomingMessage): Headers {
   const headers = new Headers();
   for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) headers.append(response.rawHeaders[i]!, response.rawHeaders[i + 1]!);
   return headers;
-}
-
-/**
- * A `user:password@` part would be sent as HTTP basic by node:http, and would show in every
- * message that names the URL: refused, without repeating it.
- */
-function refuseCredentials(url: string, what: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return; // node:http reports the invalid URL itself.
-  }
-  if (parsed.username === '' && parsed.password === '') return;
-  parsed.username = '';
-  parsed.password = '';
-  throw new EcliError('USAGE', `${what} to ${parsed.href}: the URL carries a user name or password, which ecli does not send`, {
-    hint: 'serve the package without credentials in the URL, or push it to a registry and log in with ecli login',
-  });
 }
 
 function describeUrl(current: string, original: string): string {

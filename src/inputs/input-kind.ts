@@ -15,6 +15,7 @@
 import { lstatSync, statSync } from 'node:fs';
 import { EcliError } from '../errors.js';
 import { hasOciPrefix, looksLikeReference } from './registry/reference.js';
+import { refuseCredentials } from './url-credentials.js';
 
 export type InputKind =
   | { kind: 'stdin' }
@@ -29,7 +30,11 @@ const FILE_ENDINGS = ['.json', '.tar', '.tar.gz', '.tgz', '.wasm', '.c', '.h', '
 export function classifyInput(spec: string, exists: (path: string) => boolean = pathExists, ownerOf: (path: string) => number[] = ownersOnDisk): InputKind {
   if (spec === '-') return { kind: 'stdin' };
   if (hasOciPrefix(spec)) return { kind: 'registry' };
-  if (/^https?:\/\//i.test(spec)) return { kind: 'url', url: spec };
+  if (/^https?:\/\//i.test(spec)) {
+    // Before any message repeats it: `user:password@` would end up in logs.
+    refuseCredentials(spec, 'GET request');
+    return { kind: 'url', url: spec };
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
     throw new EcliError('USAGE', `cannot fetch ${spec}: only http://, https:// and oci:// (a registry reference) are supported`, {
       hint: 'download the package and pass its path',

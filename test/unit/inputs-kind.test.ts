@@ -87,6 +87,35 @@ test('a path that would be pulled were it missing, planted by another user, is r
   assert.deepEqual(classifyInput('ghcr.io/org/tool.json', everything, byOther), { kind: 'file', path: 'ghcr.io/org/tool.json', referenceLike: false });
 });
 
+test('a URL or a reference carrying a user name and password is refused without repeating them', async () => {
+  for (const spec of ['https://robot:hunter2@example.com/p.json', 'HTTP://robot:hunter2@127.0.0.1:1/p.json']) {
+    assert.throws(
+      () => classifyInput(spec, nothingExists),
+      (error: Error) => {
+        errorWith(
+          'USAGE',
+          /^GET request to https?:\/\/(?:example\.com|127\.0\.0\.1:1)\/p\.json: the URL carries a user name or password, which ecli does not send$/,
+        )(error);
+        assert.doesNotMatch(`${error.message} ${(error as { hint?: string }).hint}`, /hunter2|robot/);
+        return true;
+      },
+    );
+  }
+  // The unpinned-URL refusal used to come first, and its hint repeated the URL whole.
+  await assert.rejects(
+    resolvePackageSource('https://robot:hunter2@127.0.0.1:1/p.json'),
+    (error: Error) => !/hunter2/.test(`${error.message} ${(error as { hint?: string }).hint}`),
+  );
+  for (const spec of ['robot:hunter2@127.0.0.1:5000/tools/x:v1', 'oci://robot:hunter2@ghcr.io/org/x']) {
+    await assert.rejects(resolvePackageSource(spec), (error: Error) => {
+      errorWith('USAGE', /^invalid registry reference: it carries a user name or password before the host/)(error);
+      assert.doesNotMatch(`${error.message} ${(error as { hint?: string }).hint}`, /hunter2|robot/);
+      return true;
+    });
+  }
+  assert.deepEqual(registry.requests, [], 'nothing was sent anywhere');
+});
+
 /** An INPUT_NOT_FOUND "no such file" whose hint offers the oci:// form. */
 function noSuchFile(spec: string): (error: unknown) => boolean {
   return (error) => {

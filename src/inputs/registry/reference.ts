@@ -49,6 +49,17 @@ export function parseReference(spec: string): RegistryReference {
   };
   const body = hasOciPrefix(spec) ? spec.slice(OCI_PREFIX.length) : spec;
   const slash = body.indexOf('/');
+  const userinfo = body.indexOf('@');
+  if (userinfo >= 0 && (slash < 0 || userinfo < slash)) {
+    // Not repeated: what comes before the @ is a user name and perhaps a password.
+    throw new EcliError(
+      'USAGE',
+      'invalid registry reference: it carries a user name or password before the host, which ecli does not take from the command line',
+      {
+        hint: 'log in once with: ecli login -u <user> <host[:port]> (it reads the password from stdin); then name the reference without them',
+      },
+    );
+  }
   if (slash <= 0) fail('it does not name a registry host');
   const written = body.slice(0, slash).toLowerCase();
   const registry = canonicalRegistry(written) ?? fail(`${JSON.stringify(written)} is not a host[:port]`);
