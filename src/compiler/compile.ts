@@ -1,5 +1,5 @@
 /** clang + llvm-strip: one BPF source to one BTF-carrying object. */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { EcliError } from '../errors.js';
 import type { BpfCpu } from './bpf-cpu.js';
@@ -64,6 +64,51 @@ export interface CompileContext {
   /** Why that `-mcpu` (bpf-cpu.ts), for the hint on signed division. */
   cpuReason: string;
   env?: NodeJS.ProcessEnv | undefined;
+  /** The vmlinux.h the source compiles against: names defined by both are told apart from errors in the source. */
+  vmlinuxHeader?: string | undefined;
+}
+
+/** The define that leaves out the kfunc prototypes bpftool ≥ 7.4 writes into vmlinux.h. */
+export const NO_KFUNC_PROTOTYPES = '-DBPF_NO_KFUNC_PROTOTYPES';
+
+export interface VmlinuxClashes {
+  /** kfuncs the source declares otherwise than vmlinux.h's prototypes. */
+  kfuncs: string[];
+  /** Types (and other names) the source defines that vmlinux.h defines too: a newer kernel added them. */
+  types: string[];
+}
+
+/**
+ * What clang found declared both by the source (or its headers) and by vmlinux.h: each
+ * `redefinition of`/`conflicting types for` error whose `previous ... is here` note points into
+ * vmlinux.h, sorted by what that line of vmlinux.h declares.
+ */
+export function vmlinuxClashes(stderr: string, vmlinuxText: string): VmlinuxClashes {
+  const clashes: VmlinuxClashes = { kfuncs: [], types: [] };
+  const lines = stderr.split('\n');
+  let vmlinuxLines: string[] | undefined;
+  lines.forEach((line, i) => {
+    const error = /\berror: (?:redefinition of|conflicting types for) '(\w+)'/.exec(line);
+    if (!error) return;
+    const next = lines.slice(i + 1).findIndex((l) => /\berror:/.test(l));
+    const notes = lines.slice(i + 1, next < 0 ? undefined : i + 1 + next);
+    const note = notes.map((l) => /vmlinux\.h:(\d+):\d+: note: previous (?:declaration|definition) is here/.exec(l)).find((m) => m !== null);
+    if (!note) return;
+    vmlinuxLines ??= vmlinuxText.split('\n');
+    const declared = vmlinuxLines[Number(note[1]) - 1] ?? '';
+    const list = /\b__ksym\b/.test(declared) ? clashes.kfuncs : clashes.types;
+    if (!list.includes(error[1]!)) list.push(error[1]!);
+  });
+  return clashes;
+}
+
+function readVmlinux(file: string | undefined): string {
+  if (file === undefined) return '';
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** clang crashed (a backend or frontend bug) rather than reporting errors in the source. */
@@ -132,6 +177,14 @@ function compileFailure(toolchain: Toolchain, source: string, stderr: string, co
         detail: stderr,
       },
     );
+  }
+  const clashes = vmlinuxClashes(stderr, readVmlinux(context.vmlinuxHeader));
+  if (clashes.types.length > 0 || clashes.kfuncs.length > 0) {
+    const names = [...clashes.types, ...clashes.kfuncs].join(', ');
+    return new EcliError('COMPILE_FAILED', `clang failed: ${firstErrorLine(stderr)}`, {
+      hint: `${names} ${clashes.types.length + clashes.kfuncs.length === 1 ? 'is' : 'are'} defined both by the source's headers and by this kernel's vmlinux.h (a kernel newer than the source added ${clashes.types.length + clashes.kfuncs.length === 1 ? 'it' : 'them'}): drop the source's own copy, or guard it with #ifndef`,
+      detail: stderr,
+    });
   }
   if (/unsupported signed division/.test(stderr)) {
     return new EcliError('COMPILE_FAILED', `${clang} failed: ${firstErrorLine(stderr)}`, {

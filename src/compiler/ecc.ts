@@ -12,7 +12,7 @@ import { encodeBpfObject, stableStringify } from '../package/codec.js';
 import type { BpfSkeletonMeta, ExportedTypesStructMeta } from '../package/types.js';
 import { chooseBpfCpu } from './bpf-cpu.js';
 import { writeFileAtomic } from './cache.js';
-import { compileFlags, compileObject } from './compile.js';
+import { NO_KFUNC_PROTOTYPES, compileFlags, compileObject, vmlinuxClashes } from './compile.js';
 import { unresolvedExterns } from './externs.js';
 import { kernelTracepoints } from './kernel-tracepoints.js';
 import { checkPrograms, programProblemHint, splitCheckOptOuts, type ProgramCheck } from './program-checks.js';
@@ -146,15 +146,36 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
     const objectTemp = path.join(workDir, objectFile);
 
     logger.info('Compiling bpf object...');
-    const context = { source, texts: headerText === undefined ? [sourceText] : [sourceText, headerText], cpu: cpu.cpu, cpuReason: cpu.reason, env };
-    const compiling = compileObject(toolchain, inputFlags, input, objectTemp, context, log);
-    const declOptions = { toolchain, vmlinuxHeader: vmlinux.path, baseFlags: flags.base, sourceFlags: flags.source, source, header, env, log };
-    const readingDocs = options.headerOnly ? Promise.resolve({ decls: [], records: [] }) : readSourceDeclsWithPch(declOptions);
-    const [compiled, fastDocs] = await Promise.allSettled([compiling, readingDocs]);
-    if (compiled.status === 'rejected') throw compiled.reason;
-    if (compiled.value.trim()) logger.diagnostics(compiled.value);
-    if (fastDocs.status === 'rejected') throw fastDocs.reason;
-    const docs = fastDocs.value ?? (await readSourceDecls(declOptions));
+    const context = {
+      source,
+      texts: headerText === undefined ? [sourceText] : [sourceText, headerText],
+      cpu: cpu.cpu,
+      cpuReason: cpu.reason,
+      env,
+      vmlinuxHeader: vmlinux.path,
+    };
+    const compileAndRead = async (base: string[]) => {
+      const declOptions = { toolchain, vmlinuxHeader: vmlinux.path, baseFlags: base, sourceFlags: flags.source, source, header, env, log };
+      const compiling = compileObject(toolchain, [...base, ...inputFlags.slice(flags.base.length)], input, objectTemp, context, log);
+      const readingDocs = options.headerOnly ? Promise.resolve({ decls: [], records: [] }) : readSourceDeclsWithPch(declOptions);
+      const [compiled, fastDocs] = await Promise.allSettled([compiling, readingDocs]);
+      if (compiled.status === 'rejected') throw compiled.reason;
+      if (fastDocs.status === 'rejected') throw fastDocs.reason;
+      return { warnings: compiled.value, docs: fastDocs.value ?? (await readSourceDecls(declOptions)) };
+    };
+    let built: Awaited<ReturnType<typeof compileAndRead>>;
+    try {
+      built = await compileAndRead(flags.base);
+    } catch (error) {
+      // bpftool ≥ 7.4 writes kfunc prototypes into vmlinux.h; a source that declares those kfuncs
+      // its own way (bpf_experimental.h copies) compiles without them, as with older bpftools.
+      const clashes = error instanceof EcliError && error.detail !== undefined ? vmlinuxClashes(error.detail, readFileSync(vmlinux.path, 'utf8')) : undefined;
+      if (clashes === undefined || clashes.kfuncs.length === 0 || clashes.types.length > 0 || flags.base.includes(NO_KFUNC_PROTOTYPES)) throw error;
+      logger.info(`${source} declares the kfuncs ${clashes.kfuncs.join(', ')} otherwise than vmlinux.h: compiling again with ${NO_KFUNC_PROTOTYPES}`);
+      built = await compileAndRead([...flags.base, NO_KFUNC_PROTOTYPES]);
+    }
+    if (built.warnings.trim()) logger.diagnostics(built.warnings);
+    const docs = built.docs;
 
     const object = readFileSync(objectTemp);
     const elf = parseElf(object, objectFile);

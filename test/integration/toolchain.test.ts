@@ -297,3 +297,22 @@ test('a plain SEC("tc") program without @tcopts gets a TCX link on libbpf 1.1 an
     assert.match(run.stderr, /1 program attached/);
   }
 });
+
+test('a source declaring a kfunc its own way compiles without vmlinux.h’s kfunc prototypes; one redefining a kernel type is told so', async (t) => {
+  if (!haveToolchain(t)) return;
+  const vmlinux = await ensureVmlinuxHeader();
+  const kfunc = /^extern \w[^;(]*\b(bpf_\w+)\((.*)\) __weak __ksym;$/m.exec(readFileSync(vmlinux.path, 'utf8'));
+  if (kfunc === null) return skipUnlessCi(t, 'this bpftool writes no kfunc prototypes into vmlinux.h (bpftool < 7.4)');
+  const dir = tempDir(t);
+  // The same kfunc, declared as an older header would: returning long instead of what the kernel says.
+  const own = sourceWith(dir, ['tp/syscalls/sys_enter_getppid'], `extern long ${kfunc[1]}(${kfunc[2]}) __ksym __weak;\n`);
+  const compiled = ecc([own, '-o', dir]);
+  assert.equal(compiled.status, 0, compiled.stderr);
+  assert.match(compiled.stderr, new RegExp(`declares the kfuncs ${kfunc[1]} otherwise than vmlinux\\.h: compiling again with -DBPF_NO_KFUNC_PROTOTYPES`));
+
+  const redefined = sourceWith(dir, ['tp/syscalls/sys_enter_getppid'], 'struct bpf_iter_num { int mine; };\n');
+  const refused = ecc([redefined, '-o', dir]);
+  assert.equal(refused.status, 10, refused.stderr);
+  assert.match(refused.stderr, /^hint: bpf_iter_num is defined both by the source's headers and by this kernel's vmlinux\.h /m);
+  assert.doesNotMatch(refused.stderr, /fix the errors above/);
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseBpfCpu, kernelVersionOf } from '../../src/compiler/bpf-cpu.js';
 import { findBpfHeaders, formatVersion, newerThanHeaders, newestBpfHeaders } from '../../src/compiler/bpf-headers.js';
-import { crashSummary, firstErrorLine, isClangCrash } from '../../src/compiler/compile.js';
+import { crashSummary, firstErrorLine, isClangCrash, vmlinuxClashes } from '../../src/compiler/compile.js';
 import { includeDirsOf, llvmVersionFromPath, parseClangVersion, parseSysIncludeDirs, targetArch } from '../../src/compiler/toolchain.js';
 
 test('system include directories are read from `clang -v -E -` output', () => {
@@ -112,4 +112,26 @@ test("a clang crash is summed up by LLVM's own error line, without node addresse
   assert.equal(isClangCrash(1, "x.bpf.c:3:1: error: use of undeclared identifier 'y'"), false);
   assert.equal(isClangCrash(139, ''), true);
   assert.equal(crashSummary(stderr), 'Cannot select: i64 = sdiv at x.bpf.c:5:132');
+});
+
+test('names defined both by the source and by vmlinux.h are told apart: kfunc prototypes and kernel types', () => {
+  const vmlinux = [
+    'struct bpf_task_work {',
+    '\tu64 ctx;',
+    '};',
+    '#ifndef BPF_NO_KFUNC_PROTOTYPES',
+    'extern int bpf_path_d_path(const struct path *path, char *buf, size_t buf__sz) __weak __ksym;',
+    '#endif',
+  ].join('\n');
+  const stderr = [
+    "bpf_experimental.h:10:8: error: redefinition of 'bpf_task_work'",
+    '   10 | struct bpf_task_work {',
+    '/cache/vmlinux.h:1:8: note: previous definition is here',
+    "bpf_experimental.h:23:12: error: conflicting types for 'bpf_path_d_path'",
+    '/cache/vmlinux.h:5:12: note: previous declaration is here',
+    "x.bpf.c:3:1: error: conflicting types for 'mine'",
+    'x.bpf.c:2:1: note: previous declaration is here',
+  ].join('\n');
+  assert.deepEqual(vmlinuxClashes(stderr, vmlinux), { kfuncs: ['bpf_path_d_path'], types: ['bpf_task_work'] });
+  assert.deepEqual(vmlinuxClashes("x.bpf.c:3:1: error: use of undeclared identifier 'y'", vmlinux), { kfuncs: [], types: [] });
 });
