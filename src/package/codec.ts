@@ -44,9 +44,9 @@ export function parsePackageText(text: string, source: string): unknown {
 /**
  * The first key that an object of `text` (valid JSON) holds twice, and where: `the top-level
  * object`, `meta.bpf_skel`. A scan, not a second parse: strings are skipped with indexOf, so the
- * megabytes of a bpf_object cost little.
+ * megabytes of a bpf_object cost little. Also used on the signing policy.
  */
-function duplicateKey(text: string): { key: string; where: string } | undefined {
+export function duplicateKey(text: string): { key: string; where: string } | undefined {
   // One frame per open object or array: its keys (objects only), whether a key comes next, its path.
   const frames: Array<{ keys: Set<string> | undefined; expectKey: boolean; path: string; lastKey: string }> = [];
   for (let i = 0; i < text.length; i++) {

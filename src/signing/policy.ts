@@ -14,6 +14,7 @@
  * key files are read through the loader given.
  */
 import { EcliError } from '../errors.js';
+import { duplicateKey } from '../package/codec.js';
 import { isObject } from '../inputs/registry/json.js';
 import { parseReference, type RegistryReference } from '../inputs/registry/reference.js';
 import type { VerificationKey } from './keys.js';
@@ -59,6 +60,9 @@ export function parsePolicy(text: string, source: string, loadKey: (path: string
   } catch (error) {
     return fail(`not JSON (${(error as Error).message})`);
   }
+  // JSON.parse keeps the last of two: a reader of the file could see the other one and trust it.
+  const duplicate = duplicateKey(text);
+  if (duplicate !== undefined) fail(`${duplicate.where} has the key ${JSON.stringify(duplicate.key)} twice`);
   if (!isObject(value)) return fail('it is not a JSON object');
   onlyKeys(value, ['version', 'registries', 'files', 'urls'], 'the top level', fail);
   if (value.version !== 1) fail(`"version" must be 1 (got ${JSON.stringify(value.version)})`);

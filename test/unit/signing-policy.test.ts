@@ -152,6 +152,15 @@ test('bad policies are refused with what is wrong and where', () => {
   ];
   for (const [value, message] of cases) assert.throws(() => policyOf(value), invalid(message), JSON.stringify(value));
   assert.throws(() => parsePolicy('{"version": 1,', '/p.json', fakeKey), invalid(/^invalid signing policy \/p\.json: not JSON/));
+  // The last of two keys would win silently, while a reader sees the first.
+  assert.throws(
+    () => parsePolicy('{"version": 1, "files": {"action": "refuse"}, "registries": [], "files": {"action": "allow"}}', '/p.json', fakeKey),
+    invalid(/^invalid signing policy \/p\.json: the top-level object has the key "files" twice$/),
+  );
+  assert.throws(
+    () => parsePolicy('{"version": 1, "registries": [{"match": "*", "action": "refuse", "action": "allow"}]}', '/p.json', fakeKey),
+    invalid(/^invalid signing policy \/p\.json: registries\[\] has the key "action" twice$/),
+  );
 });
 
 test('the gate on files: the policy and --verify-key must both hold; a refusal names the rule', async (t) => {
