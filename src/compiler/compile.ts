@@ -102,6 +102,26 @@ export function vmlinuxClashes(stderr: string, vmlinuxText: string): VmlinuxClas
   return clashes;
 }
 
+/**
+ * Undeclared enum-like names (SCX_DSQ_LOCAL) whose whole family (SCX_*) this vmlinux.h lacks:
+ * kernel values of a feature this kernel was built without, not typos in the source.
+ */
+export function missingKernelFamilies(stderr: string, vmlinuxText: string, sourceTexts: readonly string[] = []): { prefix: string; names: string[] }[] {
+  const undeclared = [...stderr.matchAll(/\berror: use of undeclared identifier '([A-Z][A-Z0-9]*_[A-Z0-9_]+)'/g)].map((m) => m[1]!);
+  const families = new Map<string, string[]>();
+  for (const name of undeclared) {
+    const prefix = name.slice(0, name.indexOf('_') + 1);
+    const names = families.get(prefix) ?? [];
+    if (!names.includes(name)) names.push(name);
+    families.set(prefix, names);
+  }
+  // A family the source #defines members of is the source's own: a misspelt one of its macros.
+  const ownFamily = (prefix: string) => sourceTexts.some((text) => new RegExp(`#\\s*define\\s+${prefix}`).test(text));
+  return [...families]
+    .filter(([prefix]) => !ownFamily(prefix) && !new RegExp(`\\b${prefix}[A-Z0-9_]`).test(vmlinuxText))
+    .map(([prefix, names]) => ({ prefix, names }));
+}
+
 function readVmlinux(file: string | undefined): string {
   if (file === undefined) return '';
   try {
@@ -183,6 +203,15 @@ function compileFailure(toolchain: Toolchain, source: string, stderr: string, co
     const names = [...clashes.types, ...clashes.kfuncs].join(', ');
     return new EcliError('COMPILE_FAILED', `clang failed: ${firstErrorLine(stderr)}`, {
       hint: `${names} ${clashes.types.length + clashes.kfuncs.length === 1 ? 'is' : 'are'} defined both by the source's headers and by this kernel's vmlinux.h (a kernel newer than the source added ${clashes.types.length + clashes.kfuncs.length === 1 ? 'it' : 'them'}): drop the source's own copy, or guard it with #ifndef`,
+      detail: stderr,
+    });
+  }
+  const missing = missingKernelFamilies(stderr, readVmlinux(context.vmlinuxHeader), context.texts);
+  if (missing.length > 0) {
+    const names = missing.flatMap((family) => family.names).join(', ');
+    const prefixes = missing.map((family) => `${family.prefix}*`).join(', ');
+    return new EcliError('COMPILE_FAILED', `clang failed: ${firstErrorLine(stderr)}`, {
+      hint: `${names}: this kernel's BTF (vmlinux.h) has no ${prefixes} names at all, so it was built without the feature they belong to; compile on a kernel that has it, or with ECC_VMLINUX_H=<the vmlinux.h of such a kernel>`,
       detail: stderr,
     });
   }

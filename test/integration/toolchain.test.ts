@@ -316,3 +316,16 @@ test('a source declaring a kfunc its own way compiles without vmlinux.h’s kfun
   assert.match(refused.stderr, /^hint: bpf_iter_num is defined both by the source's headers and by this kernel's vmlinux\.h /m);
   assert.doesNotMatch(refused.stderr, /fix the errors above/);
 });
+
+test('kernel values of a feature this kernel lacks (sched_ext on a kernel without it) are named as such, not as errors to fix', (t) => {
+  if (!haveToolchain(t)) return;
+  const dir = tempDir(t);
+  // A family of enum values no kernel has, standing in for SCX_* on a kernel built without sched_ext.
+  const source = sourceWith(dir, [], 'SEC("tp/syscalls/sys_enter_getppid")\nint p(void *ctx) { return ECLITEST_FEATURE_ON + ECLITEST_FEATURE_OFF; }\n');
+  const run = ecc([source, '-o', dir]);
+  assert.equal(run.status, 10, run.stderr);
+  assert.match(
+    run.stderr,
+    /^hint: ECLITEST_FEATURE_ON, ECLITEST_FEATURE_OFF: this kernel's BTF \(vmlinux\.h\) has no ECLITEST_\* names at all, so it was built without the feature they belong to; /m,
+  );
+});

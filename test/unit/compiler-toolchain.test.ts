@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseBpfCpu, kernelVersionOf } from '../../src/compiler/bpf-cpu.js';
 import { findBpfHeaders, formatVersion, newerThanHeaders, newestBpfHeaders } from '../../src/compiler/bpf-headers.js';
-import { crashSummary, firstErrorLine, isClangCrash, vmlinuxClashes } from '../../src/compiler/compile.js';
+import { crashSummary, firstErrorLine, isClangCrash, missingKernelFamilies, vmlinuxClashes } from '../../src/compiler/compile.js';
 import { includeDirsOf, llvmVersionFromPath, parseClangVersion, parseSysIncludeDirs, targetArch } from '../../src/compiler/toolchain.js';
 
 test('system include directories are read from `clang -v -E -` output', () => {
@@ -134,4 +134,17 @@ test('names defined both by the source and by vmlinux.h are told apart: kfunc pr
   ].join('\n');
   assert.deepEqual(vmlinuxClashes(stderr, vmlinux), { kfuncs: ['bpf_path_d_path'], types: ['bpf_task_work'] });
   assert.deepEqual(vmlinuxClashes("x.bpf.c:3:1: error: use of undeclared identifier 'y'", vmlinux), { kfuncs: [], types: [] });
+});
+
+test('undeclared enum-like names of a family the kernel BTF lacks entirely are a missing kernel feature, not typos', () => {
+  const stderr = [
+    "common.bpf.h:33:17: error: use of undeclared identifier 'SCX_DSQ_FLAG_BUILTIN'",
+    "scx_simple.bpf.c:68:23: error: use of undeclared identifier 'SCX_DSQ_LOCAL'",
+    "scx_simple.bpf.c:70:1: error: use of undeclared identifier 'BPF_ANYY'",
+    "scx_simple.bpf.c:71:1: error: use of undeclared identifier 'MYAPP_LIMITT'",
+    "scx_simple.bpf.c:72:1: error: use of undeclared identifier 'nope'",
+  ].join('\n');
+  const vmlinux = 'enum { BPF_ANY = 0, BPF_NOEXIST = 1 };';
+  assert.deepEqual(missingKernelFamilies(stderr, vmlinux, ['#define MYAPP_LIMIT 10']), [{ prefix: 'SCX_', names: ['SCX_DSQ_FLAG_BUILTIN', 'SCX_DSQ_LOCAL'] }]);
+  assert.deepEqual(missingKernelFamilies(stderr, `${vmlinux} enum scx_dsq_id_flags { SCX_DSQ_FLAG_BUILTIN = 1 };`, ['#define MYAPP_LIMIT 10']), []);
 });
