@@ -5,9 +5,10 @@
  * run) is also one that nobody but root or the caller can change, nor the folders it is in, nor
  * the symlinks that lead to it.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
 import { EcliError } from '../errors.js';
-import { locate, othersMayChange, TRUST_HINT } from '../files/safe-path.js';
+import { othersMayChange, TRUST_HINT } from '../files/safe-path.js';
+import { openLocatedForReading, readToEndBounded } from '../files/safe-read.js';
 import { requestBounded } from '../inputs/fetch.js';
 import { parsePublicKey, type VerificationKey } from './keys.js';
 
@@ -49,17 +50,7 @@ export function readSmallFileIfExists(path: string, what: string, { maxBytes = M
     if (changeable !== undefined) throw new EcliError('USAGE', `${what} ${path} ${changeable}, so another user could change it`, { hint: TRUST_HINT });
     if (info.size > maxBytes) throw new EcliError('USAGE', `${what} ${path} is ${info.size} bytes, more than the ${maxBytes} byte limit`);
     const tooLarge = (): EcliError => new EcliError('USAGE', `${what} ${path} grew past the ${maxBytes} byte limit while it was read`);
-    // Read to the end, in case it grew since fstat, but never past the limit.
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (let chunk = Buffer.alloc(Math.min(maxBytes + 1, 64 * 1024)); ; chunk = Buffer.alloc(chunk.length)) {
-      const got = readSync(fd, chunk);
-      if (got === 0) break;
-      total += got;
-      if (total > maxBytes) throw tooLarge();
-      chunks.push(chunk.subarray(0, got));
-    }
-    return Buffer.concat(chunks, total).toString('utf8');
+    return readToEndBounded(fd, maxBytes, tooLarge).toString('utf8');
   } catch (error) {
     if (error instanceof EcliError) throw error;
     throw new EcliError('INPUT_NOT_FOUND', `cannot read ${what} ${path}: ${(error as Error).message}`, { cause: error });
@@ -71,12 +62,7 @@ export function readSmallFileIfExists(path: string, what: string, { maxBytes = M
 /** Opens a trusted file through src/files/safe-path's walk; ENOENT (thrown) when there is nothing at the path. */
 function openTrusted(path: string, what: string): number {
   lstatSync(path);
-  const { folder, name } = locate(path, `read ${what}`, TRUST_HINT, true);
-  try {
-    return openSync(folder.entry(name), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-  } finally {
-    folder.close();
-  }
+  return openLocatedForReading(path, `read ${what}`, TRUST_HINT, true);
 }
 
 /** A public key decides what runs: read as a trusted file. */

@@ -4,11 +4,11 @@
  * helper as docker runs it: `credHelpers["host"]` first, then the entry in `auths`, then `credsStore`;
  * `docker-credential-<name> get` reads the server on stdin and prints `{"Username","Secret"}`.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EcliError } from '../../errors.js';
-import { locate } from '../../files/safe-path.js';
+import { openLocatedForReading, readToEndBounded } from '../../files/safe-read.js';
 import { fileKind, writeFileSafelySync } from '../../files/safe-write.js';
 import { HELPER_TIMEOUT_MS, runCredentialHelper } from './credential-helper.js';
 import { isObject } from './json.js';
@@ -145,12 +145,7 @@ function readConfig(path: string): DockerConfig | undefined {
     if (!somethingAt(path)) return undefined;
     // Only the caller's or root's symlinks lead elsewhere, at the name or in a folder on the way:
     // nobody else picks the file root reads credentials from.
-    const { folder, name } = locate(path, 'read');
-    try {
-      fd = openSync(folder.entry(name), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-    } finally {
-      folder.close();
-    }
+    fd = openLocatedForReading(path, 'read');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     if (error instanceof EcliError) throw new EcliError('REGISTRY_AUTH', error.message, error.hint === undefined ? {} : { hint: error.hint });
@@ -162,16 +157,7 @@ function readConfig(path: string): DockerConfig | undefined {
     if (!stats.isFile()) throw unusable(`it is ${fileKind(stats)}, not a regular file`);
     const tooLarge = (): EcliError => unusable(`it is larger than ${MAX_CONFIG_BYTES} bytes`);
     if (stats.size > MAX_CONFIG_BYTES) throw tooLarge();
-    // Read to the end, in case it grew since fstat, but never past the limit.
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const chunk = Buffer.alloc(64 * 1024);
-    for (let got = readSync(fd, chunk); got > 0; got = readSync(fd, chunk)) {
-      total += got;
-      if (total > MAX_CONFIG_BYTES) throw tooLarge();
-      chunks.push(Buffer.from(chunk.subarray(0, got)));
-    }
-    text = Buffer.concat(chunks, total).toString('utf8');
+    text = readToEndBounded(fd, MAX_CONFIG_BYTES, tooLarge).toString('utf8');
   } catch (error) {
     if (error instanceof EcliError) throw error;
     throw unusable((error as Error).message, error);
