@@ -1,4 +1,4 @@
-/** The OCI image manifest of a package artifact: building it for push, reading it after pull. Pure. */
+/** The OCI image manifest of a package artifact or a Wasm module: building it for push, reading it after pull. Pure. */
 import { EcliError } from '../../errors.js';
 import { isObject } from './json.js';
 import { sha256Hex } from '../digest.js';
@@ -16,6 +16,7 @@ import {
   PACKAGE_TAR_LAYER,
   TITLE_ANNOTATION,
   VERSION_ANNOTATION,
+  WASM_CONFIG,
   WASM_LAYER,
 } from './media-types.js';
 
@@ -52,7 +53,8 @@ const LAYER_TYPES: Record<PackageFileKind, string> = {
   tar: PACKAGE_TAR_LAYER,
   'tar.gz': PACKAGE_TAR_GZIP_LAYER,
 };
-const CONFIG_BYTES = new TextEncoder().encode('{}');
+/** The config blob's bytes of a package artifact and of a Wasm module's: an empty JSON object. */
+const EMPTY_CONFIG_BYTES = new TextEncoder().encode('{}');
 const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 export function blobOf(bytes: Uint8Array, mediaType: string, annotations?: Record<string, string>): Blob {
@@ -66,18 +68,34 @@ export function blobOf(bytes: Uint8Array, mediaType: string, annotations?: Recor
  * package twice gives the same digest.
  */
 export function buildArtifact(file: Uint8Array, kind: PackageFileKind, fileName: string, info: ArtifactInfo): PackageArtifact {
-  const config = blobOf(CONFIG_BYTES, PACKAGE_CONFIG_TYPE);
-  const layer = blobOf(file, LAYER_TYPES[kind], { [TITLE_ANNOTATION]: fileName });
   const annotations: Record<string, string> = { [TITLE_ANNOTATION]: info.name, [VERSION_ANNOTATION]: info.version };
   if (info.description !== undefined) annotations[DESCRIPTION_ANNOTATION] = info.description;
+  return oneLayerArtifact(blobOf(EMPTY_CONFIG_BYTES, PACKAGE_CONFIG_TYPE), blobOf(file, LAYER_TYPES[kind], { [TITLE_ANNOTATION]: fileName }), {
+    artifactType: PACKAGE_ARTIFACT_TYPE,
+    annotations,
+  });
+}
+
+/**
+ * A Wasm module as the reference's `ecli push` writes it, so that its `ecli pull` (which accepts
+ * only layers of WASM_LAYER) and `ecli run <reference>` find it: one layer that is the module byte
+ * for byte, a `{}` config of WASM_CONFIG, no artifactType, and the module's file name as the
+ * manifest's title annotation.
+ */
+export function buildWasmArtifact(module: Uint8Array, fileName: string): PackageArtifact {
+  return oneLayerArtifact(blobOf(EMPTY_CONFIG_BYTES, WASM_CONFIG), blobOf(module, WASM_LAYER), { annotations: { [TITLE_ANNOTATION]: fileName } });
+}
+
+/** The OCI image manifest of `config` and the one `layer` (with an artifactType when given), and its digest. */
+function oneLayerArtifact(config: Blob, layer: Blob, fields: { artifactType?: string; annotations: Record<string, string> }): PackageArtifact {
   const manifest = new TextEncoder().encode(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
-      artifactType: PACKAGE_ARTIFACT_TYPE,
+      ...(fields.artifactType === undefined ? {} : { artifactType: fields.artifactType }),
       config: config.descriptor,
       layers: [layer.descriptor],
-      annotations,
+      annotations: fields.annotations,
     }),
   );
   return { config, layer, manifest, digest: `sha256:${sha256Hex(manifest)}` };
