@@ -428,7 +428,7 @@ export function summaryFor(row: AnyFlagRow, command: EcliCommand): string {
 }
 
 /** Commander's option for a row as `command` takes it (not the built-ins, which commander makes itself). */
-export function commanderOption(row: AnyFlagRow, command: EcliCommand): Option {
+function commanderOption(row: AnyFlagRow, command: EcliCommand): Option {
   const option = new Option(row.flags, summaryFor(row, command));
   if (row.choices !== undefined) option.choices(row.choices);
   // commander hands the parser the flag's previous value, which is of the row's own type.

@@ -42,13 +42,8 @@ const MAX_LOCAL_HEADERS = 256;
 const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
 const BPF_HEADER_DIRS = ['/usr/include/bpf', '/usr/local/include/bpf'];
 
-/** Whether `spec` names a C source for `ecli run` to compile. */
-export function isCSource(spec: string): boolean {
-  return spec.endsWith('.c');
-}
-
 /** The header ecc would be given for `source`: `header` when named, else `<name>.h` beside it if present. */
-export function headerFor(source: string, header: string | undefined): string | undefined {
+function headerFor(source: string, header: string | undefined): string | undefined {
   if (header !== undefined) return header;
   const beside = path.join(path.dirname(source), `${objectBaseName(source)}.h`);
   return existsSync(beside) ? beside : undefined;

@@ -21,7 +21,7 @@ import { verifyDetachedSignature, verifyManifest, type DetachedSignature, type R
 const MAX_POLICY_BYTES = 1024 * 1024;
 
 /** Reads and checks a policy file; the key files it names are read relative to its folder. */
-export function loadPolicyFile(path: string): Policy {
+function loadPolicyFile(path: string): Policy {
   let text: string;
   try {
     text = readSmallFile(path, 'the signing policy', { maxBytes: MAX_POLICY_BYTES, trusted: true });

@@ -167,7 +167,7 @@ export interface GuestObjectSpec {
  * skeleton ecc would write for it, its programs and its map definitions. Throws the typed errors
  * a JSON package's object gets.
  */
-export function guestObjectSpec(bytes: Uint8Array, source: string, objectName: string): GuestObjectSpec {
+function guestObjectSpec(bytes: Uint8Array, source: string, objectName: string): GuestObjectSpec {
   const elf = parseElf(bytes, source);
   const btfSection = findSection(elf, '.BTF');
   if (btfSection === undefined) {

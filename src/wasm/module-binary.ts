@@ -43,9 +43,7 @@ export interface ModuleInfo {
   memories: MemoryLimits[];
 }
 
-export const WASM_PAGE_SIZE = 65536;
-/** A wasm32 memory holds at most 4 GiB. */
-export const MAX_WASM32_PAGES = 65536;
+const WASM_PAGE_SIZE = 65536;
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const VERSION = [0x01, 0x00, 0x00, 0x00];
