@@ -8,6 +8,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, scrypt, type KeyObject } from 'node:crypto';
 import { secretbox } from '@noble/ciphers/salsa';
 import { EcliError } from '../errors.js';
+import { isObject } from '../inputs/registry/json.js';
 import { decodeBase64 } from './base64.js';
 import { formatPem, parsePem } from './pem.js';
 
@@ -169,7 +170,7 @@ function parseEnvelope(json: Uint8Array, source: string): Envelope {
 }
 
 function field(value: unknown, name: string): unknown {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[name] : undefined;
+  return isObject(value) ? value[name] : undefined;
 }
 
 function base64Field(value: unknown, name: string, shown: string, fail: (what: string) => never): Uint8Array {
