@@ -21,7 +21,7 @@ import type { OutputSettings } from '../format/event.js';
 import { escapeControls } from '../terminal.js';
 import type { ProgType, ResolveOptions } from '../inputs/source.js';
 import { TOOL_VERSION } from '../version.js';
-import { addFlags, commandsTaking, flagsOf, flagWords, switchWords, type FlagValues } from './flags.js';
+import { addFlags, commandsTaking, ECLI_COMMANDS, flagsOf, flagWords, switchWords, type FlagValues } from './flags.js';
 import { reportError } from './report.js';
 
 interface GlobalFlags {
@@ -33,7 +33,8 @@ type RunFlags = FlagValues<'run'>;
 /** The flags that say how to read a package, which `run` and `inspect` share. */
 type SourceFlags = Pick<RunFlags, 'sha256' | 'insecure' | 'progType' | 'plainHttp'>;
 
-const COMMANDS = new Set(['run', 'inspect', 'pack', 'push', 'pull', 'login', 'key', 'sign', 'verify', 'help']);
+/** The words that name a command: the flag table's commands (`key generate` is `key`), and commander's `help`. */
+const COMMANDS = new Set([...ECLI_COMMANDS.filter((command) => command !== 'ecli').map((command) => command.split(' ')[0]!), 'help']);
 /** ecli's own flags that may stand before the command (`ecli -v run ...`). */
 const LEADING_SWITCHES = switchWords('ecli');
 /** Every word of ecli's own flags, built-ins included. */
