@@ -14,8 +14,7 @@ import { fetchSignature, loadPublicKeyFile, readSmallFile, readSmallFileIfExists
 import { verificationKey, type VerificationKey } from './keys.js';
 import { parsePolicy, type Policy, type PolicyDecision } from './policy.js';
 import { readSignatures } from './registry-signatures.js';
-import type { SigningOptions } from './options.js';
-import { policyPathFrom } from './options.js';
+import { policyPathOf, type SigningOptions } from './options.js';
 import { verifyDetachedSignature, verifyManifest, type DetachedSignature, type Requirement } from './verify.js';
 
 const MAX_POLICY_BYTES = 1024 * 1024;
@@ -46,9 +45,8 @@ function loadPolicyFile(path: string): Policy {
 
 /** The gate for `options`; without a policy or a key it accepts every input unchecked. */
 export function createSigningGate(options: SigningOptions): InputGate {
-  const env = options.env ?? process.env;
   const keys = (options.verifyKeys ?? []).map((key) => (typeof key === 'string' ? loadPublicKeyFile(key) : verificationKey(key)));
-  const policyPath = options.policy === false ? undefined : (options.policy ?? policyPathFrom(env));
+  const policyPath = policyPathOf(options);
   const policy = policyPath === undefined ? undefined : loadPolicyFile(policyPath);
   if (keys.length === 0 && policy === undefined) {
     if (options.signature !== undefined) throw new EcliError('USAGE', '--signature needs --verify-key (or a signing policy) to check it with');

@@ -25,8 +25,13 @@ export interface SigningOptions {
   onVerified?: (message: string) => void;
 }
 
+/** The policy file `options` ask for: none (policy false), the one named, else the one in force (policyPathFrom). */
+export function policyPathOf(options: SigningOptions): string | undefined {
+  return options.policy === false ? undefined : (options.policy ?? policyPathFrom(options.env ?? process.env));
+}
+
 /** The policy file in force: ECLI_POLICY when set, else the system one when there is one. */
-export function policyPathFrom(env: NodeJS.ProcessEnv): string | undefined {
+function policyPathFrom(env: NodeJS.ProcessEnv): string | undefined {
   const named = env.ECLI_POLICY;
   if (named !== undefined && named !== '') return named;
   return somethingAt(SYSTEM_POLICY_PATH) ? SYSTEM_POLICY_PATH : undefined;
@@ -48,8 +53,9 @@ function somethingAt(path: string): boolean {
 
 /** The gate for `options`, or undefined when no key, signature or policy asks for one. */
 export async function loadSigningGate(options: SigningOptions): Promise<InputGate | undefined> {
-  const policy = options.policy === false ? undefined : (options.policy ?? policyPathFrom(options.env ?? process.env));
+  const policy = policyPathOf(options);
   if ((options.verifyKeys ?? []).length === 0 && options.signature === undefined && policy === undefined) return undefined;
   const { createSigningGate } = await import('./gate.js');
-  return createSigningGate(options);
+  // The policy as found here: not looked for a second time.
+  return createSigningGate({ ...options, policy: policy ?? false });
 }
