@@ -17,7 +17,7 @@ import { EcliError } from '../errors.js';
 import { CONTAINER_FIELDS, CONTAINER_KEY, containerField, SHORT_ID_LENGTH, type ContainerField, type ContainerInfo } from '../format/container.js';
 import { hintDecoders } from '../format/display.js';
 import { isValueHint, twinKey, type HintContext } from '../format/hints.js';
-import { cString } from '../format/value.js';
+import { cString, isCharArray } from '../format/value.js';
 import { didYouMean } from '../suggest.js';
 import type { RegexCompiler, TextMatcher } from './regex.js';
 import type { FilterOperator, FilterRule } from './rules.js';
@@ -178,7 +178,7 @@ function memberKind(btf: Btf, column: Column): FieldKind | undefined {
       if (t.size === 8) return { kind: 'float', read: (d, o) => d.readDoubleLE(o + at) };
       return undefined;
     case BtfKind.Array: {
-      if (btf.type(t.type).name !== 'char') return undefined;
+      if (!isCharArray(btf, t)) return undefined;
       const text = cString(t.nelems);
       return { kind: 'string', read: (d, o) => text(d, o + at), bytes: { length: t.nelems, at } };
     }

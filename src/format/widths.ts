@@ -9,6 +9,7 @@ import type { Btf } from '../btf/btf.js';
 import type { Column } from '../btf/columns.js';
 import { BtfKind } from '../btf/types.js';
 import type { DisplayHint } from '../package/types.js';
+import { isCharArray } from './value.js';
 
 /** Strings wider than this start narrower: a 256-byte path would push every later column off screen. */
 const MAX_START_WIDTH = 32;
@@ -49,7 +50,7 @@ export function startWidth(btf: Btf, column: Column): number {
       // Enumerators print as NAME(value).
       return Math.min(Math.max(0, ...t.values.map((v) => v.name.length + String(v.value).length + 2)), MAX_START_WIDTH);
     case BtfKind.Array:
-      return btf.type(t.type).name === 'char' ? Math.min(t.nelems, MAX_START_WIDTH) : 0;
+      return isCharArray(btf, t) ? Math.min(t.nelems, MAX_START_WIDTH) : 0;
     default:
       return 0;
   }
