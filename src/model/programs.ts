@@ -3,7 +3,7 @@ import type { ProgMeta, TcxAnchor } from '../package/types.js';
 import { EcliError } from '../errors.js';
 import { closestName } from '../suggest.js';
 import { attachKindOf, attachTargetOf, type AttachKind } from './attach-kind.js';
-import { findSectionDef, releaseAtLeast, sectionSuggestions, type LibbpfRelease } from './section-defs.js';
+import { findSectionDef, OLDEST_LIBBPF, releaseAtLeast, sectionSuggestions, type LibbpfRelease } from './section-defs.js';
 import { resolvePerfEvent, type PerfEventSpec } from './perf-event.js';
 import { tcHookPlan, type TcHookPlan } from './tc-hook.js';
 
@@ -39,7 +39,6 @@ export interface ProgramSpec {
 
 /** ecli makes TCX links itself where libbpf cannot (attach-tcx.ts), so these sections work on every libbpf it supports. */
 const EMULATED_SECTIONS = new Set(['tcx/ingress', 'tcx/egress']);
-const OLDEST_LIBBPF: LibbpfRelease = { major: 1, minor: 1 };
 
 function libbpfNeedOf(section: string): LibbpfRelease | undefined {
   if (EMULATED_SECTIONS.has(section)) return OLDEST_LIBBPF;

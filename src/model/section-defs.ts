@@ -12,6 +12,9 @@ export interface LibbpfRelease {
   minor: number;
 }
 
+/** The oldest libbpf ecli drives: the one Debian 12 ships. */
+export const OLDEST_LIBBPF: LibbpfRelease = Object.freeze({ major: 1, minor: 1 });
+
 export interface SectionDef {
   /** As libbpf's table writes it: `tracepoint+`, `xdp.frags/devmap`, `cgroup/connect4`. */
   def: string;
@@ -135,7 +138,7 @@ const ADDED: readonly [LibbpfRelease, readonly string[]][] = [
 ];
 
 export const SECTION_DEFS: readonly SectionDef[] = [
-  ...V1_1.map((def) => ({ def, since: { major: 1, minor: 1 } })),
+  ...V1_1.map((def) => ({ def, since: OLDEST_LIBBPF })),
   ...ADDED.flatMap(([since, defs]) => defs.map((def) => ({ def, since }))),
 ];
 

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { LibraryHandle } from 'koffi';
 import { EcliError } from '../../errors.js';
 import { startupMark } from '../../startup-mark.js';
+import { OLDEST_LIBBPF, releaseAtLeast } from '../../model/section-defs.js';
 import type { Libbpf, LibbpfIdentity, Native, OpenOpts, Pointer, PointerResult, TcHook, TcOpts, TcxOpts } from './native.js';
 import { syscallNumbers } from './syscalls.js';
 
@@ -27,8 +28,6 @@ const MAP_FAILED = (1n << 64n) - 1n;
 
 /** Struct sizes of libbpf 1.1.2's headers (bpf_tcx_opts: 1.3's), checked against koffi's layout when loading. */
 const EXPECTED_SIZES = { bpf_object_open_opts: 80, bpf_tc_hook: 24, bpf_tc_opts: 32, bpf_xdp_attach_opts: 16, bpf_tcx_opts: 32 };
-/** The oldest libbpf ecli drives: the one Debian 12 ships. */
-const OLDEST_LIBBPF = { major: 1, minor: 1 };
 /** Names another libbpf.so.1 to load by path instead of the system's (another release, e.g. to test with). */
 const LIBBPF_PATH_VARIABLE = 'ECLI_LIBBPF';
 
@@ -318,7 +317,7 @@ function loadLibbpf(koffi: Koffi, path: string | undefined): { lib: LibraryHandl
       cause: error,
     });
   }
-  if (version.major < OLDEST_LIBBPF.major || (version.major === OLDEST_LIBBPF.major && version.minor < OLDEST_LIBBPF.minor)) {
+  if (!releaseAtLeast(version, OLDEST_LIBBPF)) {
     throw new EcliError(
       'TOOL_MISSING',
       `${library} is libbpf ${version.major}.${version.minor}; ecli needs libbpf ${OLDEST_LIBBPF.major}.${OLDEST_LIBBPF.minor} or newer`,
