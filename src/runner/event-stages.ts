@@ -133,18 +133,27 @@ function eventStages(
       return context;
     };
     stages.enrich = (data, offset, length) => {
-      // A record the member rules drop, or a malformed one, is not looked up.
-      if (length < needed || (keepMembers !== undefined && !keepMembers(data, offset))) return NO_CONTEXT;
+      // A malformed record is not looked up, nor is one the member rules drop: keep() then
+      // drops it by its context, without reading its members a second time.
+      if (length < needed) return NO_CONTEXT;
+      if (keepMembers !== undefined && !keepMembers(data, offset)) return MEMBERS_REFUSED;
       const found = lookup(data, offset);
       return isPending(found) ? found.settled.then(contextOf) : contextOf(found);
     };
   }
-  if (keepMembers !== undefined || keepContainer !== undefined) {
+  // With an enrichment, enrich() ran the member rules and its context carries their verdict.
+  const membersKept: ((data: Buffer, offset: number, context: RecordContext) => boolean) | undefined =
+    keepMembers === undefined ? undefined : stages.enrich === undefined ? keepMembers : (_data, _offset, context) => context !== MEMBERS_REFUSED;
+  if (membersKept !== undefined || keepContainer !== undefined) {
     stages.keep = (data, offset, length, context) =>
-      length < needed || ((keepMembers === undefined || keepMembers(data, offset)) && (keepContainer === undefined || keepContainer(context.container)));
+      length < needed ||
+      ((membersKept === undefined || membersKept(data, offset, context)) && (keepContainer === undefined || keepContainer(context.container)));
   }
   return stages;
 }
+
+/** The context enrich() gives a record the member rules refused: keep() drops it on seeing it. */
+const MEMBERS_REFUSED: RecordContext = Object.freeze({});
 
 function containerLookup(key: ContainerKey, containers: ContainerSource): (data: Buffer, offset: number) => ContainerLookup {
   const read = keyReader(key);
