@@ -17,7 +17,7 @@ import { labelText } from './exposition.js';
 import { metricName } from './names.js';
 import { SampledMapMetrics, type MetricFamily } from './sampled-map.js';
 import { SeriesCap } from './series-cap.js';
-import { containerCell } from '../format/container.js';
+import { containerCell, type ContainerInfo } from '../format/container.js';
 import type { RecordContext } from '../runner/stages.js';
 
 export interface PackageIdentity {
@@ -44,6 +44,39 @@ export interface RunMetricsOptions {
 /** The labels of the events counted by container, after `export`. */
 const CONTAINER_LABELS = ['container', 'image', 'runtime', 'pod', 'namespace'] as const;
 
+/** The label values of ecli_container_events_total for one export and container, and the series' id. */
+interface ContainerLabels {
+  id: string;
+  values: string[];
+}
+
+/**
+ * The labels of `exported`'s events by their container (empty for host processes), made once
+ * per container: the same containers come back event after event.
+ */
+function containerLabelsOf(exported: EventExportSpec): (container: ContainerInfo | undefined) => ContainerLabels {
+  const make = (container: ContainerInfo | undefined): ContainerLabels => {
+    // Runtime strings: escaped, distinct ones kept distinct.
+    const values = [
+      escapeExactly(exported.map.name),
+      escapeExactly(containerCell(container)),
+      escapeExactly(container?.image ?? ''),
+      container?.runtime ?? '',
+      escapeExactly(container?.pod ?? ''),
+      escapeExactly(container?.namespace ?? ''),
+    ];
+    return { id: values.join('\u0000'), values };
+  };
+  const host = make(undefined);
+  const known = new WeakMap<ContainerInfo, ContainerLabels>();
+  return (container) => {
+    if (container === undefined) return host;
+    let labels = known.get(container);
+    if (labels === undefined) known.set(container, (labels = make(container)));
+    return labels;
+  };
+}
+
 /** The default of `--metrics-max-series`. */
 export const DEFAULT_SERIES_LIMIT = 10_000;
 
@@ -66,6 +99,8 @@ export class RunMetrics implements RunObserver {
   private readonly tallies = new Map<string, { counters: Readonly<RunCounters>; reportsLoss: boolean }>();
   /** `--metrics-labels container`: events by container, at most seriesLimit containers (the ones counted longest ago dropped). */
   private byContainer: SeriesCap<{ values: string[]; count: number }> | undefined;
+  /** The label values of each export's containers, made once per container. */
+  private readonly containerLabels = new Map<EventExportSpec, (container: ContainerInfo | undefined) => ContainerLabels>();
   private detached = false;
 
   private readonly warn: (message: string) => void;
@@ -100,25 +135,19 @@ export class RunMetrics implements RunObserver {
   events(exported: EventExportSpec, counters: Readonly<RunCounters>): void {
     if (this.tallies.size === 0) this.registerEventCounters();
     this.tallies.set(escapeExactly(exported.map.name), { counters, reportsLoss: exported.transport === 'perf_event_array' });
-    if (this.options.byContainer === true && this.byContainer === undefined) this.registerContainerCounter();
+    if (this.options.byContainer !== true) return;
+    this.containerLabels.set(exported, containerLabelsOf(exported));
+    if (this.byContainer === undefined) this.registerContainerCounter();
   }
 
   /** A delivered event of an export whose events carry their container: counted by container. */
   enriched(exported: EventExportSpec, context: RecordContext): void {
     const series = this.byContainer;
-    if (series === undefined || this.detached) return;
-    const container = context.container;
-    // Runtime strings: escaped, distinct ones kept distinct. Host processes have empty labels.
-    const values = [
-      escapeExactly(exported.map.name),
-      escapeExactly(containerCell(container)),
-      escapeExactly(container?.image ?? ''),
-      container?.runtime ?? '',
-      escapeExactly(container?.pod ?? ''),
-      escapeExactly(container?.namespace ?? ''),
-    ];
+    const labelsOf = this.containerLabels.get(exported);
+    if (series === undefined || labelsOf === undefined || this.detached) return;
+    const { id, values } = labelsOf(context.container);
     const dropped = series.evicted;
-    series.update(values.join('\u0000'), () => ({ values, count: 0 })).count++;
+    series.update(id, () => ({ values, count: 0 })).count++;
     if (series.evicted > dropped && dropped === 0) {
       this.warn(
         `metrics: events came from more than ${series.limit} containers; the ones counted longest ago are dropped ` +
