@@ -46,9 +46,9 @@ const OPERATORS: ReadonlyArray<[string, FilterOperator]> = [
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const FILTER_HINT = "write FIELD OPERATOR VALUE rules separated by commas, e.g. --filter 'comm~^(ba|da)sh$,pid>100' (operators: == != < <= > >= ~ !~)";
 
-/** Parses the text of `--filter` (`flag` names it in messages). Throws USAGE for a rule without a field or an operator. */
-export function parseFilterRules(text: string, flag = '--filter'): FilterRule[] {
-  return splitRules(text).map((rule) => parseRule(rule, text, flag));
+/** Parses the text of `--filter`. Throws USAGE for a rule without a field or an operator. */
+export function parseFilterRules(text: string): FilterRule[] {
+  return splitRules(text).map((rule) => parseRule(rule, text));
 }
 
 /** Splits at commas not preceded by a backslash; `\,` becomes `,` and other backslashes stay. */
@@ -69,9 +69,9 @@ function splitRules(text: string): string[] {
   return rules;
 }
 
-function parseRule(rule: string, whole: string, flag: string): FilterRule {
+function parseRule(rule: string, whole: string): FilterRule {
   const bad = (why: string): never => {
-    throw new EcliError('USAGE', `${flag} ${whole}: ${why}`, { hint: FILTER_HINT });
+    throw new EcliError('USAGE', `--filter ${whole}: ${why}`, { hint: FILTER_HINT });
   };
   if (rule.trim() === '') bad(whole.trim() === '' ? 'no rule' : 'an empty rule (two commas in a row, or one at an end)');
   const at = rule.search(/[=!<>~]/);
