@@ -80,20 +80,14 @@ function attachTcx(target: AttachTarget, hook: TcxHook): Attachment {
   const what = describeProgram(target.info);
   const { order } = hook.plan;
   const relativeId = order === undefined || order.anchor === true ? undefined : resolveAnchor(order.anchor, hook, what);
+  const refused = (error: number): EcliError =>
+    hookError(what, hook, 'the kernel refused the TCX link', error, -error === EEXIST ? { hint: 'this program is already attached there' } : {});
   const attachTcxLink = hook.sys.libbpf.bpf_program__attach_tcx;
   // libbpf ≥ 1.3 makes TCX links itself, and owns them as bpf_links, but it names the attach
   // type the section gave the program: only tcx/ sections give one (a plain `tc` program's is 0).
   if (attachTcxLink !== undefined && target.info.kind === 'tcx') {
     const link = attachTcxLink(target.handle, hook.ifindex, { flags: tcxOrderFlags(order?.position), relative_id: relativeId ?? 0 });
-    if (link.ptr === null) {
-      throw hookError(
-        what,
-        hook,
-        'the kernel refused the TCX link',
-        -link.errno,
-        link.errno === EEXIST ? { hint: 'this program is already attached there' } : {},
-      );
-    }
+    if (link.ptr === null) throw refused(-link.errno);
     return linkAttachment(hook.sys, link.ptr, `TCX link on ${hook.where}`);
   }
   const attr = linkCreateAttr(
@@ -103,9 +97,7 @@ function attachTcx(target: AttachTarget, hook: TcxHook): Attachment {
     order && { position: order.position, ...(relativeId === undefined ? {} : { relativeId }) },
   );
   const fd = hook.sys.bpf(BPF_LINK_CREATE, attr);
-  if (fd < 0) {
-    throw hookError(what, hook, 'the kernel refused the TCX link', fd, -fd === EEXIST ? { hint: 'this program is already attached there' } : {});
-  }
+  if (fd < 0) throw refused(fd);
   let closed = false;
   return {
     description: `TCX link on ${hook.where}`,
