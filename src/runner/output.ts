@@ -52,7 +52,6 @@ export interface SinkEnd {
   failed(error: EcliError): void;
 }
 
-/** `end` hears once when the destination fails. */
 type UnitCounts = Record<OutputUnit, number>;
 
 const noUnits = (): UnitCounts => ({ events: 0, intervals: 0, lines: 0, snapshots: 0 });
@@ -64,6 +63,7 @@ function addUnits(to: UnitCounts, from: Readonly<UnitCounts>): void {
   to.snapshots += from.snapshots;
 }
 
+/** `end` hears once when the destination fails. */
 export function createLineSink(stream: Writable & { writableLength?: number }, end: SinkEnd = { closed() {}, failed() {} }): LineSink {
   const buffer = new TextBuffer();
   // What may be queued before the next flush; the stream's own backlog is known after each write.
