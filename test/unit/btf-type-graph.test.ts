@@ -1,5 +1,5 @@
 /** Hostile BTF: cycles, chains past the kernel's depth, dangling ids and oversized arrays are BTF_INVALID at parse time. */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -126,21 +126,36 @@ test('an array of 2^32-1 empty structs is refused by the formatter instead of pr
   );
 });
 
-test('ecli inspect and ecli run of a package whose BTF array contains itself: one line, exit 4, no stack overflow', (t) => {
+/**
+ * The fixture package with `btf` in place of its .BTF section's bytes (zeros after them), written
+ * to a temporary folder; with `cutSection`, the section header's size is `btf`'s length too.
+ */
+function packageWithBtf(t: TestContext, btf: Uint8Array, options: { cutSection?: boolean } = {}): string {
   const pkg = readFixturePackage('minimal_printk.json');
   const elf = fixtureElf(pkg);
   const section = findSection(parseElf(elf), '.BTF')!;
-  const hostile = new BtfBuilder();
-  const index = hostile.int('int', 4, { signed: true });
-  hostile.raw(BtfKind.Array, 0, [hostile.nextId(), index, 4]);
-  const bytes = hostile.build();
-  assert.ok(bytes.length <= section.data.length);
+  assert.ok(btf.length <= section.data.length);
   const at = section.data.byteOffset - elf.byteOffset;
-  elf.fill(0, at, at + section.data.length).set(bytes, at);
+  elf.fill(0, at, at + section.data.length).set(btf, at);
+  if (options.cutSection === true) {
+    const view = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
+    const sectionHeaders = Number(view.getBigUint64(0x28, true));
+    const count = view.getUint16(0x3c, true);
+    const header = Array.from({ length: count }, (_, i) => sectionHeaders + i * 64).find((h) => Number(view.getBigUint64(h + 24, true)) === at)!;
+    view.setBigUint64(header + 32, BigInt(btf.length), true);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'ecli-hostile-btf-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'package.json');
   writeFileSync(path, JSON.stringify({ ...pkg, ...encodeBpfObject(elf) }));
+  return path;
+}
+
+test('ecli inspect and ecli run of a package whose BTF array contains itself: one line, exit 4, no stack overflow', (t) => {
+  const hostile = new BtfBuilder();
+  const index = hostile.int('int', 4, { signed: true });
+  hostile.raw(BtfKind.Array, 0, [hostile.nextId(), index, 4]);
+  const path = packageWithBtf(t, hostile.build());
   for (const command of ['inspect', 'run']) {
     const result = runTool(ecliPath, [command, path]);
     assert.equal(result.status, 4, result.stderr);
@@ -195,20 +210,7 @@ test('a trailing DECL_TAG cut short is malformed BTF (exit 4) in Btf.parse, ecli
     (error: unknown) => error instanceof EcliError && error.code === 'BTF_INVALID' && /type record truncated/.test(error.message),
   );
   // The same BTF as a package's .BTF section, the section cut to its length.
-  const pkg = readFixturePackage('minimal_printk.json');
-  const elf = fixtureElf(pkg);
-  const section = findSection(parseElf(elf), '.BTF')!;
-  const at = section.data.byteOffset - elf.byteOffset;
-  elf.fill(0, at, at + section.data.length).set(bytes, at);
-  const view = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
-  const sectionHeaders = Number(view.getBigUint64(0x28, true));
-  const count = view.getUint16(0x3c, true);
-  const header = Array.from({ length: count }, (_, i) => sectionHeaders + i * 64).find((h) => Number(view.getBigUint64(h + 24, true)) === at)!;
-  view.setBigUint64(header + 32, BigInt(bytes.length), true);
-  const dir = mkdtempSync(join(tmpdir(), 'ecli-hostile-btf-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'package.json');
-  writeFileSync(path, JSON.stringify({ ...pkg, ...encodeBpfObject(elf) }));
+  const path = packageWithBtf(t, bytes, { cutSection: true });
   for (const command of ['inspect', 'run']) {
     const result = runTool(ecliPath, [command, path]);
     assert.equal(result.status, 4, result.stderr);
