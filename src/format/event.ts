@@ -14,7 +14,7 @@ import { CONTAINER_KEY, containerCell, containerJson, type ContainerInfo } from 
 import type { SampleOrderSettings } from './sample-order.js';
 import { compileRecord, plainHeader, type PlainCell } from './record.js';
 import { TextBuffer } from './text-buffer.js';
-import { createTimeText, timeTextWidth, type TimeMode } from './time.js';
+import { createJsonTime, createTimeText, timeTextWidth, type TimeMode } from './time.js';
 import { asBuffer, ValueCompiler } from './value.js';
 import { startWidth } from './widths.js';
 
@@ -116,16 +116,14 @@ function jsonFormatter(btf: Btf, writers: ByteWriterCompiler, columns: Columns, 
   const mode = options.time ?? 'iso';
   const extras: ExtraJsonField[] = hintTwins(btf, columns, shown, hints);
   if (mode !== 'none' && !columns.members.some((c) => c.name === JSON_TIME_KEY)) {
-    const text = createTimeText(mode, options.clock);
-    // ns is a JSON number; the other modes are strings (of digits and punctuation: no escapes).
-    const quote = mode === 'ns' ? '' : '"';
+    const json = createJsonTime(mode, options.clock);
     let last = '';
     let bytes: Uint8Array = new Uint8Array(0);
     const write = (out: TextBuffer): void => {
-      const now = text();
+      const now = json();
       if (now !== last) {
         last = now;
-        bytes = Buffer.from(`${quote}${now}${quote}`);
+        bytes = Buffer.from(now);
       }
       out.constant(bytes);
     };

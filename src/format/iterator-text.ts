@@ -7,7 +7,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { escapeControls } from '../terminal.js';
 import type { OutputFormat } from './event.js';
-import { createTimeText, type TimeMode } from './time.js';
+import { createJsonTime, type TimeMode } from './time.js';
 
 export interface IteratorTextOptions {
   format: OutputFormat;
@@ -30,13 +30,12 @@ export interface IteratorTextFormatter {
 
 export function createIteratorTextFormatter(options: IteratorTextOptions): IteratorTextFormatter {
   const time = options.format === 'json' ? (options.time ?? 'iso') : 'none';
-  const timeText = time === 'none' ? undefined : createTimeText(time, options.clock);
-  // Sorted keys, like every JSON line; `ns` is a number too long for a double, written as digits.
-  const quote = time === 'ns' ? '' : '"';
+  const timeJson = time === 'none' ? undefined : createJsonTime(time, options.clock);
+  // Sorted keys, like every JSON line.
   const formatLine =
     options.format === 'json'
       ? (program: string, line: string) =>
-          `{"iterator":${JSON.stringify(program)},"line":${JSON.stringify(line)}${timeText === undefined ? '' : `,"timestamp":${quote}${timeText()}${quote}`}}`
+          `{"iterator":${JSON.stringify(program)},"line":${JSON.stringify(line)}${timeJson === undefined ? '' : `,"timestamp":${timeJson()}`}}`
       : (_program: string, line: string) => escapeControls(line);
   return {
     pass(program) {

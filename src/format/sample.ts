@@ -20,7 +20,7 @@ import { compileRecord, type CompiledRecord } from './record.js';
 import { jsonString } from './numbers.js';
 import { createEventFormatter } from './event.js';
 import { namedKeyColumns, selectSampleColumns, type FieldSelection } from './fields.js';
-import { createTimeText, type TimeMode } from './time.js';
+import { createJsonTime, createTimeText, type TimeMode } from './time.js';
 import { asBuffer, ValueCompiler } from './value.js';
 
 export interface SampleFormatOptions {
@@ -90,8 +90,7 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
 
   if (options.format === 'json') {
     const mode = options.time ?? 'iso';
-    const time = mode === 'none' ? undefined : createTimeText(mode, options.clock);
-    const quote = mode === 'ns' ? '' : '"';
+    const time = mode === 'none' ? undefined : createJsonTime(mode, options.clock);
     const unitJson = jsonString(options.sample.unit ?? DEFAULT_UNIT);
     // --fields keeps some members of the key and value objects (named as the reference names them).
     const kept = options.fields === undefined ? undefined : selectSampleColumns(keyColumns, valueColumns, options.fields);
@@ -104,7 +103,7 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
         const [k, v] = read(keyBytes, valueBytes);
         // Sorted keys, like the reference's {"key","value"}: buckets, key, timestamp, unit, value.
         const buckets = slots === undefined ? '' : `"buckets":${bucketsJson(slots.read(v), bounds)},`;
-        const stamp = time === undefined ? '' : `,"timestamp":${quote}${time()}${quote}`;
+        const stamp = time === undefined ? '' : `,"timestamp":${time()}`;
         const unitField = slots === undefined ? '' : `,"unit":${unitJson}`;
         return `{${buckets}"key":${keyJson.json(k, 0)}${stamp}${unitField},"value":${valueJson.json(v, 0)}}`;
       },

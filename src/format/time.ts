@@ -40,6 +40,26 @@ export function createTimeText(mode: Exclude<TimeMode, 'none'>, clock?: () => Da
   };
 }
 
+/**
+ * The current time as the JSON value of a line's `timestamp`: `ns` is a number (its digits, too
+ * many for a double), the other modes are strings (of digits and punctuation: nothing to escape).
+ * The same string comes back while the time text is unchanged.
+ */
+export function createJsonTime(mode: Exclude<TimeMode, 'none'>, clock?: () => Date): () => string {
+  const text = createTimeText(mode, clock);
+  if (mode === 'ns') return text;
+  let last: string | undefined;
+  let json = '';
+  return () => {
+    const now = text();
+    if (now !== last) {
+      last = now;
+      json = `"${now}"`;
+    }
+    return json;
+  };
+}
+
 function hms(d: Date): string {
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
