@@ -38,7 +38,7 @@ export function formatListenAddress({ host, port }: ListenAddress): string {
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** The word of `--metrics-labels` that asks for the event counters by container. */
-export const BY_CONTAINER = 'container';
+const BY_CONTAINER = 'container';
 
 /**
  * `host=web1,role=db` → {host: 'web1', role: 'db'}; the word `container` among them asks for
@@ -46,15 +46,19 @@ export const BY_CONTAINER = 'container';
  */
 export function parseMetricsLabels(text: string): { constant: Record<string, string>; byContainer: boolean } {
   const items = text.split(',');
-  const byContainer = items.includes(BY_CONTAINER);
-  const rest = items.filter((item) => item !== BY_CONTAINER);
-  return { constant: rest.length === 0 ? {} : parseConstantLabels(rest.join(','), text), byContainer };
+  const pairs = items.filter((item) => item !== BY_CONTAINER);
+  return { constant: constantLabels(pairs, text), byContainer: pairs.length < items.length };
 }
 
 /** `host=web1,role=db` → {host: 'web1', role: 'db'}. Label values cannot hold commas. */
-export function parseConstantLabels(text: string, given = text): Record<string, string> {
+export function parseConstantLabels(text: string): Record<string, string> {
+  return constantLabels(text.split(','), text);
+}
+
+/** The labels of `NAME=VALUE` pairs; `given` is the flag's text, for messages. */
+function constantLabels(pairs: readonly string[], given: string): Record<string, string> {
   const labels: Record<string, string> = {};
-  for (const pair of text.split(',')) {
+  for (const pair of pairs) {
     const equals = pair.indexOf('=');
     const name = equals < 0 ? pair : pair.slice(0, equals);
     const bad = (why: string): never => {
