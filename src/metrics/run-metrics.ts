@@ -13,7 +13,7 @@ import type { EventExportSpec } from '../model/exports.js';
 import type { RunCounters } from '../runner/counters.js';
 import type { RunObserver, SampledMapSpec, SampledMapWatch } from '../runner/observer.js';
 import { escapeControls, escapeExactly } from '../terminal.js';
-import { labelText } from './exposition.js';
+import { labelText, type StreamedFamily } from './exposition.js';
 import { metricName } from './names.js';
 import { SampledMapMetrics, type MetricFamily } from './sampled-map.js';
 import { SeriesCap } from './series-cap.js';
@@ -92,7 +92,7 @@ export class RunMetrics implements RunObserver {
   /** Every metric name written, and the source of its family. */
   private readonly names = new Map<string, string>();
   /** The families written here, in registration order. */
-  private readonly streamed: Array<{ render(constantLabels: string): Iterable<string> }> = [];
+  private readonly streamed: StreamedFamily[] = [];
   private readonly constantLabelText: string;
   private readonly sampledMaps: SampledMapMetrics[] = [];
   /** The counters of each export, and whether it can lose events (only perf buffers report losses). */

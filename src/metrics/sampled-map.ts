@@ -25,7 +25,7 @@ import { linearBounds, slotBounds, slotsReader, type SlotsReader } from '../form
 import { asBuffer, isCharArray, ValueCompiler, type Decoder } from '../format/value.js';
 import type { MapEntries, SampledMapSpec } from '../runner/observer.js';
 import { escapeBytesExactly } from '../terminal.js';
-import { familyHeader, joinLabels, labelText, sampleLine, SERIES_PER_SLICE } from './exposition.js';
+import { familyHeader, joinLabels, labelText, sampleLine, SERIES_PER_SLICE, type StreamedFamily } from './exposition.js';
 import { baseUnit, labelName, metricName, snakeCase } from './names.js';
 import { SeriesCap } from './series-cap.js';
 
@@ -39,7 +39,7 @@ export interface FamilyNames {
 }
 
 /** A family prom-client's Registry writes (small ones), or one ecli writes itself, in slices. */
-export type MetricFamily = FamilyNames & ({ register(registry: Registry): void } | { render(constantLabels: string): Iterable<string> });
+export type MetricFamily = FamilyNames & ({ register(registry: Registry): void } | StreamedFamily);
 
 interface Series {
   /** The series' labels as text: `key="1",comm="bash"`. */
