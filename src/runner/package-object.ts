@@ -6,7 +6,7 @@
  */
 import { EcliError } from '../errors.js';
 import { PerfBufferReader, RingBufferReader } from '../loader/buffers.js';
-import { OpenedObject, type BpfMap, type LoadedObject } from '../loader/object.js';
+import { OpenedObject, type BpfMap, type LoadedObject, type OpenMap } from '../loader/object.js';
 import { checkPrivileges, ensureTracefs } from '../loader/probe.js';
 import type { EventExportSpec } from '../model/exports.js';
 import { libbpfRefusal } from '../model/programs.js';
@@ -32,11 +32,11 @@ export class OpenedPackage implements OpenedRunObject {
     });
     if (settings.verbose) warn(`libbpf ${object.libbpf.major}.${object.libbpf.minor} (${object.libbpf.library})`);
     try {
+      const mapNamed = (name: string): OpenMap => object.findMap(name) ?? missingFromObject('map', name, spec.source);
       for (const program of spec.programs) if (object.findProgram(program.name) === undefined) missingFromObject('program', program.name, spec.source);
-      for (const { map } of spec.exports) if (object.findMap(map.name) === undefined) missingFromObject('map', map.name, spec.source);
-      for (const { mapName, image } of settings.images) (object.findMap(mapName) ?? missingFromObject('map', mapName, spec.source)).setInitialValue(image);
-      for (const map of spec.maps)
-        if (map.loaderSizes !== undefined) (object.findMap(map.name) ?? missingFromObject('map', map.name, spec.source)).setSizes(map.loaderSizes);
+      for (const { map } of spec.exports) mapNamed(map.name);
+      for (const { mapName, image } of settings.images) mapNamed(mapName).setInitialValue(image);
+      for (const map of spec.maps) if (map.loaderSizes !== undefined) mapNamed(map.name).setSizes(map.loaderSizes);
       return new OpenedPackage(spec, object);
     } catch (error) {
       object.close();
