@@ -94,10 +94,11 @@ export async function resolvePackageSource(spec: string, opts: ResolveOptions = 
 }
 
 /**
- * A registry pull is several requests (a loopback registry is even tried over https, then http):
- * one deadline for all of them, ended early by the caller's signal.
+ * A registry pull is several requests (a loopback registry is even tried over https, then http,
+ * and a signature check reads the .sig manifest and its payloads): one deadline for all of them,
+ * ended early by the caller's signal. ecli run, verify and pull use it.
  */
-async function pullWithDeadline<T>(spec: string, opts: ResolveOptions, pull: (signal: AbortSignal, timeoutMs: number) => Promise<T>): Promise<T> {
+export async function pullWithDeadline<T>(spec: string, opts: ResolveOptions, pull: (signal: AbortSignal, timeoutMs: number) => Promise<T>): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const deadline = new AbortController();
   const timer = setTimeout(() => {

@@ -8,6 +8,8 @@ import { test, type TestContext } from 'node:test';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ecliPath, runTool, runToolAsync, type Completed } from '../helpers/ecli-process.js';
@@ -277,4 +279,65 @@ test('a .sig manifest of a thousand large layers: each payload is fetched once, 
     .filter((r) => r.startsWith('GET /v2/flood/tool/blobs/'));
   assert.equal(blobGets.filter((r) => r.includes(shared)).length, 1, 'one payload shared by 975 layers is fetched once');
   assert.ok(blobGets.length <= 16, `at most 4 MiB of 256 KiB payloads: ${blobGets.length} fetched`);
+});
+
+test('a registry answering each of many signature requests slowly: verify and pull --verify-key stop at one deadline for all', async (t) => {
+  const dir = tempDir(t, 'ecli-slow-sigs-');
+  assert.equal(ecliIn(dir, ['key', 'generate']).status, 0);
+  const pkg = new TextEncoder().encode(runTool('cat', [FIXTURE]).stdout);
+  const digestOf = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const config = new TextEncoder().encode('{}');
+  const manifest = new TextEncoder().encode(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.ecli.package.config.v1+json', digest: digestOf(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.ecli.package.v1+json', digest: digestOf(pkg), size: pkg.length }],
+    }),
+  );
+  // 25 distinct payloads, each answered after 1.5 s: 37 s in all, each request well within its own 30 s.
+  const payloads = Array.from({ length: 25 }, (_, i) => new TextEncoder().encode(`{"n":${i}}`));
+  const annotations = {
+    'dev.cosignproject.cosign/signature': sign('sha256', Buffer.from('x'), {
+      key: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey,
+      dsaEncoding: 'der',
+    }).toString('base64'),
+  };
+  const signatures = new TextEncoder().encode(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.length },
+      layers: payloads.map((p) => ({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: digestOf(p), size: p.length, annotations })),
+    }),
+  );
+  const blobs = new Map([pkg, config, ...payloads].map((b) => [digestOf(b), b]));
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url === '/v2/') return void res.writeHead(200).end('{}');
+    if (url.endsWith('/manifests/v1')) return void res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(manifest);
+    if (url.includes('/manifests/sha256-')) return void res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(signatures);
+    const blob = blobs.get(url.slice(url.lastIndexOf('/') + 1));
+    if (blob === undefined) return void res.writeHead(404).end();
+    setTimeout(() => res.writeHead(200, { 'content-length': String(blob.length) }).end(blob), 1500);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const reference = `127.0.0.1:${(server.address() as AddressInfo).port}/slow/tool:v1`;
+  const started = Date.now();
+  const [verified, pulled] = await Promise.all(
+    [
+      ['verify', '--key', 'cosign.pub', reference],
+      ['pull', '--verify-key', 'cosign.pub', '-o', path.join(dir, 'pulled.json'), reference],
+    ].map((args) => runToolAsync(ecliPath, args, { cwd: dir, env: { COSIGN_PASSWORD: PASSWORD, ECLI_POLICY: '' } })),
+  );
+  const took = Date.now() - started;
+  for (const [command, result, doing] of [
+    ['verify', verified!, 'pulling'],
+    ['pull', pulled!, 'checking the signatures of'],
+  ] as const) {
+    assert.equal(result.status, 12, `${command}: ${result.stderr}`);
+    assert.match(result.stderr, new RegExp(`^ecli: error: ${doing} 127\\.0\\.0\\.1:\\d+/slow/tool:v1: no complete answer within 30000 ms$`, 'm'));
+  }
+  assert.ok(took < 36_000, `verify and pull took ${took} ms`);
 });

@@ -6,7 +6,8 @@
  * package.json or Makefile.
  */
 import { writeFileSafely } from '../../files/safe-write.js';
-import { DEFAULT_MAX_BYTES } from '../../inputs/source.js';
+import { EcliError } from '../../errors.js';
+import { DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_MS } from '../../inputs/source.js';
 import { formatReference, parseReference } from '../../inputs/registry/reference.js';
 import { pullPackage } from '../../inputs/registry/transfer.js';
 import { loadSigningGate } from '../../signing/options.js';
@@ -33,9 +34,13 @@ export async function runPull(reference: string, opts: PullCommandOptions, io: C
     policy: false,
     onVerified: (message) => io.stderr.write(`ecli: ${message}\n`),
   });
+  const stop = new AbortController();
   const pulled = await pullPackage(ref, DEFAULT_MAX_BYTES, {
+    signal: stop.signal,
     ...(opts.plainHttp ? { plainHttp: true } : {}),
-    ...(gate === undefined ? {} : { checkManifest: (client, digest) => gate({ kind: 'registry', reference: ref, digest, client }) }),
+    ...(gate === undefined
+      ? {}
+      : { checkManifest: (client, digest) => checkWithinDeadline(reference, stop, () => gate({ kind: 'registry', reference: ref, digest, client })) }),
   });
   if (ref.digest === undefined) io.stderr.write(`ecli: ${formatReference(ref)} is ${formatReference({ ...ref, digest: pulled.digest })}\n`);
   const output = resolveOutput(opts.output, pulled.fileName, opts.cwd ?? process.cwd(), []);
@@ -46,4 +51,24 @@ export async function runPull(reference: string, opts: PullCommandOptions, io: C
   });
   if (isWasmModule(pulled.bytes)) io.stderr.write(`ecli: ${escapeControls(output.path)} is ${wasmModuleSummary(pulled.bytes, output.path)}\n`);
   io.stdout.write(`wrote ${output.path}\n`);
+}
+
+/**
+ * The signature check is a few small requests: one deadline for all of them (aborting `stop`,
+ * which every request of the session listens to), so that a registry answering each slowly cannot
+ * hold pull for hours. The package's download then keeps its own per-request limits.
+ */
+async function checkWithinDeadline(reference: string, stop: AbortController, check: () => Promise<void>): Promise<void> {
+  const timer = setTimeout(() => {
+    stop.abort(
+      new EcliError('NETWORK', `checking the signatures of ${reference}: no complete answer within ${DEFAULT_TIMEOUT_MS} ms`, {
+        hint: 'check that the registry is up and answers',
+      }),
+    );
+  }, DEFAULT_TIMEOUT_MS);
+  try {
+    await check();
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -12,7 +12,7 @@ import { readInputFile, readStreamBounded } from '../../inputs/read-file.js';
 import { getManifest } from '../../inputs/registry/api.js';
 import { RegistryClient } from '../../inputs/registry/client.js';
 import { parseReference } from '../../inputs/registry/reference.js';
-import { DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_MS } from '../../inputs/source.js';
+import { DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_MS, pullWithDeadline } from '../../inputs/source.js';
 import { createSigningGate } from '../../signing/gate.js';
 import type { CommandIo } from './io.js';
 
@@ -48,10 +48,17 @@ async function verifyTarget(target: string, gate: InputGate, opts: VerifyCommand
     case 'registry': {
       if (opts.signature !== undefined) throw new EcliError('USAGE', '--signature is for files and URLs; a registry signature is read from its .sig tag');
       const reference = parseReference(target);
-      const client = await RegistryClient.connect(reference.registry, reference.repository, 'pull', opts.plainHttp ? { plainHttp: true } : {});
-      const { digest } = await getManifest(client, reference);
-      await gate({ kind: 'registry', reference, digest, client });
-      return digest;
+      // One deadline for every request, the signatures' included: a registry answering each slowly cannot hold verify for hours.
+      return pullWithDeadline(target, {}, async (signal, timeoutMs) => {
+        const client = await RegistryClient.connect(reference.registry, reference.repository, 'pull', {
+          signal,
+          timeoutMs,
+          ...(opts.plainHttp ? { plainHttp: true } : {}),
+        });
+        const { digest } = await getManifest(client, reference);
+        await gate({ kind: 'registry', reference, digest, client });
+        return digest;
+      });
     }
     case 'stdin': {
       const bytes = await readStreamBounded(stdin, DEFAULT_MAX_BYTES, '<stdin>');
