@@ -21,7 +21,7 @@ import type { OutputSettings } from '../format/event.js';
 import { escapeControls } from '../terminal.js';
 import type { ProgType, ResolveOptions } from '../inputs/source.js';
 import { TOOL_VERSION } from '../version.js';
-import { addFlags, commandsTaking, ECLI_COMMANDS, flagsOf, flagWords, switchWords, type FlagValues } from './flags.js';
+import { addFlags, commandsTaking, ECLI_COMMANDS, flagsOf, flagWords, runFlagsOnlyFor, switchWords, type FlagValues } from './flags.js';
 import { reportError } from './report.js';
 
 interface GlobalFlags {
@@ -118,6 +118,7 @@ async function run(packageSpec: string, programArgs: string[], flags: RunFlags, 
       ...(flags.wasmMemory === undefined ? {} : { memoryPages: flags.wasmMemory }),
       raw: flags.raw === true,
     },
+    flagsOnlyFor: { package: runFlagsOnlyFor('package', flags), wasm: runFlagsOnlyFor('wasm', flags) },
   };
   for (const [given, flag] of [
     [flags.metricsLabels, '--metrics-labels'],

@@ -35,6 +35,8 @@ export interface FlagRow<Value, Commands extends readonly EcliCommand[] = readon
   readonly choices?: readonly string[];
   /** commander's built-ins, which it answers itself: `-V, --version` and `-h, --help`. */
   readonly builtin?: 'version' | 'help';
+  /** The one kind of input of `ecli run` the flag means something for; `ecli run` refuses it with the other. Unset: both. */
+  readonly runInput?: RunInput;
   /** Only so a row's value type can be read back; never set. */
   readonly valueType?: Value;
 }
@@ -49,7 +51,11 @@ export interface AnyFlagRow {
   readonly parse?: (text: string, previous: never) => unknown;
   readonly choices?: readonly string[];
   readonly builtin?: 'version' | 'help';
+  readonly runInput?: RunInput;
 }
+
+/** What `ecli run` runs: a package (JSON, tarball, C source) or a wasm-bpf module. */
+export type RunInput = 'package' | 'wasm';
 
 type Row<Value> = <const Commands extends readonly EcliCommand[]>(row: Omit<FlagRow<Value, Commands>, 'valueType'>) => FlagRow<Value, Commands>;
 /** A flag without a value: `-j, --json`, `--no-widen`. */
@@ -120,6 +126,7 @@ export const ECLI_FLAGS = {
     commands: ['run', 'inspect'],
     summary: { run: 'print events and sampled maps as JSON lines', inspect: 'print the report as JSON' },
     group: 'output',
+    runInput: 'package',
     docs: RUN_SECTION,
   }),
   tracePipe: switchFlag({
@@ -127,6 +134,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'for bpf_printk programs: print the kernel trace pipe on stdout',
     group: 'output',
+    runInput: 'package',
     docs: RUN_SECTION,
   }),
   fields: parsedFlag({
@@ -134,6 +142,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'columns to show: pid,comm (only these, in this order) or -ppid,+argv (change the default ones)',
     group: 'output',
+    runInput: 'package',
     docs: RUN_SECTION,
     parse: parseFields,
   }),
@@ -142,6 +151,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'time stamp of each line (plain text: hms by default; JSON: iso)',
     group: 'output',
+    runInput: 'package',
     docs: RUN_SECTION,
     choices: TIME_MODES,
   }),
@@ -150,6 +160,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: "plain text: keep the reference's fixed column offsets instead of widening columns to fit",
     group: 'output',
+    runInput: 'package',
     docs: RUN_SECTION,
   }),
   wide: switchFlag({
@@ -157,6 +168,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'plain text on a terminal: print whole lines (by default a line wider than the terminal is cut, ending with …)',
     group: 'output',
+    runInput: 'package',
     docs: RUN_SECTION,
   }),
   filter: textFlag({
@@ -164,6 +176,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: "keep only the events (and sampled map entries) that match every rule, in Inspektor Gadget's syntax: 'comm~^(ba|da)sh$,pid>100,container==web'",
     group: 'filters and containers',
+    runInput: 'package',
     docs: CONTAINERS_PAGE,
   }),
   pid: textFlag({
@@ -171,6 +184,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'keep only the events of this process id (the pid or tgid member; a package option named --pid goes after the package)',
     group: 'filters and containers',
+    runInput: 'package',
     docs: CONTAINERS_PAGE,
   }),
   comm: textFlag({
@@ -178,6 +192,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'keep only the events whose comm is this name',
     group: 'filters and containers',
+    runInput: 'package',
     docs: CONTAINERS_PAGE,
   }),
   container: textFlag({
@@ -185,6 +200,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'keep only the events from the container of this name',
     group: 'filters and containers',
+    runInput: 'package',
     docs: CONTAINERS_PAGE,
   }),
   containers: switchFlag({
@@ -192,6 +208,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'do not look up the container of each event (JSON lines then carry no container member)',
     group: 'filters and containers',
+    runInput: 'package',
     docs: CONTAINERS_PAGE,
   }),
   containerSocket: parsedFlag({
@@ -199,6 +216,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'ask this API socket for container names and images (docker=PATH, podman=PATH; default /run/docker.sock, /run/podman/podman.sock); repeatable',
     group: 'filters and containers',
+    runInput: 'package',
     docs: CONTAINERS_PAGE,
     parse: parseContainerSocket,
   }),
@@ -215,6 +233,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'iterators (iter/ programs): print a snapshot every interval instead of once',
     group: 'run control',
+    runInput: 'package',
     docs: RUN_SECTION,
     parse: parseDuration,
   }),
@@ -223,6 +242,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'stop after n events (for a package printing only sampled maps: n intervals; only iterators: n snapshots)',
     group: 'run control',
+    runInput: 'package',
     docs: RUN_SECTION,
     parse: parseCount,
   }),
@@ -231,6 +251,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'sampled maps: order each interval by these key/value fields, -name for descending (e.g. -count,comm)',
     group: 'output',
+    runInput: 'package',
     docs: RUN_SECTION,
     parse: parseSort,
   }),
@@ -239,6 +260,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'sampled maps: print at most n entries per interval (after --sort)',
     group: 'output',
+    runInput: 'package',
     docs: RUN_SECTION,
     parse: parseTop,
   }),
@@ -247,6 +269,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'also serve Prometheus metrics at http://HOST:PORT/metrics ([::]:PORT for every address)',
     group: 'metrics',
+    runInput: 'package',
     docs: 'metrics.md',
   }),
   metricsLabels: textFlag({
@@ -254,6 +277,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'constant labels added to every metric, e.g. host=web1,role=db; the word container counts events by container',
     group: 'metrics',
+    runInput: 'package',
     docs: 'metrics.md',
   }),
   metricsMaxSeries: parsedFlag({
@@ -261,6 +285,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'the most series one metric of a sampled map keeps (default 10000); beyond it the oldest are dropped and counted',
     group: 'metrics',
+    runInput: 'package',
     docs: 'metrics.md',
     parse: parseMaxSeries,
   }),
@@ -337,6 +362,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'Wasm modules: let the guest see this host directory (at guest-path); repeatable. By default it sees none',
     group: 'run control',
+    runInput: 'wasm',
     docs: 'wasm.md',
     parse: parseWasmDir,
   }),
@@ -345,6 +371,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: 'Wasm modules: the most memory the guest may grow to, e.g. 256M (default 1G, at most 4G)',
     group: 'run control',
+    runInput: 'wasm',
     docs: 'wasm.md',
     parse: parseWasmMemory,
   }),
@@ -353,6 +380,7 @@ export const ECLI_FLAGS = {
     commands: ['run'],
     summary: "Wasm modules: write the guest's output to a terminal as it is, control characters included",
     group: 'output',
+    runInput: 'wasm',
     docs: 'wasm.md',
   }),
   chunkSize: parsedFlag({
@@ -456,6 +484,16 @@ export function switchWords(command: EcliCommand): string[] {
 /** The commands (not `ecli` itself) that take the flag `word` (`-j`, `--json`). */
 export function commandsTaking(word: string): EcliCommand[] {
   return ECLI_COMMANDS.filter((command) => command !== 'ecli' && flagsOf(command).some(([, row]) => flagWords(row).includes(word)));
+}
+
+/**
+ * The flags of `ecli run` among `values` (as commander parsed them, under their rows' keys) that
+ * apply only to `input`, each by its first word (`-j`, `--no-widen`), in table order.
+ */
+export function runFlagsOnlyFor(input: RunInput, values: Readonly<Record<string, unknown>>): string[] {
+  return flagsOf('run')
+    .filter(([key, row]) => row.runInput === input && (row.flags.startsWith('--no-') ? values[key] === false : values[key] !== undefined))
+    .map(([, row]) => flagWords(row)[0]!);
 }
 
 /** `-j`, `--json` of `-j, --json`; `--no-widen` of `--no-widen`. */

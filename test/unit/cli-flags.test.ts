@@ -5,12 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Option } from 'commander';
-import { ECLI_COMMANDS, ECLI_FLAGS, flagsOf, flagWords, switchWords } from '../../src/cli/flags.js';
+import { ECLI_COMMANDS, ECLI_FLAGS, flagsOf, flagWords, runFlagsOnlyFor, switchWords } from '../../src/cli/flags.js';
 import { FLAG_REFERENCE_BEGIN, FLAG_REFERENCE_END, renderFlagReference, withFlagReference } from '../../src/cli/flag-docs.js';
-import { repoRoot } from '../helpers/env.js';
+import { fixturesDir, repoRoot } from '../helpers/env.js';
 import { ecliPath, runTool } from '../helpers/ecli-process.js';
 
 const docsPath = path.join(repoRoot, 'docs/cli.md');
@@ -51,6 +52,33 @@ test('ecli --help and each command --help list exactly the flags of the table', 
 
 test("ecli's leading switches come from the table", () => {
   assert.deepEqual(switchWords('ecli'), ['-v', '--verbose', '--debug']);
+});
+
+test("ecli run's flags for one kind of input are named from the table: given ones only, a --no- flag when it is given", () => {
+  assert.deepEqual(runFlagsOnlyFor('package', { json: true, widen: true, containers: false, filter: 'pid==1', duration: 5000 }), [
+    '-j',
+    '--filter',
+    '--no-containers',
+  ]);
+  assert.deepEqual(runFlagsOnlyFor('package', { widen: false, containers: true }), ['--no-widen']);
+  assert.deepEqual(runFlagsOnlyFor('wasm', { raw: true, json: true }), ['--raw']);
+});
+
+test("ecli run refuses a package's flags with a Wasm module (filters and containers too), and a Wasm module's with a package", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ecli-flags-'));
+  try {
+    // Refused before the module is even compiled: its first bytes make it a Wasm module.
+    const module = path.join(dir, 'm.wasm');
+    writeFileSync(module, Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    const filtered = runTool(ecliPath, ['run', '--filter', 'comm==sh', '--pid', '1', '--interval', '1s', '--wide', '--no-containers', module]);
+    assert.equal(filtered.status, 2, filtered.stderr);
+    assert.match(filtered.stderr, /^ecli: error: --wide, --filter, --pid, --no-containers, --interval apply to packages; \S+ is a Wasm module/);
+    const raw = runTool(ecliPath, ['run', '--raw', path.join(fixturesDir, 'bootstrap.json')]);
+    assert.equal(raw.status, 2, raw.stderr);
+    assert.match(raw.stderr, /^ecli: error: --raw applies to Wasm modules, not to packages\n/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** The prose of a docs page, without the generated reference. */

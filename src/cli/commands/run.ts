@@ -19,6 +19,7 @@ import { runPackage } from '../../runner/run.js';
 import { loadSigningGate, type SigningOptions } from '../../signing/options.js';
 import { escapeControls, escapeControlsInLines } from '../../terminal.js';
 import { stageChoices, stageFactory, type EventStageOptions } from '../../runner/event-stages.js';
+import type { RunInput } from '../flags.js';
 import type { CommandIo } from './io.js';
 
 /** ecli run's flags: where the package comes from (ResolveOptions), and the engine's settings as the flags give them. */
@@ -40,6 +41,8 @@ export interface RunCommandOptions extends ResolveOptions, Pick<RunSettings, 'tr
   header?: string;
   /** `--wasm-dir`, `--wasm-memory` and `--raw`, for Wasm modules only. */
   wasm?: WasmFlags;
+  /** The flags given that apply only to packages, or only to Wasm modules (the flag table's runInput): refused with the other. */
+  flagsOnlyFor?: Readonly<Record<RunInput, readonly string[]>>;
   /** `--filter`, `--pid`, `--comm`, `--container`, `--no-containers`, `--container-socket`. */
   stages?: EventStageOptions;
 }
@@ -70,6 +73,7 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
     signing,
     header,
     wasm,
+    flagsOnlyFor,
     stages,
     ...resolveOptions
   } = opts;
@@ -82,8 +86,8 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
   try {
     const input = await packageInput(spec, header, verbose, io, gate);
     const resolved = await resolveInput(input, gate === undefined ? resolveOptions : { ...resolveOptions, gate });
-    if (resolved.type === 'wasm') return await runWasm(resolved, programArgs, opts, io);
-    refuseWasmFlags(wasm);
+    if (resolved.type === 'wasm') return await runWasm(resolved, programArgs, wasm, opts, io);
+    refuseWasmFlags(flagsOnlyFor?.wasm ?? []);
     try {
       const btfCustomPath = selectBtfPath({ env: process.env, ...(resolved.btfArchive ? { archiveDir: resolved.btfArchive.dir } : {}) });
       const packageSpec = buildPackageSpec(resolved);
@@ -160,19 +164,9 @@ async function packageInput(spec: string, header: string | undefined, verbose: b
   }
 }
 
-/** A wasm-bpf module: the flags that shape a package's output mean nothing to it. */
-async function runWasm(resolved: ResolvedWasm, args: readonly string[], opts: RunCommandOptions, io: CommandIo): Promise<number> {
-  const given = [
-    opts.output.format === 'json' && '-j',
-    opts.output.fields !== undefined && '--fields',
-    opts.output.time !== undefined && '--time',
-    !opts.output.widen && '--no-widen',
-    opts.output.sort !== undefined && '--sort',
-    opts.output.top !== undefined && '--top',
-    opts.tracePipe && '--trace-pipe',
-    opts.metrics !== undefined && '--metrics',
-    opts.limits?.count !== undefined && '--count',
-  ].filter((flag): flag is string => flag !== false);
+/** A wasm-bpf module: the flags that shape a package's output, filter its events or count them mean nothing to it. */
+async function runWasm(resolved: ResolvedWasm, args: readonly string[], wasm: WasmFlags | undefined, opts: RunCommandOptions, io: CommandIo): Promise<number> {
+  const given = opts.flagsOnlyFor?.package ?? [];
   if (given.length > 0) {
     throw new EcliError(
       'USAGE',
@@ -182,16 +176,16 @@ async function runWasm(resolved: ResolvedWasm, args: readonly string[], opts: Ru
       },
     );
   }
-  const preopens = opts.wasm?.preopens ?? {};
+  const preopens = wasm?.preopens ?? {};
   for (const host of Object.values(preopens)) checkDirectory(host);
   const { runWasmModule } = await import('../../wasm/run-module.js');
-  const raw = opts.wasm?.raw === true;
+  const raw = wasm?.raw === true;
   const ownFds = io.stdout === process.stdout;
   return runWasmModule(resolved.bytes, {
     source: resolved.source,
     args,
     preopens,
-    memoryLimitPages: opts.wasm?.memoryPages ?? DEFAULT_WASM_MEMORY_PAGES,
+    memoryLimitPages: wasm?.memoryPages ?? DEFAULT_WASM_MEMORY_PAGES,
     escape: { stdout: !raw && isatty(1), stderr: !raw && isatty(2) },
     verbose: opts.verbose,
     btfCustomPath: selectBtfPath({ env: process.env }),
@@ -217,10 +211,7 @@ function checkDirectory(path: string): void {
     throw new EcliError('USAGE', `--wasm-dir ${path} is not a directory`, { hint: 'give a directory the guest may read, e.g. --wasm-dir ./data' });
 }
 
-function refuseWasmFlags(wasm: WasmFlags | undefined): void {
-  const given = [wasm?.preopens !== undefined && '--wasm-dir', wasm?.memoryPages !== undefined && '--wasm-memory', wasm?.raw === true && '--raw'].filter(
-    (flag): flag is string => flag !== false,
-  );
+function refuseWasmFlags(given: readonly string[]): void {
   if (given.length === 0) return;
   throw new EcliError('USAGE', `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to Wasm modules, not to packages`, { hint: 'drop it' });
 }
