@@ -124,6 +124,9 @@ function identities(dir: string): string {
   if (!existsSync(dir)) return 'none';
   return readdirSync(dir)
     .sort()
-    .map((name) => `${name}:${statSync(path.join(dir, name)).size}:${statSync(path.join(dir, name)).mtimeMs}`)
+    .map((name) => {
+      const { size, mtimeMs } = statSync(path.join(dir, name));
+      return `${name}:${size}:${mtimeMs}`;
+    })
     .join('\n');
 }
