@@ -10,6 +10,11 @@ import { EcliError } from '../../errors.js';
 
 export const OUTPUT_HINT = 'name a regular file, or an existing folder, with -o';
 
+/** Letters, digits, `_`, `.` and `-`, not starting with `.` or `-`: a name that picks no folder, no hidden file and no option. */
+export function isPlainFileName(name: string): boolean {
+  return /^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name);
+}
+
 export interface OutputPath {
   path: string;
   /** True when `-o` named this file itself (not a folder): the user chose to replace it. */

@@ -18,7 +18,7 @@ import { DEFAULT_MAX_BYTES } from '../../inputs/source.js';
 import { decodePackage } from '../../package/load.js';
 import type { CommandIo } from './io.js';
 import { writeError, writeFileSafely } from '../../files/safe-write.js';
-import { OUTPUT_HINT, resolveOutput } from './output-file.js';
+import { isPlainFileName, OUTPUT_HINT, resolveOutput } from './output-file.js';
 
 export interface PackOptions {
   /** Output file, or a folder (an existing one, or any path ending in `/`) to write `<name>.tar.gz` into. */
@@ -78,5 +78,5 @@ export async function packPackage(packagePath: string, opts: PackOptions = {}): 
 
 /** `<name>.tar.gz` when the package's name is a plain file name; a name with `/` or `..` never picks a folder. */
 function defaultOutputName(name: string): string {
-  return /^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name) ? `${name}.tar.gz` : 'package.tar.gz';
+  return isPlainFileName(name) ? `${name}.tar.gz` : 'package.tar.gz';
 }

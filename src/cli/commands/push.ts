@@ -12,12 +12,11 @@ import { wasmModuleSummary } from '../../wasm/module-report.js';
 import { formatReference, parseReference } from '../../inputs/registry/reference.js';
 import { pushArtifact } from '../../inputs/registry/transfer.js';
 import type { CommandIo } from './io.js';
+import { isPlainFileName } from './output-file.js';
 
 export interface PushCommandOptions extends ResolveOptions {
   chunkSize?: number;
 }
-
-const SAFE_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 export async function runPush(spec: string, reference: string, opts: PushCommandOptions, io: CommandIo): Promise<void> {
   const ref = parseReference(reference);
@@ -26,7 +25,7 @@ export async function runPush(spec: string, reference: string, opts: PushCommand
   let fileName: string;
   if (resolved.type === 'wasm') {
     const name = basename(spec);
-    fileName = SAFE_FILE_NAME.test(name) ? name : 'app.wasm';
+    fileName = isPlainFileName(name) ? name : 'app.wasm';
     // A module that is no WebAssembly binary is refused; one another runtime would take is pushed, with a word.
     io.stderr.write(`ecli: ${escapeControls(fileName)} is ${wasmModuleSummary(resolved.bytes, resolved.source)}\n`);
     artifact = buildWasmArtifact(resolved.bytes, fileName);
@@ -35,7 +34,7 @@ export async function runPush(spec: string, reference: string, opts: PushCommand
     const kind: PackageFileKind = resolved.type === 'json' ? 'json' : isGzip(resolved.bytes) ? 'tar.gz' : 'tar';
     const info = resolved.manifest ?? buildManifest(resolved.pkg, resolved.bytes, resolved.elf, []);
     const name = basename(spec);
-    fileName = SAFE_FILE_NAME.test(name) ? name : kind === 'json' ? 'package.json' : `${info.name}.${kind}`;
+    fileName = isPlainFileName(name) ? name : kind === 'json' ? 'package.json' : `${info.name}.${kind}`;
     artifact = buildArtifact(resolved.bytes, kind, fileName, {
       name: info.name,
       version: info.version,
