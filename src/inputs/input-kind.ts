@@ -12,8 +12,8 @@
  * So `ecli run ghcr.io/eunomia-bpf/execve:latest` pulls, as the reference's quick start does, and a
  * mistyped `demo.app/tool.json` fails instead of running code fetched from https://demo.app.
  */
-import { lstatSync, statSync } from 'node:fs';
 import { EcliError } from '../errors.js';
+import { lstatOrUndefined, statOrUndefined } from '../files/stat.js';
 import { hasOciPrefix, looksLikeReference } from './registry/reference.js';
 import { refuseCredentials } from './url-credentials.js';
 
@@ -74,25 +74,12 @@ function refusePlantedPath(spec: string, ownerOf: (path: string) => number[]): v
   }
 }
 
-/** Who owns what is at `path`: the entry itself (lstat) and, for a symlink, what it leads to. */
+/** Who owns what is at `path`: the entry itself (lstat) and, for a symlink, what it leads to (nothing for a dangling one). */
 function ownersOnDisk(path: string): number[] {
-  const owners: number[] = [];
-  for (const look of [lstatSync, statSync]) {
-    try {
-      owners.push(look(path).uid);
-    } catch {
-      // nothing there (or a dangling link): nothing to own
-    }
-  }
-  return owners;
+  return [lstatOrUndefined(path), statOrUndefined(path)].flatMap((stats) => (stats === undefined ? [] : [stats.uid]));
 }
 
 /** Anything at that path, a dangling symlink included (lstat, not stat). */
 function pathExists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return lstatOrUndefined(path) !== undefined;
 }

@@ -3,12 +3,13 @@
  * `<prefix>.key` (encrypted, mode 0600) and `<prefix>.pub`. Both are created new (src/files/safe-write):
  * an existing file, or a symlink in its place, is never written through or replaced.
  */
-import { lstatSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EcliError } from '../../errors.js';
 import { generateKeyPair } from '../../signing/keys.js';
 import { readPassword } from '../../signing/password.js';
 import { writeFileSafelySync } from '../../files/safe-write.js';
+import { lstatOrUndefined } from '../../files/stat.js';
 import type { CommandIo } from './io.js';
 
 export interface KeyGenerateOptions {
@@ -24,7 +25,7 @@ export async function runKeyGenerate(opts: KeyGenerateOptions, io: CommandIo): P
   const privatePath = `${prefix}.key`;
   const publicPath = `${prefix}.pub`;
   // Said before the password is asked for; the O_EXCL open below is what guarantees it.
-  for (const path of [privatePath, publicPath]) if (exists(path)) throw alreadyThere(path);
+  for (const path of [privatePath, publicPath]) if (lstatOrUndefined(path) !== undefined) throw alreadyThere(path);
   const password = await readPassword({ env: opts.env ?? process.env }, true);
   const pair = await generateKeyPair(password);
   writeNew(privatePath, pair.privatePem, 0o600);
@@ -41,15 +42,6 @@ export async function runKeyGenerate(opts: KeyGenerateOptions, io: CommandIo): P
 /** Creates `path` with `text` (src/files/safe-write); refuses when anything is there, also when it appears meanwhile. */
 function writeNew(path: string, text: string, mode: number): void {
   writeFileSafelySync(path, text, { existing: 'refuse', mode, refuseHint: ALREADY_THERE_HINT });
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function alreadyThere(path: string): EcliError {

@@ -7,6 +7,7 @@
 import { statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { EcliError } from '../../errors.js';
+import { statOrUndefined } from '../../files/stat.js';
 
 export const OUTPUT_HINT = 'name a regular file, or an existing folder, with -o';
 
@@ -65,14 +66,6 @@ function fileAncestor(path: string): string {
     if (stats !== undefined && !stats.isDirectory()) return at;
   }
   return path;
-}
-
-function statOrUndefined(path: string): Stats | undefined {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
-  }
 }
 
 function usage(message: string, hint = OUTPUT_HINT): EcliError {
