@@ -22,13 +22,7 @@ export interface WasmModuleReport {
 
 export function wasmModuleReport(bytes: Uint8Array, source: string): WasmModuleReport {
   const info = readModuleInfo(bytes, source);
-  let problem: string | undefined;
-  try {
-    checkModule(info, source);
-  } catch (error) {
-    if (!(error instanceof EcliError)) throw error;
-    problem = error.message;
-  }
+  const problem = abiProblem(info, source);
   const memory = info.memories[0];
   return {
     source,
@@ -50,7 +44,7 @@ export function wasmModuleReport(bytes: Uint8Array, source: string): WasmModuleR
 /** One line for `ecli pull`: `a wasm-bpf module: imports 6 wasm_bpf functions and 9 of WASI preview 1; exports _start, memory, ...`. */
 export function wasmModuleSummary(bytes: Uint8Array, source: string): string {
   const info = readModuleInfo(bytes, source);
-  const report = wasmModuleReport(bytes, source);
+  const problem = abiProblem(info, source);
   const count = (module: string): number => info.imports.filter((i) => i.module === module).length;
   const callbacks = Object.keys(CALLBACK_MODULES).reduce((sum, module) => sum + count(module), 0);
   const imported = [
@@ -62,8 +56,19 @@ export function wasmModuleSummary(bytes: Uint8Array, source: string): string {
     .filter(([n]) => (n as number) > 0)
     .map(([n, what]) => `${n} ${what}${n === 1 ? '' : 's'}`);
   const what = count(HOST_MODULE) + callbacks > 0 ? 'a wasm-bpf module' : 'a WebAssembly module';
-  const verdict = report.runnable ? '' : `; ecli run refuses it: ${report.problem}`;
+  const verdict = problem === undefined ? '' : `; ecli run refuses it: ${problem}`;
   return `${what}: imports ${imported.length === 0 ? 'nothing' : imported.join(', ')}; exports ${exportsText(info)}${verdict}`;
+}
+
+/** Why `ecli run` refuses the module (the ABI check's message), or undefined when it takes it. */
+function abiProblem(info: ModuleInfo, source: string): string | undefined {
+  try {
+    checkModule(info, source);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof EcliError)) throw error;
+    return error.message;
+  }
 }
 
 export function memoryText(memory: WasmModuleReport['memory']): string {
