@@ -9,6 +9,7 @@ import { closestName } from '../suggest.js';
 import { STT_FUNC, type ElfFile } from '../elf/elf.js';
 import { attachKindOf, attachTargetOf, tracepointOf } from '../model/attach-kind.js';
 import { findSectionDef, sectionSuggestions } from '../model/section-defs.js';
+import { programSections } from './skeleton.js';
 
 export type ProgramCheck = 'unknown-section' | 'missing-section' | 'unknown-tracepoint';
 
@@ -38,7 +39,6 @@ export interface ProgramProblem {
   message: string;
 }
 
-const SHT_PROGBITS = 1;
 const SHT_REL = 9;
 const SHF_EXECINSTR = 0x4n;
 /** Weak functions are library code (usdt.bpf.h's `__weak __hidden` helpers), local ones static: only plain globals can be forgotten programs. */
@@ -54,12 +54,6 @@ function referencedSymbols(elf: ElfFile): Set<number> {
     for (let at = 0; at + 16 <= section.data.length; at += 16) referenced.add(Number(view.getBigUint64(at + 8, true) >> 32n));
   }
   return referenced;
-}
-
-function programSections(elf: ElfFile): Map<number, string> {
-  return new Map(
-    elf.sections.filter((s) => s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0n && s.size > 0 && s.name !== '.text').map((s) => [s.index, s.name]),
-  );
 }
 
 function sectionProblem(name: string, section: string): ProgramProblem | undefined {

@@ -118,16 +118,21 @@ function internalMap(objName: string, section: string, variables: DataSectionVar
   return { section, meta: { ...meta, mmaped: true }, variables };
 }
 
-/** Functions in executable sections other than `.text` (which holds subprograms). */
-function programs(elf: ElfFile): ProgMeta[] {
-  const programSections = new Map(
+/** The sections that hold programs, by index: executable ones other than `.text` (which holds subprograms). */
+export function programSections(elf: ElfFile): Map<number, string> {
+  return new Map(
     elf.sections.filter((s) => s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0n && s.size > 0 && s.name !== '.text').map((s) => [s.index, s.name]),
   );
+}
+
+/** Functions in the program sections. */
+function programs(elf: ElfFile): ProgMeta[] {
+  const sections = programSections(elf);
   const symbols = elf.symbols
-    .filter((sym) => sym.type === STT_FUNC && programSections.has(sym.sectionIndex))
+    .filter((sym) => sym.type === STT_FUNC && sections.has(sym.sectionIndex))
     .sort((a, b) => a.sectionIndex - b.sectionIndex || a.value - b.value);
   return symbols.map((sym) => {
-    const section = programSections.get(sym.sectionIndex)!;
+    const section = sections.get(sym.sectionIndex)!;
     if (sym.bind === STB_LOCAL) {
       throw new EcliError('COMPILE_FAILED', `program ${sym.name} in SEC("${section}") is static; libbpf refuses static programs`, {
         hint: `remove "static" from the definition of ${sym.name}`,
