@@ -594,7 +594,8 @@ export class BpfMap implements MapShape {
     }
   }
 
-  private valueBufferSize(): number {
+  /** The bytes a lookup writes: for per-CPU maps, a value per possible CPU, each rounded up to 8 bytes. */
+  valueBufferSize(): number {
     return this.perCpu ? Math.ceil(this.valueSize / 8) * 8 * this.possibleCpus : this.valueSize;
   }
 

@@ -193,13 +193,12 @@ export function guestObjectName(moduleName: string): string {
 }
 
 function guestMap(map: BpfMap): GuestMap {
-  const possibleCpus = map.perCpu ? native().libbpf.libbpf_num_possible_cpus() : 1;
   return {
     name: map.name,
     fd: map.fd,
     typeName: map.typeName,
     keySize: map.keySize,
-    valueBufferSize: map.perCpu ? Math.ceil(map.valueSize / 8) * 8 * possibleCpus : map.valueSize,
+    valueBufferSize: map.valueBufferSize(),
     maxEntries: map.maxEntries,
   };
 }
