@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { LibbpfRelease } from '../model/section-defs.js';
+import { compareReleases, type LibbpfRelease } from '../model/section-defs.js';
 
 export interface BpfHeaders {
   /** The include directory holding `bpf/` (e.g. /usr/include). */
@@ -17,9 +17,10 @@ export function formatVersion(version: LibbpfRelease | undefined): string {
   return version === undefined ? 'an unknown libbpf (< 0.6)' : `libbpf ${version.major}.${version.minor}`;
 }
 
+/** compareReleases, with headers too old to say their release (undefined) older than any that do. */
 export function compareVersions(a: LibbpfRelease | undefined, b: LibbpfRelease | undefined): number {
   if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? -1 : 1;
-  return a.major - b.major || a.minor - b.minor;
+  return compareReleases(a, b);
 }
 
 /** `#define LIBBPF_MAJOR_VERSION 1` / `LIBBPF_MINOR_VERSION 4` of libbpf_version.h. */

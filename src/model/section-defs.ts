@@ -161,7 +161,12 @@ export function sectionSuggestions(section: string): string[] {
 }
 
 export function releaseAtLeast(version: LibbpfRelease, wanted: LibbpfRelease): boolean {
-  return version.major > wanted.major || (version.major === wanted.major && version.minor >= wanted.minor);
+  return compareReleases(version, wanted) >= 0;
+}
+
+/** Orders libbpf releases: negative when `a` is older than `b`, 0 when the same, positive when newer. */
+export function compareReleases(a: LibbpfRelease, b: LibbpfRelease): number {
+  return a.major - b.major || a.minor - b.minor;
 }
 
 /** Whether a libbpf of this release finds `section` in its own table. */
