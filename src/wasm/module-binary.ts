@@ -274,7 +274,8 @@ export function formatSignature(signature: FunctionSignature): string {
   return `(${signature.params.join(', ')})${results}`;
 }
 
-function leb(value: number): number[] {
+/** Unsigned LEB128, the encoding of every count, size and index in a module. */
+export function leb(value: number): number[] {
   const out: number[] = [];
   let rest = value;
   do {

@@ -3,22 +3,10 @@
  * types, imports (functions and memories), functions with raw bodies, a memory, a function table
  * filled with given functions, and exports.
  */
-import type { ValueType } from '../../src/wasm/module-binary.js';
+import { leb, type ValueType } from '../../src/wasm/module-binary.js';
 
 const VALUE: Record<ValueType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f };
 const KIND = { function: 0, table: 1, memory: 2, global: 3 } as const;
-
-export function leb(value: number): number[] {
-  const out: number[] = [];
-  let rest = value;
-  do {
-    let byte = rest % 128;
-    rest = Math.floor(rest / 128);
-    if (rest > 0) byte |= 0x80;
-    out.push(byte);
-  } while (rest > 0);
-  return out;
-}
 
 function name(text: string): number[] {
   const bytes = [...Buffer.from(text, 'utf8')];
