@@ -2,7 +2,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { EcliError } from '../errors.js';
-import { refuseCredentials } from './url-credentials.js';
+import { redactUrl, refuseCredentials } from './url-credentials.js';
 
 export interface FetchLimits {
   maxBytes: number;
@@ -137,8 +137,9 @@ function headersOf(response: IncomingMessage): Headers {
   return headers;
 }
 
+/** The URL in messages, query and fragment left out (redactUrl), and where it was redirected from. */
 function describeUrl(current: string, original: string): string {
-  return current === original ? original : `${current} (redirected from ${original})`;
+  return current === original ? redactUrl(original) : `${redactUrl(current)} (redirected from ${redactUrl(original)})`;
 }
 
 function nextUrl(current: string, location: string, where: () => string): string {
@@ -146,14 +147,14 @@ function nextUrl(current: string, location: string, where: () => string): string
   try {
     next = new URL(location, current);
   } catch {
-    throw new EcliError('NETWORK', `${where()}: redirect to an invalid URL ${JSON.stringify(location)}`);
+    throw new EcliError('NETWORK', `${where()}: redirect to an invalid URL ${JSON.stringify(redactUrl(location))}`);
   }
   refuseCredentials(next.href, `${where()}: redirect`);
   if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-    throw new EcliError('NETWORK', `${where()}: redirect to ${next.href}, which is not http(s)`);
+    throw new EcliError('NETWORK', `${where()}: redirect to ${redactUrl(next.href)}, which is not http(s)`);
   }
   if (next.protocol === 'http:' && new URL(current).protocol === 'https:') {
-    throw new EcliError('NETWORK', `${where()}: redirect from https to plain http (${next.href}) refused`);
+    throw new EcliError('NETWORK', `${where()}: redirect from https to plain http (${redactUrl(next.href)}) refused`);
   }
   return next.href;
 }

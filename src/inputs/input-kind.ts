@@ -15,7 +15,7 @@
 import { EcliError } from '../errors.js';
 import { lstatOrUndefined, statOrUndefined } from '../files/stat.js';
 import { hasOciPrefix, looksLikeReference } from './registry/reference.js';
-import { refuseCredentials } from './url-credentials.js';
+import { redactUrl, refuseCredentials } from './url-credentials.js';
 
 export type InputKind =
   | { kind: 'stdin' }
@@ -36,7 +36,7 @@ export function classifyInput(spec: string, exists: (path: string) => boolean = 
     return { kind: 'url', url: spec };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
-    throw new EcliError('USAGE', `cannot fetch ${spec}: only http://, https:// and oci:// (a registry reference) are supported`, {
+    throw new EcliError('USAGE', `cannot fetch ${redactUrl(spec)}: only http://, https:// and oci:// (a registry reference) are supported`, {
       hint: 'download the package and pass its path',
     });
   }

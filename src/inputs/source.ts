@@ -13,6 +13,7 @@ import { classifyInput } from './input-kind.js';
 import type { InputGate, InputToCheck } from './gate.js';
 import { parseSha256Pin, verifySha256 } from './digest.js';
 import { fetchBounded } from './fetch.js';
+import { redactUrl } from './url-credentials.js';
 import { parseManifest, verifyManifest, type PackManifest } from './manifest.js';
 import { readInputFile, readStreamBounded } from './read-file.js';
 import { extractTarball, isGzip, isTar, locatePackageTree } from './tarball.js';
@@ -155,7 +156,7 @@ async function readInput(spec: string, opts: ResolveOptions, pin: string | undef
     case 'url': {
       if (pin === undefined && opts.insecure !== true) {
         throw new EcliError('USAGE', 'refusing to run an unpinned URL: pass --sha256 <digest> (sha256 of the file) or --insecure, before the URL', {
-          hint: `download it once, check it, then pin it: curl -sL ${spec} | sha256sum`,
+          hint: `download it once, check it, then pin it: curl -sL ${redactUrl(spec) === spec ? spec : "'<the URL>'"} | sha256sum`,
         });
       }
       // One request (its redirects included) under one timer: the deadline already.
@@ -165,7 +166,8 @@ async function readInput(spec: string, opts: ResolveOptions, pin: string | undef
         maxRedirects: MAX_REDIRECTS,
         signal: opts.signal,
       });
-      return { source: spec, bytes, name: new URL(finalUrl).pathname, check: { kind: 'url', url: spec, bytes } };
+      // Messages name it without its query, which may be a signature (redactUrl).
+      return { source: redactUrl(spec), bytes, name: new URL(finalUrl).pathname, check: { kind: 'url', url: spec, bytes } };
     }
     case 'registry': {
       const { pullForRun } = await import('./registry/run-input.js');

@@ -9,6 +9,7 @@ import { EcliError } from '../errors.js';
 import { TRUST_HINT } from '../files/safe-path.js';
 import type { InputGate, InputToCheck } from '../inputs/gate.js';
 import { sha256Hex } from '../inputs/digest.js';
+import { redactUrl } from '../inputs/url-credentials.js';
 import { formatReference } from '../inputs/registry/reference.js';
 import { fetchSignature, loadPublicKeyFile, readSmallFile, readSmallFileIfExists } from './key-files.js';
 import { verificationKey, type VerificationKey } from './keys.js';
@@ -96,7 +97,7 @@ function subjectOf(input: InputToCheck): string {
     case 'file':
       return `${input.path} (sha256:${sha256Hex(input.bytes)})`;
     case 'url':
-      return `${input.url} (sha256:${sha256Hex(input.bytes)})`;
+      return `${redactUrl(input.url)} (sha256:${sha256Hex(input.bytes)})`;
     case 'bytes':
       return `${input.source} (sha256:${sha256Hex(input.bytes)})`;
     case 'source':
@@ -129,17 +130,17 @@ async function detachedSignature(
   if (given instanceof Uint8Array) return { text: Buffer.from(given).toString('utf8'), source: 'the signature given', missing: '' };
   if (given !== undefined) {
     const text = /^https?:\/\//i.test(given) ? await fetchNamedSignature(given) : readSmallFile(given, 'the signature');
-    return { text, source: given, missing: '' };
+    return { text, source: redactUrl(given), missing: '' };
   }
   const location = defaultSignatureLocation(input);
   if (location === undefined) return { text: undefined, source: '', missing: 'give its detached signature with --signature' };
-  if (input.kind === 'url') return { text: await fetchSignature(location), source: location, missing: `${location} answered 404` };
+  if (input.kind === 'url') return { text: await fetchSignature(location), source: redactUrl(location), missing: `${redactUrl(location)} answered 404` };
   return { text: readSmallFileIfExists(location, 'the signature'), source: location, missing: `${location} does not exist` };
 }
 
 async function fetchNamedSignature(url: string): Promise<string> {
   const text = await fetchSignature(url);
-  if (text === undefined) throw new EcliError('INPUT_NOT_FOUND', `cannot read the signature ${url}: HTTP 404`);
+  if (text === undefined) throw new EcliError('INPUT_NOT_FOUND', `cannot read the signature ${redactUrl(url)}: HTTP 404`);
   return text;
 }
 

@@ -10,6 +10,7 @@ import { EcliError } from '../errors.js';
 import { othersMayChange, TRUST_HINT } from '../files/safe-path.js';
 import { openLocatedForReading, readToEndBounded } from '../files/safe-read.js';
 import { requestBounded } from '../inputs/fetch.js';
+import { redactUrl } from '../inputs/url-credentials.js';
 import { parsePublicKey, type VerificationKey } from './keys.js';
 
 /** Keys and signatures are a few hundred bytes; anything past this is not one. */
@@ -74,6 +75,7 @@ export function loadPublicKeyFile(path: string): VerificationKey {
 export async function fetchSignature(url: string): Promise<string | undefined> {
   const response = await requestBounded(url, {}, { maxBytes: MAX_KEY_FILE_BYTES, timeoutMs: SIGNATURE_TIMEOUT_MS, maxRedirects: MAX_REDIRECTS });
   if (response.status === 404 || response.status === 410) return undefined;
-  if (response.status < 200 || response.status > 299) throw new EcliError('NETWORK', `GET ${url}: HTTP ${response.status} ${response.statusText}`.trimEnd());
+  if (response.status < 200 || response.status > 299)
+    throw new EcliError('NETWORK', `GET ${redactUrl(url)}: HTTP ${response.status} ${response.statusText}`.trimEnd());
   return Buffer.from(response.bytes).toString('utf8');
 }

@@ -26,6 +26,12 @@ export interface TokenRegistryOptions {
   password?: string;
   /** The layer's title annotation (the file name a registry may suggest); `package.json` by default. */
   layerTitle?: string;
+  /**
+   * Blob GETs are redirected (307) to `/storage/<digest>` with a pre-signed query carrying
+   * PRESIGNED_SECRET, as registries backed by S3 do; that storage `serves` the blob, or `hangs-up`
+   * without an answer.
+   */
+  presignedStorage?: 'serves' | 'hangs-up';
 }
 
 export interface TokenRegistry {
@@ -46,6 +52,8 @@ export interface LoggedRequest {
 export const TOKEN_REGISTRY_SCRIPT = fileURLToPath(import.meta.url);
 export const SERVED_PACKAGE = new TextEncoder().encode(syntheticPackageText('netns_bpf'));
 const TOKEN = 'netns-token';
+/** The signature in the query of the storage URLs blobs are redirected to (presignedStorage): no message may show it. */
+export const PRESIGNED_SECRET = 'wJalrXUtnFEMIK7MDENGbPxRfiCY4e5a0c2b8d';
 
 function serve(options: TokenRegistryOptions, req: IncomingMessage, res: ServerResponse): void {
   const artifact = buildArtifact(SERVED_PACKAGE, 'json', options.layerTitle ?? 'package.json', { name: 'netns', version: '1.0.0' });
@@ -63,8 +71,14 @@ function serve(options: TokenRegistryOptions, req: IncomingMessage, res: ServerR
   if (/^\/v2\/.+\/manifests\/v1$/.test(url.pathname)) {
     return void res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(artifact.manifest);
   }
-  const blob = [artifact.config, artifact.layer].find((b) => url.pathname.endsWith(`/blobs/${b.descriptor.digest}`));
-  if (blob === undefined) return void res.writeHead(404).end();
+  const stored = url.pathname.startsWith('/storage/');
+  const blob = [artifact.config, artifact.layer].find((b) => url.pathname.endsWith(`${stored ? '/storage/' : '/blobs/'}${b.descriptor.digest}`));
+  if (blob === undefined || (stored && options.presignedStorage === undefined)) return void res.writeHead(404).end();
+  if (stored && options.presignedStorage === 'hangs-up') return void req.socket.destroy();
+  if (!stored && options.presignedStorage !== undefined) {
+    const query = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20261207%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=${PRESIGNED_SECRET}`;
+    return void res.writeHead(307, { location: `/storage/${blob.descriptor.digest}?${query}` }).end();
+  }
   res.writeHead(200, { 'content-length': String(blob.bytes.length) }).end(blob.bytes);
 }
 

@@ -1,16 +1,17 @@
 /**
- * Hostile setups around the registry commands that need root: registries and token services on
- * off-host addresses (inside a private network namespace, so nothing leaves this machine).
+ * Hostile setups around the registry commands: registries and token services on off-host
+ * addresses (inside a private network namespace, so nothing leaves this machine; needs root), and
+ * storage that a registry redirects downloads to with a pre-signed URL.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ecliPath } from '../helpers/ecli-process.js';
+import { ecliPath, runTool } from '../helpers/ecli-process.js';
 import { haveRoot } from '../helpers/env.js';
 import { haveCommands, sleep, tempDir } from '../helpers/examples.js';
 import { privateNetns } from '../helpers/netns.js';
-import { SERVED_PACKAGE, spawnTokenRegistry } from '../helpers/token-registry.js';
+import { PRESIGNED_SECRET, SERVED_PACKAGE, spawnTokenRegistry } from '../helpers/token-registry.js';
 
 const USER = 'robot';
 const PASSWORD = 'clear-text-secret';
@@ -68,4 +69,25 @@ test('a plain-http registry off this host: credentials go to an http token realm
       );
     });
   }
+});
+
+test('a blob redirected to pre-signed storage that hangs up: pull fails with one line naming the storage URL without its signature', async (t) => {
+  const registry = await spawnTokenRegistry(t, { listen: ['127.0.0.1:0'], presignedStorage: 'hangs-up' });
+  const dir = tempDir(t, 'ecli-pulled-');
+  const pulled = runTool(ecliPath, ['pull', '-o', `${dir}/`, `${registry.addresses[0]}/tools/x:v1`]);
+  assert.equal(pulled.status, 12, pulled.stderr);
+  const [error, ...rest] = pulled.stderr.split('\n').filter((line) => line.startsWith('ecli: error:'));
+  assert.deepEqual(rest, [], pulled.stderr);
+  assert.match(
+    error!,
+    /^ecli: error: GET http:\/\/127\.0\.0\.1:\d+\/storage\/sha256:[0-9a-f]{64}\?… \(redirected from http:\/\/127\.0\.0\.1:\d+\/v2\/tools\/x\/blobs\/sha256:[0-9a-f]{64}\): /,
+  );
+  assert.ok(!`${pulled.stdout}${pulled.stderr}`.includes(PRESIGNED_SECRET), pulled.stderr);
+  assert.ok(!pulled.stderr.includes('X-Amz-Credential'), pulled.stderr);
+  await sleep(100); // the server's last log lines
+  assert.ok(
+    registry.requests().some((r) => r.url.includes(PRESIGNED_SECRET)),
+    'ecli followed the redirect with the signature: only its messages leave it out',
+  );
+  assert.deepEqual(readdirSync(dir), [], 'nothing was written');
 });

@@ -13,6 +13,7 @@ import { syntheticPackageText } from '../helpers/synthetic-package.js';
 import { errorWith } from '../helpers/assertions.js';
 
 const PACKAGE = Buffer.from(syntheticPackageText('served_bpf'));
+const SIGNATURE = 'c2lnbmF0dXJlLXRoYXQtbXVzdC1ub3QtbGVhaw';
 const TARBALL = gzipSync(buildTar([{ path: 'package.json', data: PACKAGE }]));
 
 let server: Server;
@@ -30,6 +31,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   if (redirect) {
     const n = Number(redirect[1]);
     res.writeHead(302, { location: n <= 1 ? '/package.json' : `/hop/${n - 1}` }).end();
+    return;
+  }
+  if (url.startsWith('/package.json?')) {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(PACKAGE);
     return;
   }
   switch (url) {
@@ -62,6 +67,16 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       return;
     case '/hop-with-credentials':
       res.writeHead(302, { location: `http://someone:hunter2@${req.headers.host}/package.json` }).end();
+      return;
+    case '/hop-to-signed':
+      // As a registry or a CDN sends a download to pre-signed storage: the query is the credential.
+      res.writeHead(302, { location: `/expired.json?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=${SIGNATURE}` }).end();
+      return;
+    case '/hop-to-signed-elsewhere':
+      res.writeHead(302, { location: `http://127.0.0.1:1/blob?sig=${SIGNATURE}` }).end();
+      return;
+    case '/hop-to-signed-ftp':
+      res.writeHead(302, { location: `ftp://127.0.0.1/blob?sig=${SIGNATURE}` }).end();
       return;
     case '/hop-to-missing':
       res.writeHead(301, { location: '/missing.json' }).end();
@@ -240,4 +255,31 @@ test('a URL or a redirect carrying a user name and password is refused without s
       new RegExp(`^GET ${base}/hop-with-credentials: redirect to ${base}/package.json: the URL carries a user name or password, which ecli does not send$`),
     ),
   );
+});
+
+test('no message shows the query of a URL, typed or redirected to: it may be a signature', async () => {
+  const typed = `${base}/package.json?token=${SIGNATURE}`;
+  const resolved = await resolvePackageSource(typed, { insecure: true });
+  assert.equal(resolved.source, `${base}/package.json?…`, 'the package is named without the query');
+  const leaks = (error: Error & { hint?: string }): boolean => `${error.message} ${error.hint ?? ''}`.includes(SIGNATURE);
+  await assert.rejects(resolvePackageSource(typed, { sha256: '0'.repeat(64) }), (error: Error) => {
+    assert.match(error.message, new RegExp(`^sha256 mismatch for ${base}/package\\.json\\?…: expected 0{64}, got [0-9a-f]{64}$`));
+    return !leaks(error);
+  });
+  await assert.rejects(resolvePackageSource(typed), (error: Error & { hint?: string }) => {
+    assert.match(error.hint ?? '', /curl -sL '<the URL>' \| sha256sum$/);
+    return !leaks(error);
+  });
+  const refusals: [string, RegExp][] = [
+    [`${base}/hop-to-signed`, new RegExp(`^GET ${base}/expired\\.json\\?… \\(redirected from ${base}/hop-to-signed\\): HTTP 404 Not Found$`)],
+    [`${base}/hop-to-signed-elsewhere`, /^GET http:\/\/127\.0\.0\.1:1\/blob\?… \(redirected from .*\): connect ECONNREFUSED 127\.0\.0\.1:1$/],
+    [`${base}/hop-to-signed-ftp`, /: redirect to ftp:\/\/127\.0\.0\.1\/blob\?…, which is not http\(s\)$/],
+  ];
+  for (const [url, message] of refusals) {
+    await assert.rejects(resolvePackageSource(url, { insecure: true }), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'NETWORK');
+      assert.match(error.message, message);
+      return !leaks(error);
+    });
+  }
 });

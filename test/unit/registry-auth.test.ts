@@ -17,6 +17,7 @@ import { parseReference } from '../../src/inputs/registry/reference.js';
 import { pullPackage, pushArtifact } from '../../src/inputs/registry/transfer.js';
 import { errorWith } from '../helpers/assertions.js';
 import { syntheticPackageText } from '../helpers/synthetic-package.js';
+import { PRESIGNED_SECRET, SERVED_PACKAGE, startTokenRegistry } from '../helpers/token-registry.js';
 
 const USER = 'robot';
 const PASSWORD = 'pa55-w0rd';
@@ -315,4 +316,35 @@ test('an unknown tag is INPUT_NOT_FOUND with the registry error', async () => {
     pullPackage(parseReference(`${host}/tools/x:nope`), MAX, { env: envWith(PASSWORD) }),
     errorWith('INPUT_NOT_FOUND', new RegExp(`^cannot pull ${host}/tools/x:nope: ${host}/tools/x has no tag nope \\(MANIFEST_UNKNOWN: manifest unknown\\)$`)),
   );
+});
+
+test('a blob redirected to pre-signed storage that hangs up: the error names the storage URL without its signature', async () => {
+  const storage = await startTokenRegistry({ listen: ['127.0.0.1:0'], presignedStorage: 'hangs-up' });
+  try {
+    await assert.rejects(pullPackage(parseReference(`${storage.addresses[0]}/tools/x:v1`), MAX, {}), (error: Error & { code?: string; hint?: string }) => {
+      assert.equal(error.code, 'NETWORK');
+      assert.match(
+        error.message,
+        /^GET http:\/\/127\.0\.0\.1:\d+\/storage\/sha256:[0-9a-f]{64}\?… \(redirected from http:\/\/127\.0\.0\.1:\d+\/v2\/tools\/x\/blobs\/sha256:[0-9a-f]{64}\): /,
+      );
+      assert.ok(!`${error.message} ${error.hint}`.includes(PRESIGNED_SECRET), error.message);
+      return true;
+    });
+    assert.ok(
+      storage.requests.some((r) => r.url.includes(PRESIGNED_SECRET)),
+      'the storage URL was requested with its signature: only messages leave it out',
+    );
+  } finally {
+    storage.close();
+  }
+});
+
+test('a blob redirected to pre-signed storage that serves it is pulled', async () => {
+  const storage = await startTokenRegistry({ listen: ['127.0.0.1:0'], presignedStorage: 'serves' });
+  try {
+    const pulled = await pullPackage(parseReference(`${storage.addresses[0]}/tools/x:v1`), MAX, {});
+    assert.deepEqual(Buffer.from(pulled.bytes), Buffer.from(SERVED_PACKAGE));
+  } finally {
+    storage.close();
+  }
 });

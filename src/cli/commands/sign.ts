@@ -10,6 +10,7 @@ import { readInputFile } from '../../inputs/read-file.js';
 import { getManifest } from '../../inputs/registry/api.js';
 import { RegistryClient } from '../../inputs/registry/client.js';
 import { classifyInput } from '../../inputs/input-kind.js';
+import { redactUrl } from '../../inputs/url-credentials.js';
 import { formatReference, parseReference } from '../../inputs/registry/reference.js';
 import { DEFAULT_MAX_BYTES } from '../../inputs/source.js';
 import { readSmallFile } from '../../signing/key-files.js';
@@ -31,7 +32,7 @@ export interface SignCommandOptions {
 export async function runSign(target: string, opts: SignCommandOptions, io: CommandIo): Promise<void> {
   const input = classifyInput(target);
   if (input.kind === 'url' || input.kind === 'stdin') {
-    throw new EcliError('USAGE', `cannot sign ${target === '-' ? 'stdin' : target}: sign a registry reference or a local file`, {
+    throw new EcliError('USAGE', `cannot sign ${target === '-' ? 'stdin' : redactUrl(target)}: sign a registry reference or a local file`, {
       hint: 'download the file, sign it, and publish its .sig beside it',
     });
   }

@@ -9,6 +9,7 @@ import { parseChallenge, type Challenge } from './challenge.js';
 import { findCredentials, type CredentialLookup, type Credentials } from './credentials.js';
 import { isObject } from './json.js';
 import { isLoopbackRegistry } from './reference.js';
+import { redactUrl } from '../url-credentials.js';
 
 export type Access = 'pull' | 'push' | 'login';
 
@@ -159,7 +160,7 @@ export class RegistryClient {
     try {
       url = new URL(realm);
     } catch {
-      throw new EcliError('NETWORK', `${this.registry} names an invalid token realm ${JSON.stringify(realm)}`);
+      throw new EcliError('NETWORK', `${this.registry} names an invalid token realm ${JSON.stringify(redactUrl(realm))}`);
     }
     if (!this.mayFetchTokenFrom(url)) {
       throw new EcliError(
