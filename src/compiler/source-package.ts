@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync,
 import { arch, release, version } from 'node:os';
 import path from 'node:path';
 import { EcliError } from '../errors.js';
+import { statOrUndefined } from '../files/stat.js';
 import { cacheRoot, ensureDir, fileIdentity } from './cache.js';
 import type { EccLogger } from './ecc.js';
 import { objectBaseName } from './naming.js';
@@ -56,6 +57,12 @@ export async function packageForSource(options: SourcePackageOptions): Promise<S
     throw new EcliError('INPUT_NOT_FOUND', `cannot read ${source}: no such file`, { hint: 'check the path of the C source' });
   }
   const header = headerFor(source, options.header);
+  if (header !== undefined && statOrUndefined(header)?.isFile() !== true) {
+    const what = statOrUndefined(header) === undefined ? 'no such file' : 'not a regular file';
+    throw new EcliError('INPUT_NOT_FOUND', `cannot read the header ${header}: ${what}`, {
+      hint: 'check the path given to --header (the header declaring the structs the program exports)',
+    });
+  }
   const key = cacheKey(source, header, `${TOOL_NAME} ${TOOL_VERSION} ${fileIdentity(options.ecliFile)}`, env);
   const packagesDir = path.join(cacheRoot(env), 'packages');
   const entry = path.join(packagesDir, key);
@@ -116,7 +123,8 @@ function localHeaders(source: string): string[] {
       hint: 'compile it with ecc and run the package.json it writes',
     });
   }
-  return names.map((name) => path.join(dir, name)).filter((file) => statSync(file).isFile());
+  // A dangling link or a folder named x.h is nothing clang could include: left out, not a crash.
+  return names.map((name) => path.join(dir, name)).filter((file) => statOrUndefined(file)?.isFile() === true);
 }
 
 /** Path, size and mtime of each file in `dir`, or that there is no such folder. */
