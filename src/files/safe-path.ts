@@ -49,6 +49,20 @@ export const TRUST_HINT =
  * files whose content decides what ecli trusts.
  */
 export function locate(path: string, verb: string, hint?: string, trusted = false): Located {
+  return walk(path, verb, hint, trusted, false);
+}
+
+/**
+ * The folder `path` itself, held open, walked as locate walks (another user's symlink anywhere on
+ * the way refused, `path`'s own last component included): for a check made before the name of
+ * the file to write into it is known. Refusals are USAGE errors naming `path`.
+ */
+export function locateFolder(path: string, verb: string, hint?: string): HeldFolder {
+  return walk(path, verb, hint, false, true).folder;
+}
+
+/** locate, or with `intoFolder` locateFolder (every component a folder to enter; `name` is then empty). */
+function walk(path: string, verb: string, hint: string | undefined, trusted: boolean, intoFolder: boolean): Located {
   const fail = (what: string, failHint = hint): never => {
     throw new EcliError('USAGE', `cannot ${verb} ${path}: ${what}`, failHint === undefined ? {} : { hint: failHint });
   };
@@ -59,7 +73,7 @@ export function locate(path: string, verb: string, hint?: string, trusted = fals
       fail(`${held.path === '/' ? 'the root folder' : `its folder ${held.path}`} ${why}, so another user could change what is read`, TRUST_HINT);
     }
   };
-  if (path === '' || path.endsWith('/')) fail('it is a folder');
+  if (!intoFolder && (path === '' || path.endsWith('/'))) fail('it is a folder');
   const euid = process.geteuid?.() ?? 0;
   // Relative paths start at the working folder, which getcwd names without symlinks.
   let pending = components(path.startsWith('/') ? path : `${process.cwd()}/${path}`);
@@ -70,8 +84,8 @@ export function locate(path: string, verb: string, hint?: string, trusted = fals
   try {
     for (;;) {
       const name = pending.shift();
-      if (name === undefined) return fail('it is a folder');
-      const last = pending.length === 0;
+      if (name === undefined) return intoFolder ? { folder, name: '', linkText: undefined } : fail('it is a folder');
+      const last = pending.length === 0 && !intoFolder;
       if (name === '..') {
         folder = enter(folder, name, parentPath(folder.path), fail);
         checked(folder);
@@ -97,7 +111,7 @@ export function locate(path: string, verb: string, hint?: string, trusted = fals
           checked(folder);
         }
         pending = [...components(target), ...pending];
-        if (pending.length === 0) fail(`${shown} leads to a folder`);
+        if (pending.length === 0 && !intoFolder) fail(`${shown} leads to a folder`);
         continue;
       }
       if (last) {

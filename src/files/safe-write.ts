@@ -18,11 +18,25 @@
  * - Devices, FIFOs, sockets and folders are never written to.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { EcliError } from '../errors.js';
-import { locate, type HeldFolder } from './safe-path.js';
+import { locate, locateFolder, type HeldFolder } from './safe-path.js';
 import { lstatOrUndefined, statOrUndefined } from './stat.js';
 
 export interface SafeWriteOptions {
@@ -104,22 +118,59 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 }
 
 /** A file-system error while writing `target`, as a typed error saying what was kept. */
-export function writeError(target: string, error: unknown, existed: boolean): EcliError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const why =
-    code === 'ENOSPC'
-      ? 'no space left on device'
-      : code === 'EDQUOT'
-        ? 'disk quota exceeded'
-        : code === 'EACCES' || code === 'EPERM'
-          ? `permission denied in ${dirname(target)}`
-          : code === 'EROFS'
-            ? 'read-only file system'
-            : code === 'EIO'
-              ? 'input/output error'
-              : (error as Error).message;
+export function writeError(target: string, error: unknown, existed: boolean, hint?: string): EcliError {
   const kept = existed ? 'the existing file is unchanged' : 'nothing was written';
-  return new EcliError('RUNTIME', `cannot write ${target}: ${why}; ${kept}`, { cause: error });
+  return new EcliError('RUNTIME', `cannot write ${target}: ${failureReason(error, ` in ${dirname(target)}`)}; ${kept}`, {
+    cause: error,
+    ...(hint === undefined ? {} : { hint }),
+  });
+}
+
+/** Why a write failed, in a few words; `where` follows "permission denied". */
+function failureReason(error: unknown, where: string): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') return 'no space left on device';
+  if (code === 'EDQUOT') return 'disk quota exceeded';
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied${where}`;
+  if (code === 'EROFS') return 'read-only file system';
+  if (code === 'EIO') return 'input/output error';
+  return (error as Error).message;
+}
+
+/**
+ * The checks writeFileSafely makes of `path` before it writes (symlinks, what is there, whether
+ * it may be replaced, whether its folder can be written), made now and nothing written: for a
+ * command that downloads before it writes (pull), so that a destination it would refuse is
+ * refused before anything is downloaded. writeFileSafely makes them again when it writes.
+ */
+export function checkWritable(path: string, options: SafeWriteOptions): void {
+  const plan = planWrite(path, options);
+  try {
+    accessSync(plan.folder.entry('.'), constants.W_OK);
+  } catch (error) {
+    throw writeError(plan.path, error, plan.existing !== undefined, options.hint);
+  } finally {
+    plan.folder.close();
+  }
+}
+
+/**
+ * What can be checked of a write into `folder` before the file's name is known: no other user's
+ * symlink on the way, and a folder ecli can write (not read-only, not another user's 0755 one
+ * when ecli is not root).
+ */
+export function checkFolderWritable(folder: string, hint?: string): void {
+  const held = locateFolder(folder, 'write into', hint);
+  try {
+    accessSync(held.entry('.'), constants.W_OK);
+  } catch (error) {
+    throw new EcliError('RUNTIME', `cannot write into ${folder}: ${failureReason(error, '')}; nothing was written`, {
+      cause: error,
+      ...(hint === undefined ? {} : { hint }),
+    });
+  } finally {
+    held.close();
+  }
 }
 
 interface Plan {

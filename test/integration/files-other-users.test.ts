@@ -6,12 +6,12 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ecliPath, runTool, type Completed } from '../helpers/ecli-process.js';
 import { haveRoot } from '../helpers/env.js';
-import { tempDir } from '../helpers/examples.js';
+import { sleep, tempDir } from '../helpers/examples.js';
 import { syntheticPackageText } from '../helpers/synthetic-package.js';
 import { SERVED_PACKAGE, spawnTokenRegistry } from '../helpers/token-registry.js';
 import { temporaryUser, type TestUser } from '../helpers/users.js';
@@ -67,6 +67,12 @@ test("pull and pack refuse another user's symlink at the name they write, chosen
   assertRefusedLink(runTool(ecliPath, ['pull', '--force', '-o', `${shared}/`, reference]), 2, path.join(shared, 'x.json'), user);
   assertRefusedLink(runTool(ecliPath, ['pull', '-o', path.join(shared, 'x.json'), reference]), 2, path.join(shared, 'x.json'), user);
   assertRefusedLink(runTool(ecliPath, ['pull', '--force', reference], { cwd: shared }), 2, path.join(shared, 'x.json'), user);
+  await sleep(100); // the server's last log lines
+  assert.deepEqual(
+    registry.requests().filter((r) => r.url.includes('/blobs/')),
+    [],
+    'refused before the package was downloaded',
+  );
   const pkg = path.join(tempDir(t, 'ecli-pkg-'), 'package.json');
   writeFileSync(pkg, syntheticPackageText('demo_bpf'));
   plant(user, path.join(shared, 'demo.tar.gz'), victim);
@@ -93,12 +99,23 @@ test("another user's symlink to a folder on the way is refused too: pull -o, pac
   for (const args of [
     ['pull', '-o', `${build}/`, reference],
     ['pull', '--force', '-o', `${build}/`, reference],
-    ['pull', '-o', path.join(build, 'x.json'), reference],
   ]) {
+    // Before the manifest says the file's extension: the folder is refused.
     const pulled = runTool(ecliPath, args);
     assert.equal(pulled.status, 2, pulled.stderr);
-    assert.match(pulled.stderr, refusal('x.json'));
+    assert.match(
+      pulled.stderr,
+      new RegExp(
+        `^ecli: error: cannot write into ${build}: ${build} is a symlink owned by uid ${user.uid}, and ecli follows only its own user's or root's symlinks$`,
+        'm',
+      ),
+    );
   }
+  const named = runTool(ecliPath, ['pull', '-o', path.join(build, 'x.json'), reference]);
+  assert.equal(named.status, 2, named.stderr);
+  assert.match(named.stderr, refusal('x.json'));
+  await sleep(100); // the server's last log lines
+  assert.deepEqual(registry.requests(), [], 'refused before any request');
   const pkg = path.join(tempDir(t, 'ecli-pkg-'), 'package.json');
   writeFileSync(pkg, syntheticPackageText('demo_bpf'));
   const packed = runTool(ecliPath, ['pack', pkg, '-o', `${build}/`]);
@@ -129,6 +146,36 @@ test('a file another user owns, named with -o, is replaced with its owner and mo
   const stats = statSync(owned);
   assert.deepEqual([stats.uid, stats.gid, stats.mode & 0o777], [user.uid, user.gid, 0o640]);
   assert.deepEqual(readdirSync(shared), ['owned.json'], 'no temporary file is left');
+});
+
+test('pull run by a user who cannot write the folder is refused before any request', async (t) => {
+  if (!haveRoot(t)) return;
+  const user = temporaryUser(t);
+  const registry = await spawnTokenRegistry(t, { listen: ['127.0.0.1:0'] });
+  const rootOnly = tempDir(t, 'ecli-root-folder-');
+  chmodSync(rootOnly, 0o755);
+  const dockerConfig = tempDir(t, 'ecli-docker-');
+  chownSync(dockerConfig, user.uid, user.gid);
+  for (const args of [['pull'], ['pull', '-o', `${rootOnly}/`], ['pull', '-o', path.join(rootOnly, 'x.json')]]) {
+    const pulled = spawnSync(ecliPath, [...args, `${registry.addresses[0]}/tools/x:v1`], {
+      cwd: rootOnly,
+      uid: user.uid,
+      gid: user.gid,
+      env: { ...process.env, HOME: dockerConfig, DOCKER_CONFIG: dockerConfig },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(pulled.status, 9, pulled.stderr);
+    assert.match(
+      pulled.stderr,
+      args.length === 3 && !args[2]!.endsWith('/')
+        ? new RegExp(`^ecli: error: cannot write ${rootOnly}/x\\.json: permission denied in ${rootOnly}; nothing was written$`, 'm')
+        : new RegExp(`^ecli: error: cannot write into ${rootOnly}: permission denied; nothing was written$`, 'm'),
+    );
+  }
+  await sleep(100); // the server's last log lines
+  assert.deepEqual(registry.requests(), [], 'refused before any request');
+  assert.deepEqual(readdirSync(rootOnly), []);
 });
 
 /** `ecli login` to `registry` with DOCKER_CONFIG=`dir`; `beforePassword` runs once its pid is known. */

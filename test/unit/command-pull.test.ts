@@ -1,7 +1,7 @@
 /**
  * `ecli pull` names its file after the repository the user typed, never after the registry's
- * title annotation, and replaces nothing it was not told to: against a registry on 127.0.0.1
- * whose layer is titled `package.json` or `Makefile`.
+ * title annotation, and replaces nothing it was not told to, refusing before it downloads the
+ * package: against a registry on 127.0.0.1 whose layer is titled `package.json` or `Makefile`.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -100,4 +100,43 @@ test('the refusal says how to replace the file or pull elsewhere', async () => {
     return true;
   });
   assert.equal(readFileSync(join(dir, 'x.json'), 'utf8'), 'mine');
+});
+
+/** The requests `registry` received while `action` ran. */
+async function requestsDuring(registry: TokenRegistry, action: () => Promise<unknown>): Promise<string[]> {
+  const before = registry.requests.length;
+  await action();
+  return registry.requests.slice(before).map((r) => `${r.method} ${r.url}`);
+}
+
+test('an existing file of the chosen name is refused before the package is downloaded: no blob is requested', async () => {
+  const dir = project('early');
+  writeFileSync(join(dir, 'x.json'), 'mine');
+  const reference = `${registries.packageJson.addresses[0]}/tools/x:v1`;
+  for (const output of [undefined, `${dir}/`]) {
+    const made = await requestsDuring(registries.packageJson, () =>
+      assert.rejects(pull(reference, dir, output === undefined ? {} : { output }), errorWith('USAGE', /^cannot write .*\/x\.json: it already exists/)),
+    );
+    assert.ok(
+      made.some((r) => r.startsWith('GET /v2/tools/x/manifests/')),
+      `the manifest says the layer's media type, which gives the name: ${made.join(', ')}`,
+    );
+    assert.deepEqual(
+      made.filter((r) => r.includes('/blobs/')),
+      [],
+      'no blob was requested',
+    );
+  }
+  assert.equal(readFileSync(join(dir, 'x.json'), 'utf8'), 'mine');
+});
+
+test('-o into a folder that does not exist is refused before any request', async () => {
+  const dir = project('nowhere');
+  const reference = `${registries.packageJson.addresses[0]}/tools/x:v1`;
+  for (const output of [join(dir, 'missing/'), join(dir, 'missing', 'x.json')]) {
+    const made = await requestsDuring(registries.packageJson, () =>
+      assert.rejects(pull(reference, dir, { output }), errorWith('USAGE', /^cannot write into .*missing\/?: no such folder$/)),
+    );
+    assert.deepEqual(made, [], 'nothing was asked of the registry');
+  }
 });

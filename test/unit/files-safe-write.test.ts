@@ -1,7 +1,8 @@
 /**
  * src/files/safe-write on a real file system: new files with O_EXCL and their mode, replaced
  * files keep theirs, the caller's own symlinks written through, refusals, a file that appears
- * while writing left alone, and no temporary file left behind. Other users' symlinks are tested
+ * while writing left alone, and no temporary file left behind; the same checks made ahead of a
+ * write (checkWritable, checkFolderWritable). Other users' symlinks are tested
  * with real users in test/integration/files-other-users.test.ts.
  */
 import { after, test } from 'node:test';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { writeFileSafely, writeFileSafelySync } from '../../src/files/safe-write.js';
+import { checkFolderWritable, checkWritable, writeFileSafely, writeFileSafelySync } from '../../src/files/safe-write.js';
 import { errorWith } from '../helpers/assertions.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ecli-safe-write-'));
@@ -144,4 +145,29 @@ test('a folder on the way swapped for a symlink while the file is written redire
   assert.equal(readFileSync(join(dir, 'moved', 'out.json'), 'utf8'), 'ours');
   assert.deepEqual(readdirSync(join(dir, 'moved')), ['out.json'], 'no temporary file is left');
   assert.deepEqual(readdirSync(elsewhere), [], 'nothing reached the folder the link points to');
+});
+
+test('checkWritable refuses what writeFileSafely would, and writes nothing', () => {
+  const dir = folder('ahead');
+  writeFileSync(join(dir, 'Makefile'), 'mine');
+  assert.throws(
+    () => checkWritable(join(dir, 'Makefile'), { existing: 'refuse', refuseHint: 'pass --force' }),
+    errorWith('USAGE', /^cannot write .*Makefile: it already exists, and ecli replaces only a file it was told to$/),
+  );
+  assert.throws(() => checkWritable(dir, { existing: 'replace' }), errorWith('USAGE', /it is a folder$/));
+  checkWritable(join(dir, 'Makefile'), { existing: 'replace' });
+  checkWritable(join(dir, 'new.json'), { existing: 'refuse' });
+  assert.deepEqual(readdirSync(dir), ['Makefile']);
+  assert.equal(readFileSync(join(dir, 'Makefile'), 'utf8'), 'mine');
+});
+
+test("checkFolderWritable: a folder, through its owner's symlink too; a missing folder or a file is refused", () => {
+  const dir = folder('into');
+  writeFileSync(join(dir, 'file'), '');
+  symlinkSync(dir, join(root, 'into-link'));
+  checkFolderWritable(dir);
+  checkFolderWritable(join(root, 'into-link'));
+  assert.throws(() => checkFolderWritable(join(dir, 'missing')), errorWith('USAGE', /^cannot write into .*missing: its folder .*missing does not exist$/));
+  assert.throws(() => checkFolderWritable(join(dir, 'file')), errorWith('USAGE', /^cannot write into .*file: .*file is not a folder$/));
+  assert.deepEqual(readdirSync(dir), ['file']);
 });

@@ -3,11 +3,13 @@
  * for byte, its digest checked, to `<repository>.<json|tar|tar.gz|wasm>` in the current folder, or
  * to `-o` (a file, or a folder to write that name into). A file named by `-o` is replaced; the
  * name pull chose replaces nothing unless `--force` says so: a registry never overwrites the user's
- * package.json or Makefile.
+ * package.json or Makefile. A destination it would refuse is refused before anything is downloaded.
  */
-import { writeFileSafely } from '../../files/safe-write.js';
+import { dirname } from 'node:path';
+import { checkFolderWritable, checkWritable, writeFileSafely, type SafeWriteOptions } from '../../files/safe-write.js';
 import { EcliError } from '../../errors.js';
 import { DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_MS } from '../../inputs/source.js';
+import { pulledFileStem } from '../../inputs/registry/artifact.js';
 import { formatReference, parseReference } from '../../inputs/registry/reference.js';
 import { pullPackage } from '../../inputs/registry/transfer.js';
 import { loadSigningGate } from '../../signing/options.js';
@@ -29,6 +31,17 @@ export interface PullCommandOptions {
 
 export async function runPull(reference: string, opts: PullCommandOptions, io: CommandIo): Promise<void> {
   const ref = parseReference(reference);
+  const destination = (fileName: string): { path: string; named: boolean; options: SafeWriteOptions } => {
+    const output = resolveOutput(opts.output, fileName, opts.cwd ?? process.cwd(), []);
+    const refuseHint = `to replace it: ecli pull -o ${output.path} ${reference} (or --force); or pull into another folder: ecli pull -o <folder>/ ${reference}`;
+    return { ...output, options: { existing: output.named || opts.force === true ? 'replace' : 'refuse', refuseHint, hint: OUTPUT_HINT } };
+  };
+  // Before any request: a file -o names, else the folder (the name pull chooses ends with the
+  // extension of the layer's media type, known from the manifest: checked then, before the
+  // layer is downloaded, and again when it is written).
+  const early = destination(pulledFileStem(ref.repository));
+  if (early.named) checkWritable(early.path, early.options);
+  else checkFolderWritable(dirname(early.path), OUTPUT_HINT);
   const gate = await loadSigningGate({
     verifyKeys: opts.verifyKeys ?? [],
     policy: false,
@@ -37,18 +50,18 @@ export async function runPull(reference: string, opts: PullCommandOptions, io: C
   const stop = new AbortController();
   const pulled = await pullPackage(ref, DEFAULT_MAX_BYTES, {
     signal: stop.signal,
+    beforeDownload: (fileName) => {
+      const chosen = destination(fileName);
+      checkWritable(chosen.path, chosen.options);
+    },
     ...(opts.plainHttp ? { plainHttp: true } : {}),
     ...(gate === undefined
       ? {}
       : { checkManifest: (client, digest) => checkWithinDeadline(reference, stop, () => gate({ kind: 'registry', reference: ref, digest, client })) }),
   });
   if (ref.digest === undefined) io.stderr.write(`ecli: ${formatReference(ref)} is ${formatReference({ ...ref, digest: pulled.digest })}\n`);
-  const output = resolveOutput(opts.output, pulled.fileName, opts.cwd ?? process.cwd(), []);
-  await writeFileSafely(output.path, pulled.bytes, {
-    existing: output.named || opts.force === true ? 'replace' : 'refuse',
-    refuseHint: `to replace it: ecli pull -o ${output.path} ${reference} (or --force); or pull into another folder: ecli pull -o <folder>/ ${reference}`,
-    hint: OUTPUT_HINT,
-  });
+  const output = destination(pulled.fileName);
+  await writeFileSafely(output.path, pulled.bytes, output.options);
   if (isWasmModule(pulled.bytes)) io.stderr.write(`ecli: ${escapeControls(output.path)} is ${wasmModuleSummary(pulled.bytes, output.path)}\n`);
   io.stdout.write(`wrote ${output.path}\n`);
 }

@@ -145,9 +145,14 @@ export function packageLayer(manifestBytes: Uint8Array, source: string): Descrip
  * does not choose names in the user's folder (package.json, Makefile, a tool's config file).
  */
 export function pulledFileName(repository: string, layer: Descriptor): string {
-  const base = repository.slice(repository.lastIndexOf('/') + 1);
+  const base = pulledFileStem(repository);
   const extension = extensionOf(layer.mediaType);
   return base.endsWith(extension) ? base : `${base}${extension}`;
+}
+
+/** What pulledFileName starts with whatever the layer: the repository's last component, known before the manifest. */
+export function pulledFileStem(repository: string): string {
+  return repository.slice(repository.lastIndexOf('/') + 1);
 }
 
 function extensionOf(mediaType: string): string {

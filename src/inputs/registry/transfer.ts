@@ -37,6 +37,8 @@ async function pushBlob(client: RegistryClient, ref: RegistryReference, blob: Bl
 export interface PullOptions extends ClientOptions {
   /** Runs once the manifest is fetched (its digest checked), before its layers are read or fetched. */
   checkManifest?: (client: RegistryClient, digest: string) => Promise<void>;
+  /** Runs once the package layer and the file name it gets are known, before the layer is downloaded: pull checks its destination there. */
+  beforeDownload?: (fileName: string) => void;
 }
 
 export async function pullPackage(ref: RegistryReference, maxBytes: number, options: PullOptions = {}): Promise<PulledPackage> {
@@ -44,6 +46,8 @@ export async function pullPackage(ref: RegistryReference, maxBytes: number, opti
   const manifest = await getManifest(client, ref);
   await options.checkManifest?.(client, manifest.digest);
   const layer = packageLayer(manifest.bytes, formatReference(ref));
+  const fileName = pulledFileName(ref.repository, layer);
+  options.beforeDownload?.(fileName);
   const bytes = await getBlob(client, ref, layer, maxBytes);
-  return { digest: manifest.digest, layer, bytes, fileName: pulledFileName(ref.repository, layer) };
+  return { digest: manifest.digest, layer, bytes, fileName };
 }
