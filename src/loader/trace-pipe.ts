@@ -43,6 +43,13 @@ export class TracePipeReader {
     try {
       fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (error) {
+      // The kernel lets one process read trace_pipe at a time.
+      if ((error as NodeJS.ErrnoException).code === 'EBUSY') {
+        throw new EcliError('RUNTIME', `cannot read bpf_printk output: another process is reading ${path}, and the kernel allows one reader`, {
+          hint: `stop that reader (fuser -v ${path} names it), then run again`,
+          cause: error,
+        });
+      }
       throw new EcliError('RUNTIME', `cannot open ${path}: ${(error as Error).message}`, { cause: error });
     }
     const reader = new TracePipeReader(fd, handlers);

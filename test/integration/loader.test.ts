@@ -516,3 +516,17 @@ test('trace_pipe: bpf_printk lines from simple_prog_4 stream until close()', asy
     `trace_pipe lines: ${lines.slice(-3).join(' | ')}`,
   );
 });
+
+test('trace_pipe held by another reader: a RUNTIME error saying so, with how to find that reader', (t) => {
+  if (!haveRoot(t)) return;
+  const tracefs = ensureTracefs();
+  assert.ok(tracefs !== undefined, 'tracefs is mounted');
+  const other = TracePipeReader.open({ onLine: () => undefined }, tracefs);
+  t.after(() => other.close());
+  const pipe = `${tracefs}/trace_pipe`;
+  assert.throws(() => TracePipeReader.open({ onLine: () => undefined }, tracefs), {
+    code: 'RUNTIME',
+    message: `cannot read bpf_printk output: another process is reading ${pipe}, and the kernel allows one reader`,
+    hint: `stop that reader (fuser -v ${pipe} names it), then run again`,
+  });
+});
