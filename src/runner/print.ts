@@ -59,12 +59,15 @@ export class StdoutOutput implements RunOutput {
   private readonly snapshotTime: (() => string) | undefined;
   private snapshotStarted = false;
   private unwrittenAtEnd = 0;
+  /** The package exports sampled maps and nothing else: its summary counts intervals, even none. */
+  private readonly onlySampled: boolean;
 
   /** Builds the formatters of `spec`'s exports: one that refuses its columns is a package error, before anything is opened. */
   constructor(
     private readonly spec: PackageSpec,
     private readonly options: StdoutOutputOptions,
   ) {
+    this.onlySampled = spec.exports.length > 0 && spec.exports.every((e) => e.kind === 'sample');
     this.notices = new EventNotices(options.notice, options.clock, options.counters);
     this.lines = createLineSink(options.stdout, {
       closed: () => options.stop.end(),
@@ -120,7 +123,8 @@ export class StdoutOutput implements RunOutput {
           malformed(error);
         }
       }
-      lines.endUnit('intervals');
+      // An interval that found the map empty printed nothing: the summary does not count it.
+      if (shown.length > 0) lines.endUnit('intervals');
       return lines.dropped - dropped;
     };
   }
@@ -205,8 +209,8 @@ export class StdoutOutput implements RunOutput {
       lines > 0
         ? [`${lines} trace pipe ${plural(lines, 'line')}`]
         : [
-            ...(events > 0 || (intervals === 0 && snapshots === 0) ? [`${events} ${plural(events, 'event')}`] : []),
-            ...(intervals > 0 ? [`${intervals} ${plural(intervals, 'interval')}`] : []),
+            ...(events > 0 || (intervals === 0 && snapshots === 0 && !this.onlySampled) ? [`${events} ${plural(events, 'event')}`] : []),
+            ...(intervals > 0 || (events === 0 && snapshots === 0 && this.onlySampled) ? [`${intervals} ${plural(intervals, 'interval')}`] : []),
             ...(snapshots > 0 ? [`${snapshots} iterator ${plural(snapshots, 'snapshot')}`] : []),
           ];
     const { lost, malformed, filtered, dropped } = this.options.counters();

@@ -394,7 +394,9 @@ test('--count 3: the run ends after the third event printed; the rest is not pri
 });
 
 test('--count 2 of a sampled map counts intervals: the first is read one interval after the start, the second one interval later', async () => {
-  const { clock, engine, output, end, forever } = cliRun({ maps: [counts(false)], limits: { count: 2 } });
+  const kernel = new FakeKernel();
+  kernel.source = { entries: () => [[record(5, 0).subarray(0, 4), record(5, 6)]], take: () => [] };
+  const { clock, engine, output, end, forever } = cliRun({ maps: [counts(false)], kernel, limits: { count: 2 } });
   let done = false;
   const stopped = engine.wait(forever).then((status) => ((done = true), status));
   clock.advance(1999);
@@ -564,6 +566,33 @@ test('a stop signal between two reads prints the partial interval, as runqlat do
   counted.clock.advance(300);
   await counted.end();
   assert.equal(rows(counted.stdout.text).length, 1, '--count 1 prints one interval');
+});
+
+test('the summary counts the intervals that printed something: an empty map prints nothing and is not counted', async () => {
+  const kernel = new FakeKernel();
+  let reads = 0;
+  kernel.source = { entries: () => (++reads === 2 ? [[record(5, 0).subarray(0, 4), record(5, 6)]] : []), take: () => [] };
+  const { clock, engine, output, stdout, end } = cliRun({ maps: [counts(false)], kernel, limits: { count: 3 } });
+  const done = engine.wait(new Promise(() => {}));
+  clock.advance(3000);
+  assert.equal(await done, 0);
+  await end();
+  assert.equal(reads, 3, '--count counts every interval read');
+  assert.equal(rows(stdout.text).length, 1);
+  assert.equal(output.summary(engine.elapsedMs), 'printed 1 interval in 3.000 s; 0 lost, 0 malformed, 0 dropped');
+
+  const quiet = new FakeKernel();
+  quiet.source = { entries: () => [], take: () => [] };
+  const empty = cliRun({ maps: [counts(false)], kernel: quiet });
+  empty.clock.advance(2000);
+  assert.equal(await empty.engine.wait(Promise.resolve('SIGINT')), 0);
+  await empty.end();
+  assert.equal(empty.stdout.text, '');
+  assert.equal(
+    empty.output.summary(empty.engine.elapsedMs),
+    'printed 0 intervals in 2.000 s; 0 lost, 0 malformed, 0 dropped',
+    'a package of sampled maps counts intervals, even none',
+  );
 });
 
 test('a map that cannot be read ends the run with the error', async () => {
