@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { EcliError } from '../../errors.js';
 import { selectBtfPath } from '../../inputs/btf-select.js';
-import { resolveInput, type ResolveOptions, type ResolvedWasm } from '../../inputs/source.js';
+import { resolveInput, type ResolvedInput, type ResolveOptions, type ResolvedWasm } from '../../inputs/source.js';
 import type { OutputSettings } from '../../format/event.js';
 import type { InputGate } from '../../inputs/gate.js';
 import type { PackManifest } from '../../inputs/manifest.js';
@@ -83,9 +83,31 @@ export async function runRun(spec: string, programArgs: readonly string[], opts:
   const choices = await stageChoices(stages ?? {});
   // Bound before the package is even read: a taken port is a usage error, not a half-started run.
   const served = metrics === undefined ? undefined : await startMetrics(metrics, io);
+  // A stop signal while the package is still being compiled, downloaded or read (before the
+  // engine waits for one) ends the run there: a download stops at once, and nothing is loaded.
+  const startup = new AbortController();
+  stopRequested.then(
+    (signal) => startup.abort(new EcliError('USAGE', `stopped by ${signal}`)),
+    () => {},
+  );
+  const stoppedBeforeLoading = (): number => {
+    io.stderr.write(`ecli: ${(startup.signal.reason as Error).message} before anything was loaded\n`);
+    return 0;
+  };
   try {
-    const input = await packageInput(spec, header, verbose, io, gate);
-    const resolved = await resolveInput(input, gate === undefined ? resolveOptions : { ...resolveOptions, gate });
+    let resolved: ResolvedInput;
+    try {
+      const input = await packageInput(spec, header, verbose, io, gate);
+      resolved = await resolveInput(input, { ...resolveOptions, ...(gate === undefined ? {} : { gate }), signal: startup.signal });
+    } catch (error) {
+      // Whatever failed then (a download aborted, a compiler stopped by the same Ctrl-C) was stopped on purpose.
+      if (startup.signal.aborted) return stoppedBeforeLoading();
+      throw error;
+    }
+    if (startup.signal.aborted) {
+      if (resolved.type !== 'wasm') resolved.btfArchive?.cleanup();
+      return stoppedBeforeLoading();
+    }
     if (resolved.type === 'wasm') return await runWasm(resolved, programArgs, wasm, opts, io);
     refuseWasmFlags(flagsOnlyFor?.wasm ?? []);
     try {
