@@ -53,7 +53,7 @@ export async function decryptPrivateKey(pemText: string, password: string, sourc
   const block = parsePem(pemText, source, PRIVATE_HINT);
   if (block.label !== SIGSTORE_PRIVATE_KEY_LABEL && block.label !== COSIGN_PRIVATE_KEY_LABEL) {
     const unencrypted = /PRIVATE KEY$/.test(block.label) ? ' (an unencrypted private key: import it with cosign import-key-pair first)' : '';
-    throw new EcliError('USAGE', `${source} is a ${block.label}, not an ${SIGSTORE_PRIVATE_KEY_LABEL}${unencrypted}`, { hint: PRIVATE_HINT });
+    throw new EcliError('USAGE', `${source} is ${withArticle(block.label)}, not an ${SIGSTORE_PRIVATE_KEY_LABEL}${unencrypted}`, { hint: PRIVATE_HINT });
   }
   const envelope = parseEnvelope(block.der, source);
   const boxKey = await deriveKey(password, envelope.salt, envelope.n);
@@ -105,7 +105,7 @@ export function parsePublicKey(pemText: string, source: string): VerificationKey
   const block = parsePem(pemText, source, PUBLIC_HINT);
   if (block.label !== PUBLIC_KEY_LABEL) {
     const hint = /PRIVATE KEY$/.test(block.label) ? 'this is a private key: verify with its public key (cosign.pub), which you may share' : PUBLIC_HINT;
-    throw new EcliError('USAGE', `${source} is a ${block.label}, not a PUBLIC KEY`, { hint });
+    throw new EcliError('USAGE', `${source} is ${withArticle(block.label)}, not a PUBLIC KEY`, { hint });
   }
   let key: KeyObject;
   try {
@@ -126,10 +126,15 @@ export function verificationKey(key: KeyObject, name?: string): VerificationKey 
   return { key, name: name ?? `key ${id}`, id };
 }
 
+/** "a PUBLIC KEY", "an ENCRYPTED SIGSTORE PRIVATE KEY", "an ed25519 key": the article the word's sound takes. */
+function withArticle(words: string): string {
+  return `${/^[aeiou]/i.test(words) ? 'an' : 'a'} ${words}`;
+}
+
 function requireP256(key: KeyObject, source: string, hint: string): void {
   const curve = key.asymmetricKeyDetails?.namedCurve;
   if (key.asymmetricKeyType !== 'ec' || curve !== 'prime256v1') {
-    const what = key.asymmetricKeyType === 'ec' ? `an ECDSA key on ${curve ?? 'an unknown curve'}` : `a ${key.asymmetricKeyType ?? 'unknown'} key`;
+    const what = key.asymmetricKeyType === 'ec' ? `an ECDSA key on ${curve ?? 'an unknown curve'}` : withArticle(`${key.asymmetricKeyType ?? 'unknown'} key`);
     throw new EcliError('USAGE', `${source} is ${what}; ecli signs and verifies with ECDSA P-256 keys only (cosign's default)`, { hint });
   }
 }

@@ -132,11 +132,12 @@ test('keys other than ECDSA P-256 are refused, public or private', async () => {
     errorWith('USAGE', /^k is an ECDSA key on secp384r1; ecli signs and verifies with ECDSA P-256 keys only/),
   );
   const ed = generateKeyPairSync('ed25519');
-  assert.throws(() => parsePublicKey(publicKeyPem(ed.publicKey), 'ed.pub'), errorWith('USAGE', /^ed\.pub is a ed25519 key; ecli signs/));
+  assert.throws(() => parsePublicKey(publicKeyPem(ed.publicKey), 'ed.pub'), errorWith('USAGE', /^ed\.pub is an ed25519 key; ecli signs/));
   assert.throws(
     () => parsePublicKey(formatPem('ENCRYPTED SIGSTORE PRIVATE KEY', Buffer.from('x')), 'cosign.key'),
     (error: unknown) => {
       assert.ok(error instanceof EcliError);
+      assert.equal(error.message, 'cosign.key is an ENCRYPTED SIGSTORE PRIVATE KEY, not a PUBLIC KEY');
       assert.match(error.hint ?? '', /verify with its public key \(cosign\.pub\)/);
       return true;
     },
