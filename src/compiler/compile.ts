@@ -168,8 +168,17 @@ function saveCrashLog(stderr: string, env: NodeJS.ProcessEnv | undefined): strin
   }
 }
 
-function compileFailure(toolchain: Toolchain, source: string, stderr: string, code: number, context: CompileContext): EcliError {
+/** Signals that stop a process on purpose (Ctrl-C, kill, timeout): clang ended by one did not crash. */
+const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']);
+
+function compileFailure(toolchain: Toolchain, source: string, stderr: string, code: number, context: CompileContext, signal?: NodeJS.Signals): EcliError {
   const clang = `clang ${toolchain.clangVersion.text}`;
+  if (signal !== undefined && STOP_SIGNALS.has(signal)) {
+    return new EcliError('COMPILE_FAILED', `${clang} was stopped by ${signal} while compiling ${source}`, {
+      hint: 'compile again: clang did not fail, something stopped it (a Ctrl-C, kill or timeout)',
+      detail: undefined,
+    });
+  }
   if (isClangCrash(code, stderr)) {
     const log = saveCrashLog(stderr, context.env);
     const signedDivision = /\b(?:sdiv|srem)\b/.test(stderr);
@@ -237,7 +246,7 @@ export async function compileObject(
   log?: (line: string) => void,
 ): Promise<string> {
   const clang = await runTool(toolchain.clang, [...flags, '-c', input, '-o', output], { log });
-  if (clang.code !== 0) throw compileFailure(toolchain, context.source, clang.stderr, clang.code, context);
+  if (clang.code !== 0) throw compileFailure(toolchain, context.source, clang.stderr, clang.code, context, clang.signal);
   const strip = await runTool(toolchain.llvmStrip, ['-g', output], { log });
   if (strip.code !== 0) {
     throw new EcliError('COMPILE_FAILED', `llvm-strip failed on ${output}: ${firstErrorLine(strip.stderr)}`, {

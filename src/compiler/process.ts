@@ -8,6 +8,8 @@ export interface ToolRun {
   code: number;
   stdout: string;
   stderr: string;
+  /** The signal that ended the tool, when one did. */
+  signal?: NodeJS.Signals;
 }
 
 export interface ToolRunOptions {
@@ -66,7 +68,7 @@ export function runTool(file: string, args: readonly string[], options: ToolRunO
       );
     });
     child.on('close', (code, signal) => {
-      resolve({ code: code ?? (signal ? 128 : 1), stdout: stdout.join(''), stderr: stderr.join('') });
+      resolve({ code: code ?? (signal ? 128 : 1), stdout: stdout.join(''), stderr: stderr.join(''), ...(signal ? { signal } : {}) });
     });
     child.stdin.on('error', () => {
       // the tool may exit without reading its input; its exit status tells what happened
