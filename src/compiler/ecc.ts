@@ -116,6 +116,11 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
   }
   const source = options.source;
   const header = options.headerOnly ? source : options.header;
+  if (!options.headerOnly && header !== undefined && source.endsWith(INPUT_SUFFIXES.header) && header.endsWith(INPUT_SUFFIXES.source)) {
+    throw new EcliError('USAGE', `${source} and ${header} are the wrong way round: the C source comes first, then the header`, {
+      hint: `run: ecc ${header} ${source}`,
+    });
+  }
   const sourceText = readInput(source, options.headerOnly ? 'header' : 'source');
   const headerText = header === undefined ? undefined : header === source ? sourceText : readInput(header, 'header');
 
