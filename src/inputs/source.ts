@@ -214,6 +214,12 @@ function guessType(input: RawInput): ProgType {
       hint: `ecli run compiles it as ecc does (ecli run ${input.source}); for other commands compile it with ecc first`,
     });
   }
+  if (name.endsWith('.h')) {
+    const source = input.source.replace(/\.h$/, '.bpf.c');
+    throw new EcliError('USAGE', `${input.source} is a C header, not a package`, {
+      hint: `run the program's C source, which ecli compiles with the header beside it: ecli run ${source} (or ecli run --header ${input.source} <source.bpf.c>)`,
+    });
+  }
   const extension = extname(name);
   throw new EcliError(
     'PACKAGE_INVALID',

@@ -70,6 +70,17 @@ test('a file without a known extension is typed by its content', async () => {
   await assert.rejects(resolvePackageSource(odd, { progType: 'json' }), errorWith('PACKAGE_INVALID', /not valid JSON/));
 });
 
+test('a C header is told apart from a package, with the source to run instead', async () => {
+  using tmp = tempDir();
+  const header = join(tmp.dir, 'prog.h');
+  writeFileSync(header, 'struct event { int pid; };\n');
+  await assert.rejects(resolvePackageSource(header), (error: unknown) => {
+    assert.ok(errorWith('USAGE', /^\S+prog\.h is a C header, not a package$/)(error));
+    assert.match((error as { hint?: string }).hint ?? '', /ecli run \S+prog\.bpf\.c /);
+    return true;
+  });
+});
+
 test('progType overrides the extension', async () => {
   using tmp = tempDir();
   const path = join(tmp.dir, 'actually-a-tar.json');
