@@ -76,13 +76,18 @@ export function namedKeyColumns(key: Columns): Columns {
   return { ...key, members: [{ ...only, name: SCALAR_KEY_NAME }] };
 }
 
+/** How messages name a sampled map's entry, whose columns are its key's and its value's: `a __u32 → struct counter entry`. */
+export function sampleEntryName(key: Columns, value: Columns): string {
+  return `a ${key.describe} → ${value.describe} entry`;
+}
+
 /**
  * `--fields` over a sampled map's key and value columns (the key's plain names, see
  * namedKeyColumns): the indexes of the key and value columns kept, in output order for each.
  */
 export function selectSampleColumns(key: Columns, value: Columns, selection: FieldSelection): { key: number[]; value: number[] } {
   const named = namedKeyColumns(key);
-  const joined: Columns = { describe: `${key.describe} and ${value.describe}`, members: [...named.members, ...value.members], size: key.size + value.size };
+  const joined: Columns = { describe: sampleEntryName(key, value), members: [...named.members, ...value.members], size: key.size + value.size };
   const kept = selectColumns(joined, selection);
   return {
     key: kept.map((c) => named.members.indexOf(c)).filter((i) => i >= 0),

@@ -19,7 +19,7 @@ import type { OutputFormat } from './event.js';
 import { compileRecord, type CompiledRecord } from './record.js';
 import { jsonString } from './numbers.js';
 import { createEventFormatter } from './event.js';
-import { namedKeyColumns, selectSampleColumns, type FieldSelection } from './fields.js';
+import { namedKeyColumns, sampleEntryName, selectSampleColumns, type FieldSelection } from './fields.js';
 import { createJsonTime, createTimeText, type TimeMode } from './time.js';
 import { asBuffer, ValueCompiler } from './value.js';
 
@@ -115,7 +115,7 @@ export function createSampleFormatter(btf: Btf, keyColumns: Columns, valueColumn
     // the key's bytes followed by the value's (the reference prints two JSON objects instead).
     const keySize = keyColumns.size;
     const record: Columns = {
-      describe: `${keyColumns.describe} and ${valueColumns.describe}`,
+      describe: sampleEntryName(keyColumns, valueColumns),
       members: [...namedKeyColumns(keyColumns).members, ...valueColumns.members.map((c) => ({ ...c, offset: c.offset + keySize }))],
       size: keySize + valueColumns.size,
     };
