@@ -202,3 +202,14 @@ test('runPack reports the output path and its sha256', async () => {
   const digest = sha256Hex(readFileSync(join(ws.dir, 'cli.tar.gz')));
   assert.equal(out, `wrote ${join(ws.dir, 'cli.tar.gz')}\nsha256 ${digest}\n`);
 });
+
+test('a tarball or a C file given to pack is named as what it is, not as JSON that does not parse', async () => {
+  using ws = workspace();
+  const tarball = write(join(ws.dir, 'tool.tar.gz'), gzipSync(buildTar([{ path: 'package.json', data: syntheticPackageText('demo_bpf') }])));
+  await assert.rejects(
+    packPackage(tarball),
+    errorWith('USAGE', /^\S+tool\.tar\.gz is a package tarball already; ecli pack packs the package\.json that ecc writes$/),
+  );
+  const source = write(join(ws.dir, 'prog.bpf.c'), '// a program\n');
+  await assert.rejects(packPackage(source), errorWith('USAGE', /^\S+prog\.bpf\.c is C, not a package$/));
+});

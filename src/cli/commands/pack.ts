@@ -9,12 +9,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { create } from 'tar';
+import { EcliError } from '../../errors.js';
 import { btfRelativePath } from '../../inputs/btfhub.js';
 import { collectBtfInputs } from '../../inputs/btf-inputs.js';
 import { sha256Hex } from '../../inputs/digest.js';
 import { buildManifest, packageName } from '../../inputs/manifest.js';
 import { readInputFile } from '../../inputs/read-file.js';
 import { DEFAULT_MAX_BYTES } from '../../inputs/source.js';
+import { isGzip, isTar } from '../../inputs/tarball.js';
 import { decodePackage } from '../../package/load.js';
 import type { CommandIo } from './io.js';
 import { writeError, writeFileSafely } from '../../files/safe-write.js';
@@ -39,9 +41,24 @@ export async function runPack(path: string, opts: PackOptions, io: CommandIo): P
   io.stdout.write(`wrote ${output}\nsha256 ${digest}\n`);
 }
 
+/** What pack is most often given instead of a package.json, named as such rather than as JSON that does not parse. */
+function refuseNonPackage(bytes: Uint8Array, path: string): void {
+  if (isGzip(bytes) || isTar(bytes)) {
+    throw new EcliError('USAGE', `${path} is a package tarball already; ecli pack packs the package.json that ecc writes`, {
+      hint: `run, push or inspect ${path} as it is`,
+    });
+  }
+  if (path.endsWith('.c') || path.endsWith('.h')) {
+    throw new EcliError('USAGE', `${path} is C, not a package`, {
+      hint: 'compile it with ecc first (ecc prog.bpf.c prog.h), then pack the package.json it writes',
+    });
+  }
+}
+
 /** Writes the tarball and returns its path. */
 export async function packPackage(packagePath: string, opts: PackOptions = {}): Promise<string> {
   const packageBytes = await readInputFile(packagePath, DEFAULT_MAX_BYTES, 'pass the package.json written by ecc');
+  refuseNonPackage(packageBytes, packagePath);
   const { pkg, elf } = decodePackage(Buffer.from(packageBytes).toString('utf8'), packagePath);
   const btf = collectBtfInputs(opts.btf ?? []).map((input) => ({ ...input, entry: `${ARCHIVE_DIR}/${btfRelativePath(input.target)}` }));
   const manifest = buildManifest(
