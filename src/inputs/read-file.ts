@@ -24,6 +24,19 @@ export async function readInputFile(path: string, maxBytes: number, hint: string
   return readStreamBounded(createReadStream(path, { highWaterMark: 1 << 20 }), maxBytes, path, hint);
 }
 
+/**
+ * stdin, for `-`: a package is never typed in, so a terminal there is a mistake that would
+ * otherwise wait in silence. `example` is the command to show with a pipe.
+ */
+export function readStdinPackage(stdin: NodeJS.ReadableStream, maxBytes: number, source: string, example: string): Promise<Uint8Array> {
+  if ((stdin as { isTTY?: boolean }).isTTY === true) {
+    throw new EcliError('USAGE', '- reads the package from stdin, and stdin is a terminal', {
+      hint: `pipe the package in (cat package.json | ${example} -), or name its file`,
+    });
+  }
+  return readStreamBounded(stdin, maxBytes, source);
+}
+
 /** Reads `stream` to its end; rejects (and destroys the stream) once it passes `maxBytes`. */
 export async function readStreamBounded(stream: NodeJS.ReadableStream, maxBytes: number, source: string, hint?: string): Promise<Uint8Array> {
   const chunks: Buffer[] = [];

@@ -15,7 +15,7 @@ import { parseSha256Pin, verifySha256 } from './digest.js';
 import { fetchBounded } from './fetch.js';
 import { redactUrl } from './url-credentials.js';
 import { parseManifest, verifyManifest, type PackManifest } from './manifest.js';
-import { readInputFile, readStreamBounded } from './read-file.js';
+import { readInputFile, readStdinPackage } from './read-file.js';
 import { extractTarball, isGzip, isTar, locatePackageTree } from './tarball.js';
 
 export type ProgType = 'json' | 'tar' | 'wasm';
@@ -150,7 +150,7 @@ async function readInput(spec: string, opts: ResolveOptions, pin: string | undef
   const input = classifyInput(spec);
   switch (input.kind) {
     case 'stdin': {
-      const bytes = await readStreamBounded(opts.stdin ?? process.stdin, maxBytes, STDIN_SOURCE);
+      const bytes = await readStdinPackage(opts.stdin ?? process.stdin, maxBytes, STDIN_SOURCE, 'ecli run');
       return { source: STDIN_SOURCE, bytes, check: { kind: 'bytes', source: STDIN_SOURCE, bytes } };
     }
     case 'url': {

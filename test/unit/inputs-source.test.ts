@@ -81,6 +81,11 @@ test('a C header is told apart from a package, with the source to run instead', 
   });
 });
 
+test('- with a terminal on stdin is refused at once rather than waiting for a package to be typed', async () => {
+  const terminal = Object.assign(Readable.from([]), { isTTY: true });
+  await assert.rejects(resolvePackageSource('-', { stdin: terminal }), errorWith('USAGE', /^- reads the package from stdin, and stdin is a terminal$/));
+});
+
 test('progType overrides the extension', async () => {
   using tmp = tempDir();
   const path = join(tmp.dir, 'actually-a-tar.json');

@@ -8,7 +8,7 @@ import { sha256Hex } from '../../inputs/digest.js';
 import { fetchBounded } from '../../inputs/fetch.js';
 import type { InputGate } from '../../inputs/gate.js';
 import { classifyInput } from '../../inputs/input-kind.js';
-import { readInputFile, readStreamBounded } from '../../inputs/read-file.js';
+import { readInputFile, readStdinPackage } from '../../inputs/read-file.js';
 import { getManifest } from '../../inputs/registry/api.js';
 import { RegistryClient } from '../../inputs/registry/client.js';
 import { parseReference } from '../../inputs/registry/reference.js';
@@ -61,7 +61,7 @@ async function verifyTarget(target: string, gate: InputGate, opts: VerifyCommand
       });
     }
     case 'stdin': {
-      const bytes = await readStreamBounded(stdin, DEFAULT_MAX_BYTES, '<stdin>');
+      const bytes = await readStdinPackage(stdin, DEFAULT_MAX_BYTES, '<stdin>', 'ecli verify --key cosign.pub');
       await gate({ kind: 'bytes', source: '<stdin>', bytes });
       return `sha256:${sha256Hex(bytes)}`;
     }
