@@ -14,6 +14,7 @@ import { compileFilter, hasField, type ContainerPredicate, type FilterTarget, ty
 import { loadRegexCompiler, type RegexCompiler } from '../filter/regex.js';
 import { parseFilterRules, shorthandRule, type FilterRule } from '../filter/rules.js';
 import type { ContainerInfo } from '../format/container.js';
+import { namedKeyColumns } from '../format/fields.js';
 import { currentBootTimeNs } from '../format/hints.js';
 import { asBuffer } from '../format/value.js';
 import type { ExportSpec } from '../model/exports.js';
@@ -62,7 +63,8 @@ export function stageFactory(spec: PackageSpec, choices: StageChoices, warn: (me
   const { btf } = spec;
   const { rules } = choices;
   const targets = spec.exports.map((exported) => {
-    const columns: Columns = exported.kind === 'events' ? exported.columns : exported.keyColumns;
+    // A sampled map's key that is one number is the field `key`, as --fields and --sort name it.
+    const columns: Columns = exported.kind === 'events' ? exported.columns : namedKeyColumns(exported.keyColumns);
     let key: ContainerKey | undefined;
     if (exported.kind === 'events' && choices.containers !== undefined) {
       const reason = noContainerReason(btf, columns);

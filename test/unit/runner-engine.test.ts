@@ -836,6 +836,17 @@ test("a sampled map's entries go through keepEntry before the sink, the others c
   run.engine.close();
 });
 
+test('--filter on a sampled map whose key is one number names it key, as --fields and --sort do', () => {
+  const kernel = new FakeKernel();
+  const key = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
+  kernel.source = { entries: () => [1, 2, 3].map((n) => [key(n), record(n, n)] as [Uint8Array, Uint8Array]), take: () => [] };
+  const run = cliRun({ maps: [counts(false)], kernel, choices: { rules: parseFilterRules('key>=2') } });
+  run.clock.advance(1000);
+  assert.equal(run.engine.counters.filtered, 1, 'the entry of key 1 is filtered');
+  run.engine.close();
+  assert.throws(() => cliRun({ maps: [counts(false)], choices: { rules: parseFilterRules('kye==1') } }), /has no field kye \(did you mean key\?\)/);
+});
+
 /** Containers by pid: known ones at once, `pending` ones when the test settles them. */
 class FakeContainers implements ContainerSource {
   readonly known = new Map<number, ContainerInfo>();
