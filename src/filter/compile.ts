@@ -83,7 +83,7 @@ export function compileFilter(rules: readonly FilterRule[], target: FilterTarget
       const close = didYouMean(name, fields.keys());
       const names = [...fields.keys()];
       throw new EcliError('USAGE', `${ruleName(rule)}: ${target.columns.describe} has no field ${name}${close}`, {
-        hint: `its fields are ${names.join(', ')}${target.containers || target.columns.members.some((c) => c.name === CONTAINER_KEY) ? '' : containerlessNote(target.columns)}`,
+        hint: `its fields are ${names.join(', ')}${asksForContainer(name) && !target.containers && !target.columns.members.some((c) => c.name === CONTAINER_KEY) ? containerlessNote(target.columns) : ''}`,
       });
     }
     const compiled = compileRule(rule, field, target.regex);
@@ -111,6 +111,11 @@ function ruleName(rule: FilterRule): string {
 export function hasField(rule: FilterRule, target: FilterTarget): boolean {
   const name = fieldName(rule, target);
   return name !== undefined && (fieldsOf(target).has(name) || target.columns.members.some((c) => c.name === name));
+}
+
+/** `container` and `container.name`...: the fields only events with a process or cgroup id have. */
+function asksForContainer(name: string): boolean {
+  return name === CONTAINER_KEY || name.startsWith(`${CONTAINER_KEY}.`);
 }
 
 function containerlessNote(columns: Columns): string {

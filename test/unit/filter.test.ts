@@ -211,6 +211,11 @@ test('without a pid or cgroup id member there are no container fields, and the h
     (e: unknown) =>
       e instanceof EcliError && /has no field container/.test(e.message) && /need a process id \(pid, tgid\) or cgroup id member/.test(e.hint ?? ''),
   );
+  // A misspelt member is only that: the hint does not talk about containers.
+  assert.throws(
+    () => compileFilter(parseFilterRules('pidd==1'), t),
+    (e: unknown) => e instanceof EcliError && /has no field pidd/.test(e.message) && !/container/.test(e.hint ?? ''),
+  );
 });
 
 test('regular expressions are RE2: linear time on a hostile text, and its syntax ((?i), classes)', async () => {
