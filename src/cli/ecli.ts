@@ -169,7 +169,7 @@ function buildProgram(exit: (code: number) => void, requested: GlobalFlags): Com
   )
     .argument(
       '<package>',
-      'package.json, a .tar/.tar.gz from `ecli pack`, a wasm-bpf module.wasm, an http(s) URL, a registry reference [oci://]host[:port]/repo[:tag|@sha256:...], or - for stdin',
+      'package.json, a .tar/.tar.gz from `ecli pack`, a C source prog.bpf.c (compiled as ecc would, and cached), a wasm-bpf module.wasm, an http(s) URL, a registry reference [oci://]host[:port]/repo[:tag|@sha256:...], or - for stdin',
     )
     .argument('[options...]', "the program's own options (see `ecli run <package> --help`), or a Wasm module's arguments")
     .passThroughOptions()

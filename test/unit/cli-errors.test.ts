@@ -281,3 +281,12 @@ test('a bad perf_event prog meta is a package error (exit 4) even for a user wit
   program.attach = 'tp/sched/sched_process_exec';
   if (process.getuid?.() === 0) assert.equal(ecliUnprivileged('run', writeReadablePackage('valid.json', pkg)).status, 5);
 });
+
+test('ecli run --help names every kind of package it takes, a C source among them', () => {
+  const help = ecli('run', '--help');
+  assert.equal(help.status, 0);
+  const text = help.stdout.replace(/\s+/g, ' ');
+  for (const kind of ['package.json', '.tar.gz', 'prog.bpf.c', 'module.wasm', 'http(s) URL', 'registry reference', '- for stdin']) {
+    assert.ok(text.includes(kind), `${kind} in: ${text.slice(0, 400)}`);
+  }
+});
