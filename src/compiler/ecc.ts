@@ -126,6 +126,7 @@ export async function runEccPipeline(options: EccOptions): Promise<EccResult> {
 
   const name = objectBaseName(source);
   const outputDir = options.outputDir ?? path.dirname(source);
+  if (options.generatePackage !== false) refuseForeignPackageJson(path.join(outputDir, PACKAGE_FILE));
   const objectFile = `${name}.bpf.o`;
   const objName = skeletonObjName(objectFile);
   const sourceDir = path.dirname(path.resolve(source));
@@ -257,6 +258,35 @@ function writeSourceCopy(workDir: string, source: string, sourceText: string, st
   return { input, inputFlags: [...flags, '-iquote', path.dirname(path.resolve(source)), '-x', 'c'] };
 }
 
+/** The file ecc writes its package to, as the reference does; also the name of an npm project's manifest. */
+const PACKAGE_FILE = 'package.json';
+
+/**
+ * A `package.json` already in the output folder is replaced only when ecc wrote it (it holds a
+ * `bpf_object`): a source kept in a Node project's folder must not cost the project its manifest.
+ * Checked before compiling, so nothing is written either way.
+ */
+function refuseForeignPackageJson(file: string): void {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return; // nothing there; anything else unreadable fails when the package is written, with its own message
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const object = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : undefined;
+  if (object !== undefined && 'bpf_object' in object) return;
+  const npm = object !== undefined && ('dependencies' in object || 'scripts' in object || 'version' in object);
+  throw new EcliError('USAGE', `${file} exists and is not a package ecc wrote${npm ? " (it is an npm project's manifest)" : ''}; ecc does not replace it`, {
+    hint: 'write the package into another folder with -o <dir>',
+  });
+}
+
 function writeArtifacts(out: { outputDir: string; name: string; object: Uint8Array; meta: EccMeta; generatePackage: boolean; logger: EccLogger }): EccResult {
   const objectPath = path.join(out.outputDir, `${out.name}.bpf.o`);
   const skeletonPath = path.join(out.outputDir, `${out.name}.skel.json`);
@@ -264,7 +294,7 @@ function writeArtifacts(out: { outputDir: string; name: string; object: Uint8Arr
   writeFileAtomic(skeletonPath, stableStringify(out.meta));
   if (!out.generatePackage) return { objectPath, skeletonPath, meta: out.meta };
   out.logger.info('Generating package json...');
-  const packagePath = path.join(out.outputDir, 'package.json');
+  const packagePath = path.join(out.outputDir, PACKAGE_FILE);
   out.logger.info(`Packing ebpf object and config into ${packagePath}...`);
   writeFileAtomic(packagePath, stableStringify({ ...encodeBpfObject(out.object), meta: out.meta }));
   return { objectPath, skeletonPath, packagePath, meta: out.meta };
