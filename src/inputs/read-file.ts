@@ -26,15 +26,39 @@ export async function readInputFile(path: string, maxBytes: number, hint: string
 
 /**
  * stdin, for `-`: a package is never typed in, so a terminal there is a mistake that would
- * otherwise wait in silence. `example` is the command to show with a pipe.
+ * otherwise wait in silence. `example` is the command to show with a pipe. Aborting `signal`
+ * (a Ctrl-C while a writer is still slow to finish) stops the read at once, with its reason.
  */
-export function readStdinPackage(stdin: NodeJS.ReadableStream, maxBytes: number, source: string, example: string): Promise<Uint8Array> {
+export async function readStdinPackage(
+  stdin: NodeJS.ReadableStream,
+  maxBytes: number,
+  source: string,
+  example: string,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   if ((stdin as { isTTY?: boolean }).isTTY === true) {
     throw new EcliError('USAGE', '- reads the package from stdin, and stdin is a terminal', {
       hint: `pipe the package in (cat package.json | ${example} -), or name its file`,
     });
   }
-  return readStreamBounded(stdin, maxBytes, source);
+  if (signal === undefined) return readStreamBounded(stdin, maxBytes, source);
+  signal.throwIfAborted();
+  const reading = readStreamBounded(stdin, maxBytes, source);
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      // An unread stdin would keep the process alive after it is done.
+      (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  reading.catch(() => {}); // once aborted, the read's own failure (the stream destroyed) is of no interest
+  try {
+    return await Promise.race([reading, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** Reads `stream` to its end; rejects (and destroys the stream) once it passes `maxBytes`. */

@@ -150,7 +150,7 @@ async function readInput(spec: string, opts: ResolveOptions, pin: string | undef
   const input = classifyInput(spec);
   switch (input.kind) {
     case 'stdin': {
-      const bytes = await readStdinPackage(opts.stdin ?? process.stdin, maxBytes, STDIN_SOURCE, 'ecli run');
+      const bytes = await readStdinPackage(opts.stdin ?? process.stdin, maxBytes, STDIN_SOURCE, 'ecli run', opts.signal);
       return { source: STDIN_SOURCE, bytes, check: { kind: 'bytes', source: STDIN_SOURCE, bytes } };
     }
     case 'url': {

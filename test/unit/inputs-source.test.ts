@@ -86,6 +86,18 @@ test('- with a terminal on stdin is refused at once rather than waiting for a pa
   await assert.rejects(resolvePackageSource('-', { stdin: terminal }), errorWith('USAGE', /^- reads the package from stdin, and stdin is a terminal$/));
 });
 
+test('aborting the signal stops a read of stdin that has not ended, at once, with its reason', async () => {
+  const stdin = new Readable({ read() {} });
+  stdin.push('{"bpf_object":');
+  const controller = new AbortController();
+  const reason = new Error('stopped');
+  setTimeout(() => controller.abort(reason), 50);
+  const started = Date.now();
+  await assert.rejects(resolvePackageSource('-', { stdin, signal: controller.signal }), (error: unknown) => error === reason);
+  assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+  assert.equal(stdin.destroyed, true, 'stdin is let go, so it keeps nothing alive');
+});
+
 test('progType overrides the extension', async () => {
   using tmp = tempDir();
   const path = join(tmp.dir, 'actually-a-tar.json');
