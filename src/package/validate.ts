@@ -34,6 +34,11 @@ export function validatePackage(json: unknown, source: string): ComposedPackage 
       hint: 'run the package.json that ecc wrote next to it',
     });
   }
+  if (isNpmManifest(json)) {
+    throw new EcliError('PACKAGE_INVALID', `${source} is an npm project's package.json, not an eBPF package`, {
+      hint: "run the package.json that ecc writes (ecc prog.bpf.c prog.h -o <dir> keeps it apart from the project's)",
+    });
+  }
   if (!pkg(json)) throw invalid(`invalid package ${source}`, pkg.errors);
   const raw = json as WirePackage;
   return { ...raw, meta: normaliseMeta(raw.meta) } as ComposedPackage;
@@ -44,6 +49,12 @@ export function validateMeta(json: unknown, source: string): EunomiaObjectMeta {
   const { meta } = validators;
   if (!meta(json)) throw invalid(`invalid package meta ${source}`, meta.errors);
   return normaliseMeta(json as WireMeta);
+}
+
+/** A Node project's manifest, the other file named package.json: none of a package's members, some of npm's. */
+function isNpmManifest(json: unknown): boolean {
+  if (typeof json !== 'object' || json === null || 'bpf_object' in json || 'meta' in json) return false;
+  return ['dependencies', 'devDependencies', 'scripts', 'main', 'exports'].some((key) => key in json) || ('name' in json && 'version' in json);
 }
 
 function isBareMeta(json: unknown): boolean {

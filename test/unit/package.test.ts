@@ -414,3 +414,12 @@ test('a key given twice in any object of the package is refused (JSON.parse woul
   });
   assert.deepEqual(parsePackageText(text, 'p.json'), pkg);
 });
+
+test("an npm project's package.json is named as such, not listed as a package missing all its members", () => {
+  const manifest = { name: 'my-app', version: '1.0.0', scripts: { start: 'node .' }, dependencies: { 'ecli-ts': '^0.1.0' } };
+  const error = catchEcli(() => validatePackage(manifest, 'package.json'));
+  assert.equal(error.code, 'PACKAGE_INVALID');
+  assert.equal(error.message, "package.json is an npm project's package.json, not an eBPF package");
+  // A damaged package keeps its schema errors.
+  assert.match(catchEcli(() => validatePackage({ meta: {} }, 'demo.json')).message, /^invalid package demo\.json: /);
+});
