@@ -1,9 +1,10 @@
 /** ecc's on-disk cache (generated vmlinux.h, precompiled headers): location and atomic writes. */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { EcliError } from '../errors.js';
+import { makeDirs } from '../files/make-dirs.js';
 import { writeFileSafelySync } from '../files/safe-write.js';
 
 /** `$XDG_CACHE_HOME/ecli-ts`, else `~/.cache/ecli-ts`. */
@@ -30,7 +31,7 @@ export function fileIdentity(file: string): string {
 
 export function ensureDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (error) {
     throw new EcliError('INPUT_NOT_FOUND', `cannot create directory ${dir}: ${(error as Error).message}`, {
       hint: 'check the permissions, or point XDG_CACHE_HOME (cache) or -o (output) somewhere writable',

@@ -7,9 +7,10 @@
  * parsed against a cached PCH of vmlinux.h (~40 ms). The full dump remains the fallback (e.g. for
  * a source that includes headers conflicting with vmlinux.h).
  */
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { EcliError } from '../errors.js';
+import { makeDirs } from '../files/make-dirs.js';
 import { AstDeclScanner, type HeaderRecord, type SourceDecl } from './ast-scan.js';
 import { cacheRoot, shortHash, temporarySibling } from './cache.js';
 import { firstErrorLine } from './compile.js';
@@ -114,7 +115,7 @@ async function ensureVmlinuxPch(options: SourceDeclOptions): Promise<string | un
   if (existsSync(pch)) return pch;
   const temporary = temporarySibling(pch);
   try {
-    mkdirSync(path.dirname(pch), { recursive: true });
+    makeDirs(path.dirname(pch));
     const build = await runTool(options.toolchain.clang, [...options.baseFlags, '-x', 'c-header', header, '-o', temporary], { log: options.log });
     if (build.code !== 0) {
       options.log?.(`cannot precompile ${header}: ${firstErrorLine(build.stderr)}`);

@@ -1,7 +1,8 @@
 /** Locating clang, llvm-strip and bpftool, and the facts about them a BPF compile needs. */
-import { mkdirSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { EcliError } from '../errors.js';
+import { makeDirs } from '../files/make-dirs.js';
 import { type BpfHeaders, findBpfHeaders, formatVersion, newestBpfHeaders } from './bpf-headers.js';
 import { cacheRoot, fileIdentity, shortHash, temporarySibling } from './cache.js';
 import { findExecutable, runTool } from './process.js';
@@ -165,7 +166,7 @@ function preferHeaders(headers: BpfHeaders, env: NodeJS.ProcessEnv | undefined):
   } catch {
     // not made yet
   }
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const temporary = temporarySibling(link);
   try {
     symlinkSync(target, temporary);

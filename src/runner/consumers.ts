@@ -53,7 +53,7 @@ export function buildConsumers(btf: Btf, exports: readonly ExportSpec[], output:
   const { format } = output;
   return exports.map((spec): ConsumerSpec => {
     if ((output.sort !== undefined || output.top !== undefined) && spec.kind !== 'sample') {
-      throw new EcliError('USAGE', `--sort and --top order the entries of sampled maps, but map ${spec.map.name} prints events`, {
+      throw new EcliError('USAGE', `--sort and --top order the entries of sampled maps; the events of map ${spec.map.name} are printed as they arrive`, {
         hint: 'leave them out for this package (use --fields to choose event columns)',
       });
     }

@@ -4,12 +4,13 @@
  * tree. The tarball is reproducible: same inputs, same bytes, so its sha256 can be published
  * as a pin.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { create } from 'tar';
 import { EcliError } from '../../errors.js';
+import { makeDirs } from '../../files/make-dirs.js';
 import { btfRelativePath } from '../../inputs/btfhub.js';
 import { collectBtfInputs } from '../../inputs/btf-inputs.js';
 import { sha256Hex } from '../../inputs/digest.js';
@@ -76,7 +77,7 @@ export async function packPackage(packagePath: string, opts: PackOptions = {}): 
       writeFileSync(join(staging, 'package.json'), packageBytes);
       writeFileSync(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       for (const { path, entry } of btf) {
-        mkdirSync(dirname(join(staging, entry)), { recursive: true });
+        makeDirs(dirname(join(staging, entry)));
         copyFileSync(path, join(staging, entry));
       }
     } catch (error) {

@@ -4,10 +4,11 @@
  * helper as docker runs it: `credHelpers["host"]` first, then the entry in `auths`, then `credsStore`;
  * `docker-credential-<name> get` reads the server on stdin and prints `{"Username","Secret"}`.
  */
-import { closeSync, fstatSync, lstatSync, mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EcliError } from '../../errors.js';
+import { makeDirs } from '../../files/make-dirs.js';
 import { openLocatedForReading, readToEndBounded } from '../../files/safe-read.js';
 import { fileKind, writeFileSafelySync } from '../../files/safe-write.js';
 import { HELPER_TIMEOUT_MS, runCredentialHelper } from './credential-helper.js';
@@ -117,7 +118,7 @@ export function saveCredentials(registry: string, username: string, password: st
   auths[registry] = { auth: Buffer.from(`${username}:${password}`, 'utf8').toString('base64') };
   config.auths = auths;
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    makeDirs(dirname(path), 0o700);
     writeFileSafelySync(path, `${JSON.stringify(config, null, '\t')}\n`, { existing: 'replace', mode: 0o600, secret: true });
   } catch (error) {
     const message = error instanceof EcliError ? error.message : `cannot write ${path}: ${(error as Error).message}`;
