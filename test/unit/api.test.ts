@@ -1,14 +1,14 @@
 /** The library API without a kernel: openPackage on the reference packages and a silent loopback registry, option and queue checks before loading, record decoding, the bounded queue. */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BoundedQueue } from '../../src/api/queue.js';
 import { eventDecoder } from '../../src/api/decode.js';
 import { EcliError, exitCodeFor, openPackage, type EventExportSpec } from '../../src/api/index.js';
 import { fixturesDir } from '../helpers/env.js';
+import { silentServer } from '../helpers/silent-server.js';
 
 const bootstrap = (): string => path.join(fixturesDir, 'bootstrap.json');
 
@@ -180,21 +180,6 @@ test('run() refuses queue limits that are not whole numbers of 1 or more, before
     );
   }
 });
-
-/** A TCP server on 127.0.0.1 that accepts connections and never says a word. */
-async function silentServer(t: TestContext): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    sockets.forEach((s) => s.destroy());
-    server.close();
-  });
-  return (server.address() as AddressInfo).port;
-}
 
 test('openPackage: one deadline for a whole registry pull (https, then http, of a silent loopback registry), and a signal that stops it', async (t) => {
   const port = await silentServer(t);

@@ -1,27 +1,12 @@
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runRun, type RunCommandOptions } from '../../src/cli/commands/run.js';
 import { syntheticPackageText } from '../helpers/synthetic-package.js';
-
-/** A TCP server on 127.0.0.1 that accepts connections and never says a word. */
-async function silentServer(t: TestContext): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    sockets.forEach((s) => s.destroy());
-    server.close();
-  });
-  return (server.address() as AddressInfo).port;
-}
+import { silentServer } from '../helpers/silent-server.js';
 
 function captured(): { io: { stdout: PassThrough; stderr: PassThrough }; text(): { stdout: string; stderr: string } } {
   const stdout = new PassThrough();
