@@ -152,50 +152,32 @@ export function readModuleInfo(bytes: Uint8Array, source: string): ModuleInfo {
   const reader = (section: Section): Reader => new Reader(bytes, section.contentStart, section.end, source);
   const vector = <T>(r: Reader, item: () => T): T[] => Array.from({ length: r.unsigned() }, item);
 
-  const typeSection = all.find((s) => s.id === SECTION.type);
-  const types: FunctionSignature[] = [];
-  if (typeSection) {
-    const r = reader(typeSection);
-    const count = r.unsigned();
-    for (let i = 0; i < count; i++) {
-      const at = r.at;
-      if (r.byte() !== FUNCTION_TYPE_FORM) r.fail('a type that is not a function type', at);
-      types.push({ params: vector(r, () => r.valueType()), results: vector(r, () => r.valueType()) });
-    }
-  }
+  /** The items of section `id` (none when the module has no such section), each read by `item`. */
+  const items = <T>(id: number, item: (r: Reader) => T): T[] => {
+    const section = all.find((s) => s.id === id);
+    if (section === undefined) return [];
+    const r = reader(section);
+    return vector(r, () => item(r));
+  };
 
-  const imports: ModuleImport[] = [];
-  const importSection = all.find((s) => s.id === SECTION.import);
-  if (importSection) {
-    const r = reader(importSection);
-    const count = r.unsigned();
-    for (let i = 0; i < count; i++) {
-      const module = r.name();
-      const name = r.name();
-      imports.push({ module, name, description: importDescription(r, types) });
-    }
-  }
-
-  const memories: MemoryLimits[] = [];
-  const memorySection = all.find((s) => s.id === SECTION.memory);
-  if (memorySection) {
-    const r = reader(memorySection);
-    memories.push(...vector(r, () => r.limits(true)));
-  }
-
-  const exports: ModuleExport[] = [];
-  const exportSection = all.find((s) => s.id === SECTION.export);
-  if (exportSection) {
-    const r = reader(exportSection);
-    const count = r.unsigned();
-    for (let i = 0; i < count; i++) {
-      const name = r.name();
-      const at = r.at;
-      const kind = EXTERNAL_KINDS[r.byte()] ?? r.fail('an export of unknown kind', at);
-      r.unsigned();
-      exports.push({ name, kind });
-    }
-  }
+  const types = items(SECTION.type, (r): FunctionSignature => {
+    const at = r.at;
+    if (r.byte() !== FUNCTION_TYPE_FORM) r.fail('a type that is not a function type', at);
+    return { params: vector(r, () => r.valueType()), results: vector(r, () => r.valueType()) };
+  });
+  const imports = items(SECTION.import, (r): ModuleImport => {
+    const module = r.name();
+    const name = r.name();
+    return { module, name, description: importDescription(r, types) };
+  });
+  const memories = items(SECTION.memory, (r) => r.limits(true));
+  const exports = items(SECTION.export, (r): ModuleExport => {
+    const name = r.name();
+    const at = r.at;
+    const kind = EXTERNAL_KINDS[r.byte()] ?? r.fail('an export of unknown kind', at);
+    r.unsigned();
+    return { name, kind };
+  });
   return { imports, exports, memories };
 }
 
