@@ -10,8 +10,9 @@
  * - docker: `<data root>/containers/<id>/config.v2.json` (`Name`, `Config.Image`, `Config.Labels`).
  * Each file is read with a size bound; one that is missing or not as expected gives nothing.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { statOrUndefined, subdirectoriesOf } from '../files/stat.js';
 import type { RuntimeName } from './patterns.js';
 
 export interface ContainerFacts {
@@ -80,7 +81,7 @@ export function readStateFiles(id: string, where: StateFileLocations = DEFAULT_S
   }
   if (facts.name === undefined) {
     for (const root of where.storageRoots) {
-      for (const dir of subdirectories(root).filter((d) => d.endsWith('-containers'))) {
+      for (const dir of (subdirectoriesOf(root) ?? []).filter((d) => d.endsWith('-containers'))) {
         const found = storageFacts(id, join(root, dir));
         if (found.name === undefined) continue;
         fill(facts, { runtime: 'podman', ...found });
@@ -115,7 +116,7 @@ function bundleOf(id: string, where: StateFileLocations): string | undefined {
     if (crun !== undefined) return crun;
   }
   for (const dir of where.containerdBundles) {
-    for (const namespace of subdirectories(dir)) {
+    for (const namespace of subdirectoriesOf(dir) ?? []) {
       const bundle = join(dir, namespace, id);
       if (statOrUndefined(join(bundle, 'config.json'))) return bundle;
     }
@@ -125,25 +126,7 @@ function bundleOf(id: string, where: StateFileLocations): string | undefined {
 
 /** Roots with a last `*` component expanded to their subfolders. */
 function expand(roots: readonly string[]): string[] {
-  return roots.flatMap((root) => (basename(root) === '*' ? subdirectories(dirname(root)).map((d) => join(dirname(root), d)) : [root]));
-}
-
-function subdirectories(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isDirectory())
-      .map((e) => e.name);
-  } catch {
-    return [];
-  }
-}
-
-function statOrUndefined(path: string) {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
-  }
+  return roots.flatMap((root) => (basename(root) === '*' ? (subdirectoriesOf(dirname(root)) ?? []).map((d) => join(dirname(root), d)) : [root]));
 }
 
 /** The Kubernetes names in a bundle's annotations (containerd's CRI plugin, then cri-o). */

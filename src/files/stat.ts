@@ -1,5 +1,5 @@
 /** Looking at a path without failing: what is there, or undefined when nothing can be seen there. */
-import { lstatSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 
 /** What `path` leads to (symlinks followed); undefined when there is nothing, or it cannot be looked at. */
 export function statOrUndefined(path: string): Stats | undefined {
@@ -14,6 +14,17 @@ export function statOrUndefined(path: string): Stats | undefined {
 export function lstatOrUndefined(path: string): Stats | undefined {
   try {
     return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The names of the folders in `dir`; undefined when it cannot be read. */
+export function subdirectoriesOf(dir: string): string[] | undefined {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
   } catch {
     return undefined;
   }

@@ -3,9 +3,10 @@
  * so that error messages say what this kernel lacks instead of guessing from an errno.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, openSync, readFileSync, readdirSync, closeSync } from 'node:fs';
+import { accessSync, constants, existsSync, openSync, readFileSync, closeSync } from 'node:fs';
 import { KERNEL_BTF_PATH } from '../btf/kernel-btf-path.js';
 import { EcliError } from '../errors.js';
+import { subdirectoriesOf } from '../files/stat.js';
 import type { AttachKind } from '../model/attach-kind.js';
 import { capabilityError, effectiveCapabilities, type ProcessCapabilities } from './capabilities.js';
 
@@ -109,22 +110,12 @@ export function tracepointExists(tracefs: string, category: string, name: string
   return existsSync(`${tracefs}/events/${category}/${name}`);
 }
 
-function subdirectories(dir: string): string[] | undefined {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => entry.name);
-  } catch {
-    return undefined;
-  }
-}
-
 /** `category/name` of every tracepoint under tracefs' events/; undefined when it cannot be read (not root). */
 export function listTracepoints(tracefs: string): string[] | undefined {
   const events = `${tracefs}/events`;
-  const categories = subdirectories(events);
+  const categories = subdirectoriesOf(events);
   if (categories === undefined) return undefined;
-  return categories.flatMap((category) => (subdirectories(`${events}/${category}`) ?? []).map((name) => `${category}/${name}`));
+  return categories.flatMap((category) => (subdirectoriesOf(`${events}/${category}`) ?? []).map((name) => `${category}/${name}`));
 }
 
 /** CPUs that are online now (perf events can only be opened on those). */
