@@ -486,15 +486,24 @@ function unknownExport(exported: never): never {
   throw new EcliError('INTERNAL', `the run engine has no driver for export ${JSON.stringify(exported)}`);
 }
 
-type CountUnit = 'events' | 'intervals' | 'snapshots';
+/** What a run counts: delivered events, sampled-map intervals or iterator snapshots. */
+export type CountUnit = 'events' | 'intervals' | 'snapshots';
 
-/** `--count` counts delivered events, or sampled intervals when the package only has sampled maps, or iterator snapshots when it only has iterators. */
+/**
+ * What a run of `spec` counts, for `--count` and the exit summary: iterator snapshots when it
+ * only has iterators, intervals when it only exports sampled maps, else events.
+ */
+export function countUnitOf(spec: PackageSpec): CountUnit {
+  if (spec.exports.length === 0) return spec.iterators.length > 0 ? 'snapshots' : 'events';
+  return spec.exports.every((e) => e.kind === 'sample') ? 'intervals' : 'events';
+}
+
+/** The unit `--count` counts (countUnitOf); a count is refused for a package that exports nothing to count. */
 function checkedCountOf(limits: RunLimits, spec: PackageSpec): CountUnit {
-  if (spec.exports.length === 0 && spec.iterators.length > 0) return 'snapshots';
-  if (limits.count !== undefined && spec.exports.length === 0) {
+  if (limits.count !== undefined && spec.exports.length === 0 && spec.iterators.length === 0) {
     throw new EcliError('USAGE', `--count ${limits.count}: package ${spec.objectName} exports no map, so there is nothing to count`, {
       hint: 'use --duration to stop it after a time',
     });
   }
-  return spec.exports.every((e) => e.kind === 'sample') ? 'intervals' : 'events';
+  return countUnitOf(spec);
 }

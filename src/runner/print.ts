@@ -18,7 +18,7 @@ import { escapeControls } from '../terminal.js';
 import { nothingToCancel, type Cancel, type Clock } from './clock.js';
 import { buildConsumers, type ConsumerSpec, type EventConsumerSpec, type SampleConsumerSpec } from './consumers.js';
 import type { RunCounters } from './counters.js';
-import type { Delivery, EventSink, IteratorPassSink, RunOutput, SampleSink } from './engine.js';
+import { countUnitOf, type CountUnit, type Delivery, type EventSink, type IteratorPassSink, type RunOutput, type SampleSink } from './engine.js';
 import { EventNotices } from './event-notices.js';
 import { createLineSink, type LineSink } from './output.js';
 import type { RunStop } from './stop.js';
@@ -59,15 +59,12 @@ export class StdoutOutput implements RunOutput {
   private readonly snapshotTime: (() => string) | undefined;
   private snapshotStarted = false;
   private unwrittenAtEnd = 0;
-  /** The package exports sampled maps and nothing else: its summary counts intervals, even none. */
-  private readonly onlySampled: boolean;
 
   /** Builds the formatters of `spec`'s exports: one that refuses its columns is a package error, before anything is opened. */
   constructor(
     private readonly spec: PackageSpec,
     private readonly options: StdoutOutputOptions,
   ) {
-    this.onlySampled = spec.exports.length > 0 && spec.exports.every((e) => e.kind === 'sample');
     this.notices = new EventNotices(options.notice, options.clock, options.counters);
     this.lines = createLineSink(options.stdout, {
       closed: () => options.stop.end(),
@@ -204,15 +201,18 @@ export class StdoutOutput implements RunOutput {
    * not: `printed 12 events in 3.004 s; 0 lost, 0 malformed, 0 dropped`.
    */
   summary(elapsedMs: number): string {
-    const { events, intervals, lines, snapshots } = this.lines.written;
+    const written = this.lines.written;
+    const texts: Record<CountUnit, string> = {
+      events: `${written.events} ${plural(written.events, 'event')}`,
+      intervals: `${written.intervals} ${plural(written.intervals, 'interval')}`,
+      snapshots: `${written.snapshots} iterator ${plural(written.snapshots, 'snapshot')}`,
+    };
+    const printed = (['events', 'intervals', 'snapshots'] as const).filter((unit) => written[unit] > 0);
+    // Nothing printed: say none of what the run counts.
     const what =
-      lines > 0
-        ? [`${lines} trace pipe ${plural(lines, 'line')}`]
-        : [
-            ...(events > 0 || (intervals === 0 && snapshots === 0 && !this.onlySampled) ? [`${events} ${plural(events, 'event')}`] : []),
-            ...(intervals > 0 || (events === 0 && snapshots === 0 && this.onlySampled) ? [`${intervals} ${plural(intervals, 'interval')}`] : []),
-            ...(snapshots > 0 ? [`${snapshots} iterator ${plural(snapshots, 'snapshot')}`] : []),
-          ];
+      written.lines > 0
+        ? [`${written.lines} trace pipe ${plural(written.lines, 'line')}`]
+        : (printed.length > 0 ? printed : [countUnitOf(this.spec)]).map((unit) => texts[unit]);
     const { lost, malformed, filtered, dropped } = this.options.counters();
     const left = filtered > 0 ? `${filtered} filtered, ` : '';
     return `printed ${what.join(' and ')} in ${(elapsedMs / 1000).toFixed(3)} s; ${lost} lost, ${malformed} malformed, ${left}${dropped + this.unwrittenAtEnd} dropped`;
